@@ -1,0 +1,60 @@
+/**
+ * Every HTTP route and the function that serves it. The CDK API construct and the local runner
+ * both read this list, so the deployed API and `npm start` serve the same routes.
+ */
+
+export type ApiFunction = 'send' | 'domains' | 'account' | 'snsHttps';
+
+export interface ApiRoute {
+  /** API Gateway v2 route key: `METHOD /path/{param}`. */
+  readonly routeKey: string;
+  readonly fn: ApiFunction;
+}
+
+const route = (routeKey: string, fn: ApiFunction): ApiRoute => ({ routeKey, fn });
+
+export const API_ROUTES: readonly ApiRoute[] = [
+  route('POST /emails', 'send'),
+  route('POST /emails/batch', 'send'),
+  route('GET /emails', 'send'),
+  route('GET /emails/{id}', 'send'),
+  route('GET /emails/{id}/events', 'send'),
+
+  route('POST /domains', 'domains'),
+  route('GET /domains', 'domains'),
+  route('GET /domains/{id}', 'domains'),
+  route('PATCH /domains/{id}', 'domains'),
+  route('DELETE /domains/{id}', 'domains'),
+  route('POST /domains/{id}/verify', 'domains'),
+
+  route('POST /api-keys', 'account'),
+  route('GET /api-keys', 'account'),
+  route('DELETE /api-keys/{id}', 'account'),
+  route('POST /webhooks', 'account'),
+  route('GET /webhooks', 'account'),
+  route('GET /webhooks/{id}', 'account'),
+  route('PATCH /webhooks/{id}', 'account'),
+  route('DELETE /webhooks/{id}', 'account'),
+  route('GET /webhooks/{id}/events', 'account'),
+  route('GET /webhooks/{id}/events/{event_id}', 'account'),
+  route('GET /webhooks/{id}/events/{event_id}/attempts', 'account'),
+  route('POST /webhooks/{id}/events/{event_id}/replay', 'account'),
+  route('POST /webhooks/{id}/signing-secret/rotate', 'account'),
+  route('POST /webhooks/{id}/recover', 'account'),
+
+  // SNS over HTTPS, for accounts whose topic already points at an HTTP endpoint. No API key:
+  // every message's signature and TopicArn are verified instead.
+  route('POST /webhooks/ses', 'snsHttps'),
+];
+
+/** Configuration set names: one per open/click tracking choice, all sharing a prefix. */
+export function configurationSetName(prefix: string, tracking: { open: boolean; click: boolean }): string {
+  return `${prefix}${tracking.open ? '-open' : ''}${tracking.click ? '-click' : ''}`;
+}
+
+export const TRACKING_CHOICES = [
+  { open: false, click: false },
+  { open: true, click: false },
+  { open: false, click: true },
+  { open: true, click: true },
+] as const;

@@ -1,0 +1,74 @@
+/**
+ * The one table definition. The CDK construct (lib/table.ts) and the local runner
+ * (bin/local.ts, test support) both build the table from this, so they cannot drift.
+ *
+ * Single-table layout. Every item has `pk` and `sk` (strings). Items that expire carry
+ * `expires_at` (epoch seconds, the TTL attribute); reads also check it, since TTL deletes lazily.
+ *
+ * | item                 | pk                         | sk                  | notes                                  |
+ * |----------------------|----------------------------|---------------------|----------------------------------------|
+ * | tenant               | `T#<tenant>`               | `TENANT`            |                                        |
+ * | API key by hash      | `KH#<sha256 of key>`       | `KEY`               | what the auth middleware reads         |
+ * | API key by id        | `K#<key id>`               | `KEY`               | gsi1: `T#<tenant>#KEYS` / created      |
+ * | domain by name       | `DN#<name>`                | `DOMAIN`            | the one owner of a name; gsi1 listing  |
+ * | domain id -> name    | `D#<domain id>`            | `DOMAIN`            |                                        |
+ * | email (written once) | `E#<email id>`             | `META`              | gsi2 (keys only, sharded) for listing  |
+ * | email status         | `E#<email id>`             | `STATUS`            | small: what status updates touch       |
+ * | email body overflow  | `E#<email id>`             | `BODY#<n>`          | gzip chunks when the body is large     |
+ * | SES message -> email | `M#<SES MessageId>`        | `MSG`               | fallback correlation for events        |
+ * | idempotency record   | `I#<tenant>#<sha256(key)>` | `IDEM`              | 24 h                                   |
+ */
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: 'S' | 'N' | 'B';
+}
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+  readonly projection: 'ALL' | 'KEYS_ONLY';
+}
+
+export interface TableDefinition {
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+  readonly timeToLiveAttribute: string;
+  readonly globalSecondaryIndexes: readonly IndexDefinition[];
+}
+
+export const TABLE: TableDefinition = {
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'expires_at',
+  globalSecondaryIndexes: [
+    // Small per-tenant collections (keys, domains, webhooks): full items, one partition per tenant and kind.
+    { indexName: 'gsi1', partitionKey: { name: 'gsi1pk', type: 'S' }, sortKey: { name: 'gsi1sk', type: 'S' }, projection: 'ALL' },
+    // A tenant's emails by time: keys only, spread over EMAIL_LIST_SHARDS partitions, merged on read.
+    { indexName: 'gsi2', partitionKey: { name: 'gsi2pk', type: 'S' }, sortKey: { name: 'gsi2sk', type: 'S' }, projection: 'KEYS_ONLY' },
+  ],
+};
+
+/**
+ * Shards of a tenant's email list. A GSI partition takes about 1,000 writes per second; eight
+ * shards keep a tenant sending 1,000 emails per second at an eighth of that, and a list call
+ * costs eight small parallel queries.
+ */
+export const EMAIL_LIST_SHARDS = 8;
+
+export const keys = {
+  tenant: (tenantId: string) => ({ pk: `T#${tenantId}`, sk: 'TENANT' }),
+  keyByHash: (hash: string) => ({ pk: `KH#${hash}`, sk: 'KEY' }),
+  keyById: (keyId: string) => ({ pk: `K#${keyId}`, sk: 'KEY' }),
+  tenantKeys: (tenantId: string) => `T#${tenantId}#KEYS`,
+  domainByName: (name: string) => ({ pk: `DN#${name}`, sk: 'DOMAIN' }),
+  domainById: (domainId: string) => ({ pk: `D#${domainId}`, sk: 'DOMAIN' }),
+  tenantDomains: (tenantId: string) => `T#${tenantId}#DOMAINS`,
+  emailMeta: (emailId: string) => ({ pk: `E#${emailId}`, sk: 'META' }),
+  emailStatus: (emailId: string) => ({ pk: `E#${emailId}`, sk: 'STATUS' }),
+  emailBody: (emailId: string, n: number) => ({ pk: `E#${emailId}`, sk: `BODY#${String(n).padStart(3, '0')}` }),
+  emailList: (tenantId: string, shard: number) => `T#${tenantId}#E#${shard}`,
+  sesMessage: (messageId: string) => ({ pk: `M#${messageId}`, sk: 'MSG' }),
+  idempotency: (tenantId: string, keyHash: string) => ({ pk: `I#${tenantId}#${keyHash}`, sk: 'IDEM' }),
+};
