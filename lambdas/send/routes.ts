@@ -1,0 +1,150 @@
+/**
+ * The /emails routes: parse -> core -> respond.
+ */
+import type { ApiResponse, RouteContext, Routes } from '../shared/http/api';
+import { HttpError, conflict, notFound } from '../shared/errors';
+import { type EmailDraft, MAX_BATCH, parseJsonBody, parseSendRequest } from '../shared/domain/email';
+import { isId, sha256Hex } from '../shared/domain/ids';
+import { InvalidCursorError, type EmailSummary, type EmailView } from '../shared/adapters/emails';
+import type { IdempotencyStore } from '../shared/adapters/idempotency';
+import { type SendDeps, sendDrafts } from './core';
+
+export interface SendRouteDeps extends SendDeps {
+  readonly idempotency: IdempotencyStore;
+  readonly region: string;
+}
+
+const MAX_IDEMPOTENCY_KEY = 256;
+
+/** Runs `work` under the request's Idempotency-Key, if it has one: the first success is replayed for 24 h. */
+async function idempotent(deps: SendRouteDeps, ctx: RouteContext, canonicalBody: string, work: (key: string | undefined) => Promise<ApiResponse>): Promise<ApiResponse> {
+  const key = ctx.request.headers['idempotency-key'];
+  if (key === undefined) return work(undefined);
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY) {
+    throw new HttpError(400, 'invalid_idempotency_key', `The key must be between 1-${MAX_IDEMPOTENCY_KEY} chars.`);
+  }
+  const fingerprint = sha256Hex(`${ctx.request.routeKey}\n${canonicalBody}`);
+  const begun = await deps.idempotency.begin(ctx.auth.tenantId, key, fingerprint);
+  if (begun.outcome === 'replay') return { ...begun.response, headers: { 'idempotent-replayed': 'true' } };
+  if (begun.outcome === 'mismatch') throw conflict('invalid_idempotent_request', 'Same idempotency key used with a different request payload. Change your idempotency key or payload.');
+  if (begun.outcome === 'in_flight') throw conflict('concurrent_idempotent_requests', 'Same idempotency key used while original request is still in progress. Try the request again later.');
+  try {
+    const response = await work(key);
+    await deps.idempotency.complete(ctx.auth.tenantId, key, { statusCode: response.statusCode, body: response.body });
+    return response;
+  } catch (error) {
+    // Only successes are stored. A refusal writes nothing (the key is freed), so the same request
+    // gets the same answer again, and a corrected one can reuse the key; 429 and 5xx are retried.
+    await deps.idempotency.release(ctx.auth.tenantId, key).catch((e) => ctx.log.error('could not release an idempotency key', { error: e }));
+    throw error;
+  }
+}
+
+function messageIdHeader(sesMessageId: string | undefined, region: string): string | null {
+  if (!sesMessageId) return null;
+  return region === 'us-east-1' ? `<${sesMessageId}@email.amazonses.com>` : `<${sesMessageId}@${region}.amazonses.com>`;
+}
+
+function summaryBody(e: EmailSummary, region: string) {
+  return {
+    object: 'email',
+    id: e.id,
+    to: e.to,
+    from: e.from,
+    created_at: e.createdAt,
+    subject: e.subject,
+    bcc: e.bcc,
+    cc: e.cc,
+    reply_to: e.replyTo,
+    last_event: e.lastEvent,
+    scheduled_at: null,
+    tags: e.tags,
+    message_id: messageIdHeader(e.sesMessageId, region),
+  };
+}
+
+function emailBody(e: EmailView, region: string) {
+  return { ...summaryBody(e, region), html: e.html ?? null, text: e.text ?? null };
+}
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return 20;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 100) throw new HttpError(422, 'validation_error', 'The `limit` parameter must be an integer between 1 and 100.');
+  return n;
+}
+
+export function sendRoutes(deps: SendRouteDeps): Routes {
+  return {
+    'POST /emails': {
+      permission: 'sending_access',
+      async handle(ctx) {
+        const input = parseJsonBody(ctx.request.body);
+        const draft = parseSendRequest(input);
+        return idempotent(deps, ctx, JSON.stringify(input), async (key) => {
+          const [outcome] = await sendDrafts(deps, ctx.auth, [{ index: 0, draft }], { ...(key !== undefined ? { idempotencyKey: key } : {}), stopOnError: true, log: ctx.log });
+          if (outcome?.error) throw outcome.error;
+          return { statusCode: 200, body: { id: outcome!.id } };
+        });
+      },
+    },
+
+    'POST /emails/batch': {
+      permission: 'sending_access',
+      async handle(ctx) {
+        const mode = (ctx.request.headers['x-batch-validation'] ?? 'strict').toLowerCase();
+        if (mode !== 'strict' && mode !== 'permissive') {
+          throw new HttpError(422, 'validation_error', 'The `x-batch-validation` header must be `strict` or `permissive`.');
+        }
+        const input = parseJsonBody(ctx.request.body);
+        if (!Array.isArray(input)) throw new HttpError(422, 'validation_error', 'The batch must be a JSON array of emails.');
+        if (input.length === 0) throw new HttpError(422, 'validation_error', 'The batch must contain at least one email.');
+        if (input.length > MAX_BATCH) throw new HttpError(422, 'validation_error', `Too many emails in the batch: at most ${MAX_BATCH}.`);
+        const valid: { index: number; draft: EmailDraft }[] = [];
+        const errors: { index: number; message: string }[] = [];
+        input.forEach((item, index) => {
+          try {
+            valid.push({ index, draft: parseSendRequest(item, { prefix: mode === 'strict' ? `emails[${index}]: ` : '', batch: true }) });
+          } catch (error) {
+            if (mode === 'strict' || !(error instanceof HttpError)) throw error;
+            errors.push({ index, message: error.message });
+          }
+        });
+        return idempotent(deps, ctx, JSON.stringify({ mode, input }), async (key) => {
+          const outcomes = await sendDrafts(deps, ctx.auth, valid, { ...(key !== undefined ? { idempotencyKey: key } : {}), stopOnError: mode === 'strict', log: ctx.log });
+          for (const o of outcomes) if (o.error) errors.push({ index: o.index, message: o.error.message });
+          const data = outcomes.filter((o) => o.id !== undefined).map((o) => ({ id: o.id! }));
+          return { statusCode: 200, body: mode === 'strict' ? { data } : { data, errors: errors.sort((a, b) => a.index - b.index) } };
+        });
+      },
+    },
+
+    'GET /emails/{id}': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const id = ctx.request.params.id ?? '';
+        const email = isId(id) ? await deps.emails.get(ctx.auth.tenantId, id) : undefined;
+        if (!email) throw notFound('Email');
+        return { statusCode: 200, body: emailBody(email, deps.region) };
+      },
+    },
+
+    'GET /emails': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const { after, before } = ctx.request.query;
+        const limit = parseLimit(ctx.request.query.limit);
+        if (after !== undefined && before !== undefined) throw new HttpError(422, 'validation_error', 'Use either `after` or `before`, not both.');
+        const cursor = after ?? before;
+        if (cursor !== undefined && !isId(cursor)) throw new HttpError(422, 'validation_error', 'The cursor must be an email id.');
+        try {
+          const page = await deps.emails.list(ctx.auth.tenantId, { limit, ...(after ? { after } : {}), ...(before ? { before } : {}) });
+          return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data: page.data.map((e) => summaryBody(e, deps.region)) } };
+        } catch (error) {
+          if (error instanceof InvalidCursorError) throw new HttpError(422, 'validation_error', error.message);
+          throw error;
+        }
+      },
+    },
+  };
+}

@@ -1,0 +1,281 @@
+/**
+ * Emails in DynamoDB.
+ *
+ * - META (`E#<id>`/`META`) is written once: addresses, subject, tags, and the body gzipped
+ *   (in `BODY#<n>` chunks when it is too large for one item). It carries the keys-only,
+ *   per-tenant, sharded list index (gsi2).
+ * - STATUS (`E#<id>`/`STATUS`) is the small item that status updates touch: last_event, its
+ *   ordering key, the SES MessageId. Every update is a conditional max, so events in any order
+ *   converge.
+ * - `M#<SES MessageId>` maps SES's id back to the email, for events that carry no tags.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { EMAIL_LIST_SHARDS, keys } from '../table';
+import { emailKey, type EmailStatus, SEND_RESPONSE_EVENT } from '../domain/status';
+import { type Db, expiresAt, isConditionFailure, isLive } from './dynamo';
+
+/** Largest gzipped body kept inline in META; beyond it the body goes to BODY# chunks. */
+export const INLINE_BODY_BYTES = 300_000;
+const CHUNK_BYTES = 350_000;
+
+export interface NewEmail {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly cc: readonly string[];
+  readonly bcc: readonly string[];
+  readonly replyTo: readonly string[];
+  readonly subject: string;
+  readonly html?: string;
+  readonly text?: string;
+  /** The customer's tags only. */
+  readonly tags: readonly { readonly name: string; readonly value: string }[];
+  readonly createdAt: string;
+}
+
+export interface EmailView extends NewEmail {
+  readonly lastEvent: EmailStatus;
+  readonly sesMessageId?: string;
+}
+
+/** What a list returns: the email object without its body. */
+export type EmailSummary = Omit<EmailView, 'html' | 'text'>;
+
+export interface ListPage {
+  readonly data: EmailSummary[];
+  readonly hasMore: boolean;
+}
+
+export interface ListOptions {
+  readonly limit: number;
+  readonly after?: string;
+  readonly before?: string;
+}
+
+export class InvalidCursorError extends Error {}
+
+const shardOf = (emailId: string): number => parseInt(emailId.slice(0, 2), 16) % EMAIL_LIST_SHARDS;
+
+export class EmailStore {
+  constructor(
+    private readonly db: Db,
+    private readonly retentionDays: number,
+  ) {}
+
+  /**
+   * Writes the email once. Returns false when an email with this id already exists (a retried
+   * request whose ids are derived from its idempotency key).
+   */
+  async create(email: NewEmail): Promise<boolean> {
+    const created = Date.parse(email.createdAt);
+    const ttl = expiresAt(created, this.retentionDays);
+    const body = gzipSync(JSON.stringify({ html: email.html, text: email.text }));
+    let chunks = 0;
+    if (body.length > INLINE_BODY_BYTES) {
+      for (let offset = 0; offset < body.length; offset += CHUNK_BYTES, chunks++) {
+        await this.db.doc.send(new PutCommand({
+          TableName: this.db.table,
+          Item: { ...keys.emailBody(email.id, chunks), data: body.subarray(offset, offset + CHUNK_BYTES), expires_at: ttl },
+        }));
+      }
+    }
+    try {
+      await this.db.doc.send(new PutCommand({
+        TableName: this.db.table,
+        Item: {
+          ...keys.emailMeta(email.id), kind: 'email',
+          email_id: email.id, tenant_id: email.tenantId, from: email.from,
+          to: email.to, cc: email.cc, bcc: email.bcc, reply_to: email.replyTo,
+          subject: email.subject, tags: email.tags, created_at: email.createdAt,
+          ...(chunks ? { body_chunks: chunks } : { body }),
+          expires_at: ttl,
+          gsi2pk: keys.emailList(email.tenantId, shardOf(email.id)),
+          gsi2sk: `${email.createdAt}#${email.id}`,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Removes an email that SES refused, so nothing is left behind for a request that failed. */
+  async remove(emailId: string): Promise<void> {
+    await this.db.doc.send(new DeleteCommand({ TableName: this.db.table, Key: keys.emailMeta(emailId) }));
+    const chunks = await this.db.doc.send(new QueryCommand({
+      TableName: this.db.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :b)',
+      ExpressionAttributeValues: { ':pk': keys.emailMeta(emailId).pk, ':b': 'BODY#' },
+      ProjectionExpression: 'pk, sk',
+    }));
+    for (const item of chunks.Items ?? []) {
+      await this.db.doc.send(new DeleteCommand({ TableName: this.db.table, Key: { pk: item.pk, sk: item.sk } }));
+    }
+  }
+
+  /**
+   * Records SES's acceptance: last_event `sent` (a conditional max, keyed by the time the send
+   * started, so a faster Delivery event still wins) and the MessageId mapping.
+   */
+  async markSent(emailId: string, tenantId: string, sesMessageId: string, startedAtMs: number, createdAt: string): Promise<void> {
+    const key = emailKey(new Date(startedAtMs).toISOString(), 'sent', SEND_RESPONSE_EVENT);
+    const ttl = expiresAt(Date.parse(createdAt), this.retentionDays);
+    try {
+      await this.db.doc.send(new UpdateCommand({
+        TableName: this.db.table,
+        Key: keys.emailStatus(emailId),
+        UpdateExpression: 'SET last_event = :e, last_key = :k, message_id = :m, tenant_id = :t, expires_at = :x',
+        ConditionExpression: 'attribute_not_exists(last_key) OR last_key < :k',
+        ExpressionAttributeValues: { ':e': 'sent', ':k': key, ':m': sesMessageId, ':t': tenantId, ':x': ttl },
+      }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // A later event got there first: keep its status, record the MessageId only.
+      await this.db.doc.send(new UpdateCommand({
+        TableName: this.db.table,
+        Key: keys.emailStatus(emailId),
+        UpdateExpression: 'SET message_id = :m, tenant_id = :t, expires_at = :x',
+        ExpressionAttributeValues: { ':m': sesMessageId, ':t': tenantId, ':x': ttl },
+      }));
+    }
+    await this.db.doc.send(new PutCommand({
+      TableName: this.db.table,
+      Item: { ...keys.sesMessage(sesMessageId), kind: 'ses_message', email_id: emailId, tenant_id: tenantId, expires_at: ttl },
+    }));
+  }
+
+  /** The SES MessageId of an email that SES has accepted, if any. */
+  async sentMessageId(emailId: string): Promise<string | undefined> {
+    const { Item } = await this.db.doc.send(new GetCommand({
+      TableName: this.db.table, Key: keys.emailStatus(emailId), ConsistentRead: true, ProjectionExpression: 'message_id',
+    }));
+    return Item?.message_id as string | undefined;
+  }
+
+  /** An email of this tenant, or undefined (absent, another tenant's, or past retention). */
+  async get(tenantId: string, emailId: string): Promise<EmailView | undefined> {
+    const items = await this.batchGet([emailId], true);
+    const meta = items.get(`${emailId}#META`);
+    if (!meta || meta.tenant_id !== tenantId || !isLive(meta as { expires_at?: number }, this.db.now())) return undefined;
+    let bodyBytes: Buffer | undefined = meta.body ? Buffer.from(meta.body as Uint8Array) : undefined;
+    const chunks = (meta.body_chunks as number | undefined) ?? 0;
+    if (chunks > 0) {
+      const parts: Buffer[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.db.doc.send(new QueryCommand({
+          TableName: this.db.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :b)',
+          ExpressionAttributeValues: { ':pk': keys.emailMeta(emailId).pk, ':b': 'BODY#' },
+          ExclusiveStartKey: start,
+        }));
+        for (const i of page.Items ?? []) parts.push(Buffer.from(i.data as Uint8Array));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      bodyBytes = Buffer.concat(parts);
+    }
+    const body = bodyBytes ? (JSON.parse(gunzipSync(bodyBytes).toString('utf8')) as { html?: string; text?: string }) : {};
+    return { ...toSummary(meta, items.get(`${emailId}#STATUS`)), ...(body.html !== undefined ? { html: body.html } : {}), ...(body.text !== undefined ? { text: body.text } : {}) };
+  }
+
+  /** A tenant's emails, newest first, by cursor (`after`: older than that email; `before`: newer). */
+  async list(tenantId: string, options: ListOptions): Promise<ListPage> {
+    const { limit } = options;
+    const cutoff = new Date(this.db.now() - this.retentionDays * 86_400_000).toISOString();
+    const cursorId = options.after ?? options.before;
+    let cursor: string | undefined;
+    if (cursorId !== undefined) {
+      const { Item } = await this.db.doc.send(new GetCommand({
+        TableName: this.db.table, Key: keys.emailMeta(cursorId), ProjectionExpression: 'tenant_id, gsi2sk, expires_at',
+      }));
+      if (!Item || Item.tenant_id !== tenantId || !isLive(Item as { expires_at?: number }, this.db.now())) {
+        throw new InvalidCursorError(`No email with id ${cursorId} to page from.`);
+      }
+      cursor = Item.gsi2sk as string;
+    }
+    const newerThanCursor = options.before !== undefined;
+    const pages = await Promise.all(
+      Array.from({ length: EMAIL_LIST_SHARDS }, (_, shard) => {
+        const range = cursor === undefined
+          ? { cond: 'gsi2sk > :lo', values: { ':lo': cutoff } }
+          : newerThanCursor
+            ? { cond: 'gsi2sk > :lo', values: { ':lo': cursor > cutoff ? cursor : cutoff } }
+            : { cond: 'gsi2sk BETWEEN :lo AND :hi', values: { ':lo': cutoff, ':hi': cursor } };
+        return this.db.doc.send(new QueryCommand({
+          TableName: this.db.table,
+          IndexName: 'gsi2',
+          KeyConditionExpression: `gsi2pk = :pk AND ${range.cond}`,
+          ExpressionAttributeValues: { ':pk': keys.emailList(tenantId, shard), ...range.values },
+          ScanIndexForward: newerThanCursor,
+          Limit: limit + 1,
+        }));
+      }),
+    );
+    const sortKeys = pages
+      .flatMap((p) => (p.Items ?? []).map((i) => i.gsi2sk as string))
+      .filter((sk) => sk !== cursor)
+      .sort();
+    if (!newerThanCursor) sortKeys.reverse();
+    const hasMore = sortKeys.length > limit;
+    const page = sortKeys.slice(0, limit);
+    if (newerThanCursor) page.reverse();
+    const ids = page.map((sk) => sk.slice(sk.lastIndexOf('#') + 1));
+    const items = await this.batchGet(ids, false);
+    const data = ids.flatMap((id) => {
+      const meta = items.get(`${id}#META`);
+      return meta && isLive(meta as { expires_at?: number }, this.db.now()) ? [toSummary(meta, items.get(`${id}#STATUS`))] : [];
+    });
+    return { data, hasMore };
+  }
+
+  private async batchGet(ids: readonly string[], withBody: boolean): Promise<Map<string, Record<string, unknown>>> {
+    const out = new Map<string, Record<string, unknown>>();
+    const wanted = ids.flatMap((id) => [keys.emailMeta(id), keys.emailStatus(id)]);
+    const projection = 'pk, sk, email_id, tenant_id, #f, #t, cc, bcc, reply_to, subject, tags, created_at, expires_at, last_event, message_id, body_chunks' + (withBody ? ', body' : '');
+    for (let i = 0; i < wanted.length; i += 100) {
+      let request: Record<string, unknown>[] | undefined = wanted.slice(i, i + 100);
+      for (let attempt = 0; request && request.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+        if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed');
+        const res = await this.db.doc.send(new BatchGetCommand({
+          RequestItems: { [this.db.table]: { Keys: request, ProjectionExpression: projection, ExpressionAttributeNames: { '#f': 'from', '#t': 'to' } } },
+        }));
+        for (const item of res.Responses?.[this.db.table] ?? []) {
+          const id = (item.pk as string).slice(2);
+          out.set(`${id}#${item.sk as string}`, item);
+        }
+        request = res.UnprocessedKeys?.[this.db.table]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return out;
+  }
+}
+
+function toSummary(meta: Record<string, unknown>, status: Record<string, unknown> | undefined): EmailSummary {
+  return {
+    id: meta.email_id as string,
+    tenantId: meta.tenant_id as string,
+    from: meta.from as string,
+    to: (meta.to as string[]) ?? [],
+    cc: (meta.cc as string[]) ?? [],
+    bcc: (meta.bcc as string[]) ?? [],
+    replyTo: (meta.reply_to as string[]) ?? [],
+    subject: meta.subject as string,
+    tags: (meta.tags as { name: string; value: string }[]) ?? [],
+    createdAt: meta.created_at as string,
+    lastEvent: ((status?.last_event as EmailStatus | undefined) ?? 'queued'),
+    ...(status?.message_id ? { sesMessageId: status.message_id as string } : {}),
+  };
+}
+

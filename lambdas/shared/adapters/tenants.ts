@@ -1,0 +1,132 @@
+/**
+ * Tenants and API keys. A key is stored twice, both single-item writes: by its hash (what the
+ * auth middleware reads) and by its id (listing, revocation). The plaintext key is never stored.
+ */
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { ApiKeyRecord, KeyLookup, Permission } from '../http/auth';
+import { hashApiKey, newApiKey, newId } from '../domain/ids';
+import { keys } from '../table';
+import { type Db, isConditionFailure } from './dynamo';
+
+export interface Tenant {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: string;
+}
+
+export interface ApiKeySummary {
+  readonly id: string;
+  readonly name: string;
+  readonly permission: Permission;
+  readonly domain?: string;
+  readonly createdAt: string;
+}
+
+export interface CreatedKey extends ApiKeySummary {
+  /** Shown once, at creation. */
+  readonly token: string;
+  readonly tenantId: string;
+}
+
+export interface NewKeyOptions {
+  readonly name?: string;
+  readonly permission?: Permission;
+  readonly domain?: string;
+  /** Use this plaintext key instead of generating one (local mode's SESAME_API_KEY). */
+  readonly token?: string;
+}
+
+export class TenantStore implements KeyLookup {
+  constructor(private readonly db: Db) {}
+
+  async createTenant(name: string, id: string = newId()): Promise<Tenant> {
+    const tenant = { id, name, createdAt: new Date(this.db.now()).toISOString() };
+    await this.db.doc.send(new PutCommand({
+      TableName: this.db.table,
+      Item: { ...keys.tenant(id), kind: 'tenant', tenant_id: id, name, created_at: tenant.createdAt },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }));
+    return tenant;
+  }
+
+  async getTenant(id: string): Promise<Tenant | undefined> {
+    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.tenant(id) }));
+    return Item ? { id, name: Item.name as string, createdAt: Item.created_at as string } : undefined;
+  }
+
+  /** Creates a key for an existing tenant. */
+  async createKey(tenantId: string, options: NewKeyOptions = {}): Promise<CreatedKey> {
+    if (!(await this.getTenant(tenantId))) throw new Error(`Tenant ${tenantId} does not exist`);
+    const token = options.token ?? newApiKey();
+    if (!/^re_[A-Za-z0-9_-]{8,200}$/.test(token)) throw new Error('An API key must start with re_ and have at least 8 more characters');
+    const hash = hashApiKey(token);
+    const id = newId();
+    const createdAt = new Date(this.db.now()).toISOString();
+    const permission = options.permission ?? 'full_access';
+    const attrs = {
+      key_id: id, tenant_id: tenantId, name: options.name ?? 'default', permission,
+      ...(options.domain ? { domain: options.domain } : {}), created_at: createdAt,
+    };
+    // By id first: a key that exists by hash always has its id item, so it can always be revoked.
+    await this.db.doc.send(new PutCommand({
+      TableName: this.db.table,
+      Item: { ...keys.keyById(id), kind: 'api_key', ...attrs, key_hash: hash, gsi1pk: keys.tenantKeys(tenantId), gsi1sk: `${createdAt}#${id}` },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }));
+    try {
+      await this.db.doc.send(new PutCommand({
+        TableName: this.db.table,
+        Item: { ...keys.keyByHash(hash), kind: 'api_key_hash', ...attrs },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }));
+    } catch (error) {
+      await this.db.doc.send(new DeleteCommand({ TableName: this.db.table, Key: keys.keyById(id) }));
+      if (isConditionFailure(error)) throw new Error('This API key already exists');
+      throw error;
+    }
+    return { id, token, tenantId, name: attrs.name, permission, ...(options.domain ? { domain: options.domain } : {}), createdAt };
+  }
+
+  async findKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.keyByHash(hash), ConsistentRead: true }));
+    if (!Item) return undefined;
+    return {
+      keyId: Item.key_id as string,
+      tenantId: Item.tenant_id as string,
+      permission: Item.permission as Permission,
+      ...(Item.domain ? { domain: Item.domain as string } : {}),
+    };
+  }
+
+  /**
+   * Revokes a key by id. With `tenantId`, only that tenant's key (404-like `false` otherwise).
+   * The hash item goes first: from then on the key no longer authenticates (caches aside).
+   */
+  async revokeKey(keyId: string, tenantId?: string): Promise<boolean> {
+    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.keyById(keyId), ConsistentRead: true }));
+    if (!Item || (tenantId !== undefined && Item.tenant_id !== tenantId)) return false;
+    await this.db.doc.send(new DeleteCommand({ TableName: this.db.table, Key: keys.keyByHash(Item.key_hash as string) }));
+    await this.db.doc.send(new DeleteCommand({ TableName: this.db.table, Key: keys.keyById(keyId) }));
+    return true;
+  }
+
+  async listKeys(tenantId: string): Promise<ApiKeySummary[]> {
+    const out: ApiKeySummary[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.doc.send(new QueryCommand({
+        TableName: this.db.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.tenantKeys(tenantId) },
+        ScanIndexForward: false,
+        ExclusiveStartKey: start,
+      }));
+      for (const i of page.Items ?? []) {
+        out.push({ id: i.key_id, name: i.name, permission: i.permission, ...(i.domain ? { domain: i.domain } : {}), createdAt: i.created_at });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+}

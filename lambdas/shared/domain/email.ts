@@ -1,0 +1,293 @@
+/**
+ * The send request: Resend's wire format parsed by a schema into a normalised draft.
+ * Pure code: no AWS imports. Every refusal is an HttpError in Resend's format.
+ */
+import { z } from 'zod';
+import { HttpError } from '../errors';
+
+export const MAX_RECIPIENTS = 50;
+export const MAX_BATCH = 100;
+export const MAX_TAGS = 48;
+export const MAX_ATTACHMENTS = 100;
+/** Names of the SES message tags that carry Sesame's correlation; customers cannot use the prefix. */
+export const RESERVED_TAG_PREFIX = 'sesame_';
+export const TAG_EMAIL_ID = 'sesame_email_id';
+export const TAG_TENANT_ID = 'sesame_tenant_id';
+
+export interface Mailbox {
+  /** As given, for display: `Name <a@b.c>` or `a@b.c`. */
+  readonly raw: string;
+  readonly name?: string;
+  readonly address: string;
+  /** Lower-cased domain part of the address. */
+  readonly domain: string;
+}
+
+export interface Attachment {
+  readonly filename: string;
+  readonly content: Buffer;
+  readonly contentType: string;
+  readonly contentId?: string;
+}
+
+export interface EmailDraft {
+  readonly from: Mailbox;
+  readonly to: readonly Mailbox[];
+  readonly cc: readonly Mailbox[];
+  readonly bcc: readonly Mailbox[];
+  readonly replyTo: readonly Mailbox[];
+  readonly subject: string;
+  readonly html?: string;
+  readonly text?: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly tags: readonly { readonly name: string; readonly value: string }[];
+  readonly attachments: readonly Attachment[];
+}
+
+// A pragmatic address check: what SES and mail servers accept in practice (dot-atom local part,
+// a hostname with a TLD), not the whole of RFC 5322.
+const LOCAL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+const TLD = /^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$/;
+
+export function isValidDomain(domain: string): boolean {
+  if (domain.length > 253) return false;
+  const labels = domain.split('.');
+  return labels.length >= 2 && labels.every((l) => LABEL.test(l)) && TLD.test(labels[labels.length - 1]!);
+}
+
+export function isValidAddress(address: string): boolean {
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || address.length > 320) return false;
+  const local = address.slice(0, at);
+  return local.length <= 64 && LOCAL.test(local) && isValidDomain(address.slice(at + 1));
+}
+
+/** Parses `a@b.c` or `Display Name <a@b.c>` (the name may be quoted). */
+export function parseMailbox(raw: string): Mailbox | undefined {
+  const trimmed = raw.trim();
+  const angle = /^(.*?)\s*<([^<>\s]+)>$/.exec(trimmed);
+  let name: string | undefined;
+  let address: string;
+  if (angle) {
+    name = angle[1]!.trim().replace(/^"(.*)"$/, '$1').trim() || undefined;
+    address = angle[2]!;
+    if (name !== undefined && /[\r\n<>]/.test(name)) return undefined;
+  } else {
+    address = trimmed;
+  }
+  if (!isValidAddress(address)) return undefined;
+  const at = address.lastIndexOf('@');
+  const domain = address.slice(at + 1).toLowerCase();
+  return { raw: name ? `${name} <${address}>` : address, name, address, domain };
+}
+
+/** Formats a mailbox for SES: display names with specials are quoted, non-ASCII is MIME-encoded. */
+export function formatMailbox(m: Mailbox): string {
+  if (!m.name) return m.address;
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x20-\x7e]/.test(m.name)) return `=?UTF-8?B?${Buffer.from(m.name, 'utf8').toString('base64')}?= <${m.address}>`;
+  const name = /[()<>@,;:\\".[\]]/.test(m.name) ? `"${m.name.replace(/(["\\])/g, '\\$1')}"` : m.name;
+  return `${name} <${m.address}>`;
+}
+
+const oneOrMany = z.union([z.string(), z.array(z.string())]);
+const tagPart = z.string().regex(/^[A-Za-z0-9_-]{1,256}$/);
+
+const sendSchema = z.object({
+  from: z.string(),
+  to: oneOrMany,
+  subject: z.string().max(998),
+  cc: oneOrMany.optional(),
+  bcc: oneOrMany.optional(),
+  reply_to: oneOrMany.optional(),
+  replyTo: oneOrMany.optional(),
+  html: z.string().optional(),
+  text: z.string().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  tags: z.array(z.object({ name: tagPart, value: tagPart })).max(MAX_TAGS).optional(),
+  attachments: z
+    .array(
+      z.object({
+        content: z.string().optional(),
+        filename: z.string().min(1).max(255).optional(),
+        path: z.string().optional(),
+        content_type: z.string().max(255).optional(),
+        contentType: z.string().max(255).optional(),
+        content_id: z.string().max(255).optional(),
+        inline_content_id: z.string().max(255).optional(),
+      }),
+    )
+    .max(MAX_ATTACHMENTS)
+    .optional(),
+  scheduled_at: z.string().optional(),
+  scheduledAt: z.string().optional(),
+  template: z.unknown().optional(),
+  topic_id: z.unknown().optional(),
+});
+
+export type SendRequest = z.infer<typeof sendSchema>;
+
+const field = (path: readonly PropertyKey[]) => path.map(String).join('.');
+
+function schemaError(error: z.ZodError, prefix: string): HttpError {
+  const issue = error.issues[0]!;
+  const name = field(issue.path);
+  if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined && issue.path.length === 1) {
+    return new HttpError(422, 'missing_required_field', `${prefix}Missing \`${name}\` field.`);
+  }
+  if (name.startsWith('tags')) {
+    return new HttpError(422, 'validation_error', `${prefix}Invalid \`${name}\`: tag names and values may only contain ASCII letters, numbers, underscores and dashes, up to 256 characters, and at most ${MAX_TAGS} tags.`);
+  }
+  return new HttpError(422, 'validation_error', `${prefix}Invalid \`${name || 'body'}\` field: ${issue.message}`);
+}
+
+const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+function mailboxes(values: string[], name: string, prefix: string): Mailbox[] {
+  return values.map((raw) => {
+    const m = parseMailbox(raw);
+    if (!m) {
+      throw new HttpError(422, 'validation_error', `${prefix}Invalid \`${name}\` field. The email address needs to follow the \`email@example.com\` or \`Name <email@example.com>\` format.`);
+    }
+    return m;
+  });
+}
+
+// Headers that SES builds itself or that would change who receives the email.
+const RESERVED_HEADERS = new Set([
+  'from', 'to', 'cc', 'bcc', 'subject', 'reply-to', 'sender', 'return-path', 'message-id', 'date',
+  'mime-version', 'content-type', 'content-transfer-encoding', 'content-disposition', 'dkim-signature',
+  'x-ses-configuration-set', 'x-ses-message-tags', 'x-ses-source-arn', 'x-ses-from-arn', 'x-ses-return-path-arn',
+]);
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+
+const MIME_TYPES: Record<string, string> = {
+  pdf: 'application/pdf', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif',
+  webp: 'image/webp', svg: 'image/svg+xml', txt: 'text/plain', csv: 'text/csv', html: 'text/html',
+  htm: 'text/html', ics: 'text/calendar', json: 'application/json', zip: 'application/zip',
+  xml: 'application/xml', doc: 'application/msword', xls: 'application/vnd.ms-excel',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};
+
+export function contentTypeFor(filename: string): string {
+  const ext = filename.includes('.') ? filename.slice(filename.lastIndexOf('.') + 1).toLowerCase() : '';
+  return MIME_TYPES[ext] ?? 'application/octet-stream';
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export interface ParseOptions {
+  /** Prefix for messages, e.g. `emails[3]: ` in a batch. */
+  readonly prefix?: string;
+  readonly batch?: boolean;
+}
+
+/** Validates one email of Resend's send request. Throws HttpError (4xx) on the first problem. */
+export function parseSendRequest(input: unknown, options: ParseOptions = {}): EmailDraft {
+  const prefix = options.prefix ?? '';
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new HttpError(422, 'validation_error', `${prefix}The email must be a JSON object.`);
+  }
+  const parsed = sendSchema.safeParse(input);
+  if (!parsed.success) throw schemaError(parsed.error, prefix);
+  const req = parsed.data;
+
+  if (req.template !== undefined) throw new HttpError(422, 'validation_error', `${prefix}Templates are not supported by this server; send \`html\` or \`text\`.`);
+  if (req.topic_id !== undefined) throw new HttpError(422, 'validation_error', `${prefix}\`topic_id\` is not supported by this server.`);
+  const scheduledAt = req.scheduled_at ?? req.scheduledAt;
+  if (scheduledAt !== undefined) {
+    if (options.batch) throw new HttpError(422, 'validation_error', `${prefix}\`scheduled_at\` is not supported in batch emails.`);
+    if (Number.isNaN(Date.parse(scheduledAt))) throw new HttpError(422, 'invalid_parameter', `${prefix}Invalid \`scheduled_at\` field. Use an ISO 8601 date.`);
+    throw new HttpError(422, 'validation_error', `${prefix}Scheduled sending is not available yet; send without \`scheduled_at\`.`);
+  }
+
+  const from = parseMailbox(req.from);
+  if (!from) throw new HttpError(422, 'validation_error', `${prefix}Invalid \`from\` field. The email address needs to follow the \`email@example.com\` or \`Name <email@example.com>\` format.`);
+  const to = mailboxes(list(req.to), 'to', prefix);
+  if (to.length === 0) throw new HttpError(422, 'missing_required_field', `${prefix}Missing \`to\` field.`);
+  const cc = mailboxes(list(req.cc), 'cc', prefix);
+  const bcc = mailboxes(list(req.bcc), 'bcc', prefix);
+  const replyTo = mailboxes(list(req.reply_to ?? req.replyTo), 'reply_to', prefix);
+  if (to.length + cc.length + bcc.length > MAX_RECIPIENTS) {
+    throw new HttpError(422, 'validation_error', `${prefix}Too many recipients: at most ${MAX_RECIPIENTS} across \`to\`, \`cc\` and \`bcc\`.`);
+  }
+  if (replyTo.length > MAX_RECIPIENTS) throw new HttpError(422, 'validation_error', `${prefix}Too many \`reply_to\` addresses: at most ${MAX_RECIPIENTS}.`);
+  if (req.html === undefined && req.text === undefined) {
+    throw new HttpError(422, 'validation_error', `${prefix}Missing \`html\` or \`text\` field.`);
+  }
+
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers ?? {})) {
+    if (!HEADER_NAME.test(name)) throw new HttpError(422, 'validation_error', `${prefix}Invalid header name \`${name.slice(0, 64)}\`.`);
+    if (RESERVED_HEADERS.has(name.toLowerCase())) throw new HttpError(422, 'validation_error', `${prefix}The \`${name}\` header cannot be set: use the request's own fields.`);
+    if (/[\r\n]/.test(value) || value.length > 998) throw new HttpError(422, 'validation_error', `${prefix}Invalid value for header \`${name}\`.`);
+    headers[name] = value;
+  }
+
+  const tags = req.tags ?? [];
+  for (const tag of tags) {
+    if (tag.name.toLowerCase().startsWith(RESERVED_TAG_PREFIX)) {
+      throw new HttpError(422, 'validation_error', `${prefix}The tag name \`${tag.name}\` is reserved: names starting with \`${RESERVED_TAG_PREFIX}\` are used by Sesame.`);
+    }
+  }
+  if (new Set(tags.map((t) => t.name)).size !== tags.length) throw new HttpError(422, 'validation_error', `${prefix}Tag names must be unique.`);
+
+  if (options.batch && req.attachments !== undefined) throw new HttpError(422, 'validation_error', `${prefix}\`attachments\` are not supported in batch emails.`);
+  const attachments = (req.attachments ?? []).map((a, i): Attachment => {
+    if (a.path !== undefined) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: \`path\` is not supported; send the file as base64 \`content\`.`);
+    if (a.content === undefined) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: \`content\` is required.`);
+    if (a.filename === undefined) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: \`filename\` is required.`);
+    const b64 = a.content.replace(/\s+/g, '');
+    if (b64.length % 4 === 1 || !BASE64.test(b64)) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: \`content\` must be base64.`);
+    if (/[\r\n"\\/]/.test(a.filename)) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: invalid \`filename\`.`);
+    const contentType = a.content_type ?? a.contentType ?? contentTypeFor(a.filename);
+    if (!/^[\w.+-]+\/[\w.+-]+$/.test(contentType)) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: invalid \`content_type\`.`);
+    const contentId = a.content_id ?? a.inline_content_id;
+    return { filename: a.filename, content: Buffer.from(b64, 'base64'), contentType, ...(contentId ? { contentId } : {}) };
+  });
+
+  return {
+    from, to, cc, bcc, replyTo,
+    subject: req.subject,
+    ...(req.html !== undefined ? { html: req.html } : {}),
+    ...(req.text !== undefined ? { text: req.text } : {}),
+    headers,
+    tags,
+    attachments,
+  };
+}
+
+/** Parses a JSON body, or answers 400 in Resend's format. */
+export function parseJsonBody(body: string): unknown {
+  if (body.trim() === '') throw new HttpError(422, 'missing_required_field', 'The request body is missing.');
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'validation_error', 'The request body is not valid JSON.');
+  }
+}
+
+/**
+ * Resend's test addresses and their SES mailbox simulator equivalents, in every mode, so that a
+ * deployed stack never mails resend.dev. A `+label` is kept.
+ */
+const TEST_ADDRESSES: Record<string, string> = {
+  delivered: 'success',
+  bounced: 'bounce',
+  complained: 'complaint',
+  suppressed: 'suppressionlist',
+};
+export const SIMULATOR_DOMAIN = 'simulator.amazonses.com';
+
+export function toSesAddress(address: string): string {
+  const m = /^([a-z]+)(\+[^@]*)?@resend\.dev$/i.exec(address);
+  const target = m ? TEST_ADDRESSES[m[1]!.toLowerCase()] : undefined;
+  return target ? `${target}${m![2] ?? ''}@${SIMULATOR_DOMAIN}` : address;
+}
+
+export function toSesMailbox(m: Mailbox): string {
+  const ses = toSesAddress(m.address);
+  return ses === m.address ? formatMailbox(m) : ses;
+}
