@@ -130,10 +130,10 @@ export type SendRequest = z.infer<typeof sendSchema>;
 
 const field = (path: readonly PropertyKey[]) => path.map(String).join('.');
 
-function schemaError(error: z.ZodError, prefix: string): HttpError {
+function schemaError(error: z.ZodError, input: Record<string, unknown>, prefix: string): HttpError {
   const issue = error.issues[0]!;
   const name = field(issue.path);
-  if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined && issue.path.length === 1) {
+  if (issue.path.length === 1 && input[String(issue.path[0])] === undefined) {
     return new HttpError(422, 'missing_required_field', `${prefix}Missing \`${name}\` field.`);
   }
   if (name.startsWith('tags')) {
@@ -191,7 +191,7 @@ export function parseSendRequest(input: unknown, options: ParseOptions = {}): Em
     throw new HttpError(422, 'validation_error', `${prefix}The email must be a JSON object.`);
   }
   const parsed = sendSchema.safeParse(input);
-  if (!parsed.success) throw schemaError(parsed.error, prefix);
+  if (!parsed.success) throw schemaError(parsed.error, input as Record<string, unknown>, prefix);
   const req = parsed.data;
 
   if (req.template !== undefined) throw new HttpError(422, 'validation_error', `${prefix}Templates are not supported by this server; send \`html\` or \`text\`.`);
