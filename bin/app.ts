@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * The CDK app. Settings come from context (cdk.json or `-c name=value`), read once here:
+ *   retentionDays, configurationSetPrefix, alarmEmail, snsCertHost, stackName.
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { SesameStack, type SesameStackProps } from '../lib/sesame-stack';
+
+const app = new App();
+
+function optionalString(name: string): string | undefined {
+  const value: unknown = app.node.tryGetContext(name);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new Error(`Context ${name} must be a string`);
+  return value;
+}
+
+function optionalPositiveInteger(name: string): number | undefined {
+  const raw: unknown = app.node.tryGetContext(name);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`Context ${name} must be a positive integer, got "${String(raw)}"`);
+  return value;
+}
+
+const props: SesameStackProps = {
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  retentionDays: optionalPositiveInteger('retentionDays'),
+  configurationSetPrefix: optionalString('configurationSetPrefix'),
+  alarmEmail: optionalString('alarmEmail'),
+  snsCertHost: optionalString('snsCertHost'),
+};
+
+new SesameStack(app, optionalString('stackName') ?? 'Sesame', props);
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
