@@ -1,0 +1,114 @@
+import { Stack } from 'aws-cdk-lib';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import {
+  ConfigurationSet,
+  ConfigurationSetEventDestination,
+  EmailSendingEvent,
+  EventDestination,
+  SuppressionReasons,
+} from 'aws-cdk-lib/aws-ses';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { configurationSetName, TRACKING_CHOICES } from '../lambdas/shared/routes';
+import { DeadLetterQueue } from './dead-letter-queue';
+import type { SesameFunction } from './sesame-function';
+
+/** Event types published by every configuration set. */
+export const BASE_EVENT_TYPES: readonly EmailSendingEvent[] = [
+  EmailSendingEvent.SEND,
+  EmailSendingEvent.REJECT,
+  EmailSendingEvent.BOUNCE,
+  EmailSendingEvent.COMPLAINT,
+  EmailSendingEvent.DELIVERY,
+  EmailSendingEvent.DELIVERY_DELAY,
+  EmailSendingEvent.RENDERING_FAILURE,
+  EmailSendingEvent.SUBSCRIPTION,
+];
+
+/**
+ * The event types of a configuration set. SES inserts the open-tracking pixel only when an event
+ * destination of the set matches OPEN, and rewrites links only when one matches CLICK: the event
+ * types ARE the tracking switch. So a set publishes OPEN and CLICK exactly when its tracking choice
+ * asks for them, and the send function picks the set that matches the domain's tracking settings.
+ */
+export function eventTypesFor(tracking: { readonly open: boolean; readonly click: boolean }): EmailSendingEvent[] {
+  return [
+    ...BASE_EVENT_TYPES,
+    ...(tracking.open ? [EmailSendingEvent.OPEN] : []),
+    ...(tracking.click ? [EmailSendingEvent.CLICK] : []),
+  ];
+}
+
+export interface SesEventsProps {
+  /** Prefix of the configuration set names (see configurationSetName). @default 'sesame' */
+  readonly configurationSetPrefix?: string;
+  /** The function that applies SES events; subscribed directly to the topic. */
+  readonly ingest: SesameFunction;
+  /** Attempts Lambda makes again after a failed asynchronous invocation of ingest. @default 2 */
+  readonly ingestRetryAttempts?: number;
+}
+
+/**
+ * SES configuration sets (one per tracking choice) publishing every event type to one SNS topic,
+ * and the ingest function subscribed directly to that topic. Nothing is dropped on the way:
+ * - SNS → Lambda: SNS hands the event to Lambda's asynchronous queue; if it cannot (throttling
+ *   beyond SNS's retries, a permission error), the subscription's dead-letter queue keeps it.
+ * - Lambda → ingest: a failing invocation is retried `ingestRetryAttempts` times, then sent to the
+ *   on-failure destination, whose messages carry the original SNS event as `requestPayload`.
+ */
+export class SesEvents extends Construct {
+  /** The topic every configuration set publishes to. */
+  readonly topic: Topic;
+  readonly configurationSetPrefix: string;
+  /** One configuration set per entry of TRACKING_CHOICES, in the same order. */
+  readonly configurationSets: ConfigurationSet[];
+  /** ARNs of the configuration sets, for the send function's policy. */
+  readonly configurationSetArns: string[];
+  /** Keeps events SNS could not hand to Lambda. */
+  readonly subscriptionDeadLetterQueue: DeadLetterQueue;
+  /** Keeps events whose ingest invocations failed every attempt. */
+  readonly ingestFailureQueue: DeadLetterQueue;
+
+  constructor(scope: Construct, id: string, props: SesEventsProps) {
+    super(scope, id);
+    this.configurationSetPrefix = props.configurationSetPrefix ?? 'sesame';
+    this.topic = new Topic(this, 'Topic', { enforceSSL: true });
+    this.configurationSets = TRACKING_CHOICES.map((tracking) => this.addConfigurationSet(tracking));
+    this.configurationSetArns = this.configurationSets.map((set) =>
+      Stack.of(this).formatArn({ service: 'ses', resource: 'configuration-set', resourceName: set.configurationSetName }),
+    );
+    this.subscriptionDeadLetterQueue = new DeadLetterQueue(this, 'SubscriptionDlq', {
+      purpose: 'SES events SNS could not deliver to the ingest function',
+      targetOfServiceRedrive: true,
+    });
+    this.ingestFailureQueue = new DeadLetterQueue(this, 'IngestFailures', {
+      purpose: "SES events whose ingest invocations failed every attempt",
+      targetOfServiceRedrive: true,
+    });
+    this.subscribeIngest(props.ingest, props.ingestRetryAttempts ?? 2);
+  }
+
+  private addConfigurationSet(tracking: { readonly open: boolean; readonly click: boolean }): ConfigurationSet {
+    const name = configurationSetName(this.configurationSetPrefix, tracking);
+    const set = new ConfigurationSet(this, `ConfigurationSet-${name}`, {
+      configurationSetName: name,
+      suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+      reputationMetrics: true,
+      sendingEnabled: true,
+    });
+    new ConfigurationSetEventDestination(this, `Destination-${name}`, {
+      configurationSet: set,
+      destination: EventDestination.snsTopic(this.topic),
+      events: eventTypesFor(tracking),
+    });
+    return set;
+  }
+
+  private subscribeIngest(ingest: SesameFunction, retryAttempts: number): void {
+    // LambdaSubscription also grants sns.amazonaws.com invoke permission with the topic as SourceArn.
+    this.topic.addSubscription(new LambdaSubscription(ingest.fn, { deadLetterQueue: this.subscriptionDeadLetterQueue.queue }));
+    ingest.fn.configureAsyncInvoke({ retryAttempts, onFailure: new SqsDestination(this.ingestFailureQueue.queue) });
+    ingest.bindEventsTopic(this.topic);
+  }
+}
