@@ -1,0 +1,110 @@
+import { Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { API_ROUTES, type ApiFunction, type ApiRoute } from '../lambdas/shared/routes';
+
+export interface SesameApiProps {
+  /** The function behind each kind of route of API_ROUTES. */
+  readonly functions: Readonly<Record<ApiFunction, IFunction>>;
+  /** The routes. @default API_ROUTES from lambdas/shared/routes.ts, the list the local runner serves too */
+  readonly routes?: readonly ApiRoute[];
+  /** Steady-state requests per second of the stage, all routes together. @default 1000 */
+  readonly throttleRateLimit?: number;
+  /** Burst of requests of the stage. @default 2000 */
+  readonly throttleBurstLimit?: number;
+  /** Retention of the access logs. @default one month */
+  readonly accessLogRetention?: RetentionDays;
+}
+
+/**
+ * Why no route has an API Gateway authorizer; see DESIGN.md, "Authentication".
+ */
+const NO_AUTHORIZER_REASON =
+  'Authentication is the middleware shared by the API functions (DESIGN.md): an HTTP API authorizer can only answer {"message":"Unauthorized"} instead of Resend\'s error format, caches by key regardless of route, and keeps a revoked key alive for its cache\'s life. POST /webhooks/ses carries no key: every SNS message\'s signature and TopicArn are verified instead.';
+
+/**
+ * The HTTP API (API Gateway v2): the routes of API_ROUTES, one Lambda integration per function,
+ * and an explicit `$default` stage with JSON access logs and throttling.
+ */
+export class SesameApi extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
+  /** The routes created, by route key. */
+  readonly routes: ReadonlyMap<string, HttpRoute>;
+
+  constructor(scope: Construct, id: string, props: SesameApiProps) {
+    super(scope, id);
+    this.httpApi = new HttpApi(this, 'Api', { createDefaultStage: false, description: 'Sesame: Resend-compatible email API' });
+    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.accessLogRetention ?? RetentionDays.ONE_MONTH });
+    this.stage = this.addDefaultStage(props);
+    this.routes = this.addRoutes(props.routes ?? API_ROUTES, props.functions);
+  }
+
+  /** The API's URL (the `$default` stage's). */
+  get url(): string {
+    return this.stage.url;
+  }
+
+  private addDefaultStage(props: SesameApiProps): HttpStage {
+    return new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      // API Gateway answers a throttled request itself with 429 {"message":"Too Many Requests"}.
+      throttle: { rateLimit: props.throttleRateLimit ?? 1000, burstLimit: props.throttleBurstLimit ?? 2000 },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            ip: '$context.identity.sourceIp',
+            latency: '$context.responseLatency',
+            integrationLatency: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+            time: '$context.requestTimeEpoch',
+          }),
+        ),
+      },
+    });
+  }
+
+  private addRoutes(routes: readonly ApiRoute[], functions: SesameApiProps['functions']): Map<string, HttpRoute> {
+    // One integration per function. The invoke permission is scoped to the API rather than to each
+    // route, which keeps each function's resource policy at one statement instead of one per route.
+    const integrations = new Map<ApiFunction, HttpLambdaIntegration>();
+    const integrationFor = (fn: ApiFunction) => {
+      let integration = integrations.get(fn);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${fn}-integration`, functions[fn], { scopePermissionToRoute: false });
+        integrations.set(fn, integration);
+      }
+      return integration;
+    };
+    const created = new Map<string, HttpRoute>();
+    for (const route of routes) {
+      const [method, path] = parseRouteKey(route.routeKey);
+      const httpRoute = new HttpRoute(this, `Route-${route.routeKey.replace(/[^A-Za-z0-9]+/g, '-')}`, {
+        httpApi: this.httpApi,
+        routeKey: HttpRouteKey.with(path, method),
+        integration: integrationFor(route.fn),
+      });
+      Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: NO_AUTHORIZER_REASON });
+      created.set(route.routeKey, httpRoute);
+    }
+    return created;
+  }
+}
+
+function parseRouteKey(routeKey: string): [HttpMethod, string] {
+  const match = /^([A-Z]+) (\/\S*)$/.exec(routeKey);
+  const method = match?.[1] as HttpMethod | undefined;
+  if (!match || !method || !Object.values(HttpMethod).includes(method)) throw new Error(`Invalid route key "${routeKey}"`);
+  return [method, match[2]];
+}
