@@ -62,6 +62,11 @@ export class DomainStore {
     return Item ? fromDomainItem(Item) : undefined;
   }
 
+  async getById(id: string): Promise<DomainRecord | undefined> {
+    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.domainById(id) }));
+    return Item ? this.getByName(Item.name as string) : undefined;
+  }
+
   /** Writes a domain that no other tenant holds (local mode's seed; the domains API builds on it). */
   async put(domain: DomainRecord): Promise<void> {
     await this.db.doc.send(new PutCommand({
