@@ -1,0 +1,80 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { SesameFunction } from '../../lib/sesame-function';
+import { SesameTable } from '../../lib/sesame-table';
+import { minimalStack } from './helpers';
+
+describe('SesameFunction', () => {
+  it('builds a Node.js 24 arm64 function with tracing off and a one-month log group', () => {
+    // Prepare
+    const stack = minimalStack();
+    // Act
+    new SesameFunction(stack, 'Fn', { entryDir: 'send' });
+    // Assess
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      TracingConfig: Match.absent(),
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^FnLogs') } },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('does not set AWS_NODEJS_CONNECTION_REUSE_ENABLED (SDK v3 reuses connections itself)', () => {
+    const stack = minimalStack();
+    new SesameFunction(stack, 'Fn', { entryDir: 'send', environment: { SOME_SETTING: 'b' } });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectEquals({ SOME_SETTING: 'b' }) },
+    });
+  });
+
+  it('takes memory, timeout, log retention and tracing from its props', () => {
+    const stack = minimalStack();
+    new SesameFunction(stack, 'Fn', {
+      entryDir: 'deliver',
+      memorySize: 1024,
+      timeout: Duration.seconds(42),
+      tracing: true,
+      logRetention: RetentionDays.ONE_WEEK,
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, Timeout: 42, TracingConfig: { Mode: 'Active' } });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+  });
+
+  it('bindTable sets SESAME_TABLE_NAME and grants read-only or read-write access', () => {
+    const stack = minimalStack();
+    const table = new SesameTable(stack, 'Table').table;
+    new SesameFunction(stack, 'Reader', { entryDir: 'send' }).bindTable(table, 'read');
+    new SesameFunction(stack, 'Writer', { entryDir: 'send' }).bindTable(table, 'readWrite');
+    const template = Template.fromStack(stack);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    const actions = (roleRef: RegExp) =>
+      policies
+        .filter((p) => roleRef.test(JSON.stringify(p.Properties.Roles)))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => s.Action));
+    expect(actions(/Reader/)).toContain('dynamodb:Query');
+    expect(actions(/Reader/)).not.toContain('dynamodb:PutItem');
+    expect(actions(/Writer/)).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { SESAME_TABLE_NAME: { Ref: Match.stringLikeRegexp('^Table') } } },
+    });
+  });
+
+  it('acknowledges only the findings it explains: another wildcard on the same role is still reported', () => {
+    // Prepare: a bound function, plus a statement nobody acknowledged.
+    const stack = minimalStack();
+    const table = new SesameTable(stack, 'Table').table;
+    const fn = new SesameFunction(stack, 'Fn', { entryDir: 'send' }).bindTable(table, 'readWrite');
+    fn.fn.addToRolePolicy(new PolicyStatement({ actions: ['ses:*'], resources: ['*'] }));
+    // Act
+    const violations = new AwsSolutionsChecks(stack.node.root).validateScope(stack).violations;
+    // Assess
+    expect(violations.map((v) => v.ruleName).sort()).toEqual(['AwsSolutions-IAM5[Action::ses:*]', 'AwsSolutions-IAM5[Resource::*]']);
+  });
+});
