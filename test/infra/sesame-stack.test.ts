@@ -1,0 +1,186 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULT_RETRY_SCHEDULE } from '../../lambdas/shared/config';
+import type { SesameFunctionName } from '../../lib/sesame-stack';
+import {
+  actionsOf,
+  environmentOf,
+  functionLogicalId,
+  logicalId,
+  resources,
+  resourcesOf,
+  sesameStack,
+  statementsOf,
+} from './helpers';
+
+const ALL: SesameFunctionName[] = ['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver'];
+
+describe('SesameStack', () => {
+  const { stack, template } = sesameStack();
+  const ref = (construct: Parameters<typeof logicalId>[1]) => ({ Ref: logicalId(stack, construct) });
+  const tableRef = ref(stack.table.table);
+  const queueRef = ref(stack.webhooks.queue);
+  const topicRef = ref(stack.events.topic);
+  const secretRef = ref(stack.secretsKey.secret);
+
+  describe('functions', () => {
+    it('are six, all Node.js 24 on arm64 with tracing off', () => {
+      const fns = Object.values(resources(template, 'AWS::Lambda::Function'));
+      expect(fns).toHaveLength(6);
+      for (const fn of fns) {
+        expect(fn.Properties).toEqual(expect.objectContaining({ Runtime: 'nodejs24.x', Architectures: ['arm64'] }));
+        expect(fn.Properties?.TracingConfig).toBeUndefined();
+      }
+    });
+
+    it('each get exactly the configuration they need, and nothing else', () => {
+      const schedule = DEFAULT_RETRY_SCHEDULE.join(',');
+      const expected: Record<SesameFunctionName, Record<string, unknown>> = {
+        send: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame' },
+        domains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame' },
+        account: {
+          SESAME_TABLE_NAME: tableRef,
+          SESAME_RETENTION_DAYS: '30',
+          SESAME_WEBHOOK_QUEUE_URL: queueRef,
+          SESAME_WEBHOOK_RETRY_SCHEDULE: schedule,
+          SESAME_SECRETS_KEY_ARN: secretRef,
+        },
+        snsHttps: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_EVENTS_TOPIC_ARN: topicRef },
+        ingest: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_EVENTS_TOPIC_ARN: topicRef },
+        deliver: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_RETRY_SCHEDULE: schedule, SESAME_SECRETS_KEY_ARN: secretRef },
+      };
+      for (const name of ALL) expect([name, environmentOf(stack, template, name)]).toEqual([name, expected[name]]);
+    });
+
+    it('take retention, configuration set prefix and SNS certificate host from the stack props', () => {
+      const custom = sesameStack({ retentionDays: 7, configurationSetPrefix: 'acme', snsCertHost: '^sns\\.example$' });
+      for (const name of ALL) expect(environmentOf(custom.stack, custom.template, name).SESAME_RETENTION_DAYS).toBe('7');
+      expect(environmentOf(custom.stack, custom.template, 'send').SESAME_CONFIGURATION_SET).toBe('acme');
+      expect(environmentOf(custom.stack, custom.template, 'snsHttps').SESAME_SNS_CERT_HOST).toBe('^sns\\.example$');
+      custom.template.hasResourceProperties('AWS::SES::ConfigurationSet', { Name: 'acme-open-click' });
+    });
+
+    it('refuses a retention that is not a positive number of days', () => {
+      expect(() => sesameStack({ retentionDays: 0 })).toThrow(/retentionDays/);
+    });
+  });
+
+  describe('IAM', () => {
+    const identityArn = {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':identity/*']],
+    };
+
+    it('lets send use ses:SendEmail on the identities AND on each configuration set (aws-cdk issue 34402)', () => {
+      const statements = statementsOf(stack, template, 'send').filter((s) => actionsOf([s]).includes('ses:SendEmail'));
+      expect(statements).toHaveLength(1);
+      expect(actionsOf(statements).sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+      const arns = resourcesOf(statements[0]).map((r) => JSON.stringify(r));
+      expect(arns).toContain(JSON.stringify(identityArn));
+      expect(arns).toHaveLength(1 + stack.events.configurationSets.length);
+      for (const set of stack.events.configurationSets) {
+        expect(arns.some((a) => a.endsWith(`:configuration-set/",${JSON.stringify(ref(set))}]]}`))).toBe(true);
+      }
+    });
+
+    it('grants no wildcard action to any function', () => {
+      for (const name of ALL) expect([name, actionsOf(statementsOf(stack, template, name)).filter((a) => a.includes('*'))]).toEqual([name, []]);
+    });
+
+    it('lets domains manage identities only, on identity/*', () => {
+      const ses = statementsOf(stack, template, 'domains').filter((s) => actionsOf([s]).some((a) => a.startsWith('ses:')));
+      expect(actionsOf(ses).sort()).toEqual(
+        [
+          'ses:CreateEmailIdentity',
+          'ses:DeleteEmailIdentity',
+          'ses:GetEmailIdentity',
+          'ses:PutEmailIdentityConfigurationSetAttributes',
+          'ses:PutEmailIdentityDkimSigningAttributes',
+          'ses:PutEmailIdentityFeedbackAttributes',
+          'ses:PutEmailIdentityMailFromAttributes',
+        ].sort(),
+      );
+      expect(ses.flatMap(resourcesOf)).toEqual([identityArn]);
+    });
+
+    it('gives SES permissions to send and domains only', () => {
+      for (const name of ['account', 'snsHttps', 'ingest', 'deliver'] as const) {
+        expect([name, actionsOf(statementsOf(stack, template, name)).filter((a) => a.startsWith('ses:'))]).toEqual([name, []]);
+      }
+    });
+
+    it('gives every function read-write access to the table', () => {
+      for (const name of ALL) {
+        expect([name, actionsOf(statementsOf(stack, template, name))]).toEqual([
+          name,
+          expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']),
+        ]);
+      }
+    });
+
+    it('lets account, snsHttps and ingest send to the webhook queue; only deliver consumes it', () => {
+      const sqs = (name: SesameFunctionName) => actionsOf(statementsOf(stack, template, name)).filter((a) => a.startsWith('sqs:'));
+      for (const name of ['account', 'snsHttps', 'ingest'] as const) expect(sqs(name)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
+      for (const name of ['send', 'domains'] as const) expect(sqs(name)).toEqual([]);
+      expect(sqs('deliver')).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']));
+      expect(sqs('deliver')).not.toContain('sqs:SendMessage');
+      for (const name of ['account', 'snsHttps', 'ingest'] as const) expect(sqs(name)).not.toContain('sqs:ReceiveMessage');
+    });
+
+    it('lets only account and deliver read the signing-secrets key', () => {
+      const readers = ALL.filter((name) => actionsOf(statementsOf(stack, template, name)).includes('secretsmanager:GetSecretValue'));
+      expect(readers.sort()).toEqual(['account', 'deliver']);
+    });
+  });
+
+  describe('signing-secrets key', () => {
+    it('is a generated 64-hex-character (32-byte) value, retained with the table', () => {
+      template.hasResource('AWS::SecretsManager::Secret', {
+        DeletionPolicy: 'Retain',
+        Properties: Match.objectLike({
+          GenerateSecretString: Match.objectLike({ PasswordLength: 64, ExcludeUppercase: true, ExcludePunctuation: true, ExcludeCharacters: 'ghijklmnopqrstuvwxyz' }),
+        }),
+      });
+      template.resourcePropertiesCountIs('AWS::SecretsManager::RotationSchedule', {}, 0);
+    });
+  });
+
+  describe('dead-letter queues', () => {
+    it('each have a depth alarm', () => {
+      const dlqs = [stack.events.subscriptionDeadLetterQueue, stack.events.ingestFailureQueue, stack.webhooks.deadLetterQueue];
+      for (const dlq of dlqs) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack, dlq.queue), 'QueueName'] } }],
+          Threshold: 1,
+        });
+      }
+      // Every queue that is not the webhook queue is a DLQ, and every DLQ has an alarm.
+      const queues = Object.keys(resources(template, 'AWS::SQS::Queue'));
+      expect(queues.sort()).toEqual([...dlqs.map((d) => logicalId(stack, d.queue)), logicalId(stack, stack.webhooks.queue)].sort());
+    });
+  });
+
+  it('wires the ingest function (not another) to the events topic', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      TopicArn: topicRef,
+      Endpoint: { 'Fn::GetAtt': [functionLogicalId(stack, 'ingest'), 'Arn'] },
+    });
+  });
+
+  it('outputs the API URL, table name, topic ARN, queue URL and configuration set prefix', () => {
+    for (const output of ['ApiUrl', 'TableName', 'EventsTopicArn', 'WebhookQueueUrl', 'ConfigurationSetPrefix']) template.hasOutput(output, {});
+    template.hasOutput('ConfigurationSetPrefix', { Value: 'sesame' });
+    template.hasOutput('TableName', { Value: tableRef });
+  });
+
+  it('outputs the URL of each dead-letter queue, for npx sesame dlq redrive', () => {
+    template.hasOutput('EventsDlqUrl', { Value: ref(stack.events.subscriptionDeadLetterQueue.queue) });
+    template.hasOutput('IngestFailureDlqUrl', { Value: ref(stack.events.ingestFailureQueue.queue) });
+    template.hasOutput('WebhookDlqUrl', { Value: ref(stack.webhooks.deadLetterQueue.queue) });
+  });
+
+  it('passes the cdk-nag AwsSolutions checks, every exception acknowledged with a reason', () => {
+    const report = new AwsSolutionsChecks(stack.node.root).validateScope(stack);
+    expect(report.violations).toEqual([]);
+  });
+});
