@@ -1,0 +1,66 @@
+/**
+ * The one real synth: the CDK CLI runs bin/app.ts as `cdk synth` does in CI and for a deploy,
+ * esbuild bundles every function, and cdk-nag runs as a validation plugin (a violation fails it).
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from './helpers';
+
+const run = promisify(execFile);
+
+describe('cdk synth', () => {
+  let outdir: string;
+  let template: { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+  /** Asset folder (in the cloud assembly) by the S3 key a function's Code points at. */
+  let assetDirByKey: Map<string, string>;
+
+  beforeAll(async () => {
+    outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-synth-'));
+    await run('npx', ['cdk', 'synth', '--quiet', '-o', outdir], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1' },
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    }); // rejects on a non-zero exit, with the CLI's output in the error
+    template = JSON.parse(fs.readFileSync(path.join(outdir, 'Sesame.template.json'), 'utf8'));
+    const assets = JSON.parse(fs.readFileSync(path.join(outdir, 'Sesame.assets.json'), 'utf8')) as {
+      files: Record<string, { source: { path: string; packaging?: string }; destinations: Record<string, { objectKey: string }> }>;
+    };
+    assetDirByKey = new Map(
+      Object.values(assets.files).flatMap((file) =>
+        Object.values(file.destinations).map((d) => [d.objectKey, path.join(outdir, file.source.path)] as const),
+      ),
+    );
+  }, 130_000);
+
+  afterAll(() => {
+    if (outdir) fs.rmSync(outdir, { recursive: true, force: true });
+  });
+
+  const functions = () => Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+
+  it('synthesises the six functions, each from a bundled asset', () => {
+    expect(functions()).toHaveLength(6);
+    for (const fn of functions()) {
+      expect(fn.Properties.Code.S3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
+      const assetDir = assetDirByKey.get(fn.Properties.Code.S3Key);
+      expect(assetDir && fs.existsSync(path.join(assetDir, 'index.js'))).toBe(true);
+    }
+  });
+
+  it('bundles each handler as one minified CommonJS file with a source map without sources', () => {
+    for (const fn of functions()) {
+      const assetDir = assetDirByKey.get(fn.Properties.Code.S3Key)!;
+      const code = fs.readFileSync(path.join(assetDir, 'index.js'), 'utf8');
+      expect(code).toMatch(/module\.exports|exports\.handler|__export/);
+      expect(code).not.toMatch(/^\s*export\s/m);
+      // Minified: long lines (esbuild's unminified output averages a few dozen characters a line).
+      expect(code.length / code.split('\n').length).toBeGreaterThan(100);
+      const map = JSON.parse(fs.readFileSync(path.join(assetDir, 'index.js.map'), 'utf8'));
+      expect(map.sourcesContent).toBeUndefined();
+    }
+  });
+});
