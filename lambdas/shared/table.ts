@@ -12,11 +12,25 @@
  * | API key by id        | `K#<key id>`               | `KEY`               | gsi1: `T#<tenant>#KEYS` / created      |
  * | domain by name       | `DN#<name>`                | `DOMAIN`            | the one owner of a name; gsi1 listing  |
  * | domain id -> name    | `D#<domain id>`            | `DOMAIN`            |                                        |
+ * | domain zone marker   | `DZ#<last two labels>`     | `<labels reversed>` | finds a name's subdomains (see below)  |
  * | email (written once) | `E#<email id>`             | `META`              | gsi2 (keys only, sharded) for listing  |
  * | email status         | `E#<email id>`             | `STATUS`            | small: what status updates touch       |
  * | email body overflow  | `E#<email id>`             | `BODY#<n>`          | gzip chunks when the body is large     |
  * | SES message -> email | `M#<SES MessageId>`        | `MSG`               | fallback correlation for events        |
  * | idempotency record   | `I#<tenant>#<sha256(key)>` | `IDEM`              | 24 h                                   |
+ *
+ * Domains (lambdas/shared/adapters/domains.ts). A name, its parent domains and its subdomains belong
+ * to one tenant, checked with no scan and no transaction:
+ * - `DN#<name>` is the claim: created with `attribute_not_exists(pk)`, so one create wins a name.
+ *   Its `lifecycle` is `creating` (claimed, SES identity being made; no gsi1 yet), `active`
+ *   (absent on older items) or `deleting`. gsi1 (`T#<tenant>#DOMAINS` / `<created>#<id>`) lists
+ *   a tenant's active domains.
+ * - `DZ#<last two labels>` / `<labels reversed>` (e.g. `DZ#example.com` / `com.example.mail`) marks
+ *   a claimed name under the zone formed by its last two labels. Every subdomain of a name shares
+ *   that name's last two labels, so its subdomains are one consistent Query on the base table:
+ *   `begins_with(sk, '<name reversed>.')`. Parents are one consistent GetItem per label (`DN#...`).
+ * - A create writes its claim and marker first, then reads for conflicts: of two concurrent creates
+ *   of related names, the later reader sees the other, so both cannot win (both may lose, and retry).
  */
 
 export interface KeyAttribute {
@@ -57,6 +71,9 @@ export const TABLE: TableDefinition = {
  */
 export const EMAIL_LIST_SHARDS = 8;
 
+/** The zone partition of a name: its last two labels. Every subdomain of `name` has the same one. */
+const domainZonePk = (name: string): string => `DZ#${name.split('.').slice(-2).join('.')}`;
+
 export const keys = {
   tenant: (tenantId: string) => ({ pk: `T#${tenantId}`, sk: 'TENANT' }),
   keyByHash: (hash: string) => ({ pk: `KH#${hash}`, sk: 'KEY' }),
@@ -64,6 +81,8 @@ export const keys = {
   tenantKeys: (tenantId: string) => `T#${tenantId}#KEYS`,
   domainByName: (name: string) => ({ pk: `DN#${name}`, sk: 'DOMAIN' }),
   domainById: (domainId: string) => ({ pk: `D#${domainId}`, sk: 'DOMAIN' }),
+  /** The zone marker of a domain name (see above); `name` has at least two labels. */
+  domainZone: (name: string) => ({ pk: domainZonePk(name), sk: name.split('.').reverse().join('.') }),
   tenantDomains: (tenantId: string) => `T#${tenantId}#DOMAINS`,
   emailMeta: (emailId: string) => ({ pk: `E#${emailId}`, sk: 'META' }),
   emailStatus: (emailId: string) => ({ pk: `E#${emailId}`, sk: 'STATUS' }),

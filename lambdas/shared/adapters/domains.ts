@@ -1,22 +1,20 @@
 /**
  * Domains as the data model holds them. The item keyed by name (`DN#<name>`) is the one owner
- * of that name and what the send path reads; `D#<id>` maps an id back to the name.
+ * of that name and what the send path reads; `D#<id>` maps an id back to the name; the zone
+ * marker `DZ#<last two labels>` / `<labels reversed>` lets a create find a name's subdomains.
+ * lambdas/shared/table.ts describes the items and why the ownership check needs no transaction.
+ *
+ * Every write is one item under a condition. A create: claim (`DN#`, lifecycle `creating`) ->
+ * zone marker -> conflict check -> (SES) -> `D#<id>` -> activate (`DN#`, lifecycle `active`, gsi1).
+ * A delete: `DN#` to `deleting` (sends stop, out of the listing) -> (SES) -> marker, `D#`, `DN#` gone.
  */
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../table';
-import type { Db } from './dynamo';
+import { parentDomains } from '../domain/dns';
+import type { DnsRecord, DomainStatus } from '../domain/dns';
+import { type Db, isConditionFailure } from './dynamo';
 
-export type DomainStatus = 'not_started' | 'pending' | 'verified' | 'partially_verified' | 'failed' | 'temporary_failure';
-
-export interface DnsRecord {
-  readonly record: string;
-  readonly name: string;
-  readonly type: string;
-  readonly ttl: string;
-  readonly status: DomainStatus;
-  readonly value: string;
-  readonly priority?: number;
-}
+export type { DnsRecord, DomainStatus } from '../domain/dns';
 
 export interface DomainRecord {
   readonly id: string;
@@ -33,6 +31,19 @@ export interface DomainRecord {
   readonly createdAt: string;
 }
 
+/** `creating`: claimed, not usable yet; `active`; `deleting`: on its way out, invisible to reads. */
+export type DomainLifecycle = 'creating' | 'active' | 'deleting';
+
+export interface StoredDomain extends DomainRecord {
+  readonly lifecycle: DomainLifecycle;
+}
+
+/**
+ * A claim left in `creating` this long is abandoned (its create crashed): another create may take
+ * the name over, and the ownership check ignores it. Far longer than the function's timeout.
+ */
+export const STALE_CLAIM_MS = 15 * 60 * 1000;
+
 export function toDomainItem(d: DomainRecord): Record<string, unknown> {
   return {
     ...keys.domainByName(d.name), kind: 'domain',
@@ -40,34 +51,187 @@ export function toDomainItem(d: DomainRecord): Record<string, unknown> {
     verified_for_sending: d.verifiedForSending, region: d.region,
     open_tracking: d.openTracking, click_tracking: d.clickTracking,
     custom_return_path: d.customReturnPath, records: d.records, created_at: d.createdAt,
+    lifecycle: 'active',
     gsi1pk: keys.tenantDomains(d.tenantId), gsi1sk: `${d.createdAt}#${d.id}`,
   };
 }
 
-export function fromDomainItem(i: Record<string, unknown>): DomainRecord {
+export function fromDomainItem(i: Record<string, unknown>): StoredDomain {
   return {
     id: i.domain_id as string, name: i.name as string, tenantId: i.tenant_id as string,
     status: i.status as DomainStatus, verifiedForSending: i.verified_for_sending === true,
     region: i.region as string, openTracking: i.open_tracking === true, clickTracking: i.click_tracking === true,
     customReturnPath: (i.custom_return_path as string | undefined) ?? 'send',
     records: (i.records as DnsRecord[] | undefined) ?? [], createdAt: i.created_at as string,
+    lifecycle: (i.lifecycle as DomainLifecycle | undefined) ?? 'active',
   };
+}
+
+const zoneMarkerItem = (d: Pick<DomainRecord, 'id' | 'name' | 'tenantId'>) => ({
+  ...keys.domainZone(d.name), kind: 'domain_zone', domain_id: d.id, name: d.name, tenant_id: d.tenantId,
+});
+
+export type ClaimResult = { readonly claimed: true } | { readonly claimed: false; readonly holder?: StoredDomain };
+
+export type Conflict = 'parent' | 'subdomain';
+
+export interface StatusUpdate {
+  readonly status: DomainStatus;
+  readonly verifiedForSending: boolean;
+  readonly records: readonly DnsRecord[];
+}
+
+export interface SettingsUpdate {
+  readonly openTracking?: boolean;
+  readonly clickTracking?: boolean;
 }
 
 export class DomainStore {
   constructor(private readonly db: Db) {}
 
+  private async getItem(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: key, ConsistentRead: true }));
+    return Item;
+  }
+
+  /** The domain that holds `name`, for the send gate. A domain being deleted no longer counts. */
   async getByName(name: string): Promise<DomainRecord | undefined> {
-    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.domainByName(name.toLowerCase()) }));
-    return Item ? fromDomainItem(Item) : undefined;
+    const stored = await this.getStoredByName(name);
+    return stored && stored.lifecycle !== 'deleting' ? stored : undefined;
   }
 
+  async getStoredByName(name: string): Promise<StoredDomain | undefined> {
+    const item = await this.getItem(keys.domainByName(name.toLowerCase()));
+    return item ? fromDomainItem(item) : undefined;
+  }
+
+  /** The active domain with this id (of any tenant: callers check the tenant). */
   async getById(id: string): Promise<DomainRecord | undefined> {
-    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.domainById(id) }));
-    return Item ? this.getByName(Item.name as string) : undefined;
+    const stored = await this.getStoredById(id);
+    return stored?.lifecycle === 'active' ? stored : undefined;
   }
 
-  /** Writes a domain that no other tenant holds (local mode's seed; the domains API builds on it). */
+  /** The domain with this id in any lifecycle; undefined when its name now belongs to another id. */
+  async getStoredById(id: string): Promise<StoredDomain | undefined> {
+    const byId = await this.getItem(keys.domainById(id));
+    if (!byId) return undefined;
+    const stored = await this.getStoredByName(byId.name as string);
+    return stored?.id === id ? stored : undefined;
+  }
+
+  /** A tenant's active domains, newest first (a small collection: one gsi1 partition). */
+  async list(tenantId: string): Promise<DomainRecord[]> {
+    const out: DomainRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.doc.send(new QueryCommand({
+        TableName: this.db.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.tenantDomains(tenantId) },
+        ScanIndexForward: false,
+        ExclusiveStartKey: start,
+      }));
+      for (const item of page.Items ?? []) {
+        const d = fromDomainItem(item);
+        if (d.lifecycle === 'active') out.push(d);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /**
+   * Claims `domain.name` for its tenant: the name's item, in lifecycle `creating`, written only
+   * if no item holds the name (or an abandoned claim does), then the name's zone marker.
+   * Not claimed: `holder` is who holds it.
+   */
+  async claim(domain: DomainRecord): Promise<ClaimResult> {
+    const now = this.db.now();
+    try {
+      await this.db.doc.send(new PutCommand({
+        TableName: this.db.table,
+        Item: {
+          ...keys.domainByName(domain.name), kind: 'domain',
+          domain_id: domain.id, name: domain.name, tenant_id: domain.tenantId, status: domain.status,
+          verified_for_sending: false, region: domain.region,
+          open_tracking: domain.openTracking, click_tracking: domain.clickTracking,
+          custom_return_path: domain.customReturnPath, records: [], created_at: domain.createdAt,
+          lifecycle: 'creating', claimed_at: now,
+        },
+        ConditionExpression: 'attribute_not_exists(pk) OR (lifecycle = :creating AND claimed_at < :stale)',
+        ExpressionAttributeValues: { ':creating': 'creating', ':stale': now - STALE_CLAIM_MS },
+      }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const holder = await this.getStoredByName(domain.name);
+      return holder ? { claimed: false, holder } : { claimed: false };
+    }
+    try {
+      await this.db.doc.send(new PutCommand({ TableName: this.db.table, Item: zoneMarkerItem(domain) }));
+    } catch (error) {
+      await this.release(domain).catch(() => undefined);
+      throw error;
+    }
+    return { claimed: true };
+  }
+
+  /**
+   * Whether another tenant holds a parent or a subdomain of `name`. Call it after `claim`, which
+   * wrote this create's own items first (see table.ts). Reads are consistent; an abandoned claim
+   * does not count.
+   */
+  async findConflict(name: string, tenantId: string): Promise<Conflict | undefined> {
+    const now = this.db.now();
+    const blocks = (item: Record<string, unknown> | undefined): boolean => {
+      if (!item || item.tenant_id === tenantId) return false;
+      return !(item.lifecycle === 'creating' && typeof item.claimed_at === 'number' && item.claimed_at < now - STALE_CLAIM_MS);
+    };
+    const parents = await Promise.all(parentDomains(name).map((parent) => this.getItem(keys.domainByName(parent))));
+    if (parents.some(blocks)) return 'parent';
+
+    const zone = keys.domainZone(name);
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.doc.send(new QueryCommand({
+        TableName: this.db.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        FilterExpression: 'tenant_id <> :tenant',
+        ExpressionAttributeValues: { ':pk': zone.pk, ':prefix': `${zone.sk}.`, ':tenant': tenantId },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }));
+      // A marker is only a pointer: the subdomain's own item says whether it still holds the name.
+      for (const marker of page.Items ?? []) {
+        const item = await this.getItem(keys.domainByName(marker.name as string));
+        if (item?.domain_id === marker.domain_id && blocks(item)) return 'subdomain';
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return undefined;
+  }
+
+  /** Undoes a claim that did not become a domain: its marker and its item, if still this claim's. */
+  async release(domain: Pick<DomainRecord, 'id' | 'name'>): Promise<void> {
+    await this.deleteIf(keys.domainZone(domain.name), domain.id);
+    await this.deleteIf(keys.domainByName(domain.name), domain.id);
+  }
+
+  /** Turns this create's claim into the domain: `D#<id>`, then the name's item, active and listed. */
+  async activate(domain: DomainRecord): Promise<void> {
+    await this.db.doc.send(new PutCommand({
+      TableName: this.db.table,
+      Item: { ...keys.domainById(domain.id), kind: 'domain_id', name: domain.name, tenant_id: domain.tenantId },
+    }));
+    await this.db.doc.send(new PutCommand({
+      TableName: this.db.table,
+      Item: toDomainItem(domain),
+      ConditionExpression: 'domain_id = :id AND tenant_id = :t',
+      ExpressionAttributeValues: { ':id': domain.id, ':t': domain.tenantId },
+    }));
+  }
+
+  /** Writes a domain that no other tenant holds (local mode's seed), with its id and zone items. */
   async put(domain: DomainRecord): Promise<void> {
     await this.db.doc.send(new PutCommand({
       TableName: this.db.table,
@@ -79,5 +243,79 @@ export class DomainStore {
       TableName: this.db.table,
       Item: { ...keys.domainById(domain.id), kind: 'domain_id', name: domain.name, tenant_id: domain.tenantId },
     }));
+    await this.db.doc.send(new PutCommand({ TableName: this.db.table, Item: zoneMarkerItem(domain) }));
+  }
+
+  /** Stores what SES said. False when the domain is gone or being deleted. */
+  async updateStatus(domain: Pick<DomainRecord, 'id' | 'name'>, update: StatusUpdate): Promise<boolean> {
+    return this.updateActive(domain, 'SET #status = :status, verified_for_sending = :vfs, records = :records, checked_at = :now', {
+      ':status': update.status, ':vfs': update.verifiedForSending, ':records': update.records, ':now': new Date(this.db.now()).toISOString(),
+    });
+  }
+
+  /** Changes tracking. False when the domain is gone or being deleted. */
+  async updateSettings(domain: Pick<DomainRecord, 'id' | 'name'>, update: SettingsUpdate): Promise<boolean> {
+    const sets: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (update.openTracking !== undefined) (sets.push('open_tracking = :open'), (values[':open'] = update.openTracking));
+    if (update.clickTracking !== undefined) (sets.push('click_tracking = :click'), (values[':click'] = update.clickTracking));
+    if (sets.length === 0) return (await this.getById(domain.id)) !== undefined;
+    return this.updateActive(domain, `SET ${sets.join(', ')}`, values);
+  }
+
+  /**
+   * First step of a delete: the domain stops sending (the send gate ignores `deleting`) and leaves
+   * the listing, while its name stays held until the SES identity is gone. False when gone already.
+   */
+  async beginDelete(domain: Pick<DomainRecord, 'id' | 'name'>): Promise<boolean> {
+    try {
+      await this.db.doc.send(new UpdateCommand({
+        TableName: this.db.table,
+        Key: keys.domainByName(domain.name),
+        UpdateExpression: 'SET lifecycle = :deleting, verified_for_sending = :false REMOVE gsi1pk, gsi1sk',
+        ConditionExpression: 'domain_id = :id',
+        ExpressionAttributeValues: { ':deleting': 'deleting', ':false': false, ':id': domain.id },
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Last step of a delete, once SES no longer has the identity: the marker, the id, then the name. */
+  async finishDelete(domain: Pick<DomainRecord, 'id' | 'name'>): Promise<void> {
+    await this.deleteIf(keys.domainZone(domain.name), domain.id);
+    await this.deleteIf(keys.domainById(domain.id), undefined);
+    await this.deleteIf(keys.domainByName(domain.name), domain.id);
+  }
+
+  private async updateActive(domain: Pick<DomainRecord, 'id' | 'name'>, expression: string, values: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.db.doc.send(new UpdateCommand({
+        TableName: this.db.table,
+        Key: keys.domainByName(domain.name),
+        UpdateExpression: expression,
+        ConditionExpression: 'domain_id = :id AND (attribute_not_exists(lifecycle) OR lifecycle = :active)',
+        ExpressionAttributeValues: { ...values, ':id': domain.id, ':active': 'active' },
+        ...(expression.includes('#status') ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  private async deleteIf(key: { pk: string; sk: string }, domainId: string | undefined): Promise<void> {
+    try {
+      await this.db.doc.send(new DeleteCommand({
+        TableName: this.db.table,
+        Key: key,
+        ...(domainId !== undefined ? { ConditionExpression: 'domain_id = :id', ExpressionAttributeValues: { ':id': domainId } } : {}),
+      }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 }
