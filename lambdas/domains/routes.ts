@@ -1,0 +1,115 @@
+/**
+ * The /domains routes: parse -> core -> respond, in Resend's wire format. Every route needs a
+ * full-access key.
+ */
+import type { Routes } from '../shared/http/api';
+import { HttpError, notFound } from '../shared/errors';
+import { parseJsonBody } from '../shared/domain/email';
+import { isId } from '../shared/domain/ids';
+import type { DomainRecord } from '../shared/adapters/domains';
+import { type DomainsDeps, createDomain, deleteDomain, getDomain, listDomains, updateDomain, verifyDomain } from './core';
+import { parseCreateDomain, parseUpdateDomain } from './requests';
+
+export type DomainRouteDeps = DomainsDeps;
+
+/** Sesame domains send and do not receive. */
+const CAPABILITIES = { sending: 'enabled', receiving: 'disabled' } as const;
+
+function summary(d: DomainRecord) {
+  return {
+    id: d.id,
+    name: d.name,
+    status: d.status,
+    created_at: d.createdAt,
+    region: d.region,
+    open_tracking: d.openTracking,
+    click_tracking: d.clickTracking,
+    capabilities: CAPABILITIES,
+  };
+}
+
+const records = (d: DomainRecord) =>
+  d.records.map((r) => ({ record: r.record, name: r.name, type: r.type, ttl: r.ttl, status: r.status, value: r.value, ...(r.priority !== undefined ? { priority: r.priority } : {}) }));
+
+const domainId = (params: Readonly<Record<string, string>>): string => {
+  const id = params.id ?? '';
+  if (!isId(id)) throw notFound('Domain');
+  return id;
+};
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return 20;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 100) throw new HttpError(422, 'validation_error', 'The `limit` parameter must be an integer between 1 and 100.');
+  return n;
+}
+
+/** A page of a tenant's domains (newest first), with Resend's `limit`, `after` and `before` cursors. */
+function page(all: readonly DomainRecord[], query: Readonly<Record<string, string>>): { data: DomainRecord[]; hasMore: boolean } {
+  const limit = parseLimit(query.limit);
+  const { after, before } = query;
+  if (after !== undefined && before !== undefined) throw new HttpError(422, 'validation_error', 'Use either `after` or `before`, not both.');
+  const cursor = after ?? before;
+  if (cursor === undefined) return { data: all.slice(0, limit), hasMore: all.length > limit };
+  const at = all.findIndex((d) => d.id === cursor);
+  if (at < 0) throw new HttpError(422, 'validation_error', 'The cursor must be the id of one of your domains.');
+  if (after !== undefined) return { data: all.slice(at + 1, at + 1 + limit), hasMore: all.length > at + 1 + limit };
+  return { data: all.slice(Math.max(0, at - limit), at), hasMore: at - limit > 0 };
+}
+
+export function domainRoutes(deps: DomainRouteDeps): Routes {
+  return {
+    'POST /domains': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const input = parseCreateDomain(parseJsonBody(ctx.request.body), deps.region);
+        const d = await createDomain(deps, ctx.auth, input, ctx.log);
+        const { id, name, status, created_at, region, capabilities, open_tracking, click_tracking } = summary(d);
+        return { statusCode: 201, body: { id, name, status, created_at, region, records: records(d), capabilities, open_tracking, click_tracking } };
+      },
+    },
+
+    'GET /domains': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const { data, hasMore } = page(await listDomains(deps, ctx.auth), ctx.request.query);
+        return { statusCode: 200, body: { object: 'list', has_more: hasMore, data: data.map(summary) } };
+      },
+    },
+
+    'GET /domains/{id}': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const d = await getDomain(deps, ctx.auth, domainId(ctx.request.params));
+        return { statusCode: 200, body: { object: 'domain', ...summary(d), records: records(d) } };
+      },
+    },
+
+    'POST /domains/{id}/verify': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const d = await verifyDomain(deps, ctx.auth, domainId(ctx.request.params), ctx.log);
+        return { statusCode: 200, body: { object: 'domain', id: d.id } };
+      },
+    },
+
+    'PATCH /domains/{id}': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const id = domainId(ctx.request.params);
+        const input = parseUpdateDomain(ctx.request.body.trim() === '' ? {} : parseJsonBody(ctx.request.body));
+        const d = await updateDomain(deps, ctx.auth, id, input, ctx.log);
+        return { statusCode: 200, body: { object: 'domain', id: d.id } };
+      },
+    },
+
+    'DELETE /domains/{id}': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const id = domainId(ctx.request.params);
+        await deleteDomain(deps, ctx.auth, id, ctx.log);
+        return { statusCode: 200, body: { object: 'domain', id, deleted: true } };
+      },
+    },
+  };
+}
