@@ -1,0 +1,64 @@
+/**
+ * `npm start`: Sesame on this machine, no AWS account. Reads its configuration once, starts the
+ * local stack, prints where everything is, and stops cleanly on SIGINT or SIGTERM.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { intEnv, optionalEnv } from '../lambdas/shared/config';
+import { startLocal } from '../lambdas/local/runner';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const projectRoot = resolve(__dirname, '..');
+const dataDir = optionalEnv('SESAME_DATA_DIR', '.sesame');
+
+async function main(): Promise<void> {
+  const stack = await startLocal({
+    port: intEnv('PORT', 3000),
+    dynamoPort: intEnv('SESAME_DYNAMODB_PORT', 8000),
+    sesPort: intEnv('SESAME_SES_PORT', 8005),
+    sqsPort: intEnv('SESAME_SQS_PORT', 9324),
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(projectRoot, dataDir),
+    ...(process.env.SESAME_API_KEY ? { apiKey: process.env.SESAME_API_KEY } : {}),
+    domain: optionalEnv('SESAME_DOMAIN', 'example.com').toLowerCase(),
+    region: optionalEnv('AWS_REGION', 'us-east-1'),
+    tableName: optionalEnv('SESAME_TABLE_NAME', 'sesame'),
+    topicArn: optionalEnv('SESAME_EVENTS_TOPIC_ARN', 'arn:aws:sns:us-east-1:000000000000:sesame-events'),
+    retentionDays: intEnv('SESAME_RETENTION_DAYS', 30, process.env, 1),
+    allowLoopbackWebhooks: optionalEnv('SESAME_ALLOW_LOOPBACK_WEBHOOKS', '1') === '1',
+    retrySchedule: optionalEnv('SESAME_WEBHOOK_RETRY_SCHEDULE', '0,5,300,1800,7200,18000,36000,36000'),
+  });
+
+  const out = (line = '') => process.stdout.write(line + '\n');
+  out('Sesame is running locally (no AWS account involved).');
+  out(`  API          ${stack.apiUrl}`);
+  out(`  Mailbox      ${stack.mailboxUrl}`);
+  out(`  DynamoDB     ${stack.dynamoEndpoint}`);
+  out(`  SQS          ${stack.sqsEndpoint}`);
+  out(`  API key      ${stack.apiKey}`);
+  out(`  Domain       ${stack.domain} (verified)`);
+  out();
+  out('Admin tool environment (prefix it to `npx sesame ...` in another shell):');
+  out(stack.adminEnv);
+  out();
+  out('Send a first email:');
+  out(`  curl -s ${stack.apiUrl}/emails -H 'Authorization: Bearer ${stack.apiKey}' -H 'Content-Type: application/json' \\`);
+  out(`    -d '{"from":"Sesame <hello@${stack.domain}>","to":"delivered@resend.dev","subject":"Hello","text":"It works."}'`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    out(`\n${signal}: stopping Sesame.`);
+    stack.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`sesame: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

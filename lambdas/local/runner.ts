@@ -1,0 +1,169 @@
+/**
+ * Local mode: the whole pipeline on 127.0.0.1 with no AWS account. The embedded services speak the
+ * AWS protocols; the handlers are the deployed ones, imported after the environment points their
+ * SDK clients here (DESIGN.md principle 1: only where the adapters point differs).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createDb } from '../shared/adapters/dynamo';
+import { TenantStore } from '../shared/adapters/tenants';
+import { DomainStore } from '../shared/adapters/domains';
+import { derivedId, hashApiKey, newApiKey } from '../shared/domain/ids';
+import type { ApiFunction } from '../shared/routes';
+import { ensureTable, startDynamo } from './dynamodb';
+import { ensureQueue, startSqs } from './sqs';
+import { startSesServer } from './ses-server';
+import { type ApiLambda, startApiServer } from './api-server';
+
+export interface LocalOptions {
+  readonly port: number;
+  readonly dynamoPort: number;
+  readonly sesPort: number;
+  readonly sqsPort: number;
+  /** Absolute path of the data folder (DynamoDB data, SES identities and mailbox, the generated key). */
+  readonly dataDir: string;
+  /** The seeded key; generated once and kept in the data folder when absent. */
+  readonly apiKey?: string;
+  readonly domain: string;
+  readonly region: string;
+  readonly tableName: string;
+  readonly topicArn: string;
+  readonly retentionDays: number;
+  readonly allowLoopbackWebhooks: boolean;
+  readonly retrySchedule?: string;
+}
+
+export interface LocalStack {
+  readonly apiUrl: string;
+  readonly mailboxUrl: string;
+  readonly dynamoEndpoint: string;
+  readonly sqsEndpoint: string;
+  readonly apiKey: string;
+  readonly tenantId: string;
+  readonly domain: string;
+  /** The shell prefix that points the admin tool at this local mode. */
+  readonly adminEnv: string;
+  close(): Promise<void>;
+}
+
+/** Credentials for the local endpoints: they check nothing, the SDK only needs something to sign with. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export const LOCAL_TENANT_ID = derivedId('local', 'tenant');
+
+/** The key that encrypts webhook signing secrets at rest: made once per data folder. */
+function localSecretsKey(dataDir: string): string {
+  const file = join(dataDir, 'secrets-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('base64');
+  writeFileSync(file, key + '\n', { mode: 0o600 });
+  return key;
+}
+
+function localApiKey(options: LocalOptions): string {
+  if (options.apiKey) return options.apiKey;
+  const file = join(options.dataDir, 'api-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = newApiKey();
+  writeFileSync(file, key + '\n', { mode: 0o600 });
+  return key;
+}
+
+async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, apiKey: string): Promise<void> {
+  const db = createDb(doc, options.tableName);
+  const tenants = new TenantStore(db);
+  if (!(await tenants.getTenant(LOCAL_TENANT_ID))) await tenants.createTenant('local', LOCAL_TENANT_ID);
+  if (!(await tenants.findKeyByHash(hashApiKey(apiKey)))) await tenants.createKey(LOCAL_TENANT_ID, { name: 'local', token: apiKey });
+  const domains = new DomainStore(db);
+  const existing = await domains.getByName(options.domain);
+  if (!existing) {
+    await domains.put({
+      id: derivedId('local', 'domain', options.domain), name: options.domain, tenantId: LOCAL_TENANT_ID,
+      status: 'verified', verifiedForSending: true, region: options.region,
+      openTracking: false, clickTracking: false, customReturnPath: 'send', records: [], createdAt: new Date().toISOString(),
+    });
+  } else if (existing.tenantId !== LOCAL_TENANT_ID) {
+    throw new Error(`SESAME_DOMAIN ${options.domain} belongs to another tenant in ${options.dataDir}`);
+  }
+}
+
+export async function startLocal(options: LocalOptions): Promise<LocalStack> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const dynamo = await startDynamo({ port: options.dynamoPort, dataDir: join(options.dataDir, 'dynamodb') });
+    closers.push(() => dynamo.close());
+    const ses = await startSesServer({ port: options.sesPort, dataDir: join(options.dataDir, 'ses'), region: options.region });
+    closers.push(() => ses.close());
+    const sqs = await startSqs({ port: options.sqsPort });
+    closers.push(() => sqs.close());
+
+    const dynamoClient = new DynamoDBClient({ region: options.region, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS });
+    await ensureTable(dynamoClient, options.tableName);
+    const sqsClient = new SQSClient({ region: options.region, endpoint: sqs.endpoint, credentials: LOCAL_CREDENTIALS });
+    const queueUrl = await ensureQueue(sqsClient, 'sesame-webhooks', { dlqName: 'sesame-webhooks-dlq', maxReceiveCount: 12 });
+
+    Object.assign(process.env, {
+      AWS_REGION: options.region,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SESV2: ses.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      SESAME_TABLE_NAME: options.tableName,
+      SESAME_CONFIGURATION_SET: 'sesame',
+      SESAME_WEBHOOK_QUEUE_URL: queueUrl,
+      SESAME_EVENTS_TOPIC_ARN: options.topicArn,
+      SESAME_RETENTION_DAYS: String(options.retentionDays),
+      SESAME_ALLOW_LOOPBACK_WEBHOOKS: options.allowLoopbackWebhooks ? '1' : '0',
+      SESAME_SECRETS_KEY: localSecretsKey(options.dataDir),
+      ...(options.retrySchedule ? { SESAME_WEBHOOK_RETRY_SCHEDULE: options.retrySchedule } : {}),
+    });
+    delete process.env.AWS_PROFILE;
+
+    const doc = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
+    const apiKey = localApiKey(options);
+    await seed(options, doc, apiKey);
+    await ses.seedIdentity(options.domain, { verified: true });
+
+    // Imported only now: handlers read their configuration at import, as at a Lambda cold start.
+    const handlers: Record<ApiFunction, ApiLambda> = {
+      send: (await import('../send/handler')).handler as ApiLambda,
+      domains: (await import('../domains/handler')).handler as ApiLambda,
+      account: (await import('../account/handler')).handler as ApiLambda,
+      snsHttps: (await import('../sns-https/handler')).handler as ApiLambda,
+    };
+    const api = await startApiServer({ port: options.port, handlers });
+    closers.push(() => api.close());
+
+    const adminEnv = [
+      `AWS_REGION=${options.region}`,
+      `AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId}`,
+      `AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,
+      `AWS_ENDPOINT_URL_DYNAMODB=${dynamo.endpoint}`,
+      `SESAME_TABLE_NAME=${options.tableName}`,
+    ].join(' ');
+
+    return {
+      apiUrl: api.url,
+      mailboxUrl: `${ses.endpoint}/`,
+      dynamoEndpoint: dynamo.endpoint,
+      sqsEndpoint: sqs.endpoint,
+      apiKey,
+      tenantId: LOCAL_TENANT_ID,
+      domain: options.domain,
+      adminEnv,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
