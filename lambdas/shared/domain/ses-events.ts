@@ -1,0 +1,393 @@
+/**
+ * SES events, normalised (DESIGN.md "Email status"). Both formats SES publishes to SNS, event
+ * publishing (`eventType`) and the older identity notifications (`notificationType`), are parsed by
+ * schemas into one shape: a content-derived id, the status the event implies, the recipients it
+ * names, its own time, and its details in Resend's webhook field names. Pure code: no AWS imports.
+ */
+import { z } from 'zod';
+import type { EmailEventType } from './applied-event';
+import { TAG_EMAIL_ID, TAG_TENANT_ID, parseMailbox, toSesAddress } from './email';
+import { derivedId, isId } from './ids';
+import { type EmailStatus, fixedTime } from './status';
+
+/** What SES publishes once, when an SNS event destination is created. Accepted, nothing to do. */
+export const SES_TOPIC_VALIDATION_MESSAGE = 'Successfully validated SNS topic for Amazon SES event publishing.';
+
+export const SES_EVENT_TYPES = [
+  'Send', 'Delivery', 'DeliveryDelay', 'Bounce', 'Complaint', 'Reject', 'Rendering Failure', 'Open', 'Click', 'Subscription',
+] as const;
+export type SesEventType = (typeof SES_EVENT_TYPES)[number];
+
+export interface SesEvent {
+  /** Content-derived: the same SES event has the same id by any path (SNS MessageId not included). */
+  readonly id: string;
+  readonly sesType: Exclude<SesEventType, 'Subscription'>;
+  readonly sesMessageId: string;
+  /** The event's own time, fixed-width ISO 8601. */
+  readonly timestamp: string;
+  readonly status: EmailStatus;
+  readonly type: EmailEventType;
+  /**
+   * `recipients`: the event names recipients (Delivery, Bounce, Complaint, DeliveryDelay), and each
+   * one's state follows it. `message`: the event concerns the whole message; `recipients` then
+   * lists the message's destination, for the event log only.
+   */
+  readonly scope: 'recipients' | 'message';
+  /** As SES reports them (mailbox simulator addresses included), in the event's order. */
+  readonly recipients: readonly string[];
+  /** From Sesame's reserved tags, when the event carries them (event publishing only). */
+  readonly correlation: { readonly emailId?: string; readonly tenantId?: string };
+  /** When SES accepted the message (`mail.timestamp`). */
+  readonly mailTimestamp: string;
+  /** Type-specific details in Resend's webhook names: `bounce`, `click`, `failed`, `suppressed`, ... */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export type ParsedSesMessage =
+  | { readonly kind: 'event'; readonly event: SesEvent }
+  /** Valid, but nothing to apply: the topic validation message, a Subscription event, ... */
+  | { readonly kind: 'ignored'; readonly reason: string; readonly sesMessageId?: string; readonly emailId?: string }
+  | { readonly kind: 'malformed'; readonly reason: string };
+
+// ---------------------------------------------------------------------------------------------
+// Schemas: only the fields Sesame reads; SES adds fields over time and they pass through unread.
+
+const time = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'not a time');
+const text = z.string().min(1);
+
+const mail = z.object({
+  messageId: text,
+  timestamp: time,
+  destination: z.array(z.string()).default([]),
+  tags: z.record(z.string(), z.array(z.string())).optional(),
+});
+
+const namedRecipient = z.object({
+  emailAddress: text,
+  action: z.string().optional(),
+  status: z.string().optional(),
+  diagnosticCode: z.string().optional(),
+});
+
+const schemas = {
+  Send: z.object({ mail }),
+  Delivery: z.object({
+    mail,
+    delivery: z.object({
+      timestamp: time,
+      recipients: z.array(text).min(1),
+      processingTimeMillis: z.number().optional(),
+      smtpResponse: z.string().optional(),
+      reportingMTA: z.string().optional(),
+    }),
+  }),
+  DeliveryDelay: z.object({
+    mail,
+    deliveryDelay: z.object({
+      timestamp: time,
+      delayType: text,
+      expirationTime: z.string().optional(),
+      delayedRecipients: z.array(namedRecipient).min(1),
+      reportingMTA: z.string().optional(),
+    }),
+  }),
+  Bounce: z.object({
+    mail,
+    bounce: z.object({
+      bounceType: text,
+      bounceSubType: text,
+      bouncedRecipients: z.array(namedRecipient).min(1),
+      timestamp: time,
+      feedbackId: text,
+      reportingMTA: z.string().optional(),
+    }),
+  }),
+  Complaint: z.object({
+    mail,
+    complaint: z.object({
+      complainedRecipients: z.array(z.object({ emailAddress: text })).min(1),
+      timestamp: time,
+      feedbackId: text,
+      complaintSubType: z.string().nullish(),
+      complaintFeedbackType: z.string().optional(),
+      userAgent: z.string().optional(),
+      arrivalDate: z.string().optional(),
+    }),
+  }),
+  Reject: z.object({ mail, reject: z.object({ reason: z.string().optional() }).default({}) }),
+  'Rendering Failure': z.object({
+    mail,
+    failure: z.object({ errorMessage: z.string().optional(), templateName: z.string().optional() }).default({}),
+  }),
+  Open: z.object({
+    mail,
+    open: z.object({ timestamp: time, ipAddress: z.string().optional(), userAgent: z.string().optional() }),
+  }),
+  Click: z.object({
+    mail,
+    click: z.object({ timestamp: time, link: z.string(), ipAddress: z.string().optional(), userAgent: z.string().optional() }),
+  }),
+  Subscription: z.object({ mail }),
+} satisfies Record<SesEventType, z.ZodType>;
+
+type Parsed<T extends SesEventType> = z.infer<(typeof schemas)[T]>;
+type Mail = z.infer<typeof mail>;
+
+// ---------------------------------------------------------------------------------------------
+// Statuses and details
+
+const TYPE_OF: Record<Exclude<EmailStatus, 'queued' | 'scheduled' | 'canceled'>, EmailEventType> = {
+  sent: 'email.sent',
+  delivered: 'email.delivered',
+  delivery_delayed: 'email.delivery_delayed',
+  bounced: 'email.bounced',
+  suppressed: 'email.suppressed',
+  complained: 'email.complained',
+  failed: 'email.failed',
+  opened: 'email.opened',
+  clicked: 'email.clicked',
+};
+
+/** Bounce subtypes that mean SES did not even try: the address is on a suppression list. */
+const SUPPRESSED_BOUNCES = new Set(['Suppressed', 'OnAccountSuppressionList']);
+
+const BOUNCE_MESSAGES: Record<string, string> = {
+  'Permanent/General': "The recipient's mail server permanently rejected the email.",
+  'Permanent/NoEmail': "The recipient's email address does not exist.",
+  'Permanent/Suppressed': "The recipient's email address is on the SES suppression list because it has a recent history of producing hard bounces.",
+  'Permanent/OnAccountSuppressionList': "The recipient's email address is on the account-level suppression list, so SES did not send to it.",
+  'Transient/General': "The recipient's mail server temporarily rejected the email.",
+  'Transient/MailboxFull': "The recipient's mailbox is full.",
+  'Transient/MessageTooLarge': "The email is larger than the recipient's mail server accepts.",
+  'Transient/ContentRejected': "The recipient's mail server rejected the email's content.",
+  'Transient/AttachmentRejected': "The recipient's mail server rejected an attachment of the email.",
+  'Undetermined/Undetermined': 'SES could not determine why the email bounced.',
+};
+
+const bounceMessage = (type: string, subType: string): string =>
+  BOUNCE_MESSAGES[`${type}/${subType}`] ?? `The email bounced (${type}, ${subType}).`;
+
+/** Drops undefined values, so stored details and webhooks carry only what SES reported. */
+function defined(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null));
+}
+
+const diagnostics = (recipients: readonly { diagnosticCode?: string | undefined }[]): string[] =>
+  recipients.flatMap((r) => (r.diagnosticCode ? [r.diagnosticCode] : []));
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation
+
+interface Shape {
+  readonly timestamp: string;
+  readonly status: EmailStatus;
+  readonly scope: SesEvent['scope'];
+  readonly recipients: readonly string[];
+  /** What tells two events of this type apart (besides the SES MessageId and the type). */
+  readonly discriminators: readonly string[];
+  readonly details: Record<string, unknown>;
+}
+
+const sortedLower = (addresses: readonly string[]) => [...addresses].map((a) => a.toLowerCase()).sort().join(',');
+
+const shapes: { [T in Exclude<SesEventType, 'Subscription'>]: (e: Parsed<T>) => Shape } = {
+  Send: (e) => ({ timestamp: e.mail.timestamp, status: 'sent', scope: 'message', recipients: e.mail.destination, discriminators: [], details: {} }),
+
+  Delivery: ({ delivery: d }) => ({
+    timestamp: d.timestamp,
+    status: 'delivered',
+    scope: 'recipients',
+    recipients: d.recipients,
+    discriminators: [fixedTime(d.timestamp), sortedLower(d.recipients)],
+    details: { delivery: defined({ smtpResponse: d.smtpResponse, reportingMTA: d.reportingMTA, processingTimeMillis: d.processingTimeMillis }) },
+  }),
+
+  DeliveryDelay: ({ deliveryDelay: d }) => {
+    const recipients = d.delayedRecipients.map((r) => r.emailAddress);
+    const codes = diagnostics(d.delayedRecipients);
+    return {
+      timestamp: d.timestamp,
+      status: 'delivery_delayed',
+      scope: 'recipients',
+      recipients,
+      discriminators: [fixedTime(d.timestamp), sortedLower(recipients)],
+      details: {
+        delay: defined({
+          type: d.delayType,
+          message: codes[0] ?? `Delivery is delayed (${d.delayType}); SES keeps trying until the expiration time.`,
+          diagnosticCode: codes,
+          expirationTime: d.expirationTime,
+          reportingMTA: d.reportingMTA,
+        }),
+      },
+    };
+  },
+
+  Bounce: ({ bounce: b }) => {
+    const codes = diagnostics(b.bouncedRecipients);
+    const bounce = { type: b.bounceType, subType: b.bounceSubType, message: bounceMessage(b.bounceType, b.bounceSubType), diagnosticCode: codes };
+    const suppressed = SUPPRESSED_BOUNCES.has(b.bounceSubType);
+    return {
+      timestamp: b.timestamp,
+      status: suppressed ? 'suppressed' : 'bounced',
+      scope: 'recipients',
+      recipients: b.bouncedRecipients.map((r) => r.emailAddress),
+      discriminators: [b.feedbackId],
+      details: suppressed
+        ? {
+            suppressed: {
+              type: b.bounceSubType,
+              // SES's account-level list names no reason in the event; its own list is for bounces.
+              reason: codes.some((c) => /complain/i.test(c)) ? 'previous_complaint' : 'previous_bounce',
+              message: bounce.message,
+              diagnosticCode: codes,
+            },
+            bounce,
+          }
+        : { bounce },
+    };
+  },
+
+  Complaint: ({ complaint: c }) => {
+    const onList = c.complaintSubType === 'OnAccountSuppressionList';
+    const complaint = defined({
+      type: c.complaintFeedbackType,
+      subType: c.complaintSubType,
+      userAgent: c.userAgent,
+      arrivalDate: c.arrivalDate,
+      timestamp: fixedTime(c.timestamp),
+    });
+    return {
+      timestamp: c.timestamp,
+      status: onList ? 'suppressed' : 'complained',
+      scope: 'recipients',
+      recipients: c.complainedRecipients.map((r) => r.emailAddress),
+      discriminators: [c.feedbackId],
+      details: onList
+        ? {
+            suppressed: {
+              type: 'OnAccountSuppressionList',
+              reason: 'previous_complaint',
+              message: "The recipient's email address is on the account-level suppression list, so SES did not send to it.",
+              diagnosticCode: [],
+            },
+            complaint,
+          }
+        : { complaint },
+    };
+  },
+
+  Reject: (e) => ({
+    timestamp: e.mail.timestamp,
+    status: 'failed',
+    scope: 'message',
+    recipients: e.mail.destination,
+    discriminators: [],
+    details: { failed: { reason: e.reject.reason ?? 'SES rejected the email.' } },
+  }),
+
+  'Rendering Failure': (e) => ({
+    timestamp: e.mail.timestamp,
+    status: 'failed',
+    scope: 'message',
+    recipients: e.mail.destination,
+    discriminators: [],
+    details: { failed: defined({ reason: e.failure.errorMessage ?? 'SES could not render the email.', templateName: e.failure.templateName }) },
+  }),
+
+  Open: ({ mail: m, open: o }) => ({
+    timestamp: o.timestamp,
+    status: 'opened',
+    scope: 'message',
+    recipients: m.destination,
+    discriminators: [fixedTime(o.timestamp), o.ipAddress ?? '', o.userAgent ?? ''],
+    details: { open: defined({ ipAddress: o.ipAddress, timestamp: fixedTime(o.timestamp), userAgent: o.userAgent }) },
+  }),
+
+  Click: ({ mail: m, click: c }) => ({
+    timestamp: c.timestamp,
+    status: 'clicked',
+    scope: 'message',
+    recipients: m.destination,
+    discriminators: [fixedTime(c.timestamp), c.link],
+    details: { click: defined({ ipAddress: c.ipAddress, link: c.link, timestamp: fixedTime(c.timestamp), userAgent: c.userAgent }) },
+  }),
+};
+
+function correlation(m: Mail): SesEvent['correlation'] {
+  const emailId = m.tags?.[TAG_EMAIL_ID]?.[0];
+  const tenantId = m.tags?.[TAG_TENANT_ID]?.[0];
+  return {
+    ...(emailId !== undefined && isId(emailId) ? { emailId } : {}),
+    ...(tenantId !== undefined && tenantId !== '' ? { tenantId } : {}),
+  };
+}
+
+const isSesEventType = (value: unknown): value is SesEventType => (SES_EVENT_TYPES as readonly unknown[]).includes(value);
+
+/** The content-derived event id (a UUID-shaped string). */
+export function sesEventId(sesMessageId: string, sesType: SesEventType, discriminators: readonly string[]): string {
+  return derivedId('ses-event', sesMessageId, sesType, ...discriminators);
+}
+
+/**
+ * Parses the `Message` of an SNS notification from SES. Never throws: what is not SES's JSON is
+ * `malformed`, what needs no work is `ignored`.
+ */
+export function parseSesMessage(message: string): ParsedSesMessage {
+  if (message.trim() === SES_TOPIC_VALIDATION_MESSAGE) return { kind: 'ignored', reason: 'topic_validation' };
+  let json: unknown;
+  try {
+    json = JSON.parse(message);
+  } catch {
+    return { kind: 'malformed', reason: 'the message is not JSON' };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { kind: 'malformed', reason: 'the message is not a JSON object' };
+  const record = json as Record<string, unknown>;
+  const sesType = record.eventType ?? record.notificationType;
+  // Identity notifications announce a topic once, when it is set on an identity.
+  if (sesType === 'AmazonSnsSubscriptionSucceeded') return { kind: 'ignored', reason: 'identity_topic_subscribed' };
+  if (!isSesEventType(sesType)) return { kind: 'malformed', reason: `unknown SES event type ${JSON.stringify(sesType)?.slice(0, 40)}` };
+
+  const parsed = schemas[sesType].safeParse(record);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { kind: 'malformed', reason: `${sesType}: ${issue.path.join('.') || 'event'}: ${issue.message}` };
+  }
+  const m = (parsed.data as { mail: Mail }).mail;
+  if (sesType === 'Subscription') {
+    return { kind: 'ignored', reason: 'subscription', sesMessageId: m.messageId, ...(correlation(m).emailId ? { emailId: correlation(m).emailId } : {}) };
+  }
+  const shape = (shapes[sesType] as (e: unknown) => Shape)(parsed.data);
+  return {
+    kind: 'event',
+    event: {
+      id: sesEventId(m.messageId, sesType, shape.discriminators),
+      sesType,
+      sesMessageId: m.messageId,
+      timestamp: fixedTime(shape.timestamp),
+      status: shape.status,
+      type: TYPE_OF[shape.status as keyof typeof TYPE_OF],
+      scope: shape.scope,
+      recipients: shape.recipients,
+      correlation: correlation(m),
+      mailTimestamp: fixedTime(m.timestamp),
+      details: shape.details,
+    },
+  };
+}
+
+/**
+ * Maps the addresses SES reports back to what the customer sent to: the send turns Resend's test
+ * addresses into mailbox simulator ones (toSesAddress), and SES reports those. An address the
+ * email does not list is kept as reported (bare).
+ */
+export function recipientMapper(customerAddresses: readonly string[]): (reported: string) => string {
+  const bare = (raw: string) => parseMailbox(raw)?.address ?? raw.trim();
+  const byReported = new Map<string, string>();
+  const own = customerAddresses.map(bare);
+  for (const address of own) byReported.set(toSesAddress(address).toLowerCase(), address);
+  // An exact match wins over a simulator mapping.
+  for (const address of own) byReported.set(address.toLowerCase(), address);
+  return (reported) => byReported.get(bare(reported).toLowerCase()) ?? bare(reported);
+}
