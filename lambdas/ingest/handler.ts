@@ -1,4 +1,10 @@
-// Placeholder until its issue lands: the stack needs an entry point to bundle.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
-};
+/**
+ * The ingest function, subscribed directly to the SES events topic (SNS → Lambda, asynchronous):
+ * applies each SES event once. Its resource policy lets only that topic invoke it, and every record's
+ * TopicArn is checked too. A failure a retry may fix throws: Lambda retries, then parks the event in
+ * its on-failure destination.
+ */
+import { createIngestHandler } from './core';
+import { ingestDeps } from './deps';
+
+export const handler = createIngestHandler(ingestDeps());

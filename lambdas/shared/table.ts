@@ -17,6 +17,8 @@
  * | email status         | `E#<email id>`             | `STATUS`            | small: what status updates touch       |
  * | email body overflow  | `E#<email id>`             | `BODY#<n>`          | gzip chunks when the body is large     |
  * | SES message -> email | `M#<SES MessageId>`        | `MSG`               | fallback correlation for events        |
+ * | email event (log)    | `E#<email id>`             | `EV#<time>#<event>` | insert-if-absent; `fanned_out` after   |
+ * | email recipient      | `E#<email id>`             | `R#<address>`       | conditional max by recipientKey        |
  * | idempotency record   | `I#<tenant>#<sha256(key)>` | `IDEM`              | 24 h                                   |
  *
  * Domains (lambdas/shared/adapters/domains.ts). A name, its parent domains and its subdomains belong
@@ -89,5 +91,9 @@ export const keys = {
   emailBody: (emailId: string, n: number) => ({ pk: `E#${emailId}`, sk: `BODY#${String(n).padStart(3, '0')}` }),
   emailList: (tenantId: string, shard: number) => `T#${tenantId}#E#${shard}`,
   sesMessage: (messageId: string) => ({ pk: `M#${messageId}`, sk: 'MSG' }),
+  /** One SES event of an email (time: fixedTime, so the log sorts oldest first). */
+  emailEvent: (emailId: string, time: string, eventId: string) => ({ pk: `E#${emailId}`, sk: `EV#${time}#${eventId}` }),
+  /** One recipient's state (address lower-cased). */
+  emailRecipient: (emailId: string, address: string) => ({ pk: `E#${emailId}`, sk: `R#${address.toLowerCase()}` }),
   idempotency: (tenantId: string, keyHash: string) => ({ pk: `I#${tenantId}#${keyHash}`, sk: 'IDEM' }),
 };

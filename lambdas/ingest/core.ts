@@ -1,0 +1,208 @@
+/**
+ * Ingestion of SES events, shared by the ingest function (SNS → Lambda), the SNS-over-HTTPS route,
+ * local mode and `npx sesame dlq redrive`: SNS message → SES event → event log, recipient states,
+ * last_event → webhooks (EventFanOut), once per event.
+ *
+ * Outcomes of one SNS message:
+ * - refused (another topic) and malformed (not an SES event) are logged with the SNS MessageId and
+ *   dropped: retrying cannot change them;
+ * - an email not found, or any failure of the table or the fan-out, throws: Lambda retries the
+ *   invocation and its DLQs keep what never succeeds, so nothing is lost.
+ */
+import type { SNSEvent } from 'aws-lambda';
+import type { AppliedEvent, EventFanOut, WebhookEmail } from '../shared/domain/applied-event';
+import { RESERVED_TAG_PREFIX } from '../shared/domain/email';
+import { type SesEvent, parseSesMessage, recipientMapper } from '../shared/domain/ses-events';
+import type { EmailRecord, EventStore, LoggedEvent } from '../shared/adapters/events';
+import { isLive } from '../shared/adapters/dynamo';
+import type { Logger } from '../shared/log';
+
+/** The email of an event is not there (yet): retried, then parked in a DLQ. */
+export class EmailNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmailNotFoundError';
+  }
+}
+
+export type EventWriter = Pick<EventStore, 'findEmail' | 'record' | 'raiseRecipient' | 'raiseStatus' | 'markFannedOut'>;
+
+export interface IngestDeps {
+  readonly events: EventWriter;
+  readonly fanOut: EventFanOut;
+  /** The only topic whose messages are accepted. */
+  readonly topicArn: string;
+  readonly retentionDays: number;
+  readonly now: () => number;
+  readonly log: Logger;
+}
+
+export type IngestOutcome =
+  /** Applied for the first time, webhooks queued. */
+  | 'applied'
+  /** Found applied but not fanned out (a retry after a crash): applied again and fanned out. */
+  | 'recovered'
+  /** Already applied and fanned out. */
+  | 'duplicate'
+  /** Nothing to do: the topic validation message, a Subscription event, ... */
+  | 'ignored'
+  /** For an email past its retention. */
+  | 'expired'
+  | 'malformed'
+  | 'refused';
+
+/** The fields of an SNS message ingestion reads, in the Lambda record's and the HTTP body's shape. */
+export interface SnsMessageFields {
+  readonly Type?: unknown;
+  readonly MessageId?: unknown;
+  readonly TopicArn?: unknown;
+  readonly Message?: unknown;
+}
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** Applies one SNS message. Throws only what a retry may fix. */
+export async function ingestSnsMessage(deps: IngestDeps, sns: SnsMessageFields): Promise<IngestOutcome> {
+  const snsMessageId = str(sns.MessageId) ?? '(none)';
+  const log = deps.log.child({ snsMessageId });
+  if (sns.TopicArn !== deps.topicArn) {
+    log.error('SNS message refused: not from the configured topic', { topicArn: str(sns.TopicArn)?.slice(0, 256) });
+    return 'refused';
+  }
+  if (sns.Type !== 'Notification' || typeof sns.Message !== 'string') {
+    log.error('SNS message skipped: not a notification with a message', { type: str(sns.Type)?.slice(0, 64) });
+    return 'malformed';
+  }
+  const parsed = parseSesMessage(sns.Message);
+  switch (parsed.kind) {
+    case 'malformed':
+      log.error('SNS message skipped: not an SES event', { reason: parsed.reason });
+      return 'malformed';
+    case 'ignored':
+      log.info('SES message needs no work', { reason: parsed.reason, sesMessageId: parsed.sesMessageId, emailId: parsed.emailId });
+      return 'ignored';
+    case 'event':
+      return applySesEvent(deps, parsed.event, log);
+  }
+}
+
+/** Applies one normalised SES event to its email. */
+export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog: Logger = deps.log): Promise<IngestOutcome> {
+  const log = parentLog.child({ eventId: event.id, sesType: event.sesType, sesMessageId: event.sesMessageId });
+  const email = await deps.events.findEmail({
+    ...(event.correlation.emailId !== undefined ? { emailId: event.correlation.emailId } : {}),
+    sesMessageId: event.sesMessageId,
+  });
+  if (!email) {
+    if (Date.parse(event.mailTimestamp) < deps.now() - deps.retentionDays * 86_400_000) {
+      log.info('SES event for an email past retention, dropped');
+      return 'expired';
+    }
+    throw new EmailNotFoundError(`No email for SES message ${event.sesMessageId}${event.correlation.emailId ? ` (email ${event.correlation.emailId})` : ''}`);
+  }
+  if (event.correlation.tenantId !== undefined && event.correlation.tenantId !== email.tenantId) {
+    // The tags contradict the email: kept for an operator (DLQ) rather than applied to anyone.
+    throw new EmailNotFoundError(`SES message ${event.sesMessageId} names tenant ${event.correlation.tenantId}, its email belongs to another`);
+  }
+  const emailLog = log.child({ emailId: email.emailId, tenantId: email.tenantId });
+  if (!isLive(email.expiresAt !== undefined ? { expires_at: email.expiresAt } : {}, deps.now())) {
+    emailLog.info('SES event for an email past retention, dropped');
+    return 'expired';
+  }
+
+  const logged = toLoggedEvent(event, email);
+  const { fresh, fannedOut } = await deps.events.record(email, logged);
+  if (!fresh && fannedOut) {
+    emailLog.info('SES event already applied');
+    return 'duplicate';
+  }
+  // Idempotent writes: a retry that finds the event recorded but not fanned out does them again.
+  await Promise.all([
+    ...(event.scope === 'recipients' ? logged.recipients.map((address) => deps.events.raiseRecipient(email, address, logged)) : []),
+    deps.events.raiseStatus(email, logged),
+  ]);
+  await deps.fanOut.fanOut(toAppliedEvent(logged, email));
+  await deps.events.markFannedOut(email.emailId, logged);
+  emailLog.info(fresh ? 'SES event applied' : 'SES event applied again after an interrupted attempt', { type: logged.type });
+  return fresh ? 'applied' : 'recovered';
+}
+
+export function toLoggedEvent(event: SesEvent, email: EmailRecord): LoggedEvent {
+  const customer = recipientMapper([...email.to, ...email.cc, ...email.bcc]);
+  return {
+    eventId: event.id,
+    type: event.type,
+    status: event.status,
+    sesType: event.sesType,
+    sesMessageId: event.sesMessageId,
+    timestamp: event.timestamp,
+    recipients: [...new Set(event.recipients.map(customer))],
+    details: event.details,
+  };
+}
+
+/** The customer's tags only: neither SES's `ses:*` nor Sesame's own. */
+export function customerTags(tags: EmailRecord['tags']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { name, value } of tags) {
+    if (name.startsWith('ses:') || name.toLowerCase().startsWith(RESERVED_TAG_PREFIX)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+export function toAppliedEvent(event: LoggedEvent, email: EmailRecord): AppliedEvent {
+  const webhookEmail: WebhookEmail = {
+    email_id: email.emailId,
+    from: email.from,
+    to: email.to,
+    subject: email.subject,
+    created_at: email.createdAt,
+    tags: customerTags(email.tags),
+  };
+  return {
+    eventId: event.eventId,
+    tenantId: email.tenantId,
+    emailId: email.emailId,
+    type: event.type,
+    timestamp: event.timestamp,
+    email: webhookEmail,
+    details: event.details,
+  };
+}
+
+/**
+ * Applies every record of an SNS event. A refused or malformed record is logged and skipped; the
+ * others are still applied. If any record failed in a way a retry may fix, this throws after all
+ * records were tried, so Lambda retries the invocation (the applied ones are then duplicates).
+ */
+export async function ingestSnsEvent(deps: IngestDeps, event: SNSEvent): Promise<IngestOutcome[]> {
+  const records: unknown[] = Array.isArray((event as { Records?: unknown } | undefined)?.Records) ? event.Records : [];
+  if (records.length === 0) deps.log.error('SNS event skipped: no records');
+  const outcomes: IngestOutcome[] = [];
+  const failures: unknown[] = [];
+  for (const record of records) {
+    const sns = (record as { Sns?: unknown } | null)?.Sns;
+    if (typeof sns !== 'object' || sns === null) {
+      deps.log.error('SNS record skipped: no Sns message');
+      outcomes.push('malformed');
+      continue;
+    }
+    try {
+      outcomes.push(await ingestSnsMessage(deps, sns as SnsMessageFields));
+    } catch (error) {
+      deps.log.error('SNS record failed; the invocation will be retried', { snsMessageId: str((sns as SnsMessageFields).MessageId), error });
+      failures.push(error);
+    }
+  }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `${failures.length} SNS records failed`);
+  return outcomes;
+}
+
+/** The ingest function's handler, from its adapters. */
+export function createIngestHandler(deps: IngestDeps): (event: SNSEvent) => Promise<void> {
+  return async (event) => {
+    await ingestSnsEvent(deps, event);
+  };
+}
