@@ -1,4 +1,22 @@
-// Placeholder until its issue lands: the stack needs an entry point to bundle.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
-};
+/**
+ * The SNS-over-HTTPS function: POST /webhooks/ses. Configuration: SESAME_EVENTS_TOPIC_ARN (the only
+ * topic accepted), SESAME_SNS_CERT_HOST (pattern for the certificate host; AWS's by default), and
+ * the ingest core's (SESAME_TABLE_NAME, SESAME_RETENTION_DAYS, AWS_REGION).
+ */
+import { readSnsHttpsConfig } from '../shared/config';
+import { logger } from '../shared/log';
+import { ingestSnsMessage } from '../ingest/core';
+import { ingestDeps } from '../ingest/deps';
+import { confirmByGet, createSnsHttpsHandler } from './core';
+import { createSnsVerifier } from './verify';
+
+const config = readSnsHttpsConfig();
+const ingest = ingestDeps(config);
+
+export const handler = createSnsHttpsHandler({
+  verifier: createSnsVerifier({ certHost: config.snsCertHost }),
+  topicArn: config.eventsTopicArn,
+  ingest: (message) => ingestSnsMessage(ingest, message),
+  confirmSubscription: confirmByGet,
+  log: logger,
+});
