@@ -1,8 +1,9 @@
-/** The send function: POST /emails, POST /emails/batch, GET /emails, GET /emails/{id}. */
+/** The send function: POST /emails, POST /emails/batch, GET /emails, GET /emails/{id}, GET /emails/{id}/events. */
 import { readSendConfig } from '../shared/config';
 import { documentClient, sesClient } from '../shared/clients';
 import { createDb } from '../shared/adapters/dynamo';
 import { EmailStore } from '../shared/adapters/emails';
+import { EventStore } from '../shared/adapters/events';
 import { DomainStore } from '../shared/adapters/domains';
 import { IdempotencyStore } from '../shared/adapters/idempotency';
 import { TenantStore } from '../shared/adapters/tenants';
@@ -22,6 +23,7 @@ export const handler = createApiHandler(
     sender: new SesSender(sesClient()),
     configurationSet: config.configurationSet,
     region: config.region,
+    events: new EventStore(db),
     now: Date.now,
   }),
   createAuthenticator(new TenantStore(db)),

@@ -7,11 +7,14 @@ import { type EmailDraft, MAX_BATCH, parseJsonBody, parseSendRequest } from '../
 import { isId, sha256Hex } from '../shared/domain/ids';
 import { InvalidCursorError, type EmailSummary, type EmailView } from '../shared/adapters/emails';
 import type { IdempotencyStore } from '../shared/adapters/idempotency';
+import type { EventLog, LoggedEvent } from '../shared/adapters/events';
 import { type SendDeps, sendDrafts } from './core';
 
 export interface SendRouteDeps extends SendDeps {
   readonly idempotency: IdempotencyStore;
   readonly region: string;
+  /** The SES event log (GET /emails/{id}/events); the handler always wires it, a test may leave it out. */
+  readonly events?: EventLog;
 }
 
 const MAX_IDEMPOTENCY_KEY = 256;
@@ -65,6 +68,11 @@ function summaryBody(e: EmailSummary, region: string) {
 
 function emailBody(e: EmailView, region: string) {
   return { ...summaryBody(e, region), html: e.html ?? null, text: e.text ?? null };
+}
+
+/** One entry of GET /emails/{id}/events: the event's own time, the recipients it names, its details. */
+function eventBody(e: LoggedEvent) {
+  return { object: 'email_event', id: e.eventId, type: e.type, recipients: e.recipients, created_at: e.timestamp, details: e.details };
 }
 
 function parseLimit(raw: string | undefined): number {
@@ -126,6 +134,17 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
         const email = isId(id) ? await deps.emails.get(ctx.auth.tenantId, id) : undefined;
         if (!email) throw notFound('Email');
         return { statusCode: 200, body: emailBody(email, deps.region) };
+      },
+    },
+
+    'GET /emails/{id}/events': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const id = ctx.request.params.id ?? '';
+        if (!deps.events) throw new Error('GET /emails/{id}/events needs the event log (SendRouteDeps.events)');
+        const page = isId(id) ? await deps.events.list(ctx.auth.tenantId, id) : undefined;
+        if (!page) throw notFound('Email');
+        return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data: page.data.map(eventBody) } };
       },
     },
 
