@@ -3,6 +3,7 @@ import { readCoreConfig } from '../shared/config';
 import { documentClient } from '../shared/clients';
 import { createDb } from '../shared/adapters/dynamo';
 import { TenantStore } from '../shared/adapters/tenants';
+import { redriveFromEnv } from '../ingest/redrive';
 import type { AdminDeps } from './cli';
 
 let tenants: TenantStore | undefined;
@@ -14,5 +15,9 @@ export const adminDeps: AdminDeps = {
       tenants = new TenantStore(createDb(documentClient(), config.tableName));
     }
     return tenants;
+  },
+  extra: {
+    // Moves what the DLQs hold back where it came from (see lambdas/ingest/redrive.ts).
+    'dlq redrive': () => redriveFromEnv(),
   },
 };
