@@ -132,3 +132,73 @@ export function readDlqConfig(env: Env = process.env): DlqConfig {
   }
   return config;
 }
+
+/** `1`/`true` or `0`/`false` (absent: false); anything else fails with the variable's name. */
+export function flagEnv(name: string, env: Env = process.env): boolean {
+  const raw = optionalEnv(name, '0', env).toLowerCase();
+  if (raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false') return false;
+  throw new ConfigError(`${name} must be 1 or 0, got "${raw}"`);
+}
+
+/** What queues webhook deliveries: the fan-out (ingestion) and the replay routes. */
+export interface WebhookQueueConfig {
+  readonly webhookQueueUrl: string;
+  /** Seconds before each attempt, the first included (SESAME_WEBHOOK_RETRY_SCHEDULE). */
+  readonly retrySchedule: readonly number[];
+}
+
+export function readWebhookQueueConfig(env: Env = process.env): WebhookQueueConfig {
+  return {
+    webhookQueueUrl: requireEnv('SESAME_WEBHOOK_QUEUE_URL', env),
+    retrySchedule: parseRetrySchedule(env.SESAME_WEBHOOK_RETRY_SCHEDULE),
+  };
+}
+
+/** Where the key that seals webhook signing secrets comes from: exactly one of the two. */
+export interface SecretsKeyConfig {
+  /** SESAME_SECRETS_KEY: the key itself (base64 of 32 bytes, or 64 hex); local mode and tests. */
+  readonly secretsKey?: string;
+  /** SESAME_SECRETS_KEY_ARN: a Secrets Manager secret holding the key (64 hex); AWS. */
+  readonly secretsKeyArn?: string;
+}
+
+export function readSecretsKeyConfig(env: Env = process.env): SecretsKeyConfig {
+  const key = optionalEnv('SESAME_SECRETS_KEY', '', env);
+  if (key !== '') return { secretsKey: key };
+  return { secretsKeyArn: requireEnv('SESAME_SECRETS_KEY_ARN', env) };
+}
+
+/** The account function: /webhooks (and /api-keys). */
+export interface AccountConfig extends CoreConfig, WebhookQueueConfig, SecretsKeyConfig {
+  /** SESAME_ALLOW_LOOPBACK_WEBHOOKS=1 (local mode): loopback and plain-http endpoints may be registered. */
+  readonly allowLoopbackWebhooks: boolean;
+}
+
+export function readAccountConfig(env: Env = process.env): AccountConfig {
+  return {
+    ...readCoreConfig(env),
+    ...readWebhookQueueConfig(env),
+    ...readSecretsKeyConfig(env),
+    allowLoopbackWebhooks: flagEnv('SESAME_ALLOW_LOOPBACK_WEBHOOKS', env),
+  };
+}
+
+/** The deliver function (SQS consumer). */
+export interface DeliverConfig extends CoreConfig, SecretsKeyConfig {
+  readonly retrySchedule: readonly number[];
+  readonly allowLoopbackWebhooks: boolean;
+  /** The queue it consumes; when absent, derived from each record's eventSourceARN. */
+  readonly webhookQueueUrl?: string;
+}
+
+export function readDeliverConfig(env: Env = process.env): DeliverConfig {
+  const queueUrl = optionalEnv('SESAME_WEBHOOK_QUEUE_URL', '', env);
+  return {
+    ...readCoreConfig(env),
+    ...readSecretsKeyConfig(env),
+    retrySchedule: parseRetrySchedule(env.SESAME_WEBHOOK_RETRY_SCHEDULE),
+    allowLoopbackWebhooks: flagEnv('SESAME_ALLOW_LOOPBACK_WEBHOOKS', env),
+    ...(queueUrl !== '' ? { webhookQueueUrl: queueUrl } : {}),
+  };
+}

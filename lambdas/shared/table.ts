@@ -20,6 +20,9 @@
  * | email event (log)    | `E#<email id>`             | `EV#<time>#<event>` | insert-if-absent; `fanned_out` after   |
  * | email recipient      | `E#<email id>`             | `R#<address>`       | conditional max by recipientKey        |
  * | idempotency record   | `I#<tenant>#<sha256(key)>` | `IDEM`              | 24 h                                   |
+ * | webhook endpoint     | `WH#<webhook id>`          | `WEBHOOK`           | gsi1: `T#<tenant>#WEBHOOKS` / created  |
+ * | webhook delivery     | `WD#<delivery id>`         | `DELIVERY`          | one event to one endpoint; see below   |
+ * | delivery attempt     | `WD#<delivery id>`         | `A#<time>#<n>`      | status, duration, response; TTL        |
  *
  * Domains (lambdas/shared/adapters/domains.ts). A name, its parent domains and its subdomains belong
  * to one tenant, checked with no scan and no transaction:
@@ -33,6 +36,14 @@
  *   `begins_with(sk, '<name reversed>.')`. Parents are one consistent GetItem per label (`DN#...`).
  * - A create writes its claim and marker first, then reads for conflicts: of two concurrent creates
  *   of related names, the later reader sees the other, so both cannot win (both may lose, and retry).
+ *
+ * Webhooks (lambdas/shared/adapters/webhooks.ts). An endpoint's signing secrets are sealed
+ * (AES-256-GCM). A delivery is written by the deliver function at its first attempt, keyed by an
+ * id derived from the event and the endpoint, so duplicates and replays land on the same item. It
+ * is listed per endpoint through gsi2 (keys only, `WH#<webhook>#D#<shard>` / `<created>#<id>`,
+ * sharded like emails so a busy endpoint is no hot partition); a failed one is also in gsi1
+ * (`WH#<webhook>#FAILED#<shard>` / `<created>#<id>`, sparse: removed when replayed), which is
+ * what `POST /webhooks/{id}/recover` reads. Deliveries and attempts expire after the retention.
  */
 
 export interface KeyAttribute {
@@ -96,4 +107,10 @@ export const keys = {
   /** One recipient's state (address lower-cased). */
   emailRecipient: (emailId: string, address: string) => ({ pk: `E#${emailId}`, sk: `R#${address.toLowerCase()}` }),
   idempotency: (tenantId: string, keyHash: string) => ({ pk: `I#${tenantId}#${keyHash}`, sk: 'IDEM' }),
+  webhook: (webhookId: string) => ({ pk: `WH#${webhookId}`, sk: 'WEBHOOK' }),
+  tenantWebhooks: (tenantId: string) => `T#${tenantId}#WEBHOOKS`,
+  webhookDelivery: (deliveryId: string) => ({ pk: `WD#${deliveryId}`, sk: 'DELIVERY' }),
+  deliveryAttempt: (deliveryId: string, time: string, n: number) => ({ pk: `WD#${deliveryId}`, sk: `A#${time}#${String(n).padStart(3, '0')}` }),
+  webhookDeliveries: (webhookId: string, shard: number) => `WH#${webhookId}#D#${shard}`,
+  webhookFailed: (webhookId: string, shard: number) => `WH#${webhookId}#FAILED#${shard}`,
 };
