@@ -1,0 +1,253 @@
+/**
+ * The /webhooks routes, in Resend's wire format (what the `resend` SDK's webhooks module sends and
+ * reads), plus `POST /webhooks/{id}/recover`, which Resend does not have: it replays every failed
+ * delivery of an endpoint since a given time.
+ *
+ * Endpoints are checked at registration (ssrf.ts): http(s) only, https unless loopback webhooks
+ * are allowed (local mode), no credentials, no literal IP in a refused range. Host names are
+ * checked again, on every attempt, at connect time. Another tenant's webhook is a 404.
+ */
+import { z } from 'zod';
+import type { ApiResponse, RouteContext, Routes } from '../shared/http/api';
+import { HttpError, notFound } from '../shared/errors';
+import { EMAIL_EVENT_TYPES, type EmailEventType } from '../shared/domain/applied-event';
+import { parseJsonBody } from '../shared/domain/email';
+import { isId } from '../shared/domain/ids';
+import type { DeliveryMessage } from '../shared/domain/webhook-payload';
+import type { DeliveryQueue } from '../shared/adapters/fan-out';
+import { type EndpointPolicy, endpointRefusal } from '../shared/adapters/ssrf';
+import {
+  type Attempt,
+  type Delivery,
+  type DeliveryStore,
+  InvalidDeliveryCursorError,
+  type Webhook,
+  type WebhookStore,
+} from '../shared/adapters/webhooks';
+
+export interface WebhookRouteDeps {
+  readonly webhooks: WebhookStore;
+  readonly deliveries: Pick<DeliveryStore, 'getFor' | 'list' | 'listAttempts' | 'beginReplay' | 'failedSince'>;
+  readonly queue: DeliveryQueue;
+  readonly endpointPolicy: EndpointPolicy;
+  readonly now?: () => number;
+}
+
+const MAX_ENDPOINT_LENGTH = 2048;
+/** Deliveries one recover call replays; the response says when there are more (call again). */
+export const RECOVER_BATCH = 500;
+
+const EVENT_TYPES = new Set<string>(EMAIL_EVENT_TYPES);
+
+const eventsSchema = z.array(z.string()).min(1).max(EMAIL_EVENT_TYPES.length * 2);
+const createSchema = z.object({ endpoint: z.string().max(MAX_ENDPOINT_LENGTH), events: eventsSchema });
+const updateSchema = z.object({
+  endpoint: z.string().max(MAX_ENDPOINT_LENGTH).optional(),
+  events: eventsSchema.optional(),
+  status: z.enum(['enabled', 'disabled']).optional(),
+});
+const recoverSchema = z.object({ since: z.string() });
+
+function parseBody<T>(schema: z.ZodType<T>, body: string): T {
+  const input = parseJsonBody(body);
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new HttpError(422, 'validation_error', 'The request body must be a JSON object.');
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const name = issue.path.map(String).join('.');
+  if (issue.path.length === 1 && (input as Record<string, unknown>)[name] === undefined) {
+    throw new HttpError(422, 'missing_required_field', `Missing \`${name}\` field.`);
+  }
+  throw new HttpError(422, 'validation_error', `Invalid \`${name || 'body'}\` field: ${issue.message}`);
+}
+
+function checkEvents(events: readonly string[]): EmailEventType[] {
+  const unknown = events.filter((e) => !EVENT_TYPES.has(e));
+  if (unknown.length > 0) {
+    throw new HttpError(422, 'validation_error', `Unknown event type \`${unknown[0]!.slice(0, 64)}\`. Use one of: ${EMAIL_EVENT_TYPES.join(', ')}.`);
+  }
+  return [...new Set(events)] as EmailEventType[];
+}
+
+function checkEndpoint(endpoint: string, policy: EndpointPolicy): string {
+  const refusal = endpointRefusal(endpoint, policy);
+  if (refusal !== undefined) throw new HttpError(422, 'validation_error', refusal);
+  return endpoint;
+}
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return 20;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 100) throw new HttpError(422, 'validation_error', 'The `limit` parameter must be an integer between 1 and 100.');
+  return n;
+}
+
+function cursorOf(ctx: RouteContext): { after?: string; before?: string } {
+  const { after, before } = ctx.request.query;
+  if (after !== undefined && before !== undefined) throw new HttpError(422, 'validation_error', 'Use either `after` or `before`, not both.');
+  return { ...(after !== undefined ? { after } : {}), ...(before !== undefined ? { before } : {}) };
+}
+
+const webhookSummary = (w: Webhook) => ({ id: w.id, endpoint: w.endpoint, created_at: w.createdAt, status: w.status, events: [...w.events] });
+
+const deliverySummary = (d: Delivery) => ({ id: d.id, type: d.eventType, created_at: d.createdAt, status: d.status, attempts: d.attempts });
+
+const attemptBody = (a: Attempt) => ({ id: a.id, http_status_code: a.statusCode, response: a.response, sent_at: a.sentAt, duration_ms: a.durationMs });
+
+/** The message that (re)delivers a delivery now, as its current generation. */
+function replayMessage(d: Delivery): DeliveryMessage {
+  return {
+    v: 1, delivery_id: d.id, webhook_id: d.webhookId, tenant_id: d.tenantId, event_id: d.eventId,
+    event_type: d.eventType, payload: d.payload, queued_at: d.createdAt, generation: d.generation,
+  };
+}
+
+export function webhookRoutes(deps: WebhookRouteDeps): Routes {
+  const now = deps.now ?? Date.now;
+
+  /** The caller's webhook named by the path, or 404. */
+  const ownWebhook = async (ctx: RouteContext) => {
+    const id = ctx.request.params.id ?? '';
+    const webhook = isId(id) ? await deps.webhooks.get(ctx.auth.tenantId, id) : undefined;
+    if (!webhook) throw notFound('Webhook');
+    return webhook;
+  };
+
+  /** The caller's webhook's delivery named by the path, or 404. */
+  const ownDelivery = async (ctx: RouteContext) => {
+    const webhook = await ownWebhook(ctx);
+    const eventId = ctx.request.params.event_id ?? '';
+    const delivery = isId(eventId) ? await deps.deliveries.getFor(ctx.auth.tenantId, webhook.id, eventId) : undefined;
+    if (!delivery) throw notFound('Webhook event');
+    return { webhook, delivery };
+  };
+
+  const route = (handle: (ctx: RouteContext) => Promise<ApiResponse>) => ({ permission: 'full_access' as const, handle });
+
+  return {
+    'POST /webhooks': route(async (ctx) => {
+      const req = parseBody(createSchema, ctx.request.body);
+      const events = checkEvents(req.events);
+      const endpoint = checkEndpoint(req.endpoint, deps.endpointPolicy);
+      const { webhook, signingSecret } = await deps.webhooks.create(ctx.auth.tenantId, { endpoint, events });
+      ctx.log.info('webhook created', { webhookId: webhook.id });
+      return { statusCode: 201, body: { object: 'webhook', id: webhook.id, signing_secret: signingSecret } };
+    }),
+
+    'GET /webhooks': route(async (ctx) => {
+      const limit = parseLimit(ctx.request.query.limit);
+      const { after, before } = cursorOf(ctx);
+      const all = await deps.webhooks.list(ctx.auth.tenantId);
+      let start = 0;
+      let end = all.length;
+      const cursor = after ?? before;
+      if (cursor !== undefined) {
+        const at = all.findIndex((w) => w.id === cursor);
+        if (at === -1) throw new HttpError(422, 'validation_error', `No webhook with id ${cursor.slice(0, 64)} to page from.`);
+        if (after !== undefined) start = at + 1;
+        else end = at;
+      }
+      const page = before !== undefined ? all.slice(Math.max(start, end - limit), end) : all.slice(start, start + limit);
+      const hasMore = before !== undefined ? end - limit > start : start + limit < end;
+      return { statusCode: 200, body: { object: 'list', has_more: hasMore, data: page.map(webhookSummary) } };
+    }),
+
+    'GET /webhooks/{id}': route(async (ctx) => {
+      const w = await ownWebhook(ctx);
+      return { statusCode: 200, body: { object: 'webhook', ...webhookSummary(w), signing_secret: w.signingSecret } };
+    }),
+
+    'PATCH /webhooks/{id}': route(async (ctx) => {
+      const req = parseBody(updateSchema, ctx.request.body);
+      if (req.endpoint === undefined && req.events === undefined && req.status === undefined) {
+        throw new HttpError(422, 'missing_required_field', 'Provide at least one of `endpoint`, `events` or `status`.');
+      }
+      const patch = {
+        ...(req.endpoint !== undefined ? { endpoint: checkEndpoint(req.endpoint, deps.endpointPolicy) } : {}),
+        ...(req.events !== undefined ? { events: checkEvents(req.events) } : {}),
+        ...(req.status !== undefined ? { status: req.status } : {}),
+      };
+      const id = ctx.request.params.id ?? '';
+      if (!isId(id) || !(await deps.webhooks.update(ctx.auth.tenantId, id, patch))) throw notFound('Webhook');
+      return { statusCode: 200, body: { object: 'webhook', id } };
+    }),
+
+    'DELETE /webhooks/{id}': route(async (ctx) => {
+      const id = ctx.request.params.id ?? '';
+      if (!isId(id) || !(await deps.webhooks.remove(ctx.auth.tenantId, id))) throw notFound('Webhook');
+      ctx.log.info('webhook deleted', { webhookId: id });
+      return { statusCode: 200, body: { object: 'webhook', id, deleted: true } };
+    }),
+
+    'GET /webhooks/{id}/events': route(async (ctx) => {
+      const webhook = await ownWebhook(ctx);
+      const limit = parseLimit(ctx.request.query.limit);
+      const cursor = cursorOf(ctx);
+      try {
+        const page = await deps.deliveries.list(webhook.id, { limit, ...cursor });
+        return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data: page.data.map(deliverySummary) } };
+      } catch (error) {
+        if (error instanceof InvalidDeliveryCursorError) throw new HttpError(422, 'validation_error', error.message);
+        throw error;
+      }
+    }),
+
+    'GET /webhooks/{id}/events/{event_id}': route(async (ctx) => {
+      const { delivery: d } = await ownDelivery(ctx);
+      return {
+        statusCode: 200,
+        body: {
+          object: 'webhook_event', ...deliverySummary(d),
+          next_attempt_at: d.status === 'pending' ? d.nextAttemptAt ?? null : null,
+          payload: JSON.parse(d.payload) as unknown,
+        },
+      };
+    }),
+
+    'GET /webhooks/{id}/events/{event_id}/attempts': route(async (ctx) => {
+      const { delivery } = await ownDelivery(ctx);
+      const limit = parseLimit(ctx.request.query.limit);
+      try {
+        const page = await deps.deliveries.listAttempts(delivery.id, { limit, ...(ctx.request.query.after ? { after: ctx.request.query.after } : {}) });
+        return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data: page.data.map(attemptBody) } };
+      } catch (error) {
+        if (error instanceof InvalidDeliveryCursorError) throw new HttpError(422, 'validation_error', error.message);
+        throw error;
+      }
+    }),
+
+    'POST /webhooks/{id}/events/{event_id}/replay': route(async (ctx) => {
+      const { webhook, delivery } = await ownDelivery(ctx);
+      const replayed = await deps.deliveries.beginReplay(ctx.auth.tenantId, webhook.id, delivery.id);
+      if (!replayed) throw notFound('Webhook event');
+      await deps.queue.enqueue([{ message: replayMessage(replayed), delaySeconds: 0 }]);
+      ctx.log.info('webhook delivery replayed', { webhookId: webhook.id, deliveryId: delivery.id });
+      return { statusCode: 200, body: { object: 'webhook_event', id: delivery.id } };
+    }),
+
+    'POST /webhooks/{id}/signing-secret/rotate': route(async (ctx) => {
+      const webhook = await ownWebhook(ctx);
+      const secret = await deps.webhooks.rotateSecret(ctx.auth.tenantId, webhook.id);
+      if (secret === undefined) throw notFound('Webhook');
+      ctx.log.info('webhook signing secret rotated', { webhookId: webhook.id });
+      return { statusCode: 200, body: { object: 'webhook', id: webhook.id, signing_secret: secret } };
+    }),
+
+    'POST /webhooks/{id}/recover': route(async (ctx) => {
+      const webhook = await ownWebhook(ctx);
+      const req = parseBody(recoverSchema, ctx.request.body);
+      const sinceMs = Date.parse(req.since);
+      if (Number.isNaN(sinceMs)) throw new HttpError(422, 'invalid_parameter', 'Invalid `since` field. Use an ISO 8601 date.');
+      if (sinceMs > now()) throw new HttpError(422, 'invalid_parameter', 'The `since` field must not be in the future.');
+      const failed = await deps.deliveries.failedSince(webhook.id, new Date(sinceMs).toISOString(), RECOVER_BATCH);
+      const replays: Delivery[] = [];
+      for (const d of failed.data) {
+        const replayed = await deps.deliveries.beginReplay(ctx.auth.tenantId, webhook.id, d.id);
+        if (replayed) replays.push(replayed);
+      }
+      await deps.queue.enqueue(replays.map((d) => ({ message: replayMessage(d), delaySeconds: 0 })));
+      ctx.log.info('webhook deliveries recovered', { webhookId: webhook.id, replayed: replays.length });
+      return { statusCode: 200, body: { object: 'webhook', id: webhook.id, replayed: replays.length, has_more: failed.hasMore } };
+    }),
+  };
+}
