@@ -4,6 +4,8 @@
  * Outcomes of an attempt:
  * - 2xx: delivered. Recorded with a conditional write, so a duplicate message of a delivered
  *   delivery is dropped without calling the endpoint again (a replay is a new generation and does).
+ *   Two copies of one delivery processed at the same moment can both be sent (at-least-once); they
+ *   carry the same `webhook-id`, by which a receiver deduplicates, as Svix and Resend advise.
  * - 410 Gone: the endpoint is disabled and the delivery marked failed (replayable).
  * - Anything else: a timeout, a network error, a refused address, a 3xx (redirects are not
  *   followed), 429, 5xx, and also other 4xx. Svix retries every non-2xx but 410, and so does
