@@ -1,21 +1,22 @@
 /**
  * The ingest core's adapters, from the environment: one place, shared by the ingest function, the
  * SNS-over-HTTPS function and `npx sesame dlq redrive`, so that all three apply events alike
- * (and fan out alike, once webhooks plug their EventFanOut in here).
+ * and fan out alike.
  */
-import { type IngestConfig, readIngestConfig } from '../shared/config';
-import { documentClient } from '../shared/clients';
+import { type IngestConfig, readIngestConfig, readWebhookQueueConfig } from '../shared/config';
+import { documentClient, sqsClient } from '../shared/clients';
 import { createDb } from '../shared/adapters/dynamo';
 import { EventStore } from '../shared/adapters/events';
-import { noFanOut } from '../shared/domain/applied-event';
+import { createWebhookFanOut } from '../shared/adapters/fan-out';
 import { logger } from '../shared/log';
 import type { IngestDeps } from './core';
 
 export function ingestDeps(config: IngestConfig = readIngestConfig()): IngestDeps {
+  const db = createDb(documentClient(), config.tableName);
   return {
-    events: new EventStore(createDb(documentClient(), config.tableName)),
-    // Until webhooks land: events are applied and logged, no webhook is queued.
-    fanOut: noFanOut,
+    events: new EventStore(db),
+    // One SQS message per subscribed endpoint for each event applied once.
+    fanOut: createWebhookFanOut(db, sqsClient(), readWebhookQueueConfig()),
     topicArn: config.eventsTopicArn,
     retentionDays: config.retentionDays,
     now: Date.now,

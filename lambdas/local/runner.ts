@@ -9,15 +9,21 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { createDb } from '../shared/adapters/dynamo';
 import { TenantStore } from '../shared/adapters/tenants';
 import { DomainStore } from '../shared/adapters/domains';
+import { SesIdentities } from '../shared/adapters/ses-identities';
+import { createLogger } from '../shared/log';
+import { createDomain, verifyDomain } from '../domains/core';
 import { derivedId, hashApiKey, newApiKey } from '../shared/domain/ids';
 import type { ApiFunction } from '../shared/routes';
 import { ensureTable, startDynamo } from './dynamodb';
 import { ensureQueue, startSqs } from './sqs';
 import { startSesServer } from './ses-server';
 import { type ApiLambda, startApiServer } from './api-server';
+import { startLocalEvents } from './events';
+import { startDeliverPoller } from './deliver-poller';
 
 export interface LocalOptions {
   readonly port: number;
@@ -73,22 +79,24 @@ function localApiKey(options: LocalOptions): string {
   return key;
 }
 
-async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, apiKey: string): Promise<void> {
+async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SESv2Client, apiKey: string): Promise<void> {
   const db = createDb(doc, options.tableName);
   const tenants = new TenantStore(db);
   if (!(await tenants.getTenant(LOCAL_TENANT_ID))) await tenants.createTenant('local', LOCAL_TENANT_ID);
   if (!(await tenants.findKeyByHash(hashApiKey(apiKey)))) await tenants.createKey(LOCAL_TENANT_ID, { name: 'local', token: apiKey });
   const domains = new DomainStore(db);
   const existing = await domains.getByName(options.domain);
-  if (!existing) {
-    await domains.put({
-      id: derivedId('local', 'domain', options.domain), name: options.domain, tenantId: LOCAL_TENANT_ID,
-      status: 'verified', verifiedForSending: true, region: options.region,
-      openTracking: false, clickTracking: false, customReturnPath: 'send', records: [], createdAt: new Date().toISOString(),
-    });
-  } else if (existing.tenantId !== LOCAL_TENANT_ID) {
+  if (existing && existing.tenantId !== LOCAL_TENANT_ID) {
     throw new Error(`SESAME_DOMAIN ${options.domain} belongs to another tenant in ${options.dataDir}`);
   }
+  if (existing?.verifiedForSending) return;
+  // The seeded domain goes through the domains API's own code: the embedded SES server makes the
+  // identity (DKIM tokens, MAIL FROM), and verify finds it verified, as if the records were published.
+  const deps = { domains, identities: new SesIdentities(ses), region: options.region, now: Date.now };
+  const auth = { keyId: 'local-seed', tenantId: LOCAL_TENANT_ID, permission: 'full_access' as const };
+  const quiet = createLogger({}, () => undefined);
+  const domain = existing ?? (await createDomain(deps, auth, { name: options.domain, customReturnPath: 'send', openTracking: false, clickTracking: false }, quiet));
+  await verifyDomain(deps, auth, domain.id, quiet);
 }
 
 export async function startLocal(options: LocalOptions): Promise<LocalStack> {
@@ -130,8 +138,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
 
     const doc = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
     const apiKey = localApiKey(options);
-    await seed(options, doc, apiKey);
-    await ses.seedIdentity(options.domain, { verified: true });
+    const sesClient = new SESv2Client({ region: options.region, endpoint: ses.endpoint, credentials: LOCAL_CREDENTIALS });
+    await seed(options, doc, sesClient, apiKey);
 
     // Imported only now: handlers read their configuration at import, as at a Lambda cold start.
     const handlers: Record<ApiFunction, ApiLambda> = {
@@ -142,6 +150,16 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     };
     const api = await startApiServer({ port: options.port, handlers });
     closers.push(() => api.close());
+
+    // SES events for every send, delivered to the ingest handler as SNS would invoke it.
+    const ingest = (await import('../ingest/handler')).handler;
+    const events = startLocalEvents({ ses, ingest, topicArn: options.topicArn, region: options.region });
+    closers.push(() => events.stop());
+
+    // The webhook queue drained by the deliver handler, as the event source mapping would.
+    const deliver = (await import('../deliver/handler')).handler;
+    const poller = startDeliverPoller({ sqs: sqsClient, queueUrl, handler: deliver });
+    closers.push(() => poller.stop());
 
     const adminEnv = [
       `AWS_REGION=${options.region}`,
