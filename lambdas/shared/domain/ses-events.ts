@@ -356,7 +356,9 @@ export function parseSesMessage(message: string): ParsedSesMessage {
   }
   const m = (parsed.data as { mail: Mail }).mail;
   if (sesType === 'Subscription') {
-    return { kind: 'ignored', reason: 'subscription', sesMessageId: m.messageId, ...(correlation(m).emailId ? { emailId: correlation(m).emailId } : {}) };
+    // Logged only: a recipient changed their subscription preferences; no status, no webhook.
+    const { emailId } = correlation(m);
+    return { kind: 'ignored', reason: 'subscription', sesMessageId: m.messageId, ...(emailId !== undefined ? { emailId } : {}) };
   }
   const shape = (shapes[sesType] as (e: unknown) => Shape)(parsed.data);
   return {
