@@ -13,8 +13,8 @@ import { type SendDeps, sendDrafts } from './core';
 export interface SendRouteDeps extends SendDeps {
   readonly idempotency: IdempotencyStore;
   readonly region: string;
-  /** The SES event log (GET /emails/{id}/events); the handler always wires it, a test may leave it out. */
-  readonly events?: EventLog;
+  /** The SES event log (GET /emails/{id}/events). */
+  readonly events: EventLog;
 }
 
 const MAX_IDEMPOTENCY_KEY = 256;
@@ -141,7 +141,6 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
       permission: 'full_access',
       async handle(ctx) {
         const id = ctx.request.params.id ?? '';
-        if (!deps.events) throw new Error('GET /emails/{id}/events needs the event log (SendRouteDeps.events)');
         const page = isId(id) ? await deps.events.list(ctx.auth.tenantId, id) : undefined;
         if (!page) throw notFound('Email');
         return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data: page.data.map(eventBody) } };

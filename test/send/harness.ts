@@ -2,6 +2,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDb } from '../../lambdas/shared/adapters/dynamo';
 import { EmailStore } from '../../lambdas/shared/adapters/emails';
+import { EventStore } from '../../lambdas/shared/adapters/events';
 import { DomainStore, type DomainRecord } from '../../lambdas/shared/adapters/domains';
 import { IdempotencyStore } from '../../lambdas/shared/adapters/idempotency';
 import { TenantStore } from '../../lambdas/shared/adapters/tenants';
@@ -49,6 +50,7 @@ export async function startSendHarness(): Promise<SendHarness> {
           emails: new EmailStore(clockDb, 30),
           domains,
           idempotency: new IdempotencyStore(clockDb),
+          events: new EventStore(clockDb),
           sender: options.sender ? options.sender(real) : real,
           configurationSet: 'sesame',
           region: 'us-east-1',

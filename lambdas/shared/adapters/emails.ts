@@ -2,7 +2,7 @@
  * Emails in DynamoDB.
  *
  * - META (`E#<id>`/`META`) is written once: addresses, subject, tags, and the body gzipped
- *   (in `BODY#<n>` chunks when it is too large for one item). It carries the keys-only,
+ *   (in `BODY#<n>` chunks unless it is small). It carries the keys-only,
  *   per-tenant, sharded list index (gsi2).
  * - STATUS (`E#<id>`/`STATUS`) is the small item that status updates touch: last_event, its
  *   ordering key, the SES MessageId. Every update is a conditional max, so events in any order
@@ -22,8 +22,12 @@ import { EMAIL_LIST_SHARDS, keys } from '../table';
 import { emailKey, type EmailStatus, SEND_RESPONSE_EVENT } from '../domain/status';
 import { type Db, expiresAt, isConditionFailure, isLive } from './dynamo';
 
-/** Largest gzipped body kept inline in META; beyond it the body goes to BODY# chunks. */
-export const INLINE_BODY_BYTES = 300_000;
+/**
+ * Largest gzipped body kept inline in META; beyond it the body goes to BODY# chunks. Every SES
+ * event reads META, and DynamoDB bills a read by the whole item's size (4 KB per read unit), so
+ * META stays small: a larger body is written apart once and read only by GET /emails/{id}.
+ */
+export const INLINE_BODY_BYTES = 2_048;
 const CHUNK_BYTES = 350_000;
 
 export interface NewEmail {
