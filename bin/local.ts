@@ -8,6 +8,9 @@ import { startLocal } from '../lambdas/local/runner';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+/** Local mode's default webhook retry schedule (seconds before each attempt). */
+const LOCAL_RETRY_SCHEDULE = '0,5,15,30,60,120,300,300';
+
 const projectRoot = resolve(__dirname, '..');
 const dataDir = optionalEnv('SESAME_DATA_DIR', '.sesame');
 
@@ -25,7 +28,8 @@ async function main(): Promise<void> {
     topicArn: optionalEnv('SESAME_EVENTS_TOPIC_ARN', 'arn:aws:sns:us-east-1:000000000000:sesame-events'),
     retentionDays: intEnv('SESAME_RETENTION_DAYS', 30, process.env, 1),
     allowLoopbackWebhooks: optionalEnv('SESAME_ALLOW_LOOPBACK_WEBHOOKS', '1') === '1',
-    retrySchedule: optionalEnv('SESAME_WEBHOOK_RETRY_SCHEDULE', '0,5,300,1800,7200,18000,36000,36000'),
+    // Svix's schedule in minutes instead of hours, so that a developer sees retries happen.
+    retrySchedule: optionalEnv('SESAME_WEBHOOK_RETRY_SCHEDULE', LOCAL_RETRY_SCHEDULE),
   });
 
   const out = (line = '') => process.stdout.write(line + '\n');
