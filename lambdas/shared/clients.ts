@@ -3,23 +3,54 @@
  * touches SQS never builds an SQS client). Endpoints follow the SDK's own convention
  * (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SESV2, AWS_ENDPOINT_URL_SQS), so local mode and
  * tests only set environment variables.
+ *
+ * Each getter is marked pure, so that esbuild drops a getter a function never calls, and with it
+ * that client's package: the ingest bundle carries no SES client, the send bundle no SQS client.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
-function once<T>(make: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= make());
+/** What may be changed in how the clients are built. Nothing in production code sets it. */
+export interface ClientOverrides {
+  /**
+   * The HTTP handler of every client built here, instead of the SDK's node:http one. The benchmark
+   * (bench/) answers with canned AWS responses in memory, so the SDK's own serialisation and
+   * parsing still run.
+   */
+  readonly requestHandler?: DynamoDBClientConfig['requestHandler'];
 }
 
-export const documentClient = once(() =>
-  DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+let overrides: ClientOverrides = {};
+let built = false;
+
+/**
+ * Sets how the clients are built. Only before the first client exists (before the handler module
+ * is imported): a client already built would silently keep the old settings, so that throws.
+ */
+export function configureClients(next: ClientOverrides): void {
+  if (built) throw new Error('configureClients must be called before the first AWS client is built');
+  overrides = { ...next };
+}
+
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    if (value === undefined) {
+      built = true;
+      value = make();
+    }
+    return value;
+  };
+}
+
+export const documentClient = /* @__PURE__ */ once(() =>
+  DynamoDBDocumentClient.from(new DynamoDBClient({ ...overrides }), {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
   }),
 );
 
-export const sesClient = once(() => new SESv2Client({}));
+export const sesClient = /* @__PURE__ */ once(() => new SESv2Client({ ...overrides }));
 
-export const sqsClient = once(() => new SQSClient({}));
+export const sqsClient = /* @__PURE__ */ once(() => new SQSClient({ ...overrides }));
