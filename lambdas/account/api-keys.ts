@@ -2,7 +2,7 @@
  * /api-keys: keys of the caller's tenant, in Resend's wire format. The token is shown once, at
  * creation; only its SHA-256 is stored.
  */
-import { z } from 'zod';
+import * as z from '../shared/domain/schema';
 import type { Routes } from '../shared/http/api';
 import { HttpError, notFound } from '../shared/errors';
 import { isValidDomain, parseJsonBody } from '../shared/domain/email';
@@ -17,9 +17,9 @@ export interface ApiKeyDeps {
 }
 
 const createSchema = z.object({
-  name: z.string().trim().min(1).max(50),
-  permission: z.enum(['full_access', 'sending_access']).optional(),
-  domain_id: z.string().optional(),
+  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(50)),
+  permission: z.optional(z.enum(['full_access', 'sending_access'])),
+  domain_id: z.optional(z.string()),
 });
 
 export function apiKeyRoutes(deps: ApiKeyDeps): Routes {

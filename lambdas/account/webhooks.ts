@@ -7,7 +7,7 @@
  * are allowed (local mode), no credentials, no literal IP in a refused range. Host names are
  * checked again, on every attempt, at connect time. Another tenant's webhook is a 404.
  */
-import { z } from 'zod';
+import * as z from '../shared/domain/schema';
 import type { ApiResponse, RouteContext, Routes } from '../shared/http/api';
 import { HttpError, notFound } from '../shared/errors';
 import { EMAIL_EVENT_TYPES, type EmailEventType } from '../shared/domain/applied-event';
@@ -39,16 +39,16 @@ export const RECOVER_BATCH = 500;
 
 const EVENT_TYPES = new Set<string>(EMAIL_EVENT_TYPES);
 
-const eventsSchema = z.array(z.string()).min(1).max(EMAIL_EVENT_TYPES.length * 2);
-const createSchema = z.object({ endpoint: z.string().max(MAX_ENDPOINT_LENGTH), events: eventsSchema });
+const eventsSchema = z.array(z.string()).check(z.minLength(1), z.maxLength(EMAIL_EVENT_TYPES.length * 2));
+const createSchema = z.object({ endpoint: z.string().check(z.maxLength(MAX_ENDPOINT_LENGTH)), events: eventsSchema });
 const updateSchema = z.object({
-  endpoint: z.string().max(MAX_ENDPOINT_LENGTH).optional(),
-  events: eventsSchema.optional(),
-  status: z.enum(['enabled', 'disabled']).optional(),
+  endpoint: z.optional(z.string().check(z.maxLength(MAX_ENDPOINT_LENGTH))),
+  events: z.optional(eventsSchema),
+  status: z.optional(z.enum(['enabled', 'disabled'])),
 });
 const recoverSchema = z.object({ since: z.string() });
 
-function parseBody<T>(schema: z.ZodType<T>, body: string): T {
+function parseBody<T>(schema: z.ZodMiniType<T>, body: string): T {
   const input = parseJsonBody(body);
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new HttpError(422, 'validation_error', 'The request body must be a JSON object.');
   const parsed = schema.safeParse(input);

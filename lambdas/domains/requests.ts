@@ -2,7 +2,7 @@
  * The /domains request bodies: Resend's wire format, parsed by schemas into what the use cases
  * need. Every refusal is a 4xx HttpError in Resend's format; nothing here does I/O.
  */
-import { z } from 'zod';
+import * as z from '../shared/domain/schema';
 import { HttpError } from '../shared/errors';
 import { DEFAULT_RETURN_PATH, isDnsLabel, isDomainName, mailFromDomainOf } from '../shared/domain/dns';
 import { isValidDomain } from '../shared/domain/email';
@@ -20,23 +20,23 @@ export interface UpdateDomainInput {
 }
 
 const capabilities = z.object({
-  sending: z.enum(['enabled', 'disabled']).optional(),
-  receiving: z.enum(['enabled', 'disabled']).optional(),
+  sending: z.optional(z.enum(['enabled', 'disabled'])),
+  receiving: z.optional(z.enum(['enabled', 'disabled'])),
 });
 
 // Fields Resend has and Sesame refuses rather than ignores, so a client never believes it got them.
 const settings = {
-  open_tracking: z.boolean().optional(),
-  click_tracking: z.boolean().optional(),
-  tls: z.enum(['opportunistic', 'enforced']).optional(),
-  capabilities: capabilities.optional(),
-  tracking_subdomain: z.string().optional(),
+  open_tracking: z.optional(z.boolean()),
+  click_tracking: z.optional(z.boolean()),
+  tls: z.optional(z.enum(['opportunistic', 'enforced'])),
+  capabilities: z.optional(capabilities),
+  tracking_subdomain: z.optional(z.string()),
 };
 
 const createSchema = z.object({
   name: z.string(),
-  region: z.string().optional(),
-  custom_return_path: z.string().optional(),
+  region: z.optional(z.string()),
+  custom_return_path: z.optional(z.string()),
   ...settings,
 });
 
@@ -44,7 +44,7 @@ const updateSchema = z.object(settings);
 
 type Settings = z.infer<typeof updateSchema>;
 
-function schemaError(error: z.ZodError, input: unknown): HttpError {
+function schemaError(error: z.core.$ZodError, input: unknown): HttpError {
   const issue = error.issues[0]!;
   const field = issue.path.map(String).join('.');
   const given = typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : undefined;

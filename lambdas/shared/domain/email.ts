@@ -2,7 +2,7 @@
  * The send request: Resend's wire format parsed by a schema into a normalised draft.
  * Pure code: no AWS imports. Every refusal is an HttpError in Resend's format.
  */
-import { z } from 'zod';
+import * as z from './schema';
 import { HttpError } from '../errors';
 
 export const MAX_RECIPIENTS = 50;
@@ -92,45 +92,46 @@ export function formatMailbox(m: Mailbox): string {
 }
 
 const oneOrMany = z.union([z.string(), z.array(z.string())]);
-const tagPart = z.string().regex(/^[A-Za-z0-9_-]{1,256}$/);
+const tagPart = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,256}$/));
 
 const sendSchema = z.object({
   from: z.string(),
   to: oneOrMany,
-  subject: z.string().max(998),
-  cc: oneOrMany.optional(),
-  bcc: oneOrMany.optional(),
-  reply_to: oneOrMany.optional(),
-  replyTo: oneOrMany.optional(),
-  html: z.string().optional(),
-  text: z.string().optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-  tags: z.array(z.object({ name: tagPart, value: tagPart })).max(MAX_TAGS).optional(),
-  attachments: z
-    .array(
-      z.object({
-        content: z.string().optional(),
-        filename: z.string().min(1).max(255).optional(),
-        path: z.string().optional(),
-        content_type: z.string().max(255).optional(),
-        contentType: z.string().max(255).optional(),
-        content_id: z.string().max(255).optional(),
-        inline_content_id: z.string().max(255).optional(),
-      }),
-    )
-    .max(MAX_ATTACHMENTS)
-    .optional(),
-  scheduled_at: z.string().optional(),
-  scheduledAt: z.string().optional(),
-  template: z.unknown().optional(),
-  topic_id: z.unknown().optional(),
+  subject: z.string().check(z.maxLength(998)),
+  cc: z.optional(oneOrMany),
+  bcc: z.optional(oneOrMany),
+  reply_to: z.optional(oneOrMany),
+  replyTo: z.optional(oneOrMany),
+  html: z.optional(z.string()),
+  text: z.optional(z.string()),
+  headers: z.optional(z.record(z.string(), z.string())),
+  tags: z.optional(z.array(z.object({ name: tagPart, value: tagPart })).check(z.maxLength(MAX_TAGS))),
+  attachments: z.optional(
+    z
+      .array(
+        z.object({
+          content: z.optional(z.string()),
+          filename: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+          path: z.optional(z.string()),
+          content_type: z.optional(z.string().check(z.maxLength(255))),
+          contentType: z.optional(z.string().check(z.maxLength(255))),
+          content_id: z.optional(z.string().check(z.maxLength(255))),
+          inline_content_id: z.optional(z.string().check(z.maxLength(255))),
+        }),
+      )
+      .check(z.maxLength(MAX_ATTACHMENTS)),
+  ),
+  scheduled_at: z.optional(z.string()),
+  scheduledAt: z.optional(z.string()),
+  template: z.optional(z.unknown()),
+  topic_id: z.optional(z.unknown()),
 });
 
 export type SendRequest = z.infer<typeof sendSchema>;
 
 const field = (path: readonly PropertyKey[]) => path.map(String).join('.');
 
-function schemaError(error: z.ZodError, input: Record<string, unknown>, prefix: string): HttpError {
+function schemaError(error: z.core.$ZodError, input: Record<string, unknown>, prefix: string): HttpError {
   const issue = error.issues[0]!;
   const name = field(issue.path);
   if (issue.path.length === 1 && input[String(issue.path[0])] === undefined) {

@@ -4,7 +4,7 @@
  * schemas into one shape: a content-derived id, the status the event implies, the recipients it
  * names, its own time, and its details in Resend's webhook field names. Pure code: no AWS imports.
  */
-import { z } from 'zod';
+import * as z from './schema';
 import type { EmailEventType } from './applied-event';
 import { TAG_EMAIL_ID, TAG_TENANT_ID, parseMailbox, toSesAddress } from './email';
 import { derivedId, isId } from './ids';
@@ -52,21 +52,21 @@ export type ParsedSesMessage =
 // ---------------------------------------------------------------------------------------------
 // Schemas: only the fields Sesame reads; SES adds fields over time and they pass through unread.
 
-const time = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'not a time');
-const text = z.string().min(1);
+const time = z.string().check(z.refine((v) => !Number.isNaN(Date.parse(v)), 'not a time'));
+const text = z.string().check(z.minLength(1));
 
 const mail = z.object({
   messageId: text,
   timestamp: time,
-  destination: z.array(z.string()).default([]),
-  tags: z.record(z.string(), z.array(z.string())).optional(),
+  destination: z._default(z.array(z.string()), []),
+  tags: z.optional(z.record(z.string(), z.array(z.string()))),
 });
 
 const namedRecipient = z.object({
   emailAddress: text,
-  action: z.string().optional(),
-  status: z.string().optional(),
-  diagnosticCode: z.string().optional(),
+  action: z.optional(z.string()),
+  status: z.optional(z.string()),
+  diagnosticCode: z.optional(z.string()),
 });
 
 const schemas = {
@@ -75,10 +75,10 @@ const schemas = {
     mail,
     delivery: z.object({
       timestamp: time,
-      recipients: z.array(text).min(1),
-      processingTimeMillis: z.number().optional(),
-      smtpResponse: z.string().optional(),
-      reportingMTA: z.string().optional(),
+      recipients: z.array(text).check(z.minLength(1)),
+      processingTimeMillis: z.optional(z.number()),
+      smtpResponse: z.optional(z.string()),
+      reportingMTA: z.optional(z.string()),
     }),
   }),
   DeliveryDelay: z.object({
@@ -86,9 +86,9 @@ const schemas = {
     deliveryDelay: z.object({
       timestamp: time,
       delayType: text,
-      expirationTime: z.string().optional(),
-      delayedRecipients: z.array(namedRecipient).min(1),
-      reportingMTA: z.string().optional(),
+      expirationTime: z.optional(z.string()),
+      delayedRecipients: z.array(namedRecipient).check(z.minLength(1)),
+      reportingMTA: z.optional(z.string()),
     }),
   }),
   Bounce: z.object({
@@ -96,39 +96,39 @@ const schemas = {
     bounce: z.object({
       bounceType: text,
       bounceSubType: text,
-      bouncedRecipients: z.array(namedRecipient).min(1),
+      bouncedRecipients: z.array(namedRecipient).check(z.minLength(1)),
       timestamp: time,
       feedbackId: text,
-      reportingMTA: z.string().optional(),
+      reportingMTA: z.optional(z.string()),
     }),
   }),
   Complaint: z.object({
     mail,
     complaint: z.object({
-      complainedRecipients: z.array(z.object({ emailAddress: text })).min(1),
+      complainedRecipients: z.array(z.object({ emailAddress: text })).check(z.minLength(1)),
       timestamp: time,
       feedbackId: text,
-      complaintSubType: z.string().nullish(),
-      complaintFeedbackType: z.string().optional(),
-      userAgent: z.string().optional(),
-      arrivalDate: z.string().optional(),
+      complaintSubType: z.nullish(z.string()),
+      complaintFeedbackType: z.optional(z.string()),
+      userAgent: z.optional(z.string()),
+      arrivalDate: z.optional(z.string()),
     }),
   }),
-  Reject: z.object({ mail, reject: z.object({ reason: z.string().optional() }).default({}) }),
+  Reject: z.object({ mail, reject: z._default(z.object({ reason: z.optional(z.string()) }), {}) }),
   'Rendering Failure': z.object({
     mail,
-    failure: z.object({ errorMessage: z.string().optional(), templateName: z.string().optional() }).default({}),
+    failure: z._default(z.object({ errorMessage: z.optional(z.string()), templateName: z.optional(z.string()) }), {}),
   }),
   Open: z.object({
     mail,
-    open: z.object({ timestamp: time, ipAddress: z.string().optional(), userAgent: z.string().optional() }),
+    open: z.object({ timestamp: time, ipAddress: z.optional(z.string()), userAgent: z.optional(z.string()) }),
   }),
   Click: z.object({
     mail,
-    click: z.object({ timestamp: time, link: z.string(), ipAddress: z.string().optional(), userAgent: z.string().optional() }),
+    click: z.object({ timestamp: time, link: z.string(), ipAddress: z.optional(z.string()), userAgent: z.optional(z.string()) }),
   }),
   Subscription: z.object({ mail }),
-} satisfies Record<SesEventType, z.ZodType>;
+} satisfies Record<SesEventType, z.ZodMiniType>;
 
 type Parsed<T extends SesEventType> = z.infer<(typeof schemas)[T]>;
 type Mail = z.infer<typeof mail>;
