@@ -3,12 +3,13 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { type LambdaBundling, lambdaBundling } from './bundling';
 import { iam4ManagedPolicyFinding, iam5ResourceFinding } from './nag-findings';
 
 /** Folder that holds one sub-folder per function (`lambdas/<name>/handler.ts`). */
@@ -75,14 +76,7 @@ export class SesameFunction extends Construct {
       // SDK v3 reuses connections by itself; the old variable is noise (DESIGN.md: no awsSdkConnectionReuse).
       awsSdkConnectionReuse: false,
       environment: { ...props.environment },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node24',
-        format: OutputFormat.CJS,
-        externalModules: (props.bundleAwsSdk ?? true) ? [] : ['@aws-sdk/*'],
-      },
+      bundling: cdkBundling(lambdaBundling({ bundleAwsSdk: props.bundleAwsSdk ?? true })),
     });
     this.acknowledge(
       iam4ManagedPolicyFinding(this, ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole').managedPolicyArn),
@@ -160,6 +154,18 @@ export class SesameFunction extends Construct {
   private acknowledge(id: string, reason: string): void {
     Validations.of(this.fn.role ?? this).acknowledge({ id, reason });
   }
+}
+
+/** The house settings (lib/bundling.ts) in NodejsFunction's terms. */
+function cdkBundling(b: LambdaBundling): BundlingOptions {
+  return {
+    minify: b.minify,
+    sourceMap: b.sourceMap,
+    sourcesContent: b.sourcesContent,
+    target: b.target,
+    format: OutputFormat.CJS,
+    externalModules: [...b.externalModules],
+  };
 }
 
 const IDENTITY_WILDCARD_REASON =

@@ -1,0 +1,55 @@
+/**
+ * The house esbuild settings of every function, in one place: SesameFunction hands them to
+ * NodejsFunction, and the benchmark (bench/) hands the same settings to esbuild's JS API, so that
+ * the bundles it measures are the bundles that are deployed.
+ */
+import type { BuildOptions } from 'esbuild';
+
+export interface LambdaBundling {
+  readonly minify: boolean;
+  readonly sourceMap: boolean;
+  readonly sourcesContent: boolean;
+  /** esbuild target; matches the runtime (Node.js 24). */
+  readonly target: string;
+  readonly format: 'cjs';
+  /** Modules left out of the bundle (the runtime provides them). */
+  readonly externalModules: string[];
+}
+
+export interface LambdaBundlingOptions {
+  /**
+   * Bundle the AWS SDK v3 into the function instead of using the copy the Node.js runtime ships.
+   * @default true (see README, "Benchmark", for the measurements behind it)
+   */
+  readonly bundleAwsSdk?: boolean;
+}
+
+/** Minified CommonJS for Node.js 24, with a source map (without the sources' text). */
+export function lambdaBundling(options: LambdaBundlingOptions = {}): LambdaBundling {
+  return {
+    minify: true,
+    sourceMap: true,
+    sourcesContent: false,
+    target: 'node24',
+    format: 'cjs',
+    externalModules: (options.bundleAwsSdk ?? true) ? [] : ['@aws-sdk/*'],
+  };
+}
+
+/**
+ * The same settings for esbuild's JS API: what NodejsFunction passes to esbuild's command line
+ * (`--bundle --platform=node --target --format --minify --sourcemap --sources-content=false
+ * --external:...`).
+ */
+export function esbuildOptions(bundling: LambdaBundling): BuildOptions {
+  return {
+    bundle: true,
+    platform: 'node',
+    target: bundling.target,
+    format: bundling.format,
+    minify: bundling.minify,
+    sourcemap: bundling.sourceMap,
+    sourcesContent: bundling.sourcesContent,
+    external: [...bundling.externalModules],
+  };
+}
