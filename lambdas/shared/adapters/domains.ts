@@ -12,7 +12,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import { keys } from '../table';
 import { parentDomains } from '../domain/dns';
 import type { DnsRecord, DomainStatus } from '../domain/dns';
-import { type Db, isConditionFailure } from './dynamo';
+import { type Db, isConditionFailure, queryItems } from './dynamo';
 
 export type { DnsRecord, DomainStatus } from '../domain/dns';
 
@@ -121,24 +121,13 @@ export class DomainStore {
 
   /** A tenant's active domains, newest first (a small collection: one gsi1 partition). */
   async list(tenantId: string): Promise<DomainRecord[]> {
-    const out: DomainRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.doc.send(new QueryCommand({
-        TableName: this.db.table,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.tenantDomains(tenantId) },
-        ScanIndexForward: false,
-        ExclusiveStartKey: start,
-      }));
-      for (const item of page.Items ?? []) {
-        const d = fromDomainItem(item);
-        if (d.lifecycle === 'active') out.push(d);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return out;
+    const items = await queryItems(this.db, {
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.tenantDomains(tenantId) },
+      ScanIndexForward: false,
+    });
+    return items.map(fromDomainItem).filter((d) => d.lifecycle === 'active');
   }
 
   /**

@@ -1,5 +1,5 @@
 /** What every DynamoDB adapter shares: the document client, the table, a clock. */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 
 export interface Db {
   readonly doc: DynamoDBDocumentClient;
@@ -23,3 +23,22 @@ export const expiresAt = (ms: number, days: number): number => epochSeconds(ms) 
 /** Reads enforce retention themselves: TTL deletes lazily, up to days later. */
 export const isLive = (item: { expires_at?: number } | undefined, nowMs: number): boolean =>
   item !== undefined && (item.expires_at === undefined || item.expires_at > epochSeconds(nowMs));
+
+/**
+ * The items of a Query, page after page, until there are no more or `max` are collected.
+ * For bounded collections (a tenant's keys or domains, an email's body chunks or events).
+ */
+export async function queryItems(
+  db: Db,
+  input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+  max = Number.POSITIVE_INFINITY,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(new QueryCommand({ ...input, TableName: db.table, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = items.length >= max ? undefined : page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}

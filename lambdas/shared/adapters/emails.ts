@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { EMAIL_LIST_SHARDS, keys } from '../table';
 import { emailKey, type EmailStatus, SEND_RESPONSE_EVENT } from '../domain/status';
-import { type Db, expiresAt, isConditionFailure, isLive } from './dynamo';
+import { type Db, expiresAt, isConditionFailure, isLive, queryItems } from './dynamo';
 
 /**
  * Largest gzipped body kept inline in META; beyond it the body goes to BODY# chunks. Every SES
@@ -117,15 +117,17 @@ export class EmailStore {
   /** Removes an email that SES refused, so nothing is left behind for a request that failed. */
   async remove(emailId: string): Promise<void> {
     await this.db.doc.send(new DeleteCommand({ TableName: this.db.table, Key: keys.emailMeta(emailId) }));
-    const chunks = await this.db.doc.send(new QueryCommand({
-      TableName: this.db.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :b)',
-      ExpressionAttributeValues: { ':pk': keys.emailMeta(emailId).pk, ':b': 'BODY#' },
-      ProjectionExpression: 'pk, sk',
-    }));
-    for (const item of chunks.Items ?? []) {
+    for (const item of await this.bodyChunks(emailId, 'pk, sk')) {
       await this.db.doc.send(new DeleteCommand({ TableName: this.db.table, Key: { pk: item.pk, sk: item.sk } }));
     }
+  }
+
+  private bodyChunks(emailId: string, projection?: string): Promise<Record<string, unknown>[]> {
+    return queryItems(this.db, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :b)',
+      ExpressionAttributeValues: { ':pk': keys.emailMeta(emailId).pk, ':b': 'BODY#' },
+      ...(projection ? { ProjectionExpression: projection } : {}),
+    });
   }
 
   /**
@@ -175,18 +177,7 @@ export class EmailStore {
     let bodyBytes: Buffer | undefined = meta.body ? Buffer.from(meta.body as Uint8Array) : undefined;
     const chunks = (meta.body_chunks as number | undefined) ?? 0;
     if (chunks > 0) {
-      const parts: Buffer[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await this.db.doc.send(new QueryCommand({
-          TableName: this.db.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :b)',
-          ExpressionAttributeValues: { ':pk': keys.emailMeta(emailId).pk, ':b': 'BODY#' },
-          ExclusiveStartKey: start,
-        }));
-        for (const i of page.Items ?? []) parts.push(Buffer.from(i.data as Uint8Array));
-        start = page.LastEvaluatedKey;
-      } while (start);
+      const parts = (await this.bodyChunks(emailId)).map((i) => Buffer.from(i.data as Uint8Array));
       bodyBytes = Buffer.concat(parts);
     }
     const body = bodyBytes ? (JSON.parse(gunzipSync(bodyBytes).toString('utf8')) as { html?: string; text?: string }) : {};

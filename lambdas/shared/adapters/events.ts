@@ -12,11 +12,11 @@
  * Every write is one item, guarded by a condition: any order and any number of duplicates leave
  * the same items (DESIGN.md "Email status", principle 2).
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { EmailEventType } from '../domain/applied-event';
 import { type EmailStatus, emailKey, recipientKey } from '../domain/status';
 import { keys } from '../table';
-import { type Db, isConditionFailure, isLive } from './dynamo';
+import { type Db, isConditionFailure, isLive, queryItems } from './dynamo';
 
 /** The email an event belongs to, as META has it. */
 export interface EmailRecord {
@@ -182,19 +182,12 @@ export class EventStore implements EventLog {
       TableName: this.db.table, Key: keys.emailMeta(emailId), ProjectionExpression: 'tenant_id, expires_at',
     }));
     if (!meta || meta.tenant_id !== tenantId || !isLive(meta as { expires_at?: number }, this.db.now())) return undefined;
-    const data: LoggedEvent[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.doc.send(new QueryCommand({
-        TableName: this.db.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)',
-        ExpressionAttributeValues: { ':pk': keys.emailMeta(emailId).pk, ':ev': 'EV#' },
-        ExclusiveStartKey: start,
-        Limit: MAX_LISTED_EVENTS + 1 - data.length,
-      }));
-      for (const item of page.Items ?? []) data.push(toLogged(item));
-      start = page.LastEvaluatedKey;
-    } while (start && data.length <= MAX_LISTED_EVENTS);
+    const items = await queryItems(this.db, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)',
+      ExpressionAttributeValues: { ':pk': keys.emailMeta(emailId).pk, ':ev': 'EV#' },
+      Limit: MAX_LISTED_EVENTS + 1,
+    }, MAX_LISTED_EVENTS + 1);
+    const data = items.map(toLogged);
     return { data: data.slice(0, MAX_LISTED_EVENTS), hasMore: data.length > MAX_LISTED_EVENTS };
   }
 

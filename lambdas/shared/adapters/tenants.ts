@@ -2,11 +2,11 @@
  * Tenants and API keys. A key is stored twice, both single-item writes: by its hash (what the
  * auth middleware reads) and by its id (listing, revocation). The plaintext key is never stored.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyRecord, KeyLookup, Permission } from '../http/auth';
 import { hashApiKey, newApiKey, newId } from '../domain/ids';
 import { keys } from '../table';
-import { type Db, isConditionFailure } from './dynamo';
+import { type Db, isConditionFailure, queryItems } from './dynamo';
 
 export interface Tenant {
   readonly id: string;
@@ -111,22 +111,16 @@ export class TenantStore implements KeyLookup {
   }
 
   async listKeys(tenantId: string): Promise<ApiKeySummary[]> {
-    const out: ApiKeySummary[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.doc.send(new QueryCommand({
-        TableName: this.db.table,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.tenantKeys(tenantId) },
-        ScanIndexForward: false,
-        ExclusiveStartKey: start,
-      }));
-      for (const i of page.Items ?? []) {
-        out.push({ id: i.key_id, name: i.name, permission: i.permission, ...(i.domain ? { domain: i.domain } : {}), createdAt: i.created_at });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const items = await queryItems(this.db, {
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.tenantKeys(tenantId) },
+      ScanIndexForward: false,
+    });
+    const out: ApiKeySummary[] = items.map((i) => ({
+      id: i.key_id as string, name: i.name as string, permission: i.permission as Permission,
+      ...(i.domain ? { domain: i.domain as string } : {}), createdAt: i.created_at as string,
+    }));
     return out;
   }
 }

@@ -22,7 +22,7 @@ import type { EmailEventType } from '../domain/applied-event';
 import { derivedId, newId } from '../domain/ids';
 import { newSigningSecret, ROTATION_OVERLAP_MS, type StoredSecrets } from '../domain/webhook-signing';
 import { EMAIL_LIST_SHARDS, keys } from '../table';
-import { type Db, epochSeconds, expiresAt, isConditionFailure, isLive } from './dynamo';
+import { type Db, epochSeconds, expiresAt, isConditionFailure, isLive, queryItems } from './dynamo';
 import type { SecretBox } from './secrets';
 
 export type WebhookStatus = 'enabled' | 'disabled';
@@ -210,23 +210,14 @@ export class WebhookStore {
   }
 }
 
-async function queryTenantWebhooks(db: Db, tenantId: string, projection: string | undefined): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(new QueryCommand({
-      TableName: db.table,
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.tenantWebhooks(tenantId) },
-      ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: { '#s': 'status' } } : {}),
-      ScanIndexForward: false,
-      ExclusiveStartKey: start,
-    }));
-    out.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return out;
+function queryTenantWebhooks(db: Db, tenantId: string, projection: string | undefined): Promise<Record<string, unknown>[]> {
+  return queryItems(db, {
+    IndexName: 'gsi1',
+    KeyConditionExpression: 'gsi1pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.tenantWebhooks(tenantId) },
+    ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: { '#s': 'status' } } : {}),
+    ScanIndexForward: false,
+  });
 }
 
 /** The fan-out's view of a tenant's endpoints: one Query, no secrets (so no key is needed). */
@@ -458,23 +449,14 @@ export class DeliveryStore {
   /** Failed deliveries of an endpoint queued at or after `since` (ISO), oldest first, at most `limit`. */
   async failedSince(webhookId: string, since: string, limit: number): Promise<{ data: Delivery[]; hasMore: boolean }> {
     const pages = await Promise.all(
-      Array.from({ length: EMAIL_LIST_SHARDS }, async (_, shard) => {
-        const items: Record<string, unknown>[] = [];
-        let start: Record<string, unknown> | undefined;
-        do {
-          const page = await this.db.doc.send(new QueryCommand({
-            TableName: this.db.table,
-            IndexName: 'gsi1',
-            KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk >= :since',
-            ExpressionAttributeValues: { ':pk': keys.webhookFailed(webhookId, shard), ':since': since },
-            Limit: limit + 1,
-            ExclusiveStartKey: start,
-          }));
-          items.push(...(page.Items ?? []));
-          start = items.length > limit ? undefined : page.LastEvaluatedKey;
-        } while (start);
-        return items;
-      }),
+      Array.from({ length: EMAIL_LIST_SHARDS }, (_, shard) =>
+        queryItems(this.db, {
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk >= :since',
+          ExpressionAttributeValues: { ':pk': keys.webhookFailed(webhookId, shard), ':since': since },
+          Limit: limit + 1,
+        }, limit + 1),
+      ),
     );
     const all = pages.flat().filter((i) => isLive(i as { expires_at?: number }, this.db.now()))
       .sort((a, b) => String(a.gsi1sk).localeCompare(String(b.gsi1sk)));
@@ -483,25 +465,15 @@ export class DeliveryStore {
 
   /** A delivery's attempts, newest first. */
   async listAttempts(deliveryId: string, options: { limit: number; after?: string }): Promise<{ data: Attempt[]; hasMore: boolean }> {
-    const out: Attempt[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.doc.send(new QueryCommand({
-        TableName: this.db.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :a)',
-        ExpressionAttributeValues: { ':pk': keys.webhookDelivery(deliveryId).pk, ':a': 'A#' },
-        ScanIndexForward: false,
-        ExclusiveStartKey: start,
-      }));
-      for (const i of page.Items ?? []) {
-        if (!isLive(i as { expires_at?: number }, this.db.now())) continue;
-        out.push({
-          id: i.attempt_id as string, deliveryId, statusCode: i.status_code as number, durationMs: i.duration_ms as number,
-          response: i.response as string, sentAt: i.sent_at as string,
-        });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const items = await queryItems(this.db, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :a)',
+      ExpressionAttributeValues: { ':pk': keys.webhookDelivery(deliveryId).pk, ':a': 'A#' },
+      ScanIndexForward: false,
+    });
+    const out: Attempt[] = items.filter((i) => isLive(i as { expires_at?: number }, this.db.now())).map((i) => ({
+      id: i.attempt_id as string, deliveryId, statusCode: i.status_code as number, durationMs: i.duration_ms as number,
+      response: i.response as string, sentAt: i.sent_at as string,
+    }));
     let from = 0;
     if (options.after !== undefined) {
       const at = out.findIndex((a) => a.id === options.after);
