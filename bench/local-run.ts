@@ -1,0 +1,329 @@
+/**
+ * Local mode in this process (`tsx bench/local-run.ts <out.json>`): the whole pipeline on free ports
+ * and a temporary data folder, through startLocal, the same code as `npm start`.
+ *
+ * 1. One email's life, counted: after a warm-up email (the API key, endpoint and connection caches
+ *    then hold what a warm container holds), one email to delivered@resend.dev with one endpoint
+ *    subscribed to every event. The handlers' own SDK clients count their AWS requests
+ *    (bench/aws-counter.ts); the runner's clients (seeding, the SQS poller standing in for the event
+ *    source mapping) and the benchmark's own reads are separate clients and are not counted. What
+ *    the handlers log meanwhile is measured in bytes. The items the email leaves are read back
+ *    (not counted) for index entries and storage.
+ * 2. Load: 2,000 emails to the four test addresses, sent as batches a few at a time, until every
+ *    email reaches its final state and every webhook arrives, or a deadline passes.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startLocal } from '../lambdas/local/runner';
+import { LOCAL_EVENTS_TOPIC_ARN } from '../lambdas/shared/config';
+import { documentClient, sesClient, sqsClient } from '../lambdas/shared/clients';
+import { AwsTally, countRequests } from './aws-counter';
+import { STORAGE_OVERHEAD_BYTES, chunks64k, itemBytes, writeUnits } from './cost';
+import { ALL_EVENT_TYPES, BENCH_DOMAIN, TEST_ADDRESSES, sendRequest } from './fixtures';
+import { type Receiver, startReceiver } from './receiver';
+
+export interface LifecycleResult {
+  readonly email_id: string;
+  readonly aws_requests: Record<string, number>;
+  /** Request units as the store reported them (dynalite computes them by item size, as DynamoDB). */
+  readonly dynamodb_write_units: number;
+  readonly dynamodb_read_units: number;
+  readonly dynamodb_condition_failures: number;
+  /** Index entries written: one per item that carries an index's keys (KEYS_ONLY: one unit; ALL: by size). */
+  readonly dynamodb_index_write_units: number;
+  /** Bytes the email leaves in the table and its indexes, DynamoDB's 100-byte overhead per item included. */
+  readonly dynamodb_stored_bytes: number;
+  readonly items: readonly { readonly key: string; readonly bytes: number; readonly indexes: readonly string[] }[];
+  /** SQS requests billed (a request per started 64 KB of its body). */
+  readonly sqs_billed_requests: number;
+  readonly ses_events: number;
+  readonly webhooks: number;
+  /** Lines and bytes the handlers logged during the email's life (newlines included). */
+  readonly log_lines: number;
+  readonly log_bytes: number;
+}
+
+export interface LoadResult {
+  readonly emails: number;
+  readonly accepted: number;
+  readonly final_states: number;
+  readonly webhooks_expected: number;
+  readonly webhooks_delivered: number;
+  readonly duplicates: number;
+  readonly lost: number;
+  readonly webhook_dlq_messages: number;
+  readonly seconds: number;
+  readonly accept_seconds: number;
+  readonly emails_per_second: number;
+  readonly batch_size: number;
+  readonly concurrency: number;
+  readonly timed_out: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Captures what is written to stdout (the handlers' logs) instead of printing it. */
+function captureStdout(): { lines: string[]; restore: () => void } {
+  const lines: string[] = [];
+  const original = process.stdout.write.bind(process.stdout);
+  let pending = '';
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    pending += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      lines.push(pending.slice(0, nl + 1));
+      pending = pending.slice(nl + 1);
+    }
+    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    cb?.();
+    return true;
+  }) as typeof process.stdout.write;
+  return { lines, restore: () => (process.stdout.write = original) };
+}
+
+/** A handler's log line: structured, and not from one of local mode's own components. */
+function isHandlerLog(line: string): boolean {
+  try {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    return typeof entry.level === 'string' && entry.component === undefined;
+  } catch {
+    return false;
+  }
+}
+
+export async function runLocal(options: { loadEmails: number; batchSize: number; concurrency: number; loadTimeoutMs: number }): Promise<{ lifecycle: LifecycleResult; load: LoadResult }> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const out = captureStdout();
+  const dataDir = mkdtempSync(join(tmpdir(), 'sesame-bench-'));
+  const region = 'us-east-1';
+  const stack = await startLocal({
+    port: 0, dynamoPort: 0, sesPort: 0, sqsPort: 0, dataDir,
+    domain: BENCH_DOMAIN, region, tableName: 'sesame', topicArn: LOCAL_EVENTS_TOPIC_ARN,
+    retentionDays: 30, allowLoopbackWebhooks: true, retrySchedule: '0,5,15,30,60,120,300,300',
+  });
+  let receiver: Receiver | undefined;
+  try {
+    // The handlers' clients: the singletons the handler modules built at import.
+    const tally = new AwsTally();
+    countRequests(documentClient(), 'dynamodb', tally);
+    countRequests(sesClient(), 'sesv2', tally);
+    countRequests(sqsClient(), 'sqs', tally);
+    tally.enabled = false;
+
+    // The benchmark's own clients: never counted.
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const own = DynamoDBDocumentClient.from(new DynamoDBClient({ region, endpoint: stack.dynamoEndpoint, credentials }));
+    const ownSqs = new SQSClient({ region, endpoint: stack.sqsEndpoint, credentials });
+
+    receiver = await startReceiver();
+    const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${stack.apiUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json', ...headers },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    };
+    const hook = await api('POST', '/webhooks', { endpoint: receiver.url, events: [...ALL_EVENT_TYPES] });
+    if (hook.status !== 201 && hook.status !== 200) throw new Error(`POST /webhooks answered ${hook.status}: ${JSON.stringify(hook.body)}`);
+
+    const status = async (emailId: string) =>
+      (await own.send(new GetCommand({ TableName: 'sesame', Key: { pk: `E#${emailId}`, sk: 'STATUS' }, ConsistentRead: true }))).Item?.last_event as string | undefined;
+    const settled = async (emailId: string, webhookTypes: readonly string[]) => {
+      if ((await status(emailId)) !== 'delivered') return false;
+      const got = receiver!.byEmail.get(emailId) ?? [];
+      if (!webhookTypes.every((t) => got.includes(t))) return false;
+      const ids = receiver!.received.filter((r) => r.emailId === emailId).map((r) => r.id);
+      for (const id of ids) {
+        const d = await own.send(new GetCommand({ TableName: 'sesame', Key: { pk: `WD#${id}`, sk: 'DELIVERY' }, ConsistentRead: true }));
+        if (d.Item?.status !== 'success') return false;
+      }
+      const events = await own.send(new QueryCommand({
+        TableName: 'sesame', KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)', ExpressionAttributeValues: { ':pk': `E#${emailId}`, ':ev': 'EV#' }, ConsistentRead: true,
+      }));
+      return (events.Items ?? []).length > 0 && (events.Items ?? []).every((e) => e.fanned_out === true);
+    };
+    const sendOne = async (n: number) => {
+      const res = await api('POST', '/emails', sendRequest('delivered@resend.dev', n));
+      if (res.status !== 200) throw new Error(`POST /emails answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return String(res.body.id);
+    };
+    const expected = ['email.sent', 'email.delivered'];
+
+    // --- 1. one email's life ---------------------------------------------------------------------
+    const warm = await sendOne(0);
+    await until('the warm-up email to settle', () => settled(warm, expected), 30_000);
+    await sleep(300);
+    tally.reset();
+    tally.enabled = true;
+    const logStart = out.lines.length;
+    const emailId = await sendOne(1);
+    await until('the measured email to settle', () => settled(emailId, expected), 30_000);
+    await sleep(500); // anything still in flight for it would show up here
+    tally.enabled = false;
+    const logLines = out.lines.slice(logStart).filter(isHandlerLog);
+
+    const items = [];
+    let indexUnits = 0;
+    let stored = 0;
+    for (const { pk, sk } of tally.written.values()) {
+      const { Item } = await own.send(new GetCommand({ TableName: 'sesame', Key: { pk, sk }, ConsistentRead: true }));
+      if (!Item) continue;
+      const bytes = itemBytes(Item);
+      const indexes: string[] = [];
+      stored += bytes + STORAGE_OVERHEAD_BYTES;
+      if (Item.gsi1pk !== undefined) {
+        indexes.push('gsi1');
+        indexUnits += writeUnits(bytes);
+        stored += bytes + STORAGE_OVERHEAD_BYTES;
+      }
+      if (Item.gsi2pk !== undefined) {
+        indexes.push('gsi2');
+        indexUnits += 1;
+        stored += itemBytes({ pk, sk, gsi2pk: Item.gsi2pk, gsi2sk: Item.gsi2sk }) + STORAGE_OVERHEAD_BYTES;
+      }
+      items.push({ key: `${pk.replace(/#.*/, '#')}/${sk.replace(/#.*/, '#')}`, bytes, indexes });
+    }
+    const sqsBilled = [...tally.bodyBytes.entries()].filter(([k]) => k.startsWith('sqs:')).flatMap(([, sizes]) => sizes).reduce((s, b) => s + chunks64k(b), 0);
+    const lifecycle: LifecycleResult = {
+      email_id: emailId,
+      aws_requests: tally.snapshot(),
+      dynamodb_write_units: tally.writeUnits,
+      dynamodb_read_units: tally.readUnits,
+      dynamodb_condition_failures: tally.conditionFailures,
+      dynamodb_index_write_units: indexUnits,
+      dynamodb_stored_bytes: stored,
+      items: items.sort((a, b) => a.key.localeCompare(b.key)),
+      sqs_billed_requests: sqsBilled,
+      ses_events: items.filter((i) => i.key.startsWith('E#/EV#')).length,
+      webhooks: receiver.received.filter((r) => r.emailId === emailId).length,
+      log_lines: logLines.length,
+      log_bytes: logLines.reduce((s, l) => s + Buffer.byteLength(l, 'utf8'), 0),
+    };
+
+    // --- 2. load -----------------------------------------------------------------------------------
+    const already = receiver.received.length;
+    const plan = Array.from({ length: options.loadEmails }, (_, i) => TEST_ADDRESSES[i % TEST_ADDRESSES.length]!);
+    const expectedHooks = plan.reduce((s, a) => s + a.webhooks.length, 0);
+    const ids: (string | undefined)[] = new Array(plan.length);
+    const started = Date.now();
+    let next = 0;
+    const batches: number[][] = [];
+    for (let i = 0; i < plan.length; i += options.batchSize) batches.push(Array.from({ length: Math.min(options.batchSize, plan.length - i) }, (_, j) => i + j));
+    const worker = async () => {
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        const key = `bench-load-${started}-${batch[0]}`;
+        for (let attempt = 0; ; attempt++) {
+          const res = await api('POST', '/emails/batch', batch.map((i) => sendRequest(plan[i]!.to, i)), { 'idempotency-key': key });
+          if (res.status === 200) {
+            const data = res.body.data as { id: string }[];
+            data.forEach((d, j) => (ids[batch[j]!] = d.id));
+            break;
+          }
+          // 429 and 5xx are retried under the same key: what was sent is not sent again.
+          if (attempt >= 5 || (res.status < 500 && res.status !== 429)) throw new Error(`POST /emails/batch answered ${res.status}: ${JSON.stringify(res.body)}`);
+          await sleep(500 * (attempt + 1));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+    const acceptSeconds = (Date.now() - started) / 1000;
+
+    const finals = new Map<string, string>();
+    const countFinal = async () => {
+      const pending = plan.map((a, i) => ({ id: ids[i], final: a.final })).filter((e) => e.id !== undefined && finals.get(e.id) !== e.final);
+      for (let i = 0; i < pending.length; i += 100) {
+        const chunk = pending.slice(i, i + 100);
+        let keys: Record<string, unknown>[] | undefined = chunk.map((e) => ({ pk: `E#${e.id}`, sk: 'STATUS' }));
+        while (keys && keys.length > 0) {
+          const res = await own.send(new BatchGetCommand({ RequestItems: { sesame: { Keys: keys, ProjectionExpression: 'pk, last_event' } } }));
+          for (const item of res.Responses?.sesame ?? []) finals.set(String(item.pk).slice(2), String(item.last_event));
+          keys = res.UnprocessedKeys?.sesame?.Keys as Record<string, unknown>[] | undefined;
+        }
+      }
+      return plan.filter((a, i) => ids[i] !== undefined && finals.get(ids[i]!) === a.final).length;
+    };
+    let finalStates = 0;
+    let timedOut = false;
+    let finishedAt = Date.now();
+    const deadline = started + options.loadTimeoutMs;
+    for (;;) {
+      const hooks = receiver.received.length - already;
+      if (hooks >= expectedHooks || Date.now() > deadline) {
+        finalStates = await countFinal();
+        if (finalStates === plan.length) {
+          finishedAt = Date.now();
+          break;
+        }
+      }
+      if (Date.now() > deadline) {
+        timedOut = true;
+        finishedAt = Date.now();
+        break;
+      }
+      await sleep(250);
+    }
+    await sleep(2_000); // late duplicates would arrive now
+    const loadIds = new Set(ids.filter((id): id is string => id !== undefined));
+    const loadHooks = receiver.received.filter((r) => loadIds.has(r.emailId));
+    const expectedPairs = new Set(plan.flatMap((a, i) => (ids[i] ? a.webhooks.map((t) => `${ids[i]}:${t}`) : [])));
+    const gotPairs = new Set(loadHooks.map((h) => `${h.emailId}:${h.type}`));
+    const missingHooks = [...expectedPairs].filter((p) => !gotPairs.has(p)).length;
+    const loadDuplicates = loadHooks.reduce((s, h) => s + Math.max(0, (receiver!.byId.get(h.id) ?? 1) - 1), 0);
+    const dlqUrl = (await ownSqs.send(new GetQueueUrlCommand({ QueueName: 'sesame-webhooks-dlq' }))).QueueUrl;
+    const dlq = await ownSqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    const seconds = (finishedAt - started) / 1000;
+    const load: LoadResult = {
+      emails: plan.length,
+      accepted: loadIds.size,
+      final_states: finalStates,
+      webhooks_expected: expectedHooks,
+      webhooks_delivered: loadHooks.length,
+      duplicates: loadDuplicates,
+      lost: (plan.length - loadIds.size) + (plan.length - finalStates) + missingHooks,
+      webhook_dlq_messages: Number(dlq.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(dlq.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+      seconds,
+      accept_seconds: acceptSeconds,
+      emails_per_second: plan.length / seconds,
+      batch_size: options.batchSize,
+      concurrency: options.concurrency,
+      timed_out: timedOut,
+    };
+    return { lifecycle, load };
+  } finally {
+    await receiver?.close();
+    await stack.close();
+    out.restore();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const file = process.argv[2];
+  if (!file) throw new Error('usage: tsx bench/local-run.ts <out.json> [emails]');
+  const emails = Number(process.argv[3] ?? 2000);
+  runLocal({ loadEmails: emails, batchSize: 100, concurrency: 4, loadTimeoutMs: 180_000 }).then(
+    (result) => {
+      writeFileSync(file, JSON.stringify(result, null, 2));
+      process.exit(0);
+    },
+    (error: unknown) => {
+      process.stderr.write(`local run failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,129 @@
+/**
+ * One email's life as billable usage: what the local run counted (AWS requests of the handlers'
+ * clients, request units by item size, bytes stored, bytes logged) plus what middleware cannot see,
+ * modelled from those counts with the assumptions below, each stated. Pure: tested in
+ * test/bench/cost.test.ts.
+ */
+import { FULL_VCPU_MB, type Usage, chunks64k, gbSeconds, invocationMs } from './cost';
+
+/** Memory of each function, as lib/sesame-stack.ts deploys them (MB). */
+export const MEMORY_MB = { send: 512, ingest: 256, deliver: 256 } as const;
+
+export const ASSUMPTIONS = {
+  /** Wall time of one call in the same region (ms): the I/O part of each invocation's duration. */
+  dynamodbCallMs: 6,
+  sesSendEmailMs: 50,
+  sqsCallMs: 10,
+  /** The customer's endpoint: TLS on a kept-alive connection, its handler, the answer. */
+  webhookEndpointMs: 150,
+  /** Invocations that start a new container (INIT is billed since August 2025; Secrets Manager is read once per container). */
+  coldStartShare: 0.01,
+  /** Lambda's own lines per invocation in the text log format: START, END, REPORT (bytes). */
+  platformLogBytesPerInvocation: 300,
+  /** Webhook messages per batch the SQS event source mapping hands the deliver function (1: a quiet queue; up to 10 when busy). */
+  messagesPerDeliverBatch: 1,
+  /** Emails and their events are kept this long (SESAME_RETENTION_DAYS), in the table and its continuous backups. */
+  retentionDays: 30,
+} as const;
+
+export type Assumptions = { -readonly [K in keyof typeof ASSUMPTIONS]: number };
+
+/** What the local end-to-end run counted for one email. */
+export interface CountedLife {
+  /** `service:Operation` -> requests, from the handlers' SDK clients. */
+  readonly awsRequests: Readonly<Record<string, number>>;
+  readonly dynamodbWriteUnits: number;
+  readonly dynamodbIndexWriteUnits: number;
+  readonly dynamodbReadUnits: number;
+  readonly dynamodbStoredBytes: number;
+  /** SQS requests as billed (64 KB chunks). */
+  readonly sqsBilledRequests: number;
+  /** SES events ingested (each is one SNS publish and one ingest invocation). */
+  readonly sesEvents: number;
+  /** Webhooks delivered (each is one SQS message and one deliver attempt). */
+  readonly webhooks: number;
+  /** Bytes the handlers logged. */
+  readonly logBytes: number;
+  /** Size of an SES event as SNS carries it (bytes). */
+  readonly sesEventBytes: number;
+}
+
+/** From the CPU bench: CPU per operation (µs), the AWS requests each makes, and init per function (ms). */
+export interface MeasuredCompute {
+  readonly cpuUs: { readonly send: number; readonly ingest: number; readonly deliver: number };
+  readonly requests: { readonly send: Readonly<Record<string, number>>; readonly ingest: Readonly<Record<string, number>>; readonly deliver: Readonly<Record<string, number>> };
+  readonly initMs: { readonly send: number; readonly ingest: number; readonly deliver: number };
+}
+
+/** Time spent waiting on AWS for these requests, at the assumed latencies (sequential: an upper bound). */
+export function ioMs(requests: Readonly<Record<string, number>>, a: Assumptions = ASSUMPTIONS): number {
+  let ms = 0;
+  for (const [key, count] of Object.entries(requests)) {
+    const service = key.slice(0, key.indexOf(':'));
+    ms += count * (service === 'dynamodb' ? a.dynamodbCallMs : service === 'sesv2' ? a.sesSendEmailMs : service === 'sqs' ? a.sqsCallMs : 0);
+  }
+  return ms;
+}
+
+/** Duration (ms) of each kind of invocation: measured CPU stretched to the memory's vCPU share, plus I/O at the assumed latencies. */
+export function invocationDurations(compute: MeasuredCompute, a: Assumptions = ASSUMPTIONS) {
+  return {
+    send: invocationMs(compute.cpuUs.send / 1000, MEMORY_MB.send, ioMs(compute.requests.send, a)),
+    ingest: invocationMs(compute.cpuUs.ingest / 1000, MEMORY_MB.ingest, ioMs(compute.requests.ingest, a)),
+    deliver: invocationMs(compute.cpuUs.deliver / 1000, MEMORY_MB.deliver, ioMs(compute.requests.deliver, a) + a.webhookEndpointMs),
+  };
+}
+
+export function lifeUsages(life: CountedLife, compute: MeasuredCompute, a: Assumptions = ASSUMPTIONS): Usage[] {
+  const deliverInvocations = life.webhooks / a.messagesPerDeliverBatch;
+  const invocations = 1 + life.sesEvents + deliverInvocations;
+  const d = invocationDurations(compute, a);
+  const durationGbS =
+    gbSeconds(MEMORY_MB.send, d.send) + life.sesEvents * gbSeconds(MEMORY_MB.ingest, d.ingest) + life.webhooks * gbSeconds(MEMORY_MB.deliver, d.deliver);
+  const stretch = (mb: number) => Math.max(1, FULL_VCPU_MB / mb);
+  const initGbS =
+    a.coldStartShare *
+    (gbSeconds(MEMORY_MB.send, compute.initMs.send * stretch(MEMORY_MB.send)) +
+      life.sesEvents * gbSeconds(MEMORY_MB.ingest, compute.initMs.ingest * stretch(MEMORY_MB.ingest)) +
+      deliverInvocations * gbSeconds(MEMORY_MB.deliver, compute.initMs.deliver * stretch(MEMORY_MB.deliver)));
+  const logBytes = life.logBytes + invocations * a.platformLogBytesPerInvocation;
+  const months = a.retentionDays / (365.25 / 12);
+  const storedGbMonths = (life.dynamodbStoredBytes / 1024 ** 3) * months;
+  return [
+    { item: 'API Gateway HTTP API request (POST /emails)', price: 'apiGatewayHttpRequest', quantity: 1, basis: 'modelled', note: 'one per send; under 512 KB' },
+    {
+      item: 'Lambda invocations', price: 'lambdaRequest', quantity: invocations, basis: 'modelled',
+      note: `send 1, ingest ${life.sesEvents} (one per SES event), deliver ${deliverInvocations} (${a.messagesPerDeliverBatch} message per batch)`,
+    },
+    {
+      item: 'Lambda compute (arm64)', price: 'lambdaArmGbSecond', quantity: durationGbS + initGbS, basis: 'modelled',
+      note: `send ${d.send.toFixed(0)} ms @${MEMORY_MB.send} MB, ingest ${d.ingest.toFixed(0)} ms, deliver ${d.deliver.toFixed(0)} ms @256 MB (measured CPU stretched to the vCPU share, plus assumed I/O); INIT for ${a.coldStartShare * 100}% of invocations`,
+    },
+    { item: 'DynamoDB write request units (table)', price: 'dynamoWriteUnit', quantity: life.dynamodbWriteUnits, basis: 'counted', note: 'as the store reported them, by item size' },
+    { item: 'DynamoDB write request units (index entries)', price: 'dynamoWriteUnit', quantity: life.dynamodbIndexWriteUnits, basis: 'counted', note: 'one per item carrying an index key (gsi2: the email and each delivery)' },
+    { item: 'DynamoDB read request units', price: 'dynamoReadUnit', quantity: life.dynamodbReadUnits, basis: 'counted' },
+    { item: 'SQS requests (fan-out)', price: 'sqsRequest', quantity: life.sqsBilledRequests, basis: 'counted' },
+    {
+      item: 'SQS requests (event source mapping: receive + delete)', price: 'sqsRequest', quantity: 2 * deliverInvocations, basis: 'modelled',
+      note: 'idle long polls are a fixed cost per queue, not per email',
+    },
+    { item: 'SNS publishes (SES event destination)', price: 'snsPublish', quantity: life.sesEvents * chunks64k(life.sesEventBytes), basis: 'modelled', note: 'one per SES event' },
+    { item: 'SNS deliveries to the ingest function', price: 'snsLambdaDelivery', quantity: life.sesEvents, basis: 'modelled' },
+    {
+      item: 'CloudWatch Logs ingestion', price: 'logsIngestedGb', quantity: logBytes / 1024 ** 3, basis: 'modelled',
+      note: `${life.logBytes} B logged by the handlers (measured) + ${a.platformLogBytesPerInvocation} B of START/END/REPORT per invocation`,
+    },
+    {
+      item: 'Secrets Manager GetSecretValue', price: 'secretsManagerCall', quantity: a.coldStartShare * deliverInvocations, basis: 'modelled',
+      note: 'one per deliver container, at its first delivery',
+    },
+    {
+      item: `DynamoDB storage (${a.retentionDays} days)`, price: 'dynamoStorageGbMonth', quantity: storedGbMonths, basis: 'counted',
+      note: `${life.dynamodbStoredBytes} B: items and index entries, 100 B overhead each`,
+    },
+    { item: `DynamoDB point-in-time recovery (${a.retentionDays} days)`, price: 'dynamoPitrGbMonth', quantity: storedGbMonths, basis: 'counted' },
+  ];
+}
+
+/** Lines that are not per-request charges: reported apart so that both totals can be read. */
+export const isStorage = (u: Usage): boolean => u.price === 'dynamoStorageGbMonth' || u.price === 'dynamoPitrGbMonth';

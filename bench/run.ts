@@ -1,0 +1,202 @@
+/**
+ * `npm run bench`: every number of the benchmark in one run, each beside the floor no implementation
+ * can go below, so that the ratios hold on a noisy machine. Prints a table and writes
+ * bench/results.json. Not a test: `npm test` never runs it.
+ *
+ * 1. Bundles (bench/bundles.ts) and cold start (bench/cold-start.ts), in this process and in fresh
+ *    `node` processes.
+ * 2. CPU per operation (bench/cpu.ts), in a process of its own: its SDK clients answer in memory.
+ * 3. One email's life and the load test in local mode (bench/local-run.ts), in a process of its own.
+ * 4. The cost of one email's life (bench/model.ts, bench/cost.ts, bench/prices.ts).
+ */
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildBundles, FUNCTIONS, type FunctionName, ROOT } from './bundles';
+import { measureInit } from './cold-start';
+import type { CpuResults } from './cpu';
+import type { LifecycleResult, LoadResult } from './local-run';
+import { priceUsages, type CostSummary } from './cost';
+import { ASSUMPTIONS, isStorage, lifeUsages } from './model';
+import { PRICES, READ_ON, REGION } from './prices';
+
+const TARGETS = { bundleRatio: 1.25, initRatio: 1.25, cpuRatio: 1.5, percentOfSes: 7 } as const;
+const INIT_ROUNDS = 15;
+const LOAD_EMAILS = 2000;
+
+const say = (line = '') => process.stdout.write(line + '\n');
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+const kb = (bytes: number) => (bytes / 1024).toFixed(0);
+const pad = (s: string | number, w: number) => String(s).padStart(w);
+const padEnd = (s: string | number, w: number) => String(s).padEnd(w);
+const mark = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+
+/** Runs `tsx <script> <out.json> ...args` in a child process and reads what it wrote. */
+function runTsx<T>(script: string, args: string[] = []): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-bench-out-'));
+  const out = join(dir, 'out.json');
+  return new Promise<T>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, script), out, ...args], {
+      cwd: ROOT,
+      // The handlers log to stdout: discarded here (the local run measures them itself).
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    child.on('exit', (code) => {
+      try {
+        if (code !== 0) throw new Error(`${script} exited with ${code}`);
+        resolve(JSON.parse(readFileSync(out, 'utf8')) as T);
+      } catch (error) {
+        reject(error);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  say(`Sesame benchmark: Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), prices of ${REGION} read on ${READ_ON}`);
+
+  // --- 1. bundles and cold start --------------------------------------------------------------------
+  say('\nBuilding bundles (lib/bundling.ts settings) ...');
+  const bundles = await buildBundles();
+  say(`Cold start: ${INIT_ROUNDS} alternating runs of each bundle in a fresh node process ...`);
+  const files: Record<string, string> = {};
+  for (const [name, b] of Object.entries(bundles)) for (const [variant, built] of Object.entries(b)) files[`${name}.${variant}`] = built.file;
+  const init = await measureInit(files, INIT_ROUNDS);
+  const lambdas = Object.fromEntries(
+    (Object.keys(FUNCTIONS) as FunctionName[]).map((name) => {
+      const b = bundles[name];
+      const i = (v: string) => init[`${name}.${v}`]!;
+      return [name, {
+        bundle_bytes: b.handler.bytes,
+        floor_bundle_bytes: b.floor.bytes,
+        bundle_ratio: round(b.handler.bytes / b.floor.bytes, 3),
+        init_ms: round(i('handler')),
+        floor_init_ms: round(i('floor')),
+        init_ratio: round(i('handler') / i('floor'), 3),
+        sdk_external: {
+          bundle_bytes: b.handlerSdkExternal.bytes,
+          floor_bundle_bytes: b.floorSdkExternal.bytes,
+          init_ms: round(i('handlerSdkExternal')),
+          floor_init_ms: round(i('floorSdkExternal')),
+          init_ratio: round(i('handlerSdkExternal') / i('floorSdkExternal'), 3),
+        },
+      }];
+    }),
+  ) as Record<FunctionName, { bundle_bytes: number; floor_bundle_bytes: number; bundle_ratio: number; init_ms: number; floor_init_ms: number; init_ratio: number; sdk_external: { bundle_bytes: number; floor_bundle_bytes: number; init_ms: number; floor_init_ms: number; init_ratio: number } }>;
+
+  // --- 2. CPU per operation -------------------------------------------------------------------------
+  say('CPU per operation: real handlers against canned AWS answers, beside the bare SDK calls ...');
+  const cpu = await runTsx<CpuResults>('bench/cpu.ts');
+
+  // --- 3. one email's life and load -----------------------------------------------------------------
+  say(`Local mode: one email's life, counted, then ${LOAD_EMAILS} emails at once ...`);
+  const local = await runTsx<{ lifecycle: LifecycleResult; load: LoadResult }>('bench/local-run.ts', [String(LOAD_EMAILS)]);
+  const life = local.lifecycle;
+
+  // --- 4. cost ---------------------------------------------------------------------------------------
+  const usages = lifeUsages(
+    {
+      awsRequests: life.aws_requests,
+      dynamodbWriteUnits: life.dynamodb_write_units,
+      dynamodbIndexWriteUnits: life.dynamodb_index_write_units,
+      dynamodbReadUnits: life.dynamodb_read_units,
+      dynamodbStoredBytes: life.dynamodb_stored_bytes,
+      sqsBilledRequests: life.sqs_billed_requests,
+      sesEvents: life.ses_events,
+      webhooks: life.webhooks,
+      logBytes: life.log_bytes,
+      sesEventBytes: cpu.ses_event_bytes,
+    },
+    {
+      cpuUs: { send: cpu.operations.send.cpu_us, ingest: cpu.operations.ingest.cpu_us, deliver: cpu.operations.deliver.cpu_us },
+      requests: { send: cpu.operations.send.requests, ingest: cpu.operations.ingest.requests, deliver: cpu.operations.deliver.requests },
+      initMs: { send: lambdas.send.init_ms, ingest: lambdas.ingest.init_ms, deliver: lambdas.deliver.init_ms },
+    },
+  );
+  const cost: CostSummary = priceUsages(usages);
+  const requestsOnly: CostSummary = priceUsages(usages.filter((u) => !isStorage(u)));
+
+  const results = {
+    generated_at: new Date().toISOString(),
+    machine: { node: process.version, cpus: cpus().length, cpu_model: cpus()[0]?.model.trim() },
+    targets: TARGETS,
+    lambdas,
+    operations: Object.fromEntries(Object.entries(cpu.operations).map(([k, v]) => [k, {
+      ...v, cpu_us: round(v.cpu_us, 1), floor_cpu_us: round(v.floor_cpu_us, 1), ratio: round(v.ratio, 3),
+      same_calls_cpu_us: round(v.same_calls_cpu_us, 1), ratio_to_same_calls: round(v.ratio_to_same_calls, 3),
+    }])),
+    lifecycle: {
+      aws_requests: life.aws_requests,
+      modelled_requests: Object.fromEntries(usages.filter((u) => u.basis === 'modelled').map((u) => [u.item, round(u.quantity, 9)])),
+      dynamodb: {
+        write_units: life.dynamodb_write_units, index_write_units: life.dynamodb_index_write_units, read_units: life.dynamodb_read_units,
+        condition_failures: life.dynamodb_condition_failures, stored_bytes: life.dynamodb_stored_bytes, items: life.items,
+      },
+      ses_events: life.ses_events,
+      webhooks: life.webhooks,
+      log_lines: life.log_lines,
+      log_bytes: life.log_bytes,
+      cost_lines: cost.lines.map((l) => ({ item: l.item, basis: l.basis, quantity: round(l.quantity, 9), usd_per_million: round(l.usdPerMillion, 4), price: PRICES[l.price], ...(l.note ? { note: l.note } : {}) })),
+      cost_per_million_usd: round(cost.usdPerMillion, 3),
+      percent_of_ses_cost: round(cost.percentOfSes, 2),
+      cost_per_million_usd_requests_only: round(requestsOnly.usdPerMillion, 3),
+      percent_of_ses_cost_requests_only: round(requestsOnly.percentOfSes, 2),
+      ses_cost_per_million_usd: round(cost.sesUsdPerEmail * 1_000_000, 2),
+      prices_read_on: READ_ON,
+      assumptions: ASSUMPTIONS,
+    },
+    load: {
+      ...local.load,
+      seconds: round(local.load.seconds, 1),
+      accept_seconds: round(local.load.accept_seconds, 1),
+      emails_per_second: round(local.load.emails_per_second, 1),
+    },
+    bench_seconds: 0,
+  };
+  results.bench_seconds = round((Date.now() - startedAt) / 1000, 1);
+  writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
+
+  // --- the table --------------------------------------------------------------------------------------
+  say('\n== Bundles and cold start (SDK bundled, as deployed; floor: only the function\'s SDK clients, imported and constructed)');
+  say(`${padEnd('function', 10)}${pad('bundle KB', 10)}${pad('floor KB', 10)}${pad('ratio', 7)}${pad('init ms', 9)}${pad('floor ms', 10)}${pad('ratio', 7)}  |  SDK from the runtime:${pad('KB', 5)}${pad('init ms', 9)}${pad('floor ms', 10)}${pad('ratio', 7)}`);
+  for (const [name, l] of Object.entries(lambdas)) {
+    say(`${padEnd(name, 10)}${pad(kb(l.bundle_bytes), 10)}${pad(kb(l.floor_bundle_bytes), 10)}${pad(l.bundle_ratio.toFixed(2), 7)}${pad(l.init_ms.toFixed(1), 9)}${pad(l.floor_init_ms.toFixed(1), 10)}${pad(l.init_ratio.toFixed(2), 7)}  |  ${' '.repeat(21)}${pad(kb(l.sdk_external.bundle_bytes), 5)}${pad(l.sdk_external.init_ms.toFixed(1), 9)}${pad(l.sdk_external.floor_init_ms.toFixed(1), 10)}${pad(l.sdk_external.init_ratio.toFixed(2), 7)}`);
+  }
+  const worstBundle = Math.max(...Object.values(lambdas).map((l) => l.bundle_ratio));
+  const worstInit = Math.max(...Object.values(lambdas).map((l) => l.init_ratio));
+  say(`target <= ${TARGETS.bundleRatio}: bundle ${mark(worstBundle <= TARGETS.bundleRatio)} (worst ${worstBundle.toFixed(2)}), init ${mark(worstInit <= TARGETS.initRatio)} (worst ${worstInit.toFixed(2)}); init is the median of ${INIT_ROUNDS} runs, require() to return`);
+
+  say('\n== CPU per operation (median µs of 9 rounds x 250, after a warm-up; canned AWS answers in memory)');
+  say(`${padEnd('operation', 10)}${pad('cpu µs', 9)}${pad('floor µs', 10)}${pad('ratio', 7)}${pad('same calls µs', 15)}${pad('ratio', 7)}  AWS requests: operation (= same calls) | floor`);
+  for (const [name, o] of Object.entries(cpu.operations)) {
+    const reqs = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k.replace('dynamodb:', 'ddb:')} ${v}`).join(', ');
+    say(`${padEnd(name, 10)}${pad(o.cpu_us.toFixed(0), 9)}${pad(o.floor_cpu_us.toFixed(0), 10)}${pad(o.ratio.toFixed(2), 7)}${pad(o.same_calls_cpu_us.toFixed(0), 15)}${pad(o.ratio_to_same_calls.toFixed(2), 7)}  ${reqs(o.requests)} | ${reqs(o.floor_requests)}`);
+  }
+  const worstCpu = Math.max(...Object.values(cpu.operations).map((o) => o.ratio));
+  say(`target <= ${TARGETS.cpuRatio}: ${mark(worstCpu <= TARGETS.cpuRatio)} (worst ${worstCpu.toFixed(2)}); "same calls": the operation's own AWS requests made bare, so the second ratio is Sesame's code; send with the API key cache warm`);
+
+  say(`\n== One email's life: delivered@resend.dev, one endpoint subscribed to every event (${life.ses_events} SES events, ${life.webhooks} webhooks)`);
+  say(`counted (handlers' SDK clients): ${Object.entries(life.aws_requests).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  say(`DynamoDB: ${life.dynamodb_write_units} WRU + ${life.dynamodb_index_write_units} index WRU, ${life.dynamodb_read_units} RRU, ${life.dynamodb_stored_bytes} B stored; handlers logged ${life.log_lines} lines, ${life.log_bytes} B`);
+  say(`${padEnd('item', 58)}${padEnd('basis', 10)}${pad('quantity', 14)}${pad('$/M emails', 12)}`);
+  for (const l of cost.lines) say(`${padEnd(l.item, 58)}${padEnd(l.basis, 10)}${pad(round(l.quantity, 6), 14)}${pad(l.usdPerMillion.toFixed(3), 12)}`);
+  say(`${padEnd('total', 82)}${pad(cost.usdPerMillion.toFixed(2), 12)}`);
+  say(`= ${cost.percentOfSes.toFixed(1)}% of SES's $${(cost.sesUsdPerEmail * 1e6).toFixed(0)} per million (without storage: $${requestsOnly.usdPerMillion.toFixed(2)}, ${requestsOnly.percentOfSes.toFixed(1)}%); target < ${TARGETS.percentOfSes}%: ${mark(cost.percentOfSes < TARGETS.percentOfSes)}`);
+
+  const ld = local.load;
+  say(`\n== Load: ${ld.emails} emails to the four test addresses (batches of ${ld.batch_size}, ${ld.concurrency} at once), one endpoint`);
+  say(`final states ${ld.final_states}/${ld.emails}, webhooks ${ld.webhooks_delivered}/${ld.webhooks_expected}, duplicates ${ld.duplicates}, lost ${ld.lost}, webhook DLQ ${ld.webhook_dlq_messages}${ld.timed_out ? ', TIMED OUT' : ''}`);
+  say(`${ld.emails_per_second.toFixed(1)} emails/s end to end (${ld.seconds.toFixed(1)} s; all accepted in ${ld.accept_seconds.toFixed(1)} s), everything in one process on this machine; target: nothing lost, no duplicate: ${mark(ld.lost === 0 && ld.duplicates === 0)}`);
+  say(`\nWrote bench/results.json (${results.bench_seconds} s).`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
