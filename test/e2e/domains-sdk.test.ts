@@ -1,0 +1,74 @@
+/**
+ * Domains through the official resend SDK against local mode: create, get, list, verify, update,
+ * remove; the sending gate; a second tenant refused on every route of the first one's domain.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Resend } from 'resend';
+import { startLocalMode, type RunningLocal } from '../support/local-mode';
+
+jest.setTimeout(120_000);
+
+let local: RunningLocal;
+let resend: Resend;
+let other: Resend;
+
+beforeAll(async () => {
+  local = await startLocalMode({ dataDir: mkdtempSync(join(tmpdir(), 'sesame-domains-')), domain: 'seeded.test' });
+  resend = new Resend(local.apiKey, { baseUrl: local.apiUrl });
+  const line = local.output().split('\n').find((l) => l.includes('AWS_ENDPOINT_URL_DYNAMODB='))!;
+  const adminEnv = Object.fromEntries([...line.matchAll(/([A-Z][A-Z0-9_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+  const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '../../bin/sesame.js'), 'tenants', 'create', 'other'], { env: { ...process.env, ...adminEnv } });
+  other = new Resend(JSON.parse(stdout).api_key, { baseUrl: local.apiUrl });
+});
+afterAll(() => local?.stop());
+
+it('walks a domain through its life with the SDK', async () => {
+  const created = await resend.domains.create({ name: 'acme-e2e.com' });
+  expect(created.error).toBeNull();
+  const domain = created.data!;
+  expect(domain).toMatchObject({ name: 'acme-e2e.com', status: 'pending', region: 'us-east-1' });
+  const dkim = domain.records.filter((r) => r.record === 'DKIM');
+  expect(dkim).toHaveLength(3);
+  for (const r of dkim) {
+    const token = r.name.slice(0, r.name.indexOf('._domainkey.'));
+    expect(r).toMatchObject({ type: 'CNAME', name: `${token}._domainkey.acme-e2e.com`, value: `${token}.dkim.amazonses.com`, status: 'pending', ttl: 'Auto' });
+  }
+  expect(domain.records).toEqual(expect.arrayContaining([
+    expect.objectContaining({ record: 'SPF', type: 'MX', name: 'send.acme-e2e.com', value: 'feedback-smtp.us-east-1.amazonses.com', priority: 10 }),
+    expect.objectContaining({ record: 'SPF', type: 'TXT', name: 'send.acme-e2e.com', value: '"v=spf1 include:amazonses.com ~all"' }),
+    expect.objectContaining({ record: 'DMARC', type: 'TXT', name: '_dmarc.acme-e2e.com' }),
+  ]));
+
+  const early = await resend.emails.send({ from: 'hi@acme-e2e.com', to: 'delivered@resend.dev', subject: 'x', text: 'x' });
+  expect(early.error).toMatchObject({ statusCode: 403, name: 'validation_error' });
+
+  // A second tenant: refused on create of the name, a parent or a subdomain, and 404 on every route.
+  for (const name of ['acme-e2e.com', 'mail.acme-e2e.com']) {
+    expect((await other.domains.create({ name })).error).toMatchObject({ statusCode: 403, name: 'validation_error' });
+  }
+  expect((await other.domains.get(domain.id)).error).toMatchObject({ statusCode: 404 });
+  expect((await other.domains.verify(domain.id)).error).toMatchObject({ statusCode: 404 });
+  expect((await other.domains.update({ id: domain.id, openTracking: true })).error).toMatchObject({ statusCode: 404 });
+  expect((await other.domains.remove(domain.id)).error).toMatchObject({ statusCode: 404 });
+  expect((await other.domains.list()).data!.data).toEqual([]);
+
+  expect((await resend.domains.verify(domain.id)).error).toBeNull();
+  const verified = await resend.domains.get(domain.id);
+  expect(verified.data).toMatchObject({ object: 'domain', id: domain.id, status: 'verified' });
+  expect(verified.data!.records.every((r) => r.record === 'DMARC' || r.status === 'verified')).toBe(true);
+
+  const sent = await resend.emails.send({ from: 'hi@acme-e2e.com', to: 'delivered@resend.dev', subject: 'x', text: 'x' });
+  expect(sent.error).toBeNull();
+
+  expect((await resend.domains.update({ id: domain.id, openTracking: true, clickTracking: true })).error).toBeNull();
+  const listed = await resend.domains.list();
+  expect(listed.data!.data.map((d) => d.name)).toEqual(expect.arrayContaining(['acme-e2e.com', 'seeded.test']));
+
+  expect((await resend.domains.remove(domain.id)).data).toMatchObject({ id: domain.id, deleted: true });
+  const after = await resend.emails.send({ from: 'hi@acme-e2e.com', to: 'delivered@resend.dev', subject: 'x', text: 'x' });
+  expect(after.error).toMatchObject({ statusCode: 403 });
+});
