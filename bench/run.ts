@@ -172,7 +172,8 @@ async function main(): Promise<void> {
   const worstInit = Math.max(...Object.values(lambdas).map((l) => l.init_ratio));
   say(`target <= ${TARGETS.bundleRatio}: bundle ${mark(worstBundle <= TARGETS.bundleRatio)} (worst ${worstBundle.toFixed(2)}), init ${mark(worstInit <= TARGETS.initRatio)} (worst ${worstInit.toFixed(2)}); init is the median of ${INIT_ROUNDS} runs, require() to return`);
 
-  say('\n== CPU per operation (median µs of 9 rounds x 250, after a warm-up; canned AWS answers in memory)');
+  const plan = cpu.operations.send;
+  say(`\n== CPU per operation (median µs of ${plan.rounds} rounds x ${plan.iterations_per_round}, after a warm-up; canned AWS answers in memory)`);
   say(`${padEnd('operation', 10)}${pad('cpu µs', 9)}${pad('floor µs', 10)}${pad('ratio', 7)}${pad('same calls µs', 15)}${pad('ratio', 7)}  AWS requests: operation (= same calls) | floor`);
   for (const [name, o] of Object.entries(cpu.operations)) {
     const reqs = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k.replace('dynamodb:', 'ddb:')} ${v}`).join(', ');
