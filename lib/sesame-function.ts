@@ -41,8 +41,8 @@ export interface SesameFunctionProps {
   readonly logRetention?: RetentionDays;
   /**
    * Bundle the AWS SDK v3 into the function (`externalModules: []`) instead of using the runtime's copy.
-   * Bundling pins the SDK version the tests ran with, and `npm run bench` measured it initialising as
-   * fast or faster than the same code loading the SDK from node_modules (README, "Benchmark"). @default true
+   * Bundling pins the SDK version the tests ran with; `npm run bench` measured start-up within a few
+   * milliseconds either way of the same code loading the SDK unbundled (README, "Benchmark"). @default true
    */
   readonly bundleAwsSdk?: boolean;
   /** Extra environment variables (Sesame's own names, see DESIGN.md's configuration table). @default - none */
