@@ -25,7 +25,7 @@ export class EmailNotFoundError extends Error {
   }
 }
 
-export type EventWriter = Pick<EventStore, 'findEmail' | 'record' | 'raiseRecipient' | 'raiseStatus' | 'markFannedOut'>;
+export type EventWriter = Pick<EventStore, 'findEmail' | 'isRecorded' | 'record' | 'raiseRecipient' | 'raiseStatus'>;
 
 export interface IngestDeps {
   readonly events: EventWriter;
@@ -40,9 +40,7 @@ export interface IngestDeps {
 export type IngestOutcome =
   /** Applied for the first time, webhooks queued. */
   | 'applied'
-  /** Found applied but not fanned out (a retry after a crash): applied again and fanned out. */
-  | 'recovered'
-  /** Already applied and fanned out. */
+  /** Already applied and fanned out (a redelivery, or a copy that another invocation finished first). */
   | 'duplicate'
   /** Nothing to do: the topic validation message, a Subscription event, ... */
   | 'ignored'
@@ -111,20 +109,21 @@ export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog
   }
 
   const logged = toLoggedEvent(event, email);
-  const { fresh, fannedOut } = await deps.events.record(email, logged);
-  if (!fresh && fannedOut) {
+  if (await deps.events.isRecorded(email, logged)) {
     emailLog.info('SES event already applied');
     return 'duplicate';
   }
-  // Idempotent writes: a retry that finds the event recorded but not fanned out does them again.
+  // Every step is idempotent, and the event is recorded last: a retry after a crash anywhere here
+  // finds it unrecorded and does everything again (the fan-out's delivery ids are derived from the
+  // event, so a webhook queued twice is delivered once).
   await Promise.all([
     ...(event.scope === 'recipients' ? logged.recipients.map((address) => deps.events.raiseRecipient(email, address, logged)) : []),
     deps.events.raiseStatus(email, logged),
   ]);
   await deps.fanOut.fanOut(toAppliedEvent(logged, email));
-  await deps.events.markFannedOut(email.emailId, logged);
-  emailLog.info(fresh ? 'SES event applied' : 'SES event applied again after an interrupted attempt', { type: logged.type });
-  return fresh ? 'applied' : 'recovered';
+  const first = await deps.events.record(email, logged);
+  emailLog.info(first ? 'SES event applied' : 'SES event applied by a concurrent delivery too', { type: logged.type });
+  return first ? 'applied' : 'duplicate';
 }
 
 export function toLoggedEvent(event: SesEvent, email: EmailRecord): LoggedEvent {

@@ -17,7 +17,7 @@
  * | email status         | `E#<email id>`             | `STATUS`            | small: what status updates touch       |
  * | email body overflow  | `E#<email id>`             | `BODY#<n>`          | gzip chunks when the body is large     |
  * | SES message -> email | `M#<SES MessageId>`        | `MSG`               | fallback correlation for events        |
- * | email event (log)    | `E#<email id>`             | `EV#<time>#<event>` | insert-if-absent; `fanned_out` after   |
+ * | email event (log)    | `E#<email id>`             | `EV#<time>#<event>` | insert-if-absent, once applied and fanned out |
  * | email recipient      | `E#<email id>`             | `R#<address>`       | conditional max by recipientKey        |
  * | idempotency record   | `I#<tenant>#<sha256(key)>` | `IDEM`              | 24 h                                   |
  * | webhook endpoint     | `WH#<webhook id>`          | `WEBHOOK`           | gsi1: `T#<tenant>#WEBHOOKS` / created  |

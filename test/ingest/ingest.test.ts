@@ -48,7 +48,7 @@ describe('ingest: every SES fixture through the handler', () => {
 
     const [logged, ...more] = await world.itemsOf(id, 'EV#');
     expect(more).toHaveLength(0);
-    expect(logged).toMatchObject({ kind: 'email_event', type: `email.${status}`, status, ses_message_id: ses.mail.messageId, fanned_out: true, tenant_id: 'tenant-a' });
+    expect(logged).toMatchObject({ kind: 'email_event', type: `email.${status}`, status, ses_message_id: ses.mail.messageId, tenant_id: 'tenant-a' });
     expect(logged!.sk).toBe(`EV#${logged!.event_time as string}#${logged!.event_id as string}`);
 
     const recipients = await world.itemsOf(id, 'R#');
@@ -125,7 +125,7 @@ describe('ingest: duplicates, order and crashes', () => {
     expect((await world.itemsOf(id, 'EV#')).map((e) => e.type)).toEqual(['email.delivered', 'email.bounced']);
   });
 
-  it('after a crash between the event and its fan-out, a retry applies and fans out again, then marks it', async () => {
+  it('after a crash before its fan-out, a retry applies and fans out again, then records the event', async () => {
     let failing = true;
     const fanned: string[] = [];
     const world = await makeWorld(dynamo, {
@@ -140,14 +140,14 @@ describe('ingest: duplicates, order and crashes', () => {
     const event = signedLambdaEvent('bounce-permanent-general');
 
     await expect(world.handler(event)).rejects.toThrow('queue unreachable');
-    const [half] = await world.itemsOf(id, 'EV#');
-    expect(half).toBeDefined();
-    expect(half!.fanned_out).toBeUndefined();
+    // The status moved (idempotent), but the event is not recorded: a retry must do it all again.
+    expect(await world.itemsOf(id, 'EV#')).toEqual([]);
+    expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'bounced' });
 
     failing = false;
-    await expect(ingestSnsEvent(world.deps, event)).resolves.toEqual(['recovered']);
-    expect(fanned).toEqual([half!.event_id]);
-    expect((await world.itemsOf(id, 'EV#'))[0]).toMatchObject({ fanned_out: true });
+    await expect(ingestSnsEvent(world.deps, event)).resolves.toEqual(['applied']);
+    const [recorded] = await world.itemsOf(id, 'EV#');
+    expect(fanned).toEqual([recorded!.event_id]);
     expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'bounced' });
     await expect(ingestSnsEvent(world.deps, event)).resolves.toEqual(['duplicate']);
     expect(fanned).toHaveLength(1);

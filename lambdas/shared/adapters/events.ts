@@ -1,9 +1,10 @@
 /**
  * SES events in DynamoDB: correlation, the event log, recipient states and the email's last_event.
  *
- * - `E#<id>` / `EV#<fixed time>#<event id>`: one item per SES event, inserted if absent. Its content
- *   is a function of the event alone; `fanned_out` is added once its webhooks are queued, so a retry
- *   after a crash knows to apply and fan out again.
+ * - `E#<id>` / `EV#<fixed time>#<event id>`: one item per SES event, inserted if absent, and only
+ *   once the event has been applied and its webhooks queued: its presence means "done", so a retry
+ *   after a crash anywhere before it does everything again (each step is idempotent), and no second
+ *   write is needed to mark the fan-out. Its content is a function of the event alone.
  * - `E#<id>` / `R#<address>`: one item per recipient an event names; a conditional max by
  *   recipientKey (rank, time, event id).
  * - `E#<id>` / `STATUS`: last_event, a conditional max by emailKey (time, rank, event id). Nothing
@@ -46,13 +47,6 @@ export interface LoggedEvent {
   /** The customer's addresses the event concerns. */
   readonly recipients: readonly string[];
   readonly details: Readonly<Record<string, unknown>>;
-}
-
-export interface RecordResult {
-  /** This call inserted the event. */
-  readonly fresh: boolean;
-  /** The event's webhooks were already queued (so everything about it is done). */
-  readonly fannedOut: boolean;
 }
 
 /** Most events an email's log returns; an email has a handful, opens and clicks can add more. */
@@ -100,8 +94,16 @@ export class EventStore implements EventLog {
     };
   }
 
-  /** Inserts the event if absent; tells whether it was new and whether its fan-out was done. */
-  async record(email: EmailRecord, event: LoggedEvent): Promise<RecordResult> {
+  /** Whether the event is already recorded, i.e. applied and fanned out (a consistent read). */
+  async isRecorded(email: EmailRecord, event: Pick<LoggedEvent, 'timestamp' | 'eventId'>): Promise<boolean> {
+    const { Item } = await this.db.doc.send(new GetCommand({
+      TableName: this.db.table, Key: keys.emailEvent(email.emailId, event.timestamp, event.eventId), ConsistentRead: true, ProjectionExpression: 'pk',
+    }));
+    return Item !== undefined;
+  }
+
+  /** Records the event if absent; false when another delivery of it got there first. */
+  async record(email: EmailRecord, event: LoggedEvent): Promise<boolean> {
     const key = keys.emailEvent(email.emailId, event.timestamp, event.eventId);
     try {
       await this.db.doc.send(new PutCommand({
@@ -122,14 +124,11 @@ export class EventStore implements EventLog {
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       }));
-      return { fresh: true, fannedOut: false };
+      return true;
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
-    const { Item } = await this.db.doc.send(new GetCommand({
-      TableName: this.db.table, Key: key, ConsistentRead: true, ProjectionExpression: 'fanned_out',
-    }));
-    return { fresh: false, fannedOut: Item?.fanned_out === true };
   }
 
   /** Raises one recipient's state to this event if it orders after the current one. */
@@ -163,17 +162,6 @@ export class EventStore implements EventLog {
         ':e': event.status, ':k': key, ':tenant': email.tenantId,
         ...(email.expiresAt !== undefined ? { ':x': email.expiresAt } : {}),
       },
-    }));
-  }
-
-  /** Records that the event's webhooks were queued. */
-  async markFannedOut(emailId: string, event: Pick<LoggedEvent, 'timestamp' | 'eventId'>): Promise<void> {
-    await this.db.doc.send(new UpdateCommand({
-      TableName: this.db.table,
-      Key: keys.emailEvent(emailId, event.timestamp, event.eventId),
-      UpdateExpression: 'SET fanned_out = :y',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':y': true },
     }));
   }
 
