@@ -7,7 +7,7 @@
 import { FULL_VCPU_MB, type Usage, chunks64k, gbSeconds, invocationMs } from './cost';
 
 /** Memory of each function, as lib/sesame-stack.ts deploys them (MB). */
-export const MEMORY_MB = { send: 512, ingest: 256, deliver: 256 } as const;
+export const MEMORY_MB = { send: 256, ingest: 256, deliver: 256 } as const;
 
 export const ASSUMPTIONS = {
   /** Wall time of one call in the same region (ms): the I/O part of each invocation's duration. */
@@ -18,8 +18,11 @@ export const ASSUMPTIONS = {
   webhookEndpointMs: 150,
   /** Invocations that start a new container (INIT is billed since August 2025; Secrets Manager is read once per container). */
   coldStartShare: 0.01,
-  /** Lambda's own lines per invocation in the text log format: START, END, REPORT (bytes). */
-  platformLogBytesPerInvocation: 300,
+  /**
+   * Lambda's own START/END/REPORT lines per invocation (bytes): none, since the house function logs
+   * JSON with the system log level at WARN (lib/sesame-function.ts `platformLogs`); about 300 with them.
+   */
+  platformLogBytesPerInvocation: 0,
   /** Webhook messages per batch the SQS event source mapping hands the deliver function (1: a quiet queue; up to 10 when busy). */
   messagesPerDeliverBatch: 1,
   /** Emails and their events are kept this long (SESAME_RETENTION_DAYS), in the table and its continuous backups. */
@@ -111,7 +114,7 @@ export function lifeUsages(life: CountedLife, compute: MeasuredCompute, a: Assum
     { item: 'SNS deliveries to the ingest function', price: 'snsLambdaDelivery', quantity: life.sesEvents, basis: 'modelled' },
     {
       item: 'CloudWatch Logs ingestion', price: 'logsIngestedGb', quantity: logBytes / 1024 ** 3, basis: 'modelled',
-      note: `${life.logBytes} B logged by the handlers (measured) + ${a.platformLogBytesPerInvocation} B of START/END/REPORT per invocation`,
+      note: `${life.logBytes} B logged by the handlers (measured) + ${a.platformLogBytesPerInvocation} B of platform lines per invocation (system log level WARN)`,
     },
     {
       item: 'Secrets Manager GetSecretValue', price: 'secretsManagerCall', quantity: a.coldStartShare * deliverInvocations, basis: 'modelled',

@@ -52,7 +52,7 @@ export class SesameStack extends Stack {
         ...extra,
         environment: { SESAME_RETENTION_DAYS: String(retentionDays), ...extra.environment },
       });
-    const send = fn('Send', 'send', { description: 'Sesame: /emails', memorySize: 512, timeout: Duration.seconds(15) });
+    const send = fn('Send', 'send', { description: 'Sesame: /emails', memorySize: 256, timeout: Duration.seconds(15) });
     const domains = fn('Domains', 'domains', { description: 'Sesame: /domains' });
     const account = fn('Account', 'account', {
       description: 'Sesame: /api-keys, /webhooks',

@@ -25,6 +25,18 @@ describe('SesameFunction', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
+  it('logs JSON with Lambda\'s platform lines only at WARN, unless asked for', () => {
+    const stack = minimalStack();
+    new SesameFunction(stack, 'Quiet', { entryDir: 'send' });
+    new SesameFunction(stack, 'Chatty', { entryDir: 'send', platformLogs: true });
+    const template = Template.fromStack(stack);
+    const configs = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => f.Properties.LoggingConfig);
+    expect(configs).toEqual(expect.arrayContaining([
+      expect.objectContaining({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' }),
+      expect.objectContaining({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'INFO' }),
+    ]));
+  });
+
   it('does not set AWS_NODEJS_CONNECTION_REUSE_ENABLED (SDK v3 reuses connections itself)', () => {
     const stack = minimalStack();
     new SesameFunction(stack, 'Fn', { entryDir: 'send', environment: { SOME_SETTING: 'b' } });
