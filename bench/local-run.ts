@@ -154,7 +154,8 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
       const events = await own.send(new QueryCommand({
         TableName: 'sesame', KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)', ExpressionAttributeValues: { ':pk': `E#${emailId}`, ':ev': 'EV#' }, ConsistentRead: true,
       }));
-      return (events.Items ?? []).length > 0 && (events.Items ?? []).every((e) => e.fanned_out === true);
+      // An event is recorded once it is applied and its webhooks are queued.
+      return (events.Items ?? []).length >= webhookTypes.length;
     };
     const sendOne = async (n: number) => {
       const res = await api('POST', '/emails', sendRequest('delivered@resend.dev', n));

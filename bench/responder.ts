@@ -37,7 +37,7 @@ export const toAttributes = (item: PlainItem): Record<string, unknown> =>
   Object.fromEntries(Object.entries(item).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toAttribute(v)]));
 
 export interface CannedWorld {
-  /** Items GetItem returns, by `pk` (sort keys are not needed to tell them apart here). */
+  /** Items GetItem returns, by `pk`; a request for another sort key of that partition finds nothing. */
   readonly items: ReadonlyMap<string, PlainItem>;
   /** Items a Query returns (the fan-out's endpoint lookup). */
   readonly queryItems: readonly PlainItem[];
@@ -92,10 +92,12 @@ export class CannedResponder {
 
   private dynamodb(operation: string, body: string): SdkResponse {
     this.count(`dynamodb:${operation}`);
-    const input = JSON.parse(body) as { Key?: { pk?: { S?: string } } };
+    const input = JSON.parse(body) as { Key?: { pk?: { S?: string }; sk?: { S?: string } } };
     switch (operation) {
       case 'GetItem': {
-        const item = this.world.items.get(input.Key?.pk?.S ?? '');
+        const found = this.world.items.get(input.Key?.pk?.S ?? '');
+        // Same partition, other sort key (an email's event beside its META): not this item.
+        const item = found && (found.sk === undefined || found.sk === input.Key?.sk?.S) ? found : undefined;
         return json(200, item ? { Item: toAttributes(item) } : {}, AMZ_JSON);
       }
       case 'Query':
