@@ -15,7 +15,7 @@ import { TenantStore } from '../../lambdas/shared/adapters/tenants';
 import { keys } from '../../lambdas/shared/table';
 import { domainRoutes } from '../../lambdas/domains/routes';
 import { type TestDynamo, type TestSes, startTestDynamo, startTestSes } from '../support/services';
-import { type CallOptions, call, captureLogger } from './support/api';
+import { type CallOptions, call, captureLogger } from '../support/api';
 
 let dynamo: TestDynamo;
 let ses: TestSes;

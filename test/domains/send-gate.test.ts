@@ -17,7 +17,7 @@ import { TenantStore } from '../../lambdas/shared/adapters/tenants';
 import { domainRoutes } from '../../lambdas/domains/routes';
 import { sendRoutes } from '../../lambdas/send/routes';
 import { type TestDynamo, type TestSes, startTestDynamo, startTestSes } from '../support/services';
-import { type CallOptions, call, captureLogger } from './support/api';
+import { type CallOptions, call, captureLogger } from '../support/api';
 
 let dynamo: TestDynamo;
 let ses: TestSes;

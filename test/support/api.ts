@@ -4,11 +4,12 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { matchRoute } from '../../lambdas/local/api-server';
+import { createLogger, type Logger } from '../../lambdas/shared/log';
 
 export interface CallOptions {
   readonly key?: string;
   readonly body?: unknown;
-  /** A raw body string, sent as is (for bodies that are not JSON). */
+  /** A raw body string, sent as is (for bodies that are not JSON); a string `body` is sent as is too. */
   readonly rawBody?: string;
   readonly headers?: Record<string, string>;
 }
@@ -29,7 +30,7 @@ export function apiEvent(method: string, target: string, options: CallOptions = 
   const headers: Record<string, string> = { 'content-type': 'application/json', ...Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])) };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
   const query = Object.fromEntries(url.searchParams);
-  const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  const body = options.rawBody ?? (options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
   return {
     version: '2.0',
     routeKey: match.route.routeKey,
@@ -66,4 +67,10 @@ export async function call(handler: Handler, method: string, target: string, opt
 export function isResendError(body: unknown): boolean {
   const b = body as Record<string, unknown> | undefined;
   return !!b && typeof b.statusCode === 'number' && typeof b.name === 'string' && typeof b.message === 'string' && Object.keys(b).length === 3;
+}
+
+/** A logger that keeps its lines for assertions instead of printing them. */
+export function captureLogger(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { log: createLogger({}, (line) => lines.push(line)), lines };
 }
