@@ -58,11 +58,16 @@ export class SesameStack extends Stack {
       description: 'Sesame: /api-keys, /webhooks',
       environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
     });
+    // The fan-out (ingest, snsHttps) queues each webhook's first attempt with the schedule's first delay.
     const snsHttps = fn('SnsHttps', 'sns-https', {
       description: 'Sesame: SES events over SNS HTTPS',
-      environment: props.snsCertHost ? { SESAME_SNS_CERT_HOST: props.snsCertHost } : {},
+      environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule, ...(props.snsCertHost ? { SESAME_SNS_CERT_HOST: props.snsCertHost } : {}) },
     });
-    const ingest = fn('Ingest', 'ingest', { description: 'Sesame: applies SES events', timeout: Duration.seconds(30) });
+    const ingest = fn('Ingest', 'ingest', {
+      description: 'Sesame: applies SES events',
+      timeout: Duration.seconds(30),
+      environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
+    });
     const deliver = fn('Deliver', 'deliver', {
       description: 'Sesame: delivers webhooks',
       timeout: Duration.seconds(30),

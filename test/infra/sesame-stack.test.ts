@@ -45,8 +45,8 @@ describe('SesameStack', () => {
           SESAME_WEBHOOK_RETRY_SCHEDULE: schedule,
           SESAME_SECRETS_KEY_ARN: secretRef,
         },
-        snsHttps: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_EVENTS_TOPIC_ARN: topicRef },
-        ingest: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_EVENTS_TOPIC_ARN: topicRef },
+        snsHttps: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_EVENTS_TOPIC_ARN: topicRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
+        ingest: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_EVENTS_TOPIC_ARN: topicRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
         deliver: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_RETRY_SCHEDULE: schedule, SESAME_SECRETS_KEY_ARN: secretRef },
       };
       for (const name of ALL) expect([name, environmentOf(stack, template, name)]).toEqual([name, expected[name]]);
