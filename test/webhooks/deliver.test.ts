@@ -33,7 +33,7 @@ describe('deliver handler', () => {
   const visibility: VisibilityControl = { delay: async (record: SQSRecord, seconds: number) => void delays.push({ messageId: record.messageId, seconds }) };
 
   function handler(options: { timeoutMs?: number } = {}) {
-    const poster = new HttpDelivery({ allowLoopback: true, timeoutMs: options.timeoutMs ?? 2000 });
+    const poster = new HttpDelivery({ allowLoopback: true, timeoutMs: options.timeoutMs ?? 10_000 });
     posters.push(poster);
     return createDeliverHandler({
       webhooks: s.webhooks, deliveries: s.deliveries, poster, visibility,
