@@ -18,7 +18,7 @@ export const OUT_DIR = join(ROOT, 'node_modules', '.cache', 'sesame-bench');
 export type FunctionName = 'send' | 'domains' | 'account' | 'snsHttps' | 'ingest' | 'deliver';
 type Client = 'dynamodb' | 'sesv2' | 'sqs' | 'secretsManager';
 
-/** Each function's folder under lambdas/ and the SDK clients it uses (lambdas/shared/clients.ts, adapters/secrets.ts). */
+/** Each function's folder under lambdas/ and the SDK clients it uses (lambdas/core/clients.ts, adapters/secrets.ts). */
 export const FUNCTIONS: Record<FunctionName, { readonly dir: string; readonly clients: readonly Client[] }> = {
   send: { dir: 'send', clients: ['dynamodb', 'sesv2'] },
   domains: { dir: 'domains', clients: ['dynamodb', 'sesv2'] },

@@ -24,4 +24,4 @@ export const TEST_ADDRESSES = [
 ] as const;
 
 /** Every event type an endpoint can subscribe to (one endpoint, subscribed to all). */
-export { EMAIL_EVENT_TYPES as ALL_EVENT_TYPES } from '../lambdas/shared/domain/applied-event';
+export { EMAIL_EVENT_TYPES as ALL_EVENT_TYPES } from '../lambdas/core/domain/applied-event';

@@ -2,7 +2,7 @@
  * An in-memory HTTP handler for the SDK clients: canned answers in AWS's wire formats (DynamoDB's
  * JSON protocol with typed attribute values, SES v2's REST-JSON, SQS's JSON protocol), so that the
  * SDK still builds, signs, serialises and parses every request, and only the network is missing.
- * The CPU benchmark (bench/cpu.ts) plugs it in through configureClients (lambdas/shared/clients.ts).
+ * The CPU benchmark (bench/cpu.ts) plugs it in through configureClients (lambdas/core/clients.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
 

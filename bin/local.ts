@@ -3,7 +3,7 @@
  * local stack, prints where everything is, and stops cleanly on SIGINT or SIGTERM.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { intEnv, optionalEnv } from '../lambdas/shared/config';
+import { intEnv, optionalEnv } from '../lambdas/core/config';
 import { startLocal } from '../lambdas/local/runner';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

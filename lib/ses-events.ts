@@ -10,7 +10,7 @@ import {
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { configurationSetName, TRACKING_CHOICES } from '../lambdas/shared/routes';
+import { configurationSetName, TRACKING_CHOICES } from '../lambdas/core/routes';
 import { DeadLetterQueue } from './dead-letter-queue';
 import type { SesameFunction } from './sesame-function';
 

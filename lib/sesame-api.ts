@@ -5,12 +5,12 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { API_ROUTES, type ApiFunction, type ApiRoute } from '../lambdas/shared/routes';
+import { API_ROUTES, type ApiFunction, type ApiRoute } from '../lambdas/core/routes';
 
 export interface SesameApiProps {
   /** The function behind each kind of route of API_ROUTES. */
   readonly functions: Readonly<Record<ApiFunction, IFunction>>;
-  /** The routes. @default API_ROUTES from lambdas/shared/routes.ts, the list the local runner serves too */
+  /** The routes. @default API_ROUTES from lambdas/core/routes.ts, the list the local runner serves too */
   readonly routes?: readonly ApiRoute[];
   /** Steady-state requests per second of the stage, all routes together. @default 1000 */
   readonly throttleRateLimit?: number;

@@ -108,7 +108,7 @@ export class SesameFunction extends Construct {
     else table.grantReadWriteData(this.fn);
     this.acknowledge(
       iam5ResourceFinding(this, `${table.tableArn}/index/*`),
-      "The table grant covers the table's own global secondary indexes (<table>/index/*: gsi1, gsi2 of lambdas/shared/table.ts), which the function queries; no other table is included.",
+      "The table grant covers the table's own global secondary indexes (<table>/index/*: gsi1, gsi2 of lambdas/core/table.ts), which the function queries; no other table is included.",
     );
     return this.setEnv('SESAME_TABLE_NAME', table.tableName);
   }

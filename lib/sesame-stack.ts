@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { DEFAULT_RETRY_SCHEDULE } from '../lambdas/shared/config';
+import { DEFAULT_RETRY_SCHEDULE } from '../lambdas/core/config';
 import { SesEvents } from './ses-events';
 import { SecretsKey } from './secrets-key';
 import { SesameAlarms } from './sesame-alarms';
@@ -104,7 +104,7 @@ export class SesameStack extends Stack {
     new CfnOutput(this, 'EventsTopicArn', { value: events.topic.topicArn, description: 'SNS topic of SES events' });
     new CfnOutput(this, 'WebhookQueueUrl', { value: webhooks.queue.queueUrl, description: 'SQS queue of webhook deliveries' });
     new CfnOutput(this, 'ConfigurationSetPrefix', { value: events.configurationSetPrefix, description: 'Prefix of the SES configuration sets' });
-    // The dead-letter queues, named as `npx sesame dlq redrive` reads them (lambdas/shared/config.ts readDlqConfig).
+    // The dead-letter queues, named as `npx sesame dlq redrive` reads them (lambdas/core/config.ts readDlqConfig).
     new CfnOutput(this, 'EventsDlqUrl', { value: events.subscriptionDeadLetterQueue.queue.queueUrl, description: 'SESAME_EVENTS_DLQ_URL' });
     new CfnOutput(this, 'IngestFailureDlqUrl', { value: events.ingestFailureQueue.queue.queueUrl, description: 'SESAME_INGEST_FAILURE_DLQ_URL' });
     new CfnOutput(this, 'WebhookDlqUrl', { value: webhooks.deadLetterQueue.queue.queueUrl, description: 'SESAME_WEBHOOK_DLQ_URL' });

@@ -1,10 +1,10 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { TABLE, type KeyAttribute, type TableDefinition } from '../lambdas/shared/table';
+import { TABLE, type KeyAttribute, type TableDefinition } from '../lambdas/core/table';
 
 export interface SesameTableProps {
-  /** The table definition. @default TABLE from lambdas/shared/table.ts, the one the local runner uses too */
+  /** The table definition. @default TABLE from lambdas/core/table.ts, the one the local runner uses too */
   readonly definition?: TableDefinition;
   /** What happens to the table when the stack is deleted. @default RemovalPolicy.RETAIN: it holds customers' data */
   readonly removalPolicy?: RemovalPolicy;

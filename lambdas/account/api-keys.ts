@@ -2,13 +2,13 @@
  * /api-keys: keys of the caller's tenant, in Resend's wire format. The token is shown once, at
  * creation; only its SHA-256 is stored.
  */
-import * as z from '../shared/domain/schema';
-import type { Routes } from '../shared/http/api';
-import { HttpError, notFound } from '../shared/errors';
-import { isValidDomain, parseJsonBody } from '../shared/domain/email';
-import { isId } from '../shared/domain/ids';
-import type { TenantStore } from '../shared/adapters/tenants';
-import type { DomainStore } from '../shared/adapters/domains';
+import * as z from '../core/domain/schema';
+import type { Routes } from '../core/http/api';
+import { HttpError, notFound } from '../core/errors';
+import { isValidDomain, parseJsonBody } from '../core/domain/email';
+import { isId } from '../core/domain/ids';
+import type { TenantStore } from '../core/adapters/tenants';
+import type { DomainStore } from '../core/adapters/domains';
 
 export interface ApiKeyDeps {
   readonly tenants: TenantStore;

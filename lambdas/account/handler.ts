@@ -1,14 +1,14 @@
 /** The account function: /api-keys and /webhooks. */
-import { readAccountConfig } from '../shared/config';
-import { documentClient, sqsClient } from '../shared/clients';
-import { createDb } from '../shared/adapters/dynamo';
-import { DomainStore } from '../shared/adapters/domains';
-import { SqsDeliveryQueue } from '../shared/adapters/fan-out';
-import { keyProviderFromConfig, SecretBox } from '../shared/adapters/secrets';
-import { TenantStore } from '../shared/adapters/tenants';
-import { DeliveryStore, WebhookStore } from '../shared/adapters/webhooks';
-import { createAuthenticator } from '../shared/http/auth';
-import { createApiHandler } from '../shared/http/api';
+import { readAccountConfig } from '../core/config';
+import { documentClient, sqsClient } from '../core/clients';
+import { createDb } from '../core/adapters/dynamo';
+import { DomainStore } from '../core/adapters/domains';
+import { SqsDeliveryQueue } from '../core/adapters/fan-out';
+import { keyProviderFromConfig, SecretBox } from '../core/adapters/secrets';
+import { TenantStore } from '../core/adapters/tenants';
+import { DeliveryStore, WebhookStore } from '../core/adapters/webhooks';
+import { createAuthenticator } from '../core/http/auth';
+import { createApiHandler } from '../core/http/api';
 import { apiKeyRoutes } from './api-keys';
 import { webhookRoutes } from './webhooks';
 

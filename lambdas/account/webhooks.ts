@@ -7,15 +7,15 @@
  * are allowed (local mode), no credentials, no literal IP in a refused range. Host names are
  * checked again, on every attempt, at connect time. Another tenant's webhook is a 404.
  */
-import * as z from '../shared/domain/schema';
-import type { ApiResponse, RouteContext, Routes } from '../shared/http/api';
-import { HttpError, notFound } from '../shared/errors';
-import { EMAIL_EVENT_TYPES, type EmailEventType } from '../shared/domain/applied-event';
-import { parseJsonBody } from '../shared/domain/email';
-import { isId } from '../shared/domain/ids';
-import type { DeliveryMessage } from '../shared/domain/webhook-payload';
-import type { DeliveryQueue } from '../shared/adapters/fan-out';
-import { type EndpointPolicy, endpointRefusal } from '../shared/adapters/ssrf';
+import * as z from '../core/domain/schema';
+import type { ApiResponse, RouteContext, Routes } from '../core/http/api';
+import { HttpError, notFound } from '../core/errors';
+import { EMAIL_EVENT_TYPES, type EmailEventType } from '../core/domain/applied-event';
+import { parseJsonBody } from '../core/domain/email';
+import { isId } from '../core/domain/ids';
+import type { DeliveryMessage } from '../core/domain/webhook-payload';
+import type { DeliveryQueue } from '../core/adapters/fan-out';
+import { type EndpointPolicy, endpointRefusal } from '../core/adapters/ssrf';
 import {
   type Attempt,
   type Delivery,
@@ -23,7 +23,7 @@ import {
   InvalidDeliveryCursorError,
   type Webhook,
   type WebhookStore,
-} from '../shared/adapters/webhooks';
+} from '../core/adapters/webhooks';
 
 export interface WebhookRouteDeps {
   readonly webhooks: WebhookStore;

@@ -2,9 +2,9 @@
  * The admin commands. Each prints one JSON object on stdout and exits 0, or prints an error on
  * stderr and exits non-zero (2 for a usage error).
  */
-import type { TenantStore } from '../shared/adapters/tenants';
-import type { Permission } from '../shared/http/auth';
-import { isValidDomain } from '../shared/domain/email';
+import type { TenantStore } from '../core/adapters/tenants';
+import type { Permission } from '../core/http/auth';
+import { isValidDomain } from '../core/domain/email';
 
 export interface AdminDeps {
   /** Built lazily, so that `sesame help` needs no configuration. */

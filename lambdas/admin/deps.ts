@@ -1,8 +1,8 @@
 /** The admin tool's adapters, from the same configuration as the handlers. */
-import { readCoreConfig } from '../shared/config';
-import { documentClient } from '../shared/clients';
-import { createDb } from '../shared/adapters/dynamo';
-import { TenantStore } from '../shared/adapters/tenants';
+import { readCoreConfig } from '../core/config';
+import { documentClient } from '../core/clients';
+import { createDb } from '../core/adapters/dynamo';
+import { TenantStore } from '../core/adapters/tenants';
 import { redriveFromEnv } from '../ingest/redrive';
 import type { AdminDeps } from './cli';
 

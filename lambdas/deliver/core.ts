@@ -28,11 +28,11 @@
  */
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Logger } from '../shared/log';
-import { type DeliveryMessage, nextDelaySeconds, parseDeliveryMessage } from '../shared/domain/webhook-payload';
-import { signingSecrets, webhookHeaders } from '../shared/domain/webhook-signing';
-import type { WebhookPoster } from '../shared/adapters/http-delivery';
-import type { DeliveryIdentity, DeliveryStore, WebhookStore } from '../shared/adapters/webhooks';
+import type { Logger } from '../core/log';
+import { type DeliveryMessage, nextDelaySeconds, parseDeliveryMessage } from '../core/domain/webhook-payload';
+import { signingSecrets, webhookHeaders } from '../core/domain/webhook-signing';
+import type { WebhookPoster } from '../core/adapters/http-delivery';
+import type { DeliveryIdentity, DeliveryStore, WebhookStore } from '../core/adapters/webhooks';
 
 export const ENDPOINT_FAILURE_DISABLE_MS = 5 * 24 * 3600 * 1000;
 /** SQS refuses a visibility timeout that ends more than 12 h after the receive; keep a margin. */

@@ -1,11 +1,11 @@
 /** The deliver function: webhook queue (SQS, partial batch failures) -> customer endpoints. */
-import { readDeliverConfig } from '../shared/config';
-import { documentClient, sqsClient } from '../shared/clients';
-import { logger } from '../shared/log';
-import { createDb } from '../shared/adapters/dynamo';
-import { HttpDelivery } from '../shared/adapters/http-delivery';
-import { keyProviderFromConfig, SecretBox } from '../shared/adapters/secrets';
-import { DeliveryStore, WebhookStore } from '../shared/adapters/webhooks';
+import { readDeliverConfig } from '../core/config';
+import { documentClient, sqsClient } from '../core/clients';
+import { logger } from '../core/log';
+import { createDb } from '../core/adapters/dynamo';
+import { HttpDelivery } from '../core/adapters/http-delivery';
+import { keyProviderFromConfig, SecretBox } from '../core/adapters/secrets';
+import { DeliveryStore, WebhookStore } from '../core/adapters/webhooks';
 import { createDeliverHandler, SqsVisibility } from './core';
 
 const config = readDeliverConfig();

@@ -7,13 +7,13 @@
  * domains are invisible (404); registering a name related to one of them is refused with
  * Resend's 403 validation_error, as is registering a name twice.
  */
-import type { AuthContext } from '../shared/http/auth';
-import { HttpError, forbidden, notFound } from '../shared/errors';
-import type { Logger } from '../shared/log';
-import { newId } from '../shared/domain/ids';
-import { type DnsRecord, type IdentitySnapshot, dnsRecords, identityState, mailFromDomainOf } from '../shared/domain/dns';
-import type { DomainRecord, DomainStore } from '../shared/adapters/domains';
-import { type IdentityService, TAG_TENANT_KEY } from '../shared/adapters/ses-identities';
+import type { AuthContext } from '../core/http/auth';
+import { HttpError, forbidden, notFound } from '../core/errors';
+import type { Logger } from '../core/log';
+import { newId } from '../core/domain/ids';
+import { type DnsRecord, type IdentitySnapshot, dnsRecords, identityState, mailFromDomainOf } from '../core/domain/dns';
+import type { DomainRecord, DomainStore } from '../core/adapters/domains';
+import { type IdentityService, TAG_TENANT_KEY } from '../core/adapters/ses-identities';
 import type { CreateDomainInput, UpdateDomainInput } from './requests';
 
 export interface DomainsDeps {

@@ -1,12 +1,12 @@
 /** The domains function: POST/GET /domains, GET/PATCH/DELETE /domains/{id}, POST /domains/{id}/verify. */
-import { readCoreConfig } from '../shared/config';
-import { documentClient, sesClient } from '../shared/clients';
-import { createDb } from '../shared/adapters/dynamo';
-import { DomainStore } from '../shared/adapters/domains';
-import { SesIdentities } from '../shared/adapters/ses-identities';
-import { TenantStore } from '../shared/adapters/tenants';
-import { createAuthenticator } from '../shared/http/auth';
-import { createApiHandler } from '../shared/http/api';
+import { readCoreConfig } from '../core/config';
+import { documentClient, sesClient } from '../core/clients';
+import { createDb } from '../core/adapters/dynamo';
+import { DomainStore } from '../core/adapters/domains';
+import { SesIdentities } from '../core/adapters/ses-identities';
+import { TenantStore } from '../core/adapters/tenants';
+import { createAuthenticator } from '../core/http/auth';
+import { createApiHandler } from '../core/http/api';
 import { domainRoutes } from './routes';
 
 const config = readCoreConfig();

@@ -2,10 +2,10 @@
  * The /domains request bodies: Resend's wire format, parsed by schemas into what the use cases
  * need. Every refusal is a 4xx HttpError in Resend's format; nothing here does I/O.
  */
-import * as z from '../shared/domain/schema';
-import { HttpError } from '../shared/errors';
-import { DEFAULT_RETURN_PATH, isDnsLabel, isDomainName, mailFromDomainOf } from '../shared/domain/dns';
-import { isValidDomain } from '../shared/domain/email';
+import * as z from '../core/domain/schema';
+import { HttpError } from '../core/errors';
+import { DEFAULT_RETURN_PATH, isDnsLabel, isDomainName, mailFromDomainOf } from '../core/domain/dns';
+import { isValidDomain } from '../core/domain/email';
 
 export interface CreateDomainInput {
   readonly name: string;

@@ -2,11 +2,11 @@
  * The /domains routes: parse -> core -> respond, in Resend's wire format. Every route needs a
  * full-access key.
  */
-import type { Routes } from '../shared/http/api';
-import { HttpError, notFound } from '../shared/errors';
-import { parseJsonBody } from '../shared/domain/email';
-import { isId } from '../shared/domain/ids';
-import type { DomainRecord } from '../shared/adapters/domains';
+import type { Routes } from '../core/http/api';
+import { HttpError, notFound } from '../core/errors';
+import { parseJsonBody } from '../core/domain/email';
+import { isId } from '../core/domain/ids';
+import type { DomainRecord } from '../core/adapters/domains';
 import { type DomainsDeps, createDomain, deleteDomain, getDomain, listDomains, updateDomain, verifyDomain } from './core';
 import { parseCreateDomain, parseUpdateDomain } from './requests';
 

@@ -10,12 +10,12 @@
  *   invocation and its DLQs keep what never succeeds, so nothing is lost.
  */
 import type { SNSEvent } from 'aws-lambda';
-import type { AppliedEvent, EventFanOut, WebhookEmail } from '../shared/domain/applied-event';
-import { RESERVED_TAG_PREFIX } from '../shared/domain/email';
-import { type SesEvent, parseSesMessage, recipientMapper } from '../shared/domain/ses-events';
-import type { EmailRecord, EventStore, LoggedEvent } from '../shared/adapters/events';
-import { isLive } from '../shared/adapters/dynamo';
-import type { Logger } from '../shared/log';
+import type { AppliedEvent, EventFanOut, WebhookEmail } from '../core/domain/applied-event';
+import { RESERVED_TAG_PREFIX } from '../core/domain/email';
+import { type SesEvent, parseSesMessage, recipientMapper } from '../core/domain/ses-events';
+import type { EmailRecord, EventStore, LoggedEvent } from '../core/adapters/events';
+import { isLive } from '../core/adapters/dynamo';
+import type { Logger } from '../core/log';
 
 /** The email of an event is not there (yet): retried, then parked in a DLQ. */
 export class EmailNotFoundError extends Error {

@@ -3,12 +3,12 @@
  * SNS-over-HTTPS function and `npx sesame dlq redrive`, so that all three apply events alike
  * and fan out alike.
  */
-import { type IngestConfig, readIngestConfig, readWebhookQueueConfig } from '../shared/config';
-import { documentClient, sqsClient } from '../shared/clients';
-import { createDb } from '../shared/adapters/dynamo';
-import { EventStore } from '../shared/adapters/events';
-import { createWebhookFanOut } from '../shared/adapters/fan-out';
-import { logger } from '../shared/log';
+import { type IngestConfig, readIngestConfig, readWebhookQueueConfig } from '../core/config';
+import { documentClient, sqsClient } from '../core/clients';
+import { createDb } from '../core/adapters/dynamo';
+import { EventStore } from '../core/adapters/events';
+import { createWebhookFanOut } from '../core/adapters/fan-out';
+import { logger } from '../core/log';
 import type { IngestDeps } from './core';
 
 export function ingestDeps(config: IngestConfig = readIngestConfig()): IngestDeps {

@@ -16,10 +16,10 @@
  */
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSEvent, SNSEventRecord } from 'aws-lambda';
-import { ConfigError, type DlqConfig, readDlqConfig, readIngestConfig } from '../shared/config';
-import { sqsClient } from '../shared/clients';
-import { type DrainOptions, type DrainResult, drainQueue, moveMessages } from '../shared/adapters/dlq';
-import { createLogger, type Logger } from '../shared/log';
+import { ConfigError, type DlqConfig, readDlqConfig, readIngestConfig } from '../core/config';
+import { sqsClient } from '../core/clients';
+import { type DrainOptions, type DrainResult, drainQueue, moveMessages } from '../core/adapters/dlq';
+import { createLogger, type Logger } from '../core/log';
 import { type IngestDeps, ingestSnsEvent } from './core';
 import { ingestDeps } from './deps';
 

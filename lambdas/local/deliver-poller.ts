@@ -12,7 +12,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { logger as rootLogger, type Logger } from '../shared/log';
+import { logger as rootLogger, type Logger } from '../core/log';
 
 export interface DeliverPollerOptions {
   readonly sqs: SQSClient;

@@ -1,6 +1,6 @@
 /**
  * Local stand-in for DynamoDB: dynalite (pure npm, LevelDB underneath) on 127.0.0.1, and the table
- * built from the one shared definition (lambdas/shared/table.ts), so local mode and tests run on
+ * built from the one shared definition (lambdas/core/table.ts), so local mode and tests run on
  * the same layout as the CDK stack. No business logic lives here.
  *
  * What dynalite does not do, and what that means here:
@@ -23,7 +23,7 @@ import {
   type DynamoDBClient,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { TABLE, type KeyAttribute, type TableDefinition } from '../shared/table';
+import { TABLE, type KeyAttribute, type TableDefinition } from '../core/table';
 
 export interface StartDynamoOptions {
   /** Port on 127.0.0.1; 0 (the default) picks a free one. */

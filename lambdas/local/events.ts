@@ -17,8 +17,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SNSEvent, SNSEventRecord } from 'aws-lambda';
-import { SIMULATOR_DOMAIN, toSesAddress } from '../shared/domain/email';
-import { logger as rootLogger, type Logger } from '../shared/log';
+import { SIMULATOR_DOMAIN, toSesAddress } from '../core/domain/email';
+import { logger as rootLogger, type Logger } from '../core/log';
 import type { LocalSes, SendEvent } from './ses-server';
 
 export type SimulatedOutcome = 'delivered' | 'bounced' | 'complained' | 'out_of_office' | 'suppressed';

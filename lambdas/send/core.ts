@@ -2,15 +2,15 @@
  * The send use cases: gate the sending domain, write the email once, hand it to SES, record that
  * SES accepted it. Adapters are passed in; nothing here knows whether it runs in AWS or locally.
  */
-import type { AuthContext } from '../shared/http/auth';
-import { HttpError, forbidden } from '../shared/errors';
-import type { EmailDraft } from '../shared/domain/email';
-import { derivedId, newId } from '../shared/domain/ids';
-import type { EmailStore } from '../shared/adapters/emails';
-import type { DomainRecord, DomainStore } from '../shared/adapters/domains';
-import { type EmailSender, isThrottle } from '../shared/adapters/ses';
-import { configurationSetName } from '../shared/routes';
-import type { Logger } from '../shared/log';
+import type { AuthContext } from '../core/http/auth';
+import { HttpError, forbidden } from '../core/errors';
+import type { EmailDraft } from '../core/domain/email';
+import { derivedId, newId } from '../core/domain/ids';
+import type { EmailStore } from '../core/adapters/emails';
+import type { DomainRecord, DomainStore } from '../core/adapters/domains';
+import { type EmailSender, isThrottle } from '../core/adapters/ses';
+import { configurationSetName } from '../core/routes';
+import type { Logger } from '../core/log';
 
 export interface SendDeps {
   readonly emails: EmailStore;

@@ -1,15 +1,15 @@
 /** The send function: POST /emails, POST /emails/batch, GET /emails, GET /emails/{id}, GET /emails/{id}/events. */
-import { readSendConfig } from '../shared/config';
-import { documentClient, sesClient } from '../shared/clients';
-import { createDb } from '../shared/adapters/dynamo';
-import { EmailStore } from '../shared/adapters/emails';
-import { EventStore } from '../shared/adapters/events';
-import { DomainStore } from '../shared/adapters/domains';
-import { IdempotencyStore } from '../shared/adapters/idempotency';
-import { TenantStore } from '../shared/adapters/tenants';
-import { SesSender } from '../shared/adapters/ses';
-import { createAuthenticator } from '../shared/http/auth';
-import { createApiHandler } from '../shared/http/api';
+import { readSendConfig } from '../core/config';
+import { documentClient, sesClient } from '../core/clients';
+import { createDb } from '../core/adapters/dynamo';
+import { EmailStore } from '../core/adapters/emails';
+import { EventStore } from '../core/adapters/events';
+import { DomainStore } from '../core/adapters/domains';
+import { IdempotencyStore } from '../core/adapters/idempotency';
+import { TenantStore } from '../core/adapters/tenants';
+import { SesSender } from '../core/adapters/ses';
+import { createAuthenticator } from '../core/http/auth';
+import { createApiHandler } from '../core/http/api';
 import { sendRoutes } from './routes';
 
 const config = readSendConfig();

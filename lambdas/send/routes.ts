@@ -1,13 +1,13 @@
 /**
  * The /emails routes: parse -> core -> respond.
  */
-import type { ApiResponse, RouteContext, Routes } from '../shared/http/api';
-import { HttpError, conflict, notFound } from '../shared/errors';
-import { type EmailDraft, MAX_BATCH, parseJsonBody, parseSendRequest } from '../shared/domain/email';
-import { isId, sha256Hex } from '../shared/domain/ids';
-import { InvalidCursorError, type EmailSummary, type EmailView } from '../shared/adapters/emails';
-import type { IdempotencyStore } from '../shared/adapters/idempotency';
-import type { EventLog, LoggedEvent } from '../shared/adapters/events';
+import type { ApiResponse, RouteContext, Routes } from '../core/http/api';
+import { HttpError, conflict, notFound } from '../core/errors';
+import { type EmailDraft, MAX_BATCH, parseJsonBody, parseSendRequest } from '../core/domain/email';
+import { isId, sha256Hex } from '../core/domain/ids';
+import { InvalidCursorError, type EmailSummary, type EmailView } from '../core/adapters/emails';
+import type { IdempotencyStore } from '../core/adapters/idempotency';
+import type { EventLog, LoggedEvent } from '../core/adapters/events';
 import { type SendDeps, sendDrafts } from './core';
 
 export interface SendRouteDeps extends SendDeps {

@@ -13,10 +13,10 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { HttpError } from '../shared/errors';
-import { jsonResponse, toApiRequest } from '../shared/http/api';
-import { errorResponse } from '../shared/http/errors';
-import type { Logger } from '../shared/log';
+import { HttpError } from '../core/errors';
+import { jsonResponse, toApiRequest } from '../core/http/api';
+import { errorResponse } from '../core/http/errors';
+import type { Logger } from '../core/log';
 import type { IngestOutcome, SnsMessageFields } from '../ingest/core';
 import type { SnsVerifier } from './verify';
 

@@ -3,8 +3,8 @@
  * topic accepted), SESAME_SNS_CERT_HOST (pattern for the certificate host; AWS's by default), and
  * the ingest core's (SESAME_TABLE_NAME, SESAME_RETENTION_DAYS, AWS_REGION).
  */
-import { readSnsHttpsConfig } from '../shared/config';
-import { logger } from '../shared/log';
+import { readSnsHttpsConfig } from '../core/config';
+import { logger } from '../core/log';
 import { ingestSnsMessage } from '../ingest/core';
 import { ingestDeps } from '../ingest/deps';
 import { confirmByGet, createSnsHttpsHandler } from './core';

@@ -1,9 +1,9 @@
-import { createDb } from '../../lambdas/shared/adapters/dynamo';
-import { TenantStore } from '../../lambdas/shared/adapters/tenants';
-import { DomainStore } from '../../lambdas/shared/adapters/domains';
-import { createAuthenticator } from '../../lambdas/shared/http/auth';
-import { createApiHandler } from '../../lambdas/shared/http/api';
-import { hashApiKey } from '../../lambdas/shared/domain/ids';
+import { createDb } from '../../lambdas/core/adapters/dynamo';
+import { TenantStore } from '../../lambdas/core/adapters/tenants';
+import { DomainStore } from '../../lambdas/core/adapters/domains';
+import { createAuthenticator } from '../../lambdas/core/http/auth';
+import { createApiHandler } from '../../lambdas/core/http/api';
+import { hashApiKey } from '../../lambdas/core/domain/ids';
 import { apiKeyRoutes } from '../../lambdas/account/api-keys';
 import { call, captureLogger, isResendError, type Handler } from '../support/api';
 import { startTestDynamo, type TestDynamo } from '../support/services';

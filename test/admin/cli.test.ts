@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createDb } from '../../lambdas/shared/adapters/dynamo';
-import { TenantStore } from '../../lambdas/shared/adapters/tenants';
-import { hashApiKey } from '../../lambdas/shared/domain/ids';
+import { createDb } from '../../lambdas/core/adapters/dynamo';
+import { TenantStore } from '../../lambdas/core/adapters/tenants';
+import { hashApiKey } from '../../lambdas/core/domain/ids';
 import { runCli, type AdminDeps } from '../../lambdas/admin/cli';
 import { startTestDynamo, type TestDynamo } from '../support/services';
 

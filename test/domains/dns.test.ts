@@ -10,8 +10,8 @@ import {
   isDomainName,
   parentDomains,
   recordStatus,
-} from '../../lambdas/shared/domain/dns';
-import { keys } from '../../lambdas/shared/table';
+} from '../../lambdas/core/domain/dns';
+import { keys } from '../../lambdas/core/table';
 import { fixture } from './support/ses-wire';
 
 interface FixtureRecord {

@@ -4,16 +4,16 @@
  * and domains routes, on dynalite and the local SES v2 server.
  */
 import { randomUUID } from 'node:crypto';
-import { createApiHandler } from '../../lambdas/shared/http/api';
-import { createAuthenticator } from '../../lambdas/shared/http/auth';
-import { createDb } from '../../lambdas/shared/adapters/dynamo';
-import { DomainStore } from '../../lambdas/shared/adapters/domains';
-import { EmailStore } from '../../lambdas/shared/adapters/emails';
-import { EventStore } from '../../lambdas/shared/adapters/events';
-import { IdempotencyStore } from '../../lambdas/shared/adapters/idempotency';
-import { SesSender } from '../../lambdas/shared/adapters/ses';
-import { SesIdentities } from '../../lambdas/shared/adapters/ses-identities';
-import { TenantStore } from '../../lambdas/shared/adapters/tenants';
+import { createApiHandler } from '../../lambdas/core/http/api';
+import { createAuthenticator } from '../../lambdas/core/http/auth';
+import { createDb } from '../../lambdas/core/adapters/dynamo';
+import { DomainStore } from '../../lambdas/core/adapters/domains';
+import { EmailStore } from '../../lambdas/core/adapters/emails';
+import { EventStore } from '../../lambdas/core/adapters/events';
+import { IdempotencyStore } from '../../lambdas/core/adapters/idempotency';
+import { SesSender } from '../../lambdas/core/adapters/ses';
+import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
+import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { domainRoutes } from '../../lambdas/domains/routes';
 import { sendRoutes } from '../../lambdas/send/routes';
 import { type TestDynamo, type TestSes, startTestDynamo, startTestSes } from '../support/services';

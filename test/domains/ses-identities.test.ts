@@ -2,9 +2,9 @@
  * The SES identity adapter against SES v2's wire responses, through the real SDK client.
  */
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { HttpError } from '../../lambdas/shared/errors';
-import { SesIdentities, TAG_TENANT_KEY, identityError } from '../../lambdas/shared/adapters/ses-identities';
-import { identityState } from '../../lambdas/shared/domain/dns';
+import { HttpError } from '../../lambdas/core/errors';
+import { SesIdentities, TAG_TENANT_KEY, identityError } from '../../lambdas/core/adapters/ses-identities';
+import { identityState } from '../../lambdas/core/domain/dns';
 import { type SesWire, fixture, ok, sesError, startSesWire, wire } from './support/ses-wire';
 
 let ses: SesWire;

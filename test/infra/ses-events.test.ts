@@ -1,5 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { configurationSetName, TRACKING_CHOICES } from '../../lambdas/shared/routes';
+import { configurationSetName, TRACKING_CHOICES } from '../../lambdas/core/routes';
 import { SesEvents } from '../../lib/ses-events';
 import { SesameFunction } from '../../lib/sesame-function';
 import { logicalId, minimalStack } from './helpers';

@@ -1,7 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { API_ROUTES, type ApiFunction } from '../../lambdas/shared/routes';
+import { API_ROUTES, type ApiFunction } from '../../lambdas/core/routes';
 import { SesameApi } from '../../lib/sesame-api';
 import { SesameFunction } from '../../lib/sesame-function';
 import { logicalId, minimalStack } from './helpers';

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DEFAULT_RETRY_SCHEDULE } from '../../lambdas/shared/config';
+import { DEFAULT_RETRY_SCHEDULE } from '../../lambdas/core/config';
 import type { SesameFunctionName } from '../../lib/sesame-stack';
 import {
   actionsOf,

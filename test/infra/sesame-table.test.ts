@@ -1,5 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { TABLE } from '../../lambdas/shared/table';
+import { TABLE } from '../../lambdas/core/table';
 import { SesameTable } from '../../lib/sesame-table';
 import { minimalStack } from './helpers';
 

@@ -1,9 +1,9 @@
 /** GET /emails/{id}/events: the event log of an email, through the send function's API handler. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { createApiHandler } from '../../lambdas/shared/http/api';
-import type { Authenticator, Permission } from '../../lambdas/shared/http/auth';
-import { HttpError } from '../../lambdas/shared/errors';
-import { createLogger } from '../../lambdas/shared/log';
+import { createApiHandler } from '../../lambdas/core/http/api';
+import type { Authenticator, Permission } from '../../lambdas/core/http/auth';
+import { HttpError } from '../../lambdas/core/errors';
+import { createLogger } from '../../lambdas/core/log';
 import { sendRoutes } from '../../lambdas/send/routes';
 import type { SendRouteDeps } from '../../lambdas/send/routes';
 import { startTestDynamo, type TestDynamo } from '../support/services';

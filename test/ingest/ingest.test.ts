@@ -5,10 +5,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createServer } from 'node:net';
-import { createDb } from '../../lambdas/shared/adapters/dynamo';
-import { EventStore } from '../../lambdas/shared/adapters/events';
+import { createDb } from '../../lambdas/core/adapters/dynamo';
+import { EventStore } from '../../lambdas/core/adapters/events';
 import { EmailNotFoundError, ingestSnsEvent } from '../../lambdas/ingest/core';
-import { SES_TOPIC_VALIDATION_MESSAGE } from '../../lambdas/shared/domain/ses-events';
+import { SES_TOPIC_VALIDATION_MESSAGE } from '../../lambdas/core/domain/ses-events';
 import { localClientConfig, startTestDynamo, type TestDynamo } from '../support/services';
 import { FIXTURE_MESSAGE_ID, FIXTURE_TOPIC, SES_FIXTURE_NAMES, sesFixture, signedLambdaEvent, signedLambdaFile, snsEvent, withMail } from './fixtures';
 import { makeWorld } from './world';

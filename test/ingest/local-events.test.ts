@@ -2,9 +2,9 @@
  * Local mode's SES events: the embedded SES server accepts an email, startLocalEvents publishes
  * what SES would (mailbox simulator rules), and the ingest handler applies it to the table.
  */
-import { parseSendRequest } from '../../lambdas/shared/domain/email';
-import { parseSesMessage } from '../../lambdas/shared/domain/ses-events';
-import { SesSender } from '../../lambdas/shared/adapters/ses';
+import { parseSendRequest } from '../../lambdas/core/domain/email';
+import { parseSesMessage } from '../../lambdas/core/domain/ses-events';
+import { SesSender } from '../../lambdas/core/adapters/ses';
 import { simulateSesEvents, simulatedOutcome, startLocalEvents, toSnsEvent } from '../../lambdas/local/events';
 import type { SendEvent } from '../../lambdas/local/ses-server';
 import { startTestDynamo, startTestSes, type TestDynamo, type TestSes } from '../support/services';

@@ -1,4 +1,4 @@
-import { SES_TOPIC_VALIDATION_MESSAGE, parseSesMessage, recipientMapper, type SesEvent } from '../../lambdas/shared/domain/ses-events';
+import { SES_TOPIC_VALIDATION_MESSAGE, parseSesMessage, recipientMapper, type SesEvent } from '../../lambdas/core/domain/ses-events';
 import { FIXTURE_MESSAGE_ID, SES_FIXTURE_NAMES, sesFixture, withMail } from './fixtures';
 
 const EMAIL_ID = '0b7c4a9e-5a1f-4c1e-9d3e-2f6b8c0a1d2e';

@@ -1,11 +1,11 @@
 /** A table on the embedded store with an email in it, and the ingest core wired to it. */
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { createDb, type Db } from '../../lambdas/shared/adapters/dynamo';
-import { EmailStore } from '../../lambdas/shared/adapters/emails';
-import { EventStore } from '../../lambdas/shared/adapters/events';
-import type { AppliedEvent, EventFanOut } from '../../lambdas/shared/domain/applied-event';
-import { createLogger } from '../../lambdas/shared/log';
+import { createDb, type Db } from '../../lambdas/core/adapters/dynamo';
+import { EmailStore } from '../../lambdas/core/adapters/emails';
+import { EventStore } from '../../lambdas/core/adapters/events';
+import type { AppliedEvent, EventFanOut } from '../../lambdas/core/domain/applied-event';
+import { createLogger } from '../../lambdas/core/log';
 import { createIngestHandler, type IngestDeps } from '../../lambdas/ingest/core';
 import type { TestDynamo } from '../support/services';
 import { FIXTURE_TOPIC } from './fixtures';

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ensureTable, startDynamo } from '../../lambdas/local/dynamodb';
-import { TABLE } from '../../lambdas/shared/table';
+import { TABLE } from '../../lambdas/core/table';
 import { localClientConfig, startTestDynamo, type TestDynamo } from '../support/services';
 
 describe('local DynamoDB (dynalite)', () => {

@@ -1,7 +1,7 @@
 import { call, isResendError, type Handler } from '../support/api';
 import { startSendHarness, type SendHarness } from './harness';
-import { HttpError } from '../../lambdas/shared/errors';
-import type { EmailSender } from '../../lambdas/shared/adapters/ses';
+import { HttpError } from '../../lambdas/core/errors';
+import type { EmailSender } from '../../lambdas/core/adapters/ses';
 
 let h: SendHarness;
 let handler: Handler;

@@ -1,16 +1,16 @@
 /** A send function wired to real local services: dynalite and the local SES v2 server. */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { createDb } from '../../lambdas/shared/adapters/dynamo';
-import { EmailStore } from '../../lambdas/shared/adapters/emails';
-import { EventStore } from '../../lambdas/shared/adapters/events';
-import { DomainStore, type DomainRecord } from '../../lambdas/shared/adapters/domains';
-import { IdempotencyStore } from '../../lambdas/shared/adapters/idempotency';
-import { TenantStore } from '../../lambdas/shared/adapters/tenants';
-import { type EmailSender, SesSender } from '../../lambdas/shared/adapters/ses';
-import { createAuthenticator } from '../../lambdas/shared/http/auth';
-import { createApiHandler } from '../../lambdas/shared/http/api';
-import { createLogger } from '../../lambdas/shared/log';
-import { newId } from '../../lambdas/shared/domain/ids';
+import { createDb } from '../../lambdas/core/adapters/dynamo';
+import { EmailStore } from '../../lambdas/core/adapters/emails';
+import { EventStore } from '../../lambdas/core/adapters/events';
+import { DomainStore, type DomainRecord } from '../../lambdas/core/adapters/domains';
+import { IdempotencyStore } from '../../lambdas/core/adapters/idempotency';
+import { TenantStore } from '../../lambdas/core/adapters/tenants';
+import { type EmailSender, SesSender } from '../../lambdas/core/adapters/ses';
+import { createAuthenticator } from '../../lambdas/core/http/auth';
+import { createApiHandler } from '../../lambdas/core/http/api';
+import { createLogger } from '../../lambdas/core/log';
+import { newId } from '../../lambdas/core/domain/ids';
 import { sendRoutes } from '../../lambdas/send/routes';
 import { startTestDynamo, startTestSes, type TestDynamo, type TestSes } from '../support/services';
 import type { Handler } from '../support/api';

@@ -1,6 +1,6 @@
 import { call, type Handler } from '../support/api';
 import { startSendHarness, type SendHarness } from './harness';
-import { EMAIL_LIST_SHARDS } from '../../lambdas/shared/table';
+import { EMAIL_LIST_SHARDS } from '../../lambdas/core/table';
 
 let h: SendHarness;
 let handler: Handler;

@@ -1,6 +1,6 @@
 import { call, isResendError, type Handler } from '../support/api';
 import { startSendHarness, type SendHarness } from './harness';
-import { HttpError } from '../../lambdas/shared/errors';
+import { HttpError } from '../../lambdas/core/errors';
 
 let h: SendHarness;
 let handler: Handler;

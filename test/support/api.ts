@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { matchRoute } from '../../lambdas/local/api-server';
-import { createLogger, type Logger } from '../../lambdas/shared/log';
+import { createLogger, type Logger } from '../../lambdas/core/log';
 
 export interface CallOptions {
   readonly key?: string;

@@ -32,7 +32,7 @@ const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 export interface TestDynamo {
   readonly endpoint: string;
   readonly client: DynamoDBClient;
-  /** A document client with the same marshalling options as lambdas/shared/clients.ts. */
+  /** A document client with the same marshalling options as lambdas/core/clients.ts. */
   readonly doc: DynamoDBDocumentClient;
   /** Creates a uniquely named table from TABLE and returns its name. */
   freshTable(): Promise<string>;

@@ -1,6 +1,6 @@
-import { createAuthenticator, type ApiKeyRecord } from '../../lambdas/shared/http/auth';
-import { hashApiKey } from '../../lambdas/shared/domain/ids';
-import { HttpError } from '../../lambdas/shared/errors';
+import { createAuthenticator, type ApiKeyRecord } from '../../lambdas/core/http/auth';
+import { hashApiKey } from '../../lambdas/core/domain/ids';
+import { HttpError } from '../../lambdas/core/errors';
 
 const KEY = 're_testkey_1234567890';
 

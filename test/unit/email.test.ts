@@ -1,5 +1,5 @@
-import { HttpError } from '../../lambdas/shared/errors';
-import { formatMailbox, parseMailbox, parseSendRequest, toSesAddress } from '../../lambdas/shared/domain/email';
+import { HttpError } from '../../lambdas/core/errors';
+import { formatMailbox, parseMailbox, parseSendRequest, toSesAddress } from '../../lambdas/core/domain/email';
 
 const valid = { from: 'Acme <hello@acme.com>', to: 'user@example.org', subject: 'Hi', text: 'hello' };
 

@@ -1,4 +1,4 @@
-import { RANKS, emailKey, fixedTime, recipientKey } from '../../lambdas/shared/domain/status';
+import { RANKS, emailKey, fixedTime, recipientKey } from '../../lambdas/core/domain/status';
 
 describe('status keys', () => {
   it('are fixed-width, so string order is time order', () => {

@@ -1,7 +1,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { createLogger } from '../../lambdas/shared/log';
-import { HttpDelivery } from '../../lambdas/shared/adapters/http-delivery';
+import { createLogger } from '../../lambdas/core/log';
+import { HttpDelivery } from '../../lambdas/core/adapters/http-delivery';
 import { createDeliverHandler, ENDPOINT_FAILURE_DISABLE_MS, queueUrlFromArn, type VisibilityControl } from '../../lambdas/deliver/core';
 import { startTestDynamo, type TestDynamo } from '../support/services';
 import { deliveryMessage, type Receiver, sqsRecord, startReceiver, stores, type Stores } from './helpers';

@@ -1,10 +1,10 @@
 import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { createLogger } from '../../lambdas/shared/log';
-import { HttpDelivery } from '../../lambdas/shared/adapters/http-delivery';
-import { deliveryIdFor, SqsDeliveryQueue, WebhookFanOut } from '../../lambdas/shared/adapters/fan-out';
-import { WebhookSubscribers } from '../../lambdas/shared/adapters/webhooks';
-import { parseDeliveryMessage } from '../../lambdas/shared/domain/webhook-payload';
+import { createLogger } from '../../lambdas/core/log';
+import { HttpDelivery } from '../../lambdas/core/adapters/http-delivery';
+import { deliveryIdFor, SqsDeliveryQueue, WebhookFanOut } from '../../lambdas/core/adapters/fan-out';
+import { WebhookSubscribers } from '../../lambdas/core/adapters/webhooks';
+import { parseDeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
 import { createDeliverHandler, SqsVisibility } from '../../lambdas/deliver/core';
 import { startDeliverPoller } from '../../lambdas/local/deliver-poller';
 import { startTestDynamo, testSqs, type TestDynamo, type TestSqs } from '../support/services';

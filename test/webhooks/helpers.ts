@@ -3,11 +3,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SQSRecord } from 'aws-lambda';
-import type { AppliedEvent, EmailEventType } from '../../lambdas/shared/domain/applied-event';
-import { createDb, type Db } from '../../lambdas/shared/adapters/dynamo';
-import { SecretBox, staticKeyProvider } from '../../lambdas/shared/adapters/secrets';
-import { DeliveryStore, WebhookStore } from '../../lambdas/shared/adapters/webhooks';
-import type { DeliveryMessage } from '../../lambdas/shared/domain/webhook-payload';
+import type { AppliedEvent, EmailEventType } from '../../lambdas/core/domain/applied-event';
+import { createDb, type Db } from '../../lambdas/core/adapters/dynamo';
+import { SecretBox, staticKeyProvider } from '../../lambdas/core/adapters/secrets';
+import { DeliveryStore, WebhookStore } from '../../lambdas/core/adapters/webhooks';
+import type { DeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
 import type { TestDynamo } from '../support/services';
 
 export interface Clock {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpDelivery, type Resolver } from '../../lambdas/shared/adapters/http-delivery';
+import { HttpDelivery, type Resolver } from '../../lambdas/core/adapters/http-delivery';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { keyProviderFromConfig, parseKey, SecretBox, secretsManagerKeyProvider, staticKeyProvider } from '../../lambdas/shared/adapters/secrets';
+import { keyProviderFromConfig, parseKey, SecretBox, secretsManagerKeyProvider, staticKeyProvider } from '../../lambdas/core/adapters/secrets';
 
 const key = randomBytes(32);
 

@@ -1,15 +1,15 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { Resend } from 'resend';
-import type { AppliedEvent } from '../../lambdas/shared/domain/applied-event';
-import { buildPayload, jittered, nextDelaySeconds, parseDeliveryMessage, serializePayload } from '../../lambdas/shared/domain/webhook-payload';
+import type { AppliedEvent } from '../../lambdas/core/domain/applied-event';
+import { buildPayload, jittered, nextDelaySeconds, parseDeliveryMessage, serializePayload } from '../../lambdas/core/domain/webhook-payload';
 import {
   isSigningSecret,
   newSigningSecret,
   ROTATION_OVERLAP_MS,
   signingSecrets,
   webhookHeaders,
-} from '../../lambdas/shared/domain/webhook-signing';
+} from '../../lambdas/core/domain/webhook-signing';
 
 const event: AppliedEvent = {
   eventId: 'ev-1',

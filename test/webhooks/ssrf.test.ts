@@ -1,4 +1,4 @@
-import { classify, endpointRefusal, refusalOf } from '../../lambdas/shared/adapters/ssrf';
+import { classify, endpointRefusal, refusalOf } from '../../lambdas/core/adapters/ssrf';
 
 const closed = { allowLoopback: false };
 const loopbackOk = { allowLoopback: true };

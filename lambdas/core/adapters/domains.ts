@@ -2,7 +2,7 @@
  * Domains as the data model holds them. The item keyed by name (`DN#<name>`) is the one owner
  * of that name and what the send path reads; `D#<id>` maps an id back to the name; the zone
  * marker `DZ#<last two labels>` / `<labels reversed>` lets a create find a name's subdomains.
- * lambdas/shared/table.ts describes the items and why the ownership check needs no transaction.
+ * lambdas/core/table.ts describes the items and why the ownership check needs no transaction.
  *
  * Every write is one item under a condition. A create: claim (`DN#`, lifecycle `creating`) ->
  * zone marker -> conflict check -> (SES) -> `D#<id>` -> activate (`DN#`, lifecycle `active`, gsi1).

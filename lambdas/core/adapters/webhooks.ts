@@ -1,5 +1,5 @@
 /**
- * Webhook endpoints and their deliveries in DynamoDB (layout: lambdas/shared/table.ts).
+ * Webhook endpoints and their deliveries in DynamoDB (layout: lambdas/core/table.ts).
  *
  * - An endpoint (`WH#<id>`/`WEBHOOK`) holds its URL, event filter, status and sealed signing
  *   secrets (the current one, and during a rotation the previous one with the time it stops

@@ -24,7 +24,7 @@
  * | webhook delivery     | `WD#<delivery id>`         | `DELIVERY`          | one event to one endpoint; see below   |
  * | delivery attempt     | `WD#<delivery id>`         | `A#<time>#<n>`      | status, duration, response; TTL        |
  *
- * Domains (lambdas/shared/adapters/domains.ts). A name, its parent domains and its subdomains belong
+ * Domains (lambdas/core/adapters/domains.ts). A name, its parent domains and its subdomains belong
  * to one tenant, checked with no scan and no transaction:
  * - `DN#<name>` is the claim: created with `attribute_not_exists(pk)`, so one create wins a name.
  *   Its `lifecycle` is `creating` (claimed, SES identity being made; no gsi1 yet), `active`
@@ -37,7 +37,7 @@
  * - A create writes its claim and marker first, then reads for conflicts: of two concurrent creates
  *   of related names, the later reader sees the other, so both cannot win (both may lose, and retry).
  *
- * Webhooks (lambdas/shared/adapters/webhooks.ts). An endpoint's signing secrets are sealed
+ * Webhooks (lambdas/core/adapters/webhooks.ts). An endpoint's signing secrets are sealed
  * (AES-256-GCM). A delivery is written by the deliver function at its first attempt, keyed by an
  * id derived from the event and the endpoint, so duplicates and replays land on the same item. It
  * is listed per endpoint through gsi2 (keys only, `WH#<webhook>#D#<shard>` / `<created>#<id>`,
