@@ -1,6 +1,6 @@
 /**
- * The one table definition. The CDK construct (lib/table.ts) and the local runner
- * (bin/local.ts, test support) both build the table from this, so they cannot drift.
+ * The one table definition. The CDK construct (lib/sesame-table.ts) and the local runner
+ * (lambdas/local/runner.ts, test support) both build the table from this, so they cannot drift.
  *
  * Single-table layout. Every item has `pk` and `sk` (strings). Items that expire carry
  * `expires_at` (epoch seconds, the TTL attribute); reads also check it, since TTL deletes lazily.
