@@ -11,8 +11,8 @@ import { parseDeliveryMessage } from '../../lambdas/core/domain/webhook-payload'
 import { webhookRoutes } from '../../lambdas/account/webhooks';
 import { type ApiLambda, startApiServer } from '../../lambdas/local/api-server';
 import { Resend } from 'resend';
-import { startTestDynamo, testSqs, type TestDynamo, type TestSqs } from '../support/services';
-import { deliveryMessage, stores, type Stores } from './helpers';
+
+import { deliveryMessage, localServices, stores, type Stores } from './helpers';
 
 const silent = createLogger({}, () => undefined);
 
@@ -51,31 +51,23 @@ function apiEvent(routeKeys: string[], method: string, path: string, body: unkno
 }
 
 describe('/webhooks API', () => {
-  let dynamo: TestDynamo;
-  let sqs: TestSqs;
+  const services = localServices();
   let s: Stores;
   let queueUrl: string;
   let api: Api;
   let keyA: string;
   let keyB: string;
 
-  beforeAll(async () => {
-    dynamo = await startTestDynamo();
-    sqs = testSqs();
-  });
-  afterAll(async () => {
-    await Promise.all([dynamo.close(), sqs.close()]);
-  });
   beforeEach(async () => {
-    s = await stores(dynamo);
-    queueUrl = (await sqs.freshQueue()).url;
+    s = await stores(services.dynamo);
+    queueUrl = (await services.sqs.freshQueue()).url;
     const tenants = new TenantStore(s.db);
     await tenants.createTenant('Tenant A', 'ta');
     await tenants.createTenant('Tenant B', 'tb');
     keyA = (await tenants.createKey('ta')).token;
     keyB = (await tenants.createKey('tb')).token;
     const routes = webhookRoutes({
-      webhooks: s.webhooks, deliveries: s.deliveries, queue: new SqsDeliveryQueue(sqs.client, queueUrl),
+      webhooks: s.webhooks, deliveries: s.deliveries, queue: new SqsDeliveryQueue(services.sqs.client, queueUrl),
       endpointPolicy: { allowLoopback: false, allowHttp: false }, now: s.clock.now,
     });
     const handler = createApiHandler(routes, createAuthenticator(tenants), silent);
@@ -86,7 +78,7 @@ describe('/webhooks API', () => {
   });
 
   async function queued(expected: number) {
-    const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const { Messages } = await services.sqs.client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
     expect(Messages ?? []).toHaveLength(expected);
     return (Messages ?? []).map((m) => parseDeliveryMessage(m.Body!));
   }
@@ -252,24 +244,16 @@ describe('/webhooks API', () => {
 });
 
 describe('/webhooks through the resend SDK', () => {
-  let dynamo: TestDynamo;
-  let sqs: TestSqs;
+  const services = localServices();
 
-  beforeAll(async () => {
-    dynamo = await startTestDynamo();
-    sqs = testSqs();
-  });
-  afterAll(async () => {
-    await Promise.all([dynamo.close(), sqs.close()]);
-  });
 
   it('works unchanged against Sesame for every webhooks call', async () => {
-    const s = await stores(dynamo);
+    const s = await stores(services.dynamo);
     const tenants = new TenantStore(s.db);
     await tenants.createTenant('SDK', 'tsdk');
     const key = (await tenants.createKey('tsdk')).token;
     const routes = webhookRoutes({
-      webhooks: s.webhooks, deliveries: s.deliveries, queue: new SqsDeliveryQueue(sqs.client, (await sqs.freshQueue()).url),
+      webhooks: s.webhooks, deliveries: s.deliveries, queue: new SqsDeliveryQueue(services.sqs.client, (await services.sqs.freshQueue()).url),
       endpointPolicy: { allowLoopback: false, allowHttp: false },
     });
     const account = createApiHandler(routes, createAuthenticator(tenants), silent) as unknown as ApiLambda;

@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { createLogger } from '../../lambdas/core/log';
 import { HttpDelivery } from '../../lambdas/core/adapters/http-delivery';
@@ -7,15 +7,15 @@ import { WebhookSubscribers } from '../../lambdas/core/adapters/webhooks';
 import { parseDeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
 import { createDeliverHandler, SqsVisibility } from '../../lambdas/deliver/core';
 import { startDeliverPoller } from '../../lambdas/local/deliver-poller';
-import { startTestDynamo, testSqs, type TestDynamo, type TestSqs } from '../support/services';
-import { appliedEvent, eventually, type Receiver, startReceiver, stores, type Stores } from './helpers';
+
+import { appliedEvent, eventually, localServices, type Receiver, startReceiver, stores, type Stores } from './helpers';
 
 const silent = createLogger({}, () => undefined);
 
-async function drain(sqs: TestSqs, url: string, expected: number) {
+async function drain(client: SQSClient, url: string, expected: number) {
   const bodies: string[] = [];
   await eventually(async () => {
-    const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    const { Messages } = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     bodies.push(...(Messages ?? []).map((m) => m.Body!));
     return bodies.length >= expected;
   }, 5000);
@@ -23,35 +23,27 @@ async function drain(sqs: TestSqs, url: string, expected: number) {
 }
 
 describe('fan-out', () => {
-  let dynamo: TestDynamo;
-  let sqs: TestSqs;
+  const services = localServices();
   let s: Stores;
 
-  beforeAll(async () => {
-    dynamo = await startTestDynamo();
-    sqs = testSqs();
-  });
-  afterAll(async () => {
-    await Promise.all([dynamo.close(), sqs.close()]);
-  });
   beforeEach(async () => {
-    s = await stores(dynamo);
+    s = await stores(services.dynamo);
   });
 
   it("queues one message per subscribed, enabled endpoint of the event's tenant, with a derived delivery id", async () => {
-    const { url } = await sqs.freshQueue();
+    const { url } = await services.sqs.freshQueue();
     const a = await s.webhooks.create('t1', { endpoint: 'https://a.example.com/h', events: ['email.delivered', 'email.bounced'] });
     const b = await s.webhooks.create('t1', { endpoint: 'https://b.example.com/h', events: ['email.delivered'] });
     await s.webhooks.create('t1', { endpoint: 'https://c.example.com/h', events: ['email.opened'] });
     const off = await s.webhooks.create('t1', { endpoint: 'https://d.example.com/h', events: ['email.delivered'] });
     await s.webhooks.update('t1', off.webhook.id, { status: 'disabled' });
     await s.webhooks.create('t2', { endpoint: 'https://e.example.com/h', events: ['email.delivered'] });
-    const fanOut = new WebhookFanOut({ webhooks: new WebhookSubscribers(s.db), queue: new SqsDeliveryQueue(sqs.client, url), retrySchedule: [0, 5] });
+    const fanOut = new WebhookFanOut({ webhooks: new WebhookSubscribers(s.db), queue: new SqsDeliveryQueue(services.sqs.client, url), retrySchedule: [0, 5] });
 
     const event = appliedEvent('t1', 'email.delivered');
     await fanOut.fanOut(event);
 
-    const messages = await drain(sqs, url, 2);
+    const messages = await drain(services.sqs.client, url, 2);
     expect(messages.map((m) => m.webhook_id).sort()).toEqual([a.webhook.id, b.webhook.id].sort());
     for (const m of messages) {
       expect(m).toMatchObject({ tenant_id: 't1', event_id: event.eventId, event_type: 'email.delivered', generation: 0 });
@@ -60,7 +52,7 @@ describe('fan-out', () => {
     }
     // The same event again (ingestion retrying) carries the same delivery ids.
     await fanOut.fanOut(event);
-    const again = await drain(sqs, url, 2);
+    const again = await drain(services.sqs.client, url, 2);
     expect(again.map((m) => m.delivery_id).sort()).toEqual(messages.map((m) => m.delivery_id).sort());
   });
 
@@ -107,21 +99,13 @@ describe('fan-out', () => {
 });
 
 describe('fan-out to delivery through the queue (local poller)', () => {
-  let dynamo: TestDynamo;
-  let sqs: TestSqs;
+  const services = localServices();
   let s: Stores;
   let receiver: Receiver;
   let poster: HttpDelivery;
 
-  beforeAll(async () => {
-    dynamo = await startTestDynamo();
-    sqs = testSqs();
-  });
-  afterAll(async () => {
-    await Promise.all([dynamo.close(), sqs.close()]);
-  });
   beforeEach(async () => {
-    s = await stores(dynamo);
+    s = await stores(services.dynamo);
     receiver = await startReceiver();
     poster = new HttpDelivery({ allowLoopback: true, timeoutMs: 2000 });
   });
@@ -132,15 +116,15 @@ describe('fan-out to delivery through the queue (local poller)', () => {
 
   it('retries a failing receiver on the schedule: N failures then a success are N+1 attempts under one id', async () => {
     const schedule = [0, 1, 1, 1];
-    const { url } = await sqs.freshQueue({ maxReceiveCount: 12 });
+    const { url } = await services.sqs.freshQueue({ maxReceiveCount: 12 });
     const { webhook, signingSecret } = await s.webhooks.create('t1', { endpoint: receiver.url, events: ['email.bounced'] });
     receiver.respond([500, 503], 200);
-    const fanOut = new WebhookFanOut({ webhooks: new WebhookSubscribers(s.db), queue: new SqsDeliveryQueue(sqs.client, url), retrySchedule: schedule });
+    const fanOut = new WebhookFanOut({ webhooks: new WebhookSubscribers(s.db), queue: new SqsDeliveryQueue(services.sqs.client, url), retrySchedule: schedule });
     const handler = createDeliverHandler({
-      webhooks: s.webhooks, deliveries: s.deliveries, poster, visibility: new SqsVisibility(sqs.client, url),
+      webhooks: s.webhooks, deliveries: s.deliveries, poster, visibility: new SqsVisibility(services.sqs.client, url),
       retrySchedule: schedule, log: silent,
     });
-    const poller = startDeliverPoller({ sqs: sqs.client, queueUrl: url, handler, waitSeconds: 1 });
+    const poller = startDeliverPoller({ sqs: services.sqs.client, queueUrl: url, handler, waitSeconds: 1 });
     try {
       const event = appliedEvent('t1', 'email.bounced');
       await fanOut.fanOut(event);
@@ -159,7 +143,7 @@ describe('fan-out to delivery through the queue (local poller)', () => {
       await poller.stop();
     }
     // The poller deleted the delivered message: nothing is left to receive.
-    const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 0, VisibilityTimeout: 0 }));
+    const { Messages } = await services.sqs.client.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 0, VisibilityTimeout: 0 }));
     expect(Messages ?? []).toHaveLength(0);
   }, 30_000);
 });

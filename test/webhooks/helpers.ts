@@ -8,7 +8,7 @@ import { createDb, type Db } from '../../lambdas/core/adapters/dynamo';
 import { SecretBox, staticKeyProvider } from '../../lambdas/core/adapters/secrets';
 import { DeliveryStore, WebhookStore } from '../../lambdas/core/adapters/webhooks';
 import type { DeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
-import type { TestDynamo } from '../support/services';
+import { startTestDynamo, testSqs, type TestDynamo, type TestSqs } from '../support/services';
 
 export interface Clock {
   now: () => number;
@@ -31,6 +31,22 @@ export interface Stores {
   readonly webhooks: WebhookStore;
   readonly deliveries: DeliveryStore;
   readonly clock: Clock;
+}
+
+/**
+ * One dynalite for the describe block that calls it, and a client for the run's fauxqs, opened
+ * before its tests and closed after them. Read them inside tests or hooks, not at collection time.
+ */
+export function localServices(): { readonly dynamo: TestDynamo; readonly sqs: TestSqs } {
+  const services = {} as { dynamo: TestDynamo; sqs: TestSqs };
+  beforeAll(async () => {
+    services.dynamo = await startTestDynamo();
+    services.sqs = testSqs();
+  });
+  afterAll(async () => {
+    await Promise.all([services.dynamo.close(), services.sqs.close()]);
+  });
+  return services;
 }
 
 export async function stores(dynamo: TestDynamo): Promise<Stores> {
