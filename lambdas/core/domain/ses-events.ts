@@ -168,6 +168,16 @@ const bounceMessage = (type: string, subType: string): string =>
   BOUNCE_MESSAGES[`${type}/${subType}`] ?? `The email bounced (${type}, ${subType}).`;
 
 /** Drops undefined values, so stored details and webhooks carry only what SES reported. */
+/** Bounces and complaints: events that name recipients and carry SES's feedbackId. */
+function feedbackEvent(timestamp: string, status: EmailStatus, recipients: readonly { emailAddress: string }[], feedbackId: string, details: Record<string, unknown>) {
+  return { timestamp, status, scope: 'recipients' as const, recipients: recipients.map((r) => r.emailAddress), discriminators: [feedbackId], details };
+}
+
+/** Resend's `suppressed` details: why SES did not send to an address. */
+function suppression(type: string, reason: 'previous_bounce' | 'previous_complaint', message: string, diagnosticCode: string[]) {
+  return { type, reason, message, diagnosticCode };
+}
+
 function defined(fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null));
 }
@@ -227,25 +237,10 @@ const shapes: { [T in Exclude<SesEventType, 'Subscription'>]: (e: Parsed<T>) => 
     const codes = diagnostics(b.bouncedRecipients);
     const bounce = { type: b.bounceType, subType: b.bounceSubType, message: bounceMessage(b.bounceType, b.bounceSubType), diagnosticCode: codes };
     const suppressed = SUPPRESSED_BOUNCES.has(b.bounceSubType);
-    return {
-      timestamp: b.timestamp,
-      status: suppressed ? 'suppressed' : 'bounced',
-      scope: 'recipients',
-      recipients: b.bouncedRecipients.map((r) => r.emailAddress),
-      discriminators: [b.feedbackId],
-      details: suppressed
-        ? {
-            suppressed: {
-              type: b.bounceSubType,
-              // SES's account-level list names no reason in the event; its own list is for bounces.
-              reason: codes.some((c) => /complain/i.test(c)) ? 'previous_complaint' : 'previous_bounce',
-              message: bounce.message,
-              diagnosticCode: codes,
-            },
-            bounce,
-          }
-        : { bounce },
-    };
+    return feedbackEvent(b.timestamp, suppressed ? 'suppressed' : 'bounced', b.bouncedRecipients, b.feedbackId, suppressed
+      // SES's account-level list names no reason in the event; its own list is for bounces.
+      ? { suppressed: suppression(b.bounceSubType, codes.some((c) => /complain/i.test(c)) ? 'previous_complaint' : 'previous_bounce', bounce.message, codes), bounce }
+      : { bounce });
   },
 
   Complaint: ({ complaint: c }) => {
@@ -257,24 +252,9 @@ const shapes: { [T in Exclude<SesEventType, 'Subscription'>]: (e: Parsed<T>) => 
       arrivalDate: c.arrivalDate,
       timestamp: fixedTime(c.timestamp),
     });
-    return {
-      timestamp: c.timestamp,
-      status: onList ? 'suppressed' : 'complained',
-      scope: 'recipients',
-      recipients: c.complainedRecipients.map((r) => r.emailAddress),
-      discriminators: [c.feedbackId],
-      details: onList
-        ? {
-            suppressed: {
-              type: 'OnAccountSuppressionList',
-              reason: 'previous_complaint',
-              message: "The recipient's email address is on the account-level suppression list, so SES did not send to it.",
-              diagnosticCode: [],
-            },
-            complaint,
-          }
-        : { complaint },
-    };
+    return feedbackEvent(c.timestamp, onList ? 'suppressed' : 'complained', c.complainedRecipients, c.feedbackId, onList
+      ? { suppressed: suppression('OnAccountSuppressionList', 'previous_complaint', "The recipient's email address is on the account-level suppression list, so SES did not send to it.", []), complaint }
+      : { complaint });
   },
 
   Reject: (e) => ({
