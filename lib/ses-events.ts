@@ -11,33 +11,17 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { configurationSetName, TRACKING_CHOICES } from '../lambdas/core/routes';
+import { publishedEventTypes } from '../lambdas/core/domain/configuration-sets';
 import { DeadLetterQueue } from './dead-letter-queue';
 import type { SesameFunction } from './sesame-function';
 
-/** Event types published by every configuration set. */
-export const BASE_EVENT_TYPES: readonly EmailSendingEvent[] = [
-  EmailSendingEvent.SEND,
-  EmailSendingEvent.REJECT,
-  EmailSendingEvent.BOUNCE,
-  EmailSendingEvent.COMPLAINT,
-  EmailSendingEvent.DELIVERY,
-  EmailSendingEvent.DELIVERY_DELAY,
-  EmailSendingEvent.RENDERING_FAILURE,
-  EmailSendingEvent.SUBSCRIPTION,
-];
-
 /**
- * The event types of a configuration set. SES inserts the open-tracking pixel only when an event
- * destination of the set matches OPEN, and rewrites links only when one matches CLICK: the event
- * types ARE the tracking switch. So a set publishes OPEN and CLICK exactly when its tracking choice
- * asks for them, and the send function picks the set that matches the domain's tracking settings.
+ * The event types of a configuration set, as the CDK names them: those of publishedEventTypes
+ * (lambdas/core/domain/configuration-sets.ts, which says why OPEN and CLICK depend on tracking).
+ * SES v2's names are the enum's keys, so a type the CDK does not know is a compile error.
  */
 export function eventTypesFor(tracking: { readonly open: boolean; readonly click: boolean }): EmailSendingEvent[] {
-  return [
-    ...BASE_EVENT_TYPES,
-    ...(tracking.open ? [EmailSendingEvent.OPEN] : []),
-    ...(tracking.click ? [EmailSendingEvent.CLICK] : []),
-  ];
+  return publishedEventTypes(tracking).map((type) => EmailSendingEvent[type]);
 }
 
 export interface SesEventsProps {

@@ -1,6 +1,8 @@
 /**
  * The admin commands. Each prints one JSON object on stdout and exits 0, or prints an error on
- * stderr and exits non-zero (2 for a usage error).
+ * stderr and exits non-zero (2 for a usage error). One exception, by design: `doctor` prints a
+ * table for a person by default, its JSON object with `--json`, and exits 1 when a check fails
+ * (it returns a CommandOutput).
  */
 import type { TenantStore } from '../core/adapters/tenants';
 import type { Permission } from '../core/http/auth';
@@ -26,13 +28,25 @@ export interface ParsedArgs {
 
 export class UsageError extends Error {}
 
+/** What a command returns to print something else than its result as JSON, or to exit non-zero without an error. */
+export class CommandOutput {
+  constructor(
+    readonly stdout: string,
+    readonly code: number,
+  ) {}
+}
+
+/** Flags that take no value (`--json`); they read as "true". */
+const SWITCHES = new Set(['json']);
+
 export const USAGE = `usage: sesame <command>
   tenants create <name>                              -> {"tenant_id", "api_key", "api_key_id"}
   keys create --tenant <tenant_id> [--name <name>] [--permission full_access|sending_access] [--domain <domain>]
                                                      -> {"api_key", "id", ...}
   keys list --tenant <tenant_id>                     -> {"data": [...]}
   keys revoke <key id>                               -> {"id", "revoked": true}
-  dlq redrive                                        -> counts of messages moved back`;
+  dlq redrive                                        -> counts of messages moved back
+  doctor [--json]                                    -> ok|warn|fail per check, exit 1 on any fail; --json: {"checks": [...]}`;
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const positional: string[] = [];
@@ -42,6 +56,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
       if (eq > 0) flags[arg.slice(2, eq)] = arg.slice(eq + 1);
+      else if (SWITCHES.has(arg.slice(2))) flags[arg.slice(2)] = 'true';
       else {
         const value = argv[i + 1];
         if (value === undefined || value.startsWith('--')) throw new UsageError(`${arg} needs a value`);
@@ -101,6 +116,7 @@ export async function runCli(argv: readonly string[], deps: AdminDeps): Promise<
   if (argv.length === 0 || argv[0] === 'help' || argv.includes('--help')) return { code: argv.length === 0 ? 2 : 0, stdout: '', stderr: USAGE };
   try {
     const result = await dispatch(parseArgs(argv), deps);
+    if (result instanceof CommandOutput) return { code: result.code, stdout: result.stdout, stderr: '' };
     return { code: 0, stdout: JSON.stringify(result), stderr: '' };
   } catch (error) {
     if (error instanceof UsageError) return { code: 2, stdout: '', stderr: `sesame: ${error.message}\n${USAGE}` };

@@ -1,12 +1,33 @@
 /** The admin tool's adapters, from the same configuration as the handlers. */
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readCoreConfig } from '../core/config';
-import { documentClient } from '../core/clients';
+import { documentClient, sesClient, sqsClient } from '../core/clients';
 import { createDb } from '../core/adapters/dynamo';
+import { DomainStore } from '../core/adapters/domains';
+import { SesIdentities } from '../core/adapters/ses-identities';
 import { TenantStore } from '../core/adapters/tenants';
 import { redriveFromEnv } from '../ingest/redrive';
 import type { AdminDeps } from './cli';
+import type { DoctorDeps } from './doctor-check';
+import { readDoctorConfig } from './doctor-config';
+import { doctorCommand } from './doctor';
 
 let tenants: TenantStore | undefined;
+
+/** What `doctor` reads; only the command builds it. SNS and Secrets Manager are read by doctor alone. */
+function doctorDeps(): DoctorDeps {
+  const config = readDoctorConfig();
+  return {
+    config,
+    ses: sesClient(),
+    sns: new SNSClient({}),
+    sqs: sqsClient(),
+    secretsManager: new SecretsManagerClient({}),
+    ...(config.tableName !== undefined ? { domains: new DomainStore(createDb(documentClient(), config.tableName)) } : {}),
+    identities: new SesIdentities(sesClient()),
+  };
+}
 
 export const adminDeps: AdminDeps = {
   tenants() {
@@ -19,5 +40,7 @@ export const adminDeps: AdminDeps = {
   extra: {
     // Moves what the DLQs hold back where it came from (see lambdas/ingest/redrive.ts).
     'dlq redrive': () => redriveFromEnv(),
+    // Whether the stack can send (see lambdas/admin/doctor.ts).
+    doctor: (args) => doctorCommand(args, doctorDeps),
   },
 };

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { createDb } from '../core/adapters/dynamo';
 import { TenantStore } from '../core/adapters/tenants';
@@ -17,10 +17,11 @@ import { SesIdentities } from '../core/adapters/ses-identities';
 import { createLogger } from '../core/log';
 import { createDomain, verifyDomain } from '../domains/core';
 import { derivedId, hashApiKey, newApiKey } from '../core/domain/ids';
-import type { ApiFunction } from '../core/routes';
+import { type ApiFunction, configurationSetName, TRACKING_CHOICES } from '../core/routes';
+import { publishedEventTypes, SUPPRESSED_REASONS } from '../core/domain/configuration-sets';
 import { ensureTable, startDynamo } from './dynamodb';
 import { ensureQueue, startSqs } from './sqs';
-import { startSesServer } from './ses-server';
+import { type LocalConfigurationSet, startSesServer } from './ses-server';
 import { type ApiLambda, startApiServer } from './api-server';
 import { startLocalEvents } from './events';
 import { startDeliverPoller } from './deliver-poller';
@@ -60,6 +61,18 @@ export interface LocalStack {
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export const LOCAL_TENANT_ID = derivedId('local', 'tenant');
+
+/** The prefix of local mode's configuration sets (SESAME_CONFIGURATION_SET). */
+const LOCAL_CONFIGURATION_SET = 'sesame';
+
+/** The configuration sets the stack makes (lib/ses-events.ts), as the local SES endpoint answers for them. */
+export function localConfigurationSets(prefix: string, topicArn: string): LocalConfigurationSet[] {
+  return TRACKING_CHOICES.map((tracking) => ({
+    name: configurationSetName(prefix, tracking),
+    suppressedReasons: SUPPRESSED_REASONS,
+    eventDestinations: [{ name: 'sesame-events', enabled: true, matchingEventTypes: publishedEventTypes(tracking), snsTopicArn: topicArn }],
+  }));
+}
 
 /** The key that encrypts webhook signing secrets at rest: made once per data folder. */
 function localSecretsKey(dataDir: string): string {
@@ -108,7 +121,12 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
   try {
     const dynamo = await startDynamo({ port: options.dynamoPort, dataDir: join(options.dataDir, 'dynamodb') });
     closers.push(() => dynamo.close());
-    const ses = await startSesServer({ port: options.sesPort, dataDir: join(options.dataDir, 'ses'), region: options.region });
+    const ses = await startSesServer({
+      port: options.sesPort,
+      dataDir: join(options.dataDir, 'ses'),
+      region: options.region,
+      configurationSets: localConfigurationSets(LOCAL_CONFIGURATION_SET, options.topicArn),
+    });
     closers.push(() => ses.close());
     const sqs = await startSqs({ port: options.sqsPort });
     closers.push(() => sqs.close());
@@ -117,6 +135,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     await ensureTable(dynamoClient, options.tableName);
     const sqsClient = new SQSClient({ region: options.region, endpoint: sqs.endpoint, credentials: LOCAL_CREDENTIALS });
     const queueUrl = await ensureQueue(sqsClient, 'sesame-webhooks', { dlqName: 'sesame-webhooks-dlq', maxReceiveCount: 12 });
+    const { QueueUrl: dlqUrl } = await sqsClient.send(new GetQueueUrlCommand({ QueueName: 'sesame-webhooks-dlq' }));
+    if (!dlqUrl) throw new Error('the local webhook DLQ has no URL');
 
     Object.assign(process.env, {
       AWS_REGION: options.region,
@@ -126,7 +146,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       AWS_ENDPOINT_URL_SESV2: ses.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       SESAME_TABLE_NAME: options.tableName,
-      SESAME_CONFIGURATION_SET: 'sesame',
+      SESAME_CONFIGURATION_SET: LOCAL_CONFIGURATION_SET,
       SESAME_WEBHOOK_QUEUE_URL: queueUrl,
       SESAME_EVENTS_TOPIC_ARN: options.topicArn,
       SESAME_RETENTION_DAYS: String(options.retentionDays),
@@ -161,12 +181,21 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     const poller = startDeliverPoller({ sqs: sqsClient, queueUrl, handler: deliver });
     closers.push(() => poller.stop());
 
+    // Every endpoint and name the admin tool reads (`dlq redrive`, `doctor` included), on one line.
+    // SESAME_LOCAL tells doctor which parts local mode replaces; the secrets key stays in the data folder.
     const adminEnv = [
       `AWS_REGION=${options.region}`,
       `AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId}`,
       `AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,
       `AWS_ENDPOINT_URL_DYNAMODB=${dynamo.endpoint}`,
+      `AWS_ENDPOINT_URL_SESV2=${ses.endpoint}`,
+      `AWS_ENDPOINT_URL_SQS=${sqs.endpoint}`,
+      'SESAME_LOCAL=1',
       `SESAME_TABLE_NAME=${options.tableName}`,
+      `SESAME_CONFIGURATION_SET=${LOCAL_CONFIGURATION_SET}`,
+      `SESAME_EVENTS_TOPIC_ARN=${options.topicArn}`,
+      `SESAME_WEBHOOK_QUEUE_URL=${queueUrl}`,
+      `SESAME_WEBHOOK_DLQ_URL=${dlqUrl}`,
     ].join(' ');
 
     return {

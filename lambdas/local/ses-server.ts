@@ -14,7 +14,9 @@
  *   PutEmailIdentityConfigurationSetAttributes  PUT    /v2/email/identities/{EmailIdentity}/configuration-set
  *   ListEmailIdentities                         POST   /v2/email/list-identities (current SDK), and
  *                                               GET    /v2/email/identities (older SDKs, query NextToken/PageSize)
- *   GetAccount                                  GET    /v2/email/account (an account with production access)
+ *   GetAccount                                  GET    /v2/email/account (production access unless `account` says otherwise)
+ *   GetConfigurationSet                         GET    /v2/email/configuration-sets/{ConfigurationSetName}
+ *   GetConfigurationSetEventDestinations        GET    /v2/email/configuration-sets/{ConfigurationSetName}/event-destinations
  * Anything else answers 404 UnknownOperationException, which the SDK reports by that name.
  *
  * Errors use SES's wire format: the status, an `x-amzn-ErrorType` header and a JSON `{"message"}`
@@ -26,7 +28,7 @@
  * identity verified for sending (MessageRejected), a custom MAIL FROM that is not verified when the
  * identity says REJECT_MESSAGE (MailFromDomainNotVerifiedException), and templates, which it does not
  * have (NotFoundException). It does not check configuration set names (any name is accepted and
- * stored), the sandbox (the account has production access), quotas or SigV4 signatures. It
+ * stored), the sandbox, quotas or SigV4 signatures. It
  * returns a MessageId in SES's shape (`0100` + the time in hex, a UUID, `-000000`), keeps the
  * message for the mailbox, and then calls the onSend listeners: the seam where local mode makes
  * SES events. Listeners run after the response is written, as SES publishes events after it
@@ -45,6 +47,9 @@
  * aws-ses-v2-local's; `?since=<epoch seconds>`), DELETE /store (empties it). With a dataDir,
  * identities (identities.json) and the mailbox (one file per message under mailbox/) are saved
  * atomically and loaded at start.
+ *
+ * Configuration sets are read-only: the server answers for those `configurationSets` names (local
+ * mode passes Sesame's, publishing to its topic), and NotFoundException for any other.
  *
  * Requests whose Host is not 127.0.0.1 or localhost are refused, so that a web page cannot read
  * the mailbox through DNS rebinding. Nothing here logs addresses or message content.
@@ -82,6 +87,8 @@ export const SES_OPERATIONS = [
   'PutEmailIdentityConfigurationSetAttributes',
   'ListEmailIdentities',
   'GetAccount',
+  'GetConfigurationSet',
+  'GetConfigurationSetEventDestinations',
 ] as const;
 export type SesOperation = (typeof SES_OPERATIONS)[number];
 
@@ -92,8 +99,44 @@ export interface StartSesServerOptions {
   readonly dataDir?: string;
   /** The region SES's messages name (default us-east-1). */
   readonly region?: string;
+  /** The configuration sets that GetConfigurationSet and GetConfigurationSetEventDestinations know (default none). */
+  readonly configurationSets?: readonly LocalConfigurationSet[];
+  /**
+   * What GetAccount answers, in SES's wire shape, over the default: production access, sending
+   * enabled, 50,000 emails a day at 14 a second, BOUNCE and COMPLAINT suppressed. SentLast24Hours is
+   * counted from the mailbox unless given. E.g. a sandbox account (test/fixtures/sesv2/get-account.sandbox.json).
+   */
+  readonly account?: LocalAccount;
   /** Where failures no client sees are reported: a failing onSend listener, an internal error (default: one line on stderr, without addresses). */
   readonly onError?: (error: unknown) => void;
+}
+
+/** A configuration set as the server answers for it. */
+export interface LocalConfigurationSet {
+  readonly name: string;
+  /** SendingOptions.SendingEnabled (default true). */
+  readonly sendingEnabled?: boolean;
+  /** SuppressionOptions.SuppressedReasons; absent: the set has no suppression options (the account's apply). */
+  readonly suppressedReasons?: readonly string[];
+  readonly eventDestinations: readonly LocalEventDestination[];
+}
+
+/** An event destination to an SNS topic. */
+export interface LocalEventDestination {
+  readonly name: string;
+  readonly enabled: boolean;
+  /** SES v2's event type names (SEND, BOUNCE, ...). */
+  readonly matchingEventTypes: readonly string[];
+  readonly snsTopicArn: string;
+}
+
+/** GetAccount's fields that can be set, as SES sends them. */
+export interface LocalAccount {
+  readonly ProductionAccessEnabled?: boolean;
+  readonly SendingEnabled?: boolean;
+  readonly EnforcementStatus?: string;
+  readonly SendQuota?: { readonly Max24HourSend?: number; readonly MaxSendRate?: number; readonly SentLast24Hours?: number };
+  readonly SuppressionAttributes?: { readonly SuppressedReasons?: readonly string[] };
 }
 
 export interface SeedIdentityOptions {
@@ -336,6 +379,7 @@ interface Route {
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024; // SES takes messages up to 40 MB; base64 adds a third.
 const IDENTITY = '/v2/email/identities/([^/?]+)';
+const CONFIGURATION_SET = '/v2/email/configuration-sets/([^/?]+)';
 
 export async function startSesServer(options: StartSesServerOptions = {}): Promise<LocalSes> {
   const region = options.region ?? 'us-east-1';
@@ -567,17 +611,49 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
   const getAccount = (): ApiResult => {
     const since = Date.now() - 24 * 3600 * 1000;
     const sentLast24Hours = mailbox.filter((e) => Date.parse(e.timestamp) >= since).length;
+    const account = options.account ?? {};
     return {
       body: {
         DedicatedIpAutoWarmupEnabled: false,
-        EnforcementStatus: 'HEALTHY',
-        ProductionAccessEnabled: true,
-        SendQuota: { Max24HourSend: 50000, MaxSendRate: 14, SentLast24Hours: sentLast24Hours },
-        SendingEnabled: true,
-        SuppressionAttributes: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+        EnforcementStatus: account.EnforcementStatus ?? 'HEALTHY',
+        ProductionAccessEnabled: account.ProductionAccessEnabled ?? true,
+        SendQuota: { Max24HourSend: 50000, MaxSendRate: 14, SentLast24Hours: sentLast24Hours, ...account.SendQuota },
+        SendingEnabled: account.SendingEnabled ?? true,
+        SuppressionAttributes: account.SuppressionAttributes ?? { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
       },
     };
   };
+
+  const configurationSets = new Map((options.configurationSets ?? []).map((set) => [set.name, set]));
+  const findConfigurationSet = (name: string): LocalConfigurationSet => {
+    const set = configurationSets.get(name);
+    if (!set) throw new SesError('NotFoundException', `Configuration set ${name} does not exist.`);
+    return set;
+  };
+
+  const getConfigurationSet = ({ params }: ApiRequest): ApiResult => {
+    const set = findConfigurationSet(params[0]!);
+    return {
+      body: {
+        ConfigurationSetName: set.name,
+        ReputationOptions: { ReputationMetricsEnabled: true },
+        SendingOptions: { SendingEnabled: set.sendingEnabled ?? true },
+        ...(set.suppressedReasons ? { SuppressionOptions: { SuppressedReasons: set.suppressedReasons } } : {}),
+        Tags: [],
+      },
+    };
+  };
+
+  const getEventDestinations = ({ params }: ApiRequest): ApiResult => ({
+    body: {
+      EventDestinations: findConfigurationSet(params[0]!).eventDestinations.map((d) => ({
+        Name: d.name,
+        Enabled: d.enabled,
+        MatchingEventTypes: d.matchingEventTypes,
+        SnsDestination: { TopicArn: d.snsTopicArn },
+      })),
+    },
+  });
 
   const routes: Route[] = [
     { method: 'POST', pattern: /^\/v2\/email\/outbound-emails$/, operation: 'SendEmail', handle: sendEmail },
@@ -590,6 +666,8 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
     { method: 'PUT', pattern: new RegExp(`^${IDENTITY}/feedback$`), operation: 'PutEmailIdentityFeedbackAttributes', handle: putFeedback },
     { method: 'PUT', pattern: new RegExp(`^${IDENTITY}/configuration-set$`), operation: 'PutEmailIdentityConfigurationSetAttributes', handle: putConfigurationSet },
     { method: 'GET', pattern: /^\/v2\/email\/account$/, operation: 'GetAccount', handle: getAccount },
+    { method: 'GET', pattern: new RegExp(`^${CONFIGURATION_SET}$`), operation: 'GetConfigurationSet', handle: getConfigurationSet },
+    { method: 'GET', pattern: new RegExp(`^${CONFIGURATION_SET}/event-destinations$`), operation: 'GetConfigurationSetEventDestinations', handle: getEventDestinations },
   ];
 
   const takeFailure = (operation: SesOperation): SesError | undefined => {

@@ -8,7 +8,7 @@
  * zone marker -> conflict check -> (SES) -> `D#<id>` -> activate (`DN#`, lifecycle `active`, gsi1).
  * A delete: `DN#` to `deleting` (sends stop, out of the listing) -> (SES) -> marker, `D#`, `DN#` gone.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../table';
 import { parentDomains } from '../domain/dns';
 import type { DnsRecord, DomainStatus } from '../domain/dns';
@@ -128,6 +128,28 @@ export class DomainStore {
       ScanIndexForward: false,
     });
     return items.map(fromDomainItem).filter((d) => d.lifecycle === 'active');
+  }
+
+  /**
+   * Every tenant's active domains, for the operator (`npx sesame doctor`), never for a request:
+   * a Scan of gsi1, the index of the small per-tenant collections (keys, domains, webhooks), so it
+   * reads neither emails nor events, and filtered to domain items.
+   */
+  async listEveryTenant(): Promise<DomainRecord[]> {
+    const domains: DomainRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.doc.send(new ScanCommand({
+        TableName: this.db.table,
+        IndexName: 'gsi1',
+        FilterExpression: 'kind = :domain',
+        ExpressionAttributeValues: { ':domain': 'domain' },
+        ExclusiveStartKey: start,
+      }));
+      domains.push(...(page.Items ?? []).map(fromDomainItem).filter((d) => d.lifecycle === 'active'));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return domains.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /**
