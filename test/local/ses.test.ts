@@ -7,6 +7,8 @@ import {
   CreateEmailIdentityCommand,
   DeleteEmailIdentityCommand,
   GetAccountCommand,
+  GetConfigurationSetCommand,
+  GetConfigurationSetEventDestinationsCommand,
   GetEmailIdentityCommand,
   ListEmailIdentitiesCommand,
   MailFromDomainNotVerifiedException,
@@ -23,10 +25,12 @@ import {
 import type { SendEvent } from '../../lambdas/local/ses-server';
 import createIdentityResponse from '../fixtures/sesv2/create-email-identity.domain.response.json';
 import getAccountFixture from '../fixtures/sesv2/get-account.json';
+import sandboxAccountFixture from '../fixtures/sesv2/get-account.sandbox.json';
 import verifiedIdentity from '../fixtures/sesv2/get-email-identity.domain-verified-mail-from-success.json';
 import sendEmailResponse from '../fixtures/sesv2/send-email.response.json';
 import simpleRequest from '../fixtures/sesv2/send-email.simple.request.json';
 import { localClientConfig, startTestSes, type TestSes } from '../support/services';
+import { localConfigurationSets } from '../../lambdas/local/runner';
 
 /** SES's MessageId: 16 hex digits, a UUID, -000000 (test/fixtures/sesv2/send-email.response.json). */
 const MESSAGE_ID = /^[0-9a-f]{16}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-000000$/;
@@ -343,6 +347,21 @@ describe('local SES v2 server', () => {
       expect(account).toEqual({ ...getAccountFixture, SendQuota: { ...getAccountFixture.SendQuota, SentLast24Hours: ses.sent().length } });
     });
 
+    it('answers GetAccount with the account it was given, e.g. a sandbox account', async () => {
+      // Prepare
+      const sandbox = await startTestSes({ account: sandboxAccountFixture });
+
+      try {
+        // Act
+        const { $metadata, ...account } = await sandbox.client.send(new GetAccountCommand({}));
+
+        // Assess
+        expect(account).toEqual(sandboxAccountFixture);
+      } finally {
+        await sandbox.close();
+      }
+    });
+
     it("failNext('SendEmail', 'TooManyRequestsException') makes the SDK throw TooManyRequestsException, once", async () => {
       // Prepare
       await ses.seedIdentity('example.com', { verified: true });
@@ -388,6 +407,38 @@ describe('local SES v2 server', () => {
         $fault: fixture.sdkV3.$fault,
         $metadata: { httpStatusCode: fixture.httpStatus },
       });
+    });
+
+    it('answers the configuration-set reads for the sets it was given, as the SDK parses them', async () => {
+      // Prepare
+      const topicArn = 'arn:aws:sns:us-east-1:000000000000:sesame-events';
+      const withSets = await startTestSes({ configurationSets: localConfigurationSets('sesame', topicArn) });
+
+      try {
+        // Act
+        const set = await withSets.client.send(new GetConfigurationSetCommand({ ConfigurationSetName: 'sesame-open' }));
+        const { EventDestinations } = await withSets.client.send(new GetConfigurationSetEventDestinationsCommand({ ConfigurationSetName: 'sesame-open' }));
+        const missing = withSets.client.send(new GetConfigurationSetCommand({ ConfigurationSetName: 'other' }));
+
+        // Assess
+        expect(set).toMatchObject({
+          ConfigurationSetName: 'sesame-open',
+          SendingOptions: { SendingEnabled: true },
+          SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+        });
+        expect(EventDestinations).toEqual([
+          {
+            Name: 'sesame-events',
+            Enabled: true,
+            MatchingEventTypes: ['SEND', 'REJECT', 'BOUNCE', 'COMPLAINT', 'DELIVERY', 'DELIVERY_DELAY', 'RENDERING_FAILURE', 'SUBSCRIPTION', 'OPEN'],
+            SnsDestination: { TopicArn: topicArn },
+          },
+        ]);
+        await expect(missing).rejects.toBeInstanceOf(NotFoundException);
+        await expect(missing).rejects.toMatchObject({ message: 'Configuration set other does not exist.' });
+      } finally {
+        await withSets.close();
+      }
     });
 
     it('answers an operation it does not implement with a 404 the SDK parses', async () => {
