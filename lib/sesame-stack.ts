@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { DEFAULT_RETRY_SCHEDULE } from '../lambdas/core/config';
+import { AdminEnvironment } from './admin-environment';
 import { SesEvents } from './ses-events';
 import { SecretsKey } from './secrets-key';
 import { SesameAlarms } from './sesame-alarms';
@@ -108,5 +109,11 @@ export class SesameStack extends Stack {
     new CfnOutput(this, 'EventsDlqUrl', { value: events.subscriptionDeadLetterQueue.queue.queueUrl, description: 'SESAME_EVENTS_DLQ_URL' });
     new CfnOutput(this, 'IngestFailureDlqUrl', { value: events.ingestFailureQueue.queue.queueUrl, description: 'SESAME_INGEST_FAILURE_DLQ_URL' });
     new CfnOutput(this, 'WebhookDlqUrl', { value: webhooks.deadLetterQueue.queue.queueUrl, description: 'SESAME_WEBHOOK_DLQ_URL' });
+    // Everything `npx sesame` reads (doctor included), as one line to prefix to it.
+    new AdminEnvironment(this, 'AdminEnvironment', {
+      table, configurationSetPrefix: events.configurationSetPrefix, eventsTopic: events.topic, ingest: ingest.fn,
+      eventsDeadLetterQueue: events.subscriptionDeadLetterQueue.queue, ingestFailureQueue: events.ingestFailureQueue.queue,
+      webhookQueue: webhooks.queue, webhookDeadLetterQueue: webhooks.deadLetterQueue.queue, secretsKey,
+    });
   }
 }

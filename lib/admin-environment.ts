@@ -1,0 +1,54 @@
+import { Aws, CfnOutput } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { DoctorVariable } from '../lambdas/admin/doctor-config';
+
+/** What the admin tool reads from a deployed stack: doctor's variables, the region and the webhook queue (dlq redrive). */
+export type AdminVariable = Exclude<DoctorVariable, 'SESAME_LOCAL' | 'SESAME_SECRETS_KEY'> | 'AWS_REGION' | 'SESAME_WEBHOOK_QUEUE_URL';
+
+export interface AdminEnvironmentProps {
+  readonly table: ITable;
+  readonly configurationSetPrefix: string;
+  readonly eventsTopic: ITopic;
+  readonly ingest: IFunction;
+  readonly eventsDeadLetterQueue: IQueue;
+  readonly ingestFailureQueue: IQueue;
+  readonly webhookQueue: IQueue;
+  readonly webhookDeadLetterQueue: IQueue;
+  readonly secretsKey: ISecret;
+}
+
+/**
+ * The `AdminEnvironment` output: one line of `NAME=value` pairs that points `npx sesame` (doctor,
+ * dlq redrive, tenants, keys) at this stack, as local mode prints its own. An operator prefixes it
+ * to the command, with credentials for the account.
+ */
+export class AdminEnvironment extends Construct {
+  /** The variables, in the order the line names them. */
+  readonly variables: Readonly<Record<AdminVariable, string>>;
+
+  constructor(scope: Construct, id: string, props: AdminEnvironmentProps) {
+    super(scope, id);
+    this.variables = {
+      AWS_REGION: Aws.REGION,
+      SESAME_TABLE_NAME: props.table.tableName,
+      SESAME_CONFIGURATION_SET: props.configurationSetPrefix,
+      SESAME_EVENTS_TOPIC_ARN: props.eventsTopic.topicArn,
+      SESAME_INGEST_FUNCTION_ARN: props.ingest.functionArn,
+      SESAME_EVENTS_DLQ_URL: props.eventsDeadLetterQueue.queueUrl,
+      SESAME_INGEST_FAILURE_DLQ_URL: props.ingestFailureQueue.queueUrl,
+      SESAME_WEBHOOK_QUEUE_URL: props.webhookQueue.queueUrl,
+      SESAME_WEBHOOK_DLQ_URL: props.webhookDeadLetterQueue.queueUrl,
+      SESAME_SECRETS_KEY_ARN: props.secretsKey.secretArn,
+    };
+    const output = new CfnOutput(this, 'Output', {
+      value: Object.entries(this.variables).map(([name, value]) => `${name}=${value}`).join(' '),
+      description: 'Prefix to npx sesame (doctor, dlq redrive, tenants, keys) to point it at this stack',
+    });
+    output.overrideLogicalId('AdminEnvironment');
+  }
+}

@@ -1,0 +1,53 @@
+import { readDoctorConfig } from '../../lambdas/admin/doctor-config';
+import { functionLogicalId, logicalId, sesameStack } from './helpers';
+
+/** The output's Fn::Join with each intrinsic written as `{Ref:X}` or `{GetAtt:X.Y}`, parsed into its NAME=value pairs. */
+function adminLine(output: { Value: unknown }): Record<string, string> {
+  const value = output.Value as { 'Fn::Join': [string, unknown[]] };
+  const text = value['Fn::Join'][1]
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const p = part as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+      if (p.Ref) return `{Ref:${p.Ref}}`;
+      if (p['Fn::GetAtt']) return `{GetAtt:${p['Fn::GetAtt'].join('.')}}`;
+      throw new Error(`unexpected part ${JSON.stringify(part)}`);
+    })
+    .join(value['Fn::Join'][0]);
+  return Object.fromEntries(text.split(' ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+}
+
+describe('AdminEnvironment', () => {
+  const { stack, template } = sesameStack();
+  const outputs = template.findOutputs('AdminEnvironment') as Record<string, { Value: unknown }>;
+
+  it('outputs one line naming the resources that npx sesame reads, each from the stack', () => {
+    // Act
+    const line = adminLine(outputs.AdminEnvironment!);
+
+    // Assess
+    const ref = (construct: Parameters<typeof logicalId>[1]) => `{Ref:${logicalId(stack, construct)}}`;
+    expect(line).toEqual({
+      AWS_REGION: '{Ref:AWS::Region}',
+      SESAME_TABLE_NAME: ref(stack.table.table),
+      SESAME_CONFIGURATION_SET: 'sesame',
+      SESAME_EVENTS_TOPIC_ARN: ref(stack.events.topic),
+      SESAME_INGEST_FUNCTION_ARN: `{GetAtt:${functionLogicalId(stack, 'ingest')}.Arn}`,
+      SESAME_EVENTS_DLQ_URL: ref(stack.events.subscriptionDeadLetterQueue.queue),
+      SESAME_INGEST_FAILURE_DLQ_URL: ref(stack.events.ingestFailureQueue.queue),
+      SESAME_WEBHOOK_QUEUE_URL: ref(stack.webhooks.queue),
+      SESAME_WEBHOOK_DLQ_URL: ref(stack.webhooks.deadLetterQueue.queue),
+      SESAME_SECRETS_KEY_ARN: ref(stack.secretsKey.secret),
+    });
+  });
+
+  it('gives doctor every variable it reads against a deployed stack', () => {
+    // Act
+    const config = readDoctorConfig(adminLine(outputs.AdminEnvironment!));
+
+    // Assess
+    expect(Object.keys(config).sort()).toEqual(
+      ['local', 'tableName', 'configurationSetPrefix', 'eventsTopicArn', 'ingestFunctionArn', 'eventsDlqUrl', 'ingestFailureDlqUrl', 'webhookDlqUrl', 'secretsKeyArn'].sort(),
+    );
+    expect(config.local).toBe(false);
+  });
+});
