@@ -1,5 +1,5 @@
 /**
- * `npx sesame`: tenants, API keys and parked messages, against a deployed stack or local mode.
+ * `npx sesame`: tenants, API keys, parked messages and `doctor`, against a deployed stack or local mode.
  * Reads the handlers' configuration: SESAME_TABLE_NAME, AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB.
  */
 import { runCli } from '../lambdas/admin/cli';
