@@ -11,8 +11,8 @@ interface DeadLetterQueue {
   readonly name: string;
   readonly variable: DoctorVariable;
   readonly url: (config: DoctorConfig) => string | undefined;
-  /** What holds these messages in local mode, when it has no such queue. */
-  readonly local: string;
+  /** What stands in for the queue in local mode, which has none; absent when local mode has the queue. */
+  readonly local?: string;
   /** Where the messages come from, for the message. */
   readonly holds: string;
 }
@@ -36,7 +36,6 @@ export const DEAD_LETTER_QUEUES: readonly DeadLetterQueue[] = [
     name: 'dlq webhooks',
     variable: 'SESAME_WEBHOOK_DLQ_URL',
     url: (c) => c.webhookDlqUrl,
-    local: 'local mode: SESAME_WEBHOOK_DLQ_URL is not set (local mode prints it on its admin line)',
     holds: 'webhook deliveries the deliver function could not finish',
   },
 ];
@@ -49,7 +48,9 @@ const QUEUE_GONE = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExis
 
 async function checkQueue(deps: Pick<DoctorDeps, 'sqs' | 'config'>, queue: DeadLetterQueue): Promise<CheckResult> {
   const url = queue.url(deps.config);
-  if (url === undefined) return deps.config.local ? ok(queue.name, queue.local) : warn(queue.name, `depth unknown: ${unset(queue.variable)}`);
+  if (url === undefined) {
+    return deps.config.local && queue.local !== undefined ? ok(queue.name, queue.local) : warn(queue.name, `depth unknown: ${unset(queue.variable)}`);
+  }
   let attributes: Record<string, string>;
   try {
     const res = await deps.sqs.send(new GetQueueAttributesCommand({
