@@ -1,5 +1,11 @@
 /** What every DynamoDB adapter shares: the document client, the table, a clock. */
-import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 
 export interface Db {
   readonly doc: DynamoDBDocumentClient;
@@ -41,4 +47,95 @@ export async function queryItems(
     start = items.length >= max ? undefined : page.LastEvaluatedKey;
   } while (start);
   return items;
+}
+
+/** BatchGetItem takes at most this many keys per call. */
+const BATCH_GET_MAX = 100;
+/** Rounds of retrying unprocessed keys before giving up (with exponential backoff, capped at 1 s). */
+const BATCH_GET_ROUNDS = 8;
+
+export interface BatchGetOptions {
+  readonly projection?: string;
+  readonly names?: Record<string, string>;
+  readonly consistent?: boolean;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Every item of `keys` that exists, in any order, 100 keys per BatchGetItem. Keys DynamoDB leaves
+ * unprocessed (throttling, the 16 MB response limit) are asked again with backoff; if some are still
+ * unprocessed after BATCH_GET_ROUNDS this throws rather than answer an incomplete set.
+ */
+export async function batchGetAll(
+  db: Db,
+  keys: readonly Record<string, unknown>[],
+  options: BatchGetOptions = {},
+): Promise<Record<string, unknown>[]> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const out: Record<string, unknown>[] = [];
+  const chunks: Record<string, unknown>[][] = [];
+  for (let i = 0; i < keys.length; i += BATCH_GET_MAX) chunks.push(keys.slice(i, i + BATCH_GET_MAX));
+  await Promise.all(chunks.map(async (chunk) => {
+    let request: Record<string, unknown>[] | undefined = chunk;
+    for (let round = 0; request && request.length > 0; round++) {
+      if (round > BATCH_GET_ROUNDS) throw new Error('BatchGetItem left keys unprocessed');
+      if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
+      const res: BatchGetCommandOutput = await db.doc.send(new BatchGetCommand({
+        RequestItems: {
+          [db.table]: {
+            Keys: request,
+            ...(options.projection !== undefined ? { ProjectionExpression: options.projection } : {}),
+            ...(options.names !== undefined ? { ExpressionAttributeNames: options.names } : {}),
+            ...(options.consistent ? { ConsistentRead: true } : {}),
+          },
+        },
+      }));
+      out.push(...(res.Responses?.[db.table] ?? []));
+      request = res.UnprocessedKeys?.[db.table]?.Keys as Record<string, unknown>[] | undefined;
+    }
+  }));
+  return out;
+}
+
+/** One shard's Query, without the table, paging or order (the merge sets those). */
+export type ShardQuery = Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey' | 'ScanIndexForward' | 'Limit'>;
+
+export interface ShardedQuery {
+  /** The partitions to read, each as one Query. */
+  readonly shards: readonly ShardQuery[];
+  /** The key the merged result is ordered by (a string that sorts as the collection should). */
+  readonly orderKey: (item: Record<string, unknown>) => string;
+  /** Greatest order key first. */
+  readonly descending: boolean;
+  /** Items wanted; one more is read to tell whether there are more. */
+  readonly limit: number;
+  /** Items to leave out after reading (e.g. the cursor itself, a status); applied before the limit. */
+  readonly keep?: (item: Record<string, unknown>) => boolean;
+}
+
+/**
+ * A collection spread over shard partitions (so that no partition is hot), read as one ordered
+ * list: each shard is queried in order for up to `limit + 1` kept items, the results are merged by
+ * `orderKey`, and the first `limit` are answered with whether more exist. With `keep`, a shard pages
+ * on until it has `limit + 1` kept items or is exhausted (a filtered read costs what it reads).
+ */
+export async function queryShardsMerged(db: Db, query: ShardedQuery): Promise<{ items: Record<string, unknown>[]; hasMore: boolean }> {
+  const want = query.limit + 1;
+  const keep = query.keep ?? (() => true);
+  const perShard = await Promise.all(query.shards.map(async (shard) => {
+    const kept: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await db.doc.send(new QueryCommand({
+        ...shard, TableName: db.table, ScanIndexForward: !query.descending, Limit: want, ExclusiveStartKey: start,
+      }));
+      kept.push(...(page.Items ?? []).filter(keep));
+      start = kept.length >= want ? undefined : page.LastEvaluatedKey;
+    } while (start);
+    return kept.slice(0, want);
+  }));
+  const ordered = perShard.flat().map((item) => ({ item, key: query.orderKey(item) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  if (query.descending) ordered.reverse();
+  return { items: ordered.slice(0, query.limit).map((o) => o.item), hasMore: ordered.length > query.limit };
 }
