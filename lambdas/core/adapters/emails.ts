@@ -11,16 +11,14 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
-  BatchGetCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { EMAIL_LIST_SHARDS, keys } from '../table';
+import { EMAIL_LIST_SHARDS, emailIdOfPk, keys, parseListSortKey } from '../table';
 import { emailKey, type EmailStatus, SEND_RESPONSE_EVENT } from '../domain/status';
-import { type Db, expiresAt, isConditionFailure, isLive, queryItems } from './dynamo';
+import { batchGetAll, type Db, expiresAt, isConditionFailure, isLive, queryItems, queryShardsMerged } from './dynamo';
 
 /**
  * Largest gzipped body kept inline in META; beyond it the body goes to BODY# chunks. Every SES
@@ -200,32 +198,24 @@ export class EmailStore {
       cursor = Item.gsi2sk as string;
     }
     const newerThanCursor = options.before !== undefined;
-    const pages = await Promise.all(
-      Array.from({ length: EMAIL_LIST_SHARDS }, (_, shard) => {
-        const range = cursor === undefined
-          ? { cond: 'gsi2sk > :lo', values: { ':lo': cutoff } }
-          : newerThanCursor
-            ? { cond: 'gsi2sk > :lo', values: { ':lo': cursor > cutoff ? cursor : cutoff } }
-            : { cond: 'gsi2sk BETWEEN :lo AND :hi', values: { ':lo': cutoff, ':hi': cursor } };
-        return this.db.doc.send(new QueryCommand({
-          TableName: this.db.table,
-          IndexName: 'gsi2',
-          KeyConditionExpression: `gsi2pk = :pk AND ${range.cond}`,
-          ExpressionAttributeValues: { ':pk': keys.emailList(tenantId, shard), ...range.values },
-          ScanIndexForward: newerThanCursor,
-          Limit: limit + 1,
-        }));
-      }),
-    );
-    const sortKeys = pages
-      .flatMap((p) => (p.Items ?? []).map((i) => i.gsi2sk as string))
-      .filter((sk) => sk !== cursor)
-      .sort();
-    if (!newerThanCursor) sortKeys.reverse();
-    const hasMore = sortKeys.length > limit;
-    const page = sortKeys.slice(0, limit);
-    if (newerThanCursor) page.reverse();
-    const ids = page.map((sk) => sk.slice(sk.lastIndexOf('#') + 1));
+    const range = cursor === undefined
+      ? { cond: 'gsi2sk > :lo', values: { ':lo': cutoff } }
+      : newerThanCursor
+        ? { cond: 'gsi2sk > :lo', values: { ':lo': cursor > cutoff ? cursor : cutoff } }
+        : { cond: 'gsi2sk BETWEEN :lo AND :hi', values: { ':lo': cutoff, ':hi': cursor } };
+    const { items: entries, hasMore } = await queryShardsMerged(this.db, {
+      shards: Array.from({ length: EMAIL_LIST_SHARDS }, (_, shard) => ({
+        IndexName: 'gsi2',
+        KeyConditionExpression: `gsi2pk = :pk AND ${range.cond}`,
+        ExpressionAttributeValues: { ':pk': keys.emailList(tenantId, shard), ...range.values },
+      })),
+      orderKey: (i) => i.gsi2sk as string,
+      descending: !newerThanCursor,
+      limit,
+      keep: (i) => i.gsi2sk !== cursor,
+    });
+    if (newerThanCursor) entries.reverse();
+    const ids = entries.map((i) => parseListSortKey(i.gsi2sk as string).id);
     const items = await this.batchGet(ids, false);
     const data = ids.flatMap((id) => {
       const meta = items.get(`${id}#META`);
@@ -235,25 +225,10 @@ export class EmailStore {
   }
 
   private async batchGet(ids: readonly string[], withBody: boolean): Promise<Map<string, Record<string, unknown>>> {
-    const out = new Map<string, Record<string, unknown>>();
     const wanted = ids.flatMap((id) => [keys.emailMeta(id), keys.emailStatus(id)]);
     const projection = 'pk, sk, email_id, tenant_id, #f, #t, cc, bcc, reply_to, subject, tags, created_at, expires_at, last_event, message_id, body_chunks' + (withBody ? ', body' : '');
-    for (let i = 0; i < wanted.length; i += 100) {
-      let request: Record<string, unknown>[] | undefined = wanted.slice(i, i + 100);
-      for (let attempt = 0; request && request.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-        if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed');
-        const res = await this.db.doc.send(new BatchGetCommand({
-          RequestItems: { [this.db.table]: { Keys: request, ProjectionExpression: projection, ExpressionAttributeNames: { '#f': 'from', '#t': 'to' } } },
-        }));
-        for (const item of res.Responses?.[this.db.table] ?? []) {
-          const id = (item.pk as string).slice(2);
-          out.set(`${id}#${item.sk as string}`, item);
-        }
-        request = res.UnprocessedKeys?.[this.db.table]?.Keys as Record<string, unknown>[] | undefined;
-      }
-    }
-    return out;
+    const items = await batchGetAll(this.db, wanted, { projection, names: { '#f': 'from', '#t': 'to' } });
+    return new Map(items.map((item) => [`${emailIdOfPk(item.pk as string)}#${item.sk as string}`, item]));
   }
 }
 
