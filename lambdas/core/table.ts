@@ -21,8 +21,9 @@
  * | email recipient      | `E#<email id>`             | `R#<address>`       | conditional max by recipientKey        |
  * | idempotency record   | `I#<tenant>#<sha256(key)>` | `IDEM`              | 24 h                                   |
  * | webhook endpoint     | `WH#<webhook id>`          | `WEBHOOK`           | gsi1: `T#<tenant>#WEBHOOKS` / created  |
- * | webhook delivery     | `WD#<delivery id>`         | `DELIVERY`          | one event to one endpoint; see below   |
- * | delivery attempt     | `WD#<delivery id>`         | `A#<time>#<n>`      | status, duration, response; TTL        |
+ * | webhook delivery     | `WH#<webhook>#WD#<shard>`  | `WD#<delivery id>`  | one event to one endpoint; see below   |
+ * | delivery attempt     | `WD#<delivery id>`         | `A#<time>#<n>`      | later attempts; TTL                    |
+ * | (earlier layout)     | `WD#<delivery id>`         | `DELIVERY`          | read until it expires; see below       |
  *
  * Domains (lambdas/core/adapters/domains.ts). A name, its parent domains and its subdomains belong
  * to one tenant, checked with no scan and no transaction:
@@ -37,13 +38,19 @@
  * - A create writes its claim and marker first, then reads for conflicts: of two concurrent creates
  *   of related names, the later reader sees the other, so both cannot win (both may lose, and retry).
  *
- * Webhooks (lambdas/core/adapters/webhooks.ts). An endpoint's signing secrets are sealed
- * (AES-256-GCM). A delivery is written by the deliver function at its first attempt, keyed by an
- * id derived from the event and the endpoint, so duplicates and replays land on the same item. It
- * is listed per endpoint through gsi2 (keys only, `WH#<webhook>#D#<shard>` / `<created>#<id>`,
- * sharded like emails so a busy endpoint is no hot partition); a failed one is also in gsi1
- * (`WH#<webhook>#FAILED#<shard>` / `<created>#<id>`, sparse: removed when replayed), which is
- * what `POST /webhooks/{id}/recover` reads. Deliveries and attempts expire after the retention.
+ * Webhooks: endpoints (lambdas/core/adapters/endpoints.ts) and deliveries
+ * (lambdas/core/adapters/deliveries.ts). An endpoint's signing secrets are sealed (AES-256-GCM).
+ * A delivery is one item, written by the deliver function after its first attempt and holding that
+ * attempt; later attempts are items of their own (`WD#<id>` / `A#...`). Its id is derived from the
+ * event and the endpoint, time-ordered by the event's time (a version-7 layout), so duplicates and
+ * replays land on the same item and an endpoint's deliveries are listed from the base table: the
+ * item lives in one of DELIVERY_SHARDS partitions of its endpoint (`WH#<webhook>#WD#<shard>`, the
+ * shard from the id's hash bits, so a busy endpoint is no hot partition) under `WD#<id>`, which
+ * sorts by time. No index entry is written. `POST /webhooks/{id}/recover` reads the endpoint's
+ * deliveries since a time and keeps the failed ones. Deliveries and attempts expire after the
+ * retention. Deliveries of the earlier layout (`WD#<id>` / `DELIVERY`, listed through gsi2 and, when
+ * failed, gsi1; random-looking version-8 ids) are still read, replayed and retried where they are
+ * until they expire.
  */
 
 export interface KeyAttribute {
@@ -84,6 +91,9 @@ export const TABLE: TableDefinition = {
  */
 export const EMAIL_LIST_SHARDS = 8;
 
+/** Partitions of one endpoint's deliveries (as for emails: a busy endpoint is no hot partition). */
+export const DELIVERY_SHARDS = EMAIL_LIST_SHARDS;
+
 /** The zone partition of a name: its last two labels. Every subdomain of `name` has the same one. */
 const domainZonePk = (name: string): string => `DZ#${name.split('.').slice(-2).join('.')}`;
 
@@ -109,8 +119,36 @@ export const keys = {
   idempotency: (tenantId: string, keyHash: string) => ({ pk: `I#${tenantId}#${keyHash}`, sk: 'IDEM' }),
   webhook: (webhookId: string) => ({ pk: `WH#${webhookId}`, sk: 'WEBHOOK' }),
   tenantWebhooks: (tenantId: string) => `T#${tenantId}#WEBHOOKS`,
-  webhookDelivery: (deliveryId: string) => ({ pk: `WD#${deliveryId}`, sk: 'DELIVERY' }),
+  /** A delivery (time-ordered id) under its endpoint. */
+  webhookDelivery: (webhookId: string, deliveryId: string) => ({ pk: `WH#${webhookId}#WD#${deliveryShard(deliveryId)}`, sk: `WD#${deliveryId}` }),
+  /** One partition of an endpoint's deliveries. */
+  webhookDeliveryShard: (webhookId: string, shard: number) => `WH#${webhookId}#WD#${shard}`,
+  /** A delivery of the earlier layout (version-8 id), and the partition of every delivery's spilled attempts. */
+  legacyWebhookDelivery: (deliveryId: string) => ({ pk: `WD#${deliveryId}`, sk: 'DELIVERY' }),
+  /** The partition of a delivery's attempts after its first. */
+  deliveryAttempts: (deliveryId: string) => `WD#${deliveryId}`,
   deliveryAttempt: (deliveryId: string, time: string, n: number) => ({ pk: `WD#${deliveryId}`, sk: `A#${time}#${String(n).padStart(3, '0')}` }),
-  webhookDeliveries: (webhookId: string, shard: number) => `WH#${webhookId}#D#${shard}`,
-  webhookFailed: (webhookId: string, shard: number) => `WH#${webhookId}#FAILED#${shard}`,
+  /** Earlier layout: gsi2 listing and gsi1 failed entries of an endpoint's deliveries. */
+  legacyWebhookDeliveries: (webhookId: string, shard: number) => `WH#${webhookId}#D#${shard}`,
+  legacyWebhookFailed: (webhookId: string, shard: number) => `WH#${webhookId}#FAILED#${shard}`,
 };
+
+/** The shard of a delivery: from the id's last (hash) byte; earlier-layout ids from their first. */
+export function deliveryShard(deliveryId: string): number {
+  const hex = deliveryId[14] === '7' ? deliveryId.slice(-2) : deliveryId.slice(0, 2);
+  return parseInt(hex, 16) % DELIVERY_SHARDS;
+}
+
+// Key parsers, beside the builders they invert.
+
+/** `E#<id>` -> the email id. */
+export const emailIdOfPk = (pk: string): string => pk.slice('E#'.length);
+
+/** A list sort key `<created_at>#<id>` (gsi2 of emails and earlier-layout deliveries) -> its parts. */
+export function parseListSortKey(sk: string): { readonly createdAt: string; readonly id: string } {
+  const at = sk.lastIndexOf('#');
+  return { createdAt: sk.slice(0, at), id: sk.slice(at + 1) };
+}
+
+/** `WD#<id>` (a delivery's sort key, or an earlier-layout delivery's partition key) -> the delivery id. */
+export const deliveryIdOfKey = (key: string): string => key.slice('WD#'.length);
