@@ -6,7 +6,11 @@ import { DomainStore } from '../core/adapters/domains';
 import { SqsDeliveryQueue } from '../core/adapters/fan-out';
 import { keyProviderFromConfig, SecretBox } from '../core/adapters/secrets';
 import { TenantStore } from '../core/adapters/tenants';
-import { DeliveryStore, WebhookStore } from '../core/adapters/webhooks';
+import { DeliveryStore } from '../core/adapters/deliveries';
+import { RebuiltPayloads } from '../core/adapters/delivery-payloads';
+import { EmailStore } from '../core/adapters/emails';
+import { WebhookStore } from '../core/adapters/endpoints';
+import { EventStore } from '../core/adapters/events';
 import { createAuthenticator } from '../core/http/auth';
 import { createApiHandler } from '../core/http/api';
 import { apiKeyRoutes } from './api-keys';
@@ -22,6 +26,7 @@ export const handler = createApiHandler(
     ...webhookRoutes({
       webhooks: new WebhookStore(db, new SecretBox(keyProviderFromConfig(config))),
       deliveries: new DeliveryStore(db, config.retentionDays),
+      payloads: new RebuiltPayloads(new EmailStore(db, config.retentionDays), new EventStore(db)),
       queue: new SqsDeliveryQueue(sqsClient(), config.webhookQueueUrl),
       endpointPolicy: { allowLoopback: config.allowLoopbackWebhooks, allowHttp: config.allowLoopbackWebhooks },
     }),

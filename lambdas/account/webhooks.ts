@@ -16,18 +16,15 @@ import { isId } from '../core/domain/ids';
 import type { DeliveryMessage } from '../core/domain/webhook-payload';
 import type { DeliveryQueue } from '../core/adapters/fan-out';
 import { type EndpointPolicy, endpointRefusal } from '../core/adapters/ssrf';
-import {
-  type Attempt,
-  type Delivery,
-  type DeliveryStore,
-  InvalidDeliveryCursorError,
-  type Webhook,
-  type WebhookStore,
-} from '../core/adapters/webhooks';
+import { type Attempt, type Delivery, type DeliveryStore, InvalidDeliveryCursorError } from '../core/adapters/deliveries';
+import type { DeliveryPayloads } from '../core/adapters/delivery-payloads';
+import type { Webhook, WebhookStore } from '../core/adapters/endpoints';
 
 export interface WebhookRouteDeps {
   readonly webhooks: WebhookStore;
   readonly deliveries: Pick<DeliveryStore, 'getFor' | 'list' | 'listAttempts' | 'beginReplay' | 'failedSince'>;
+  /** Rebuilds a delivery's body (the delivery item does not keep it). */
+  readonly payloads: DeliveryPayloads;
   readonly queue: DeliveryQueue;
   readonly endpointPolicy: EndpointPolicy;
   readonly now?: () => number;
@@ -95,10 +92,10 @@ const deliverySummary = (d: Delivery) => ({ id: d.id, type: d.eventType, created
 const attemptBody = (a: Attempt) => ({ id: a.id, http_status_code: a.statusCode, response: a.response, sent_at: a.sentAt, duration_ms: a.durationMs });
 
 /** The message that (re)delivers a delivery now, as its current generation. */
-function replayMessage(d: Delivery): DeliveryMessage {
+function replayMessage(d: Delivery, payload: string): DeliveryMessage {
   return {
-    v: 1, delivery_id: d.id, webhook_id: d.webhookId, tenant_id: d.tenantId, event_id: d.eventId,
-    event_type: d.eventType, payload: d.payload, queued_at: d.createdAt, generation: d.generation,
+    v: 1, delivery_id: d.id, webhook_id: d.webhookId, tenant_id: d.tenantId, ...(d.emailId !== undefined ? { email_id: d.emailId } : {}),
+    event_id: d.eventId, event_type: d.eventType, payload, queued_at: d.createdAt, generation: d.generation,
   };
 }
 
@@ -120,6 +117,13 @@ export function webhookRoutes(deps: WebhookRouteDeps): Routes {
     const delivery = isId(eventId) ? await deps.deliveries.getFor(ctx.auth.tenantId, webhook.id, eventId) : undefined;
     if (!delivery) throw notFound('Webhook event');
     return { webhook, delivery };
+  };
+
+  /** A delivery's body, or 404 when what it was built from is gone (it expires with the email). */
+  const payloadOf = async (d: Delivery): Promise<string> => {
+    const payload = await deps.payloads.payloadOf(d);
+    if (payload === undefined) throw notFound('Webhook event');
+    return payload;
   };
 
   const route = (handle: (ctx: RouteContext) => Promise<ApiResponse>) => ({ permission: 'full_access' as const, handle });
@@ -199,7 +203,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): Routes {
         body: {
           object: 'webhook_event', ...deliverySummary(d),
           next_attempt_at: d.status === 'pending' ? d.nextAttemptAt ?? null : null,
-          payload: JSON.parse(d.payload) as unknown,
+          payload: JSON.parse(await payloadOf(d)) as unknown,
         },
       };
     }),
@@ -208,7 +212,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): Routes {
       const { delivery } = await ownDelivery(ctx);
       const limit = parseLimit(ctx.request.query.limit);
       try {
-        const page = await deps.deliveries.listAttempts(delivery.id, { limit, ...(ctx.request.query.after ? { after: ctx.request.query.after } : {}) });
+        const page = await deps.deliveries.listAttempts(delivery, { limit, ...(ctx.request.query.after ? { after: ctx.request.query.after } : {}) });
         return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data: page.data.map(attemptBody) } };
       } catch (error) {
         if (error instanceof InvalidDeliveryCursorError) throw new HttpError(422, 'validation_error', error.message);
@@ -218,9 +222,10 @@ export function webhookRoutes(deps: WebhookRouteDeps): Routes {
 
     'POST /webhooks/{id}/events/{event_id}/replay': route(async (ctx) => {
       const { webhook, delivery } = await ownDelivery(ctx);
+      const payload = await payloadOf(delivery);
       const replayed = await deps.deliveries.beginReplay(ctx.auth.tenantId, webhook.id, delivery.id);
       if (!replayed) throw notFound('Webhook event');
-      await deps.queue.enqueue([{ message: replayMessage(replayed), delaySeconds: 0 }]);
+      await deps.queue.enqueue([{ message: replayMessage(replayed, payload), delaySeconds: 0 }]);
       ctx.log.info('webhook delivery replayed', { webhookId: webhook.id, deliveryId: delivery.id });
       return { statusCode: 200, body: { object: 'webhook_event', id: delivery.id } };
     }),
@@ -240,13 +245,20 @@ export function webhookRoutes(deps: WebhookRouteDeps): Routes {
       if (Number.isNaN(sinceMs)) throw new HttpError(422, 'invalid_parameter', 'Invalid `since` field. Use an ISO 8601 date.');
       if (sinceMs > now()) throw new HttpError(422, 'invalid_parameter', 'The `since` field must not be in the future.');
       const failed = await deps.deliveries.failedSince(webhook.id, new Date(sinceMs).toISOString(), RECOVER_BATCH);
-      const replays: Delivery[] = [];
+      const replays: DeliveryMessage[] = [];
+      let unrecoverable = 0;
       for (const d of failed.data) {
+        // Built before the replay begins: a delivery whose email is gone stays failed, untouched.
+        const payload = await deps.payloads.payloadOf(d);
+        if (payload === undefined) {
+          unrecoverable++;
+          continue;
+        }
         const replayed = await deps.deliveries.beginReplay(ctx.auth.tenantId, webhook.id, d.id);
-        if (replayed) replays.push(replayed);
+        if (replayed) replays.push(replayMessage(replayed, payload));
       }
-      await deps.queue.enqueue(replays.map((d) => ({ message: replayMessage(d), delaySeconds: 0 })));
-      ctx.log.info('webhook deliveries recovered', { webhookId: webhook.id, replayed: replays.length });
+      await deps.queue.enqueue(replays.map((message) => ({ message, delaySeconds: 0 })));
+      ctx.log.info('webhook deliveries recovered', { webhookId: webhook.id, replayed: replays.length, unrecoverable });
       return { statusCode: 200, body: { object: 'webhook', id: webhook.id, replayed: replays.length, has_more: failed.hasMore } };
     }),
   };

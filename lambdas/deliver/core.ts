@@ -25,14 +25,21 @@
  * An endpoint failing without a success for ENDPOINT_FAILURE_DISABLE_MS (5 days) is disabled. Its
  * failing-since time is written only when it changes (set on a failure when absent, removed on a
  * success when present), so a failing endpoint is not rewritten at every attempt.
+ *
+ * DynamoDB requests per attempt, with the endpoint in the container's cache (EndpointCache): one
+ * GetItem of the delivery (a delivered or replayed delivery is not posted again) and one UpdateItem
+ * that records the outcome with the attempt. A retry adds the attempt's own item; a change of the
+ * endpoint's failure state adds its write. Each attempt logs one line at INFO (WARN when it ends the
+ * delivery as failed or disables the endpoint).
  */
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Logger } from '../core/log';
-import { type DeliveryMessage, nextDelaySeconds, parseDeliveryMessage } from '../core/domain/webhook-payload';
+import { type DeliveryMessage, emailIdOf, nextDelaySeconds, parseDeliveryMessage } from '../core/domain/webhook-payload';
 import { signingSecrets, webhookHeaders } from '../core/domain/webhook-signing';
 import type { WebhookPoster } from '../core/adapters/http-delivery';
-import type { DeliveryIdentity, DeliveryStore, WebhookStore } from '../core/adapters/webhooks';
+import type { DeliveryIdentity, DeliveryStore } from '../core/adapters/deliveries';
+import type { EndpointReader } from '../core/adapters/endpoints';
 
 export const ENDPOINT_FAILURE_DISABLE_MS = 5 * 24 * 3600 * 1000;
 /** SQS refuses a visibility timeout that ends more than 12 h after the receive; keep a margin. */
@@ -44,8 +51,8 @@ export interface VisibilityControl {
 }
 
 export interface DeliverDeps {
-  readonly webhooks: Pick<WebhookStore, 'getWithSecrets' | 'markFailing' | 'clearFailing' | 'disable'>;
-  readonly deliveries: Pick<DeliveryStore, 'get' | 'putAttempt' | 'recordOutcome'>;
+  readonly webhooks: EndpointReader;
+  readonly deliveries: Pick<DeliveryStore, 'get' | 'recordOutcome'>;
   readonly poster: WebhookPoster;
   readonly visibility: VisibilityControl;
   readonly retrySchedule: readonly number[];
@@ -71,14 +78,15 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     }
     const log = deps.log.child({ deliveryId: msg.delivery_id, webhookId: msg.webhook_id, tenantId: msg.tenant_id });
     const attemptNo = Math.max(1, Number(record.attributes?.ApproximateReceiveCount) || 1);
+    const emailId = emailIdOf(msg);
     const identity: DeliveryIdentity = {
-      id: msg.delivery_id, webhookId: msg.webhook_id, tenantId: msg.tenant_id, eventId: msg.event_id,
+      id: msg.delivery_id, webhookId: msg.webhook_id, tenantId: msg.tenant_id, eventId: msg.event_id, ...(emailId !== undefined ? { emailId } : {}),
       eventType: msg.event_type, payload: msg.payload, queuedAt: msg.queued_at, generation: msg.generation,
     };
 
-    const [webhook, existing] = await Promise.all([deps.webhooks.getWithSecrets(msg.webhook_id), deps.deliveries.get(msg.delivery_id)]);
+    const [webhook, existing] = await Promise.all([deps.webhooks.getWithSecrets(msg.webhook_id), deps.deliveries.get(msg.webhook_id, msg.delivery_id)]);
     if (existing && (existing.generation > msg.generation || (existing.generation === msg.generation && existing.status !== 'pending'))) {
-      log.debug('delivery already settled or replayed; message dropped', { status: existing.status });
+      log.info('webhook delivery already settled or replayed; message dropped', { status: existing.status });
       return 'done';
     }
     if (!webhook || webhook.tenantId !== msg.tenant_id) {
@@ -86,7 +94,7 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
       return 'done';
     }
     if (webhook.status !== 'enabled') {
-      await deps.deliveries.recordOutcome(identity, { status: 'failed', attempted: false, attemptAt: new Date(now()).toISOString() });
+      await deps.deliveries.recordOutcome(identity, { status: 'failed', attemptAt: new Date(now()).toISOString() });
       log.info('endpoint disabled; delivery marked failed');
       return 'done';
     }
@@ -101,19 +109,20 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     });
     const result = await deps.poster.post({ url: webhook.endpoint, headers, body: msg.payload });
     const statusCode = result.statusCode ?? 0;
-    await deps.deliveries.putAttempt({ deliveryId: msg.delivery_id, statusCode, durationMs: result.durationMs, response: result.response, sentAt }, attemptNo);
+    const attempt = { statusCode, durationMs: result.durationMs, response: result.response, sentAt, n: attemptNo };
+    const settle = (status: 'success' | 'failed') => deps.deliveries.recordOutcome(identity, { status, attemptAt: sentAt, attempt });
 
     if (statusCode >= 200 && statusCode < 300) {
-      await deps.deliveries.recordOutcome(identity, { status: 'success', attempted: true, attemptAt: sentAt });
+      await settle('success');
       if (webhook.failingSince !== undefined) await deps.webhooks.clearFailing(webhook.id);
-      log.debug('webhook delivered', { attempt: attemptNo, statusCode, durationMs: result.durationMs });
+      log.info('webhook delivered', { attempt: attemptNo, statusCode, durationMs: result.durationMs });
       return 'done';
     }
 
     const failure = { attempt: attemptNo, statusCode, error: result.error, durationMs: result.durationMs };
     if (statusCode === 410) {
       await deps.webhooks.disable(webhook.id, 'endpoint answered 410 Gone');
-      await deps.deliveries.recordOutcome(identity, { status: 'failed', attempted: true, attemptAt: sentAt });
+      await settle('failed');
       log.warn('endpoint answered 410 Gone; endpoint disabled', failure);
       return 'done';
     }
@@ -121,22 +130,25 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
       await deps.webhooks.markFailing(webhook.id, sentAt);
     } else if (startedAt - Date.parse(webhook.failingSince) >= (deps.disableAfterMs ?? ENDPOINT_FAILURE_DISABLE_MS)) {
       await deps.webhooks.disable(webhook.id, `failing since ${webhook.failingSince}`);
-      await deps.deliveries.recordOutcome(identity, { status: 'failed', attempted: true, attemptAt: sentAt });
+      await settle('failed');
       log.warn('endpoint failing for too long; endpoint disabled', { ...failure, failingSince: webhook.failingSince });
       return 'done';
     }
 
     const delay = nextDelaySeconds(deps.retrySchedule, attemptNo, deps.random);
     if (delay === undefined) {
-      await deps.deliveries.recordOutcome(identity, { status: 'failed', attempted: true, attemptAt: sentAt });
+      await settle('failed');
       log.warn('webhook delivery failed; retry schedule spent', failure);
       return 'done';
     }
     const seconds = Math.min(delay, MAX_VISIBILITY_SECONDS);
     const recorded = await deps.deliveries.recordOutcome(identity, {
-      status: 'pending', attempted: true, attemptAt: sentAt, nextAttemptAt: new Date(now() + seconds * 1000).toISOString(),
+      status: 'pending', attemptAt: sentAt, attempt, nextAttemptAt: new Date(now() + seconds * 1000).toISOString(),
     });
-    if (!recorded) return 'done'; // replayed or delivered meanwhile: this message is stale
+    if (!recorded) {
+      log.info('webhook attempt failed; delivery replayed or delivered meanwhile, message dropped', failure);
+      return 'done';
+    }
     try {
       await deps.visibility.delay(record, seconds);
     } catch (error) {

@@ -5,14 +5,15 @@ import { logger } from '../core/log';
 import { createDb } from '../core/adapters/dynamo';
 import { HttpDelivery } from '../core/adapters/http-delivery';
 import { keyProviderFromConfig, SecretBox } from '../core/adapters/secrets';
-import { DeliveryStore, WebhookStore } from '../core/adapters/webhooks';
+import { DeliveryStore } from '../core/adapters/deliveries';
+import { EndpointCache, WebhookStore } from '../core/adapters/endpoints';
 import { createDeliverHandler, SqsVisibility } from './core';
 
 const config = readDeliverConfig();
 const db = createDb(documentClient(), config.tableName);
 
 export const handler = createDeliverHandler({
-  webhooks: new WebhookStore(db, new SecretBox(keyProviderFromConfig(config))),
+  webhooks: new EndpointCache(new WebhookStore(db, new SecretBox(keyProviderFromConfig(config)))),
   deliveries: new DeliveryStore(db, config.retentionDays),
   poster: new HttpDelivery({ allowLoopback: config.allowLoopbackWebhooks }),
   visibility: new SqsVisibility(sqsClient(), config.webhookQueueUrl),

@@ -5,6 +5,7 @@ import { createDb } from '../core/adapters/dynamo';
 import { EmailStore } from '../core/adapters/emails';
 import { EventStore } from '../core/adapters/events';
 import { DomainStore } from '../core/adapters/domains';
+import { SendableDomainCache } from '../core/adapters/domain-cache';
 import { IdempotencyStore } from '../core/adapters/idempotency';
 import { TenantStore } from '../core/adapters/tenants';
 import { SesSender } from '../core/adapters/ses';
@@ -18,7 +19,7 @@ const db = createDb(documentClient(), config.tableName);
 export const handler = createApiHandler(
   sendRoutes({
     emails: new EmailStore(db, config.retentionDays),
-    domains: new DomainStore(db),
+    domains: new SendableDomainCache(new DomainStore(db)),
     idempotency: new IdempotencyStore(db),
     sender: new SesSender(sesClient()),
     configurationSet: config.configurationSet,

@@ -12,7 +12,7 @@ import { webhookRoutes } from '../../lambdas/account/webhooks';
 import { type ApiLambda, startApiServer } from '../../lambdas/local/api-server';
 import { Resend } from 'resend';
 
-import { deliveryMessage, localServices, stores, type Stores } from './helpers';
+import { deliveryMessage, KnownPayloads, localServices, stores, type Stores } from './helpers';
 
 const silent = createLogger({}, () => undefined);
 
@@ -57,8 +57,10 @@ describe('/webhooks API', () => {
   let api: Api;
   let keyA: string;
   let keyB: string;
+  let payloads: KnownPayloads;
 
   beforeEach(async () => {
+    payloads = new KnownPayloads();
     s = await stores(services.dynamo);
     queueUrl = (await services.sqs.freshQueue()).url;
     const tenants = new TenantStore(s.db);
@@ -67,7 +69,7 @@ describe('/webhooks API', () => {
     keyA = (await tenants.createKey('ta')).token;
     keyB = (await tenants.createKey('tb')).token;
     const routes = webhookRoutes({
-      webhooks: s.webhooks, deliveries: s.deliveries, queue: new SqsDeliveryQueue(services.sqs.client, queueUrl),
+      webhooks: s.webhooks, deliveries: s.deliveries, payloads, queue: new SqsDeliveryQueue(services.sqs.client, queueUrl),
       endpointPolicy: { allowLoopback: false, allowHttp: false }, now: s.clock.now,
     });
     const handler = createApiHandler(routes, createAuthenticator(tenants), silent);
@@ -144,9 +146,10 @@ describe('/webhooks API', () => {
     const { body } = await api('POST', '/webhooks', { endpoint: 'https://hooks.example.com/a', events: ['email.sent'] });
     const id = body.id as string;
     const msg = deliveryMessage({ webhook_id: id, tenant_id: 'ta' });
+    payloads.remember(msg);
     await s.deliveries.recordOutcome(
       { id: msg.delivery_id, webhookId: id, tenantId: 'ta', eventId: msg.event_id, eventType: msg.event_type, payload: msg.payload, queuedAt: msg.queued_at, generation: 0 },
-      { status: 'failed', attempted: true, attemptAt: new Date().toISOString() },
+      { status: 'failed', attemptAt: new Date().toISOString(), attempt: { statusCode: 500, durationMs: 3, response: 'x', sentAt: new Date().toISOString(), n: 1 } },
     );
     const routes: [string, string, unknown?][] = [
       ['GET', `/webhooks/${id}`], ['PATCH', `/webhooks/${id}`, { status: 'disabled' }], ['DELETE', `/webhooks/${id}`],
@@ -168,10 +171,10 @@ describe('/webhooks API', () => {
     const id = body.id as string;
     const record = async (queuedAt: string, status: 'failed' | 'success') => {
       const msg = deliveryMessage({ webhook_id: id, tenant_id: 'ta', queued_at: queuedAt });
-      await s.deliveries.putAttempt({ deliveryId: msg.delivery_id, statusCode: status === 'failed' ? 500 : 200, durationMs: 12, response: 'oops', sentAt: queuedAt }, 1);
+      payloads.remember(msg);
       await s.deliveries.recordOutcome(
         { id: msg.delivery_id, webhookId: id, tenantId: 'ta', eventId: msg.event_id, eventType: msg.event_type, payload: msg.payload, queuedAt, generation: 0 },
-        { status, attempted: true, attemptAt: queuedAt },
+        { status, attemptAt: queuedAt, attempt: { statusCode: status === 'failed' ? 500 : 200, durationMs: 12, response: 'oops', sentAt: queuedAt, n: 1 } },
       );
       return msg;
     };
@@ -252,8 +255,9 @@ describe('/webhooks through the resend SDK', () => {
     const tenants = new TenantStore(s.db);
     await tenants.createTenant('SDK', 'tsdk');
     const key = (await tenants.createKey('tsdk')).token;
+    const payloads = new KnownPayloads();
     const routes = webhookRoutes({
-      webhooks: s.webhooks, deliveries: s.deliveries, queue: new SqsDeliveryQueue(services.sqs.client, (await services.sqs.freshQueue()).url),
+      webhooks: s.webhooks, deliveries: s.deliveries, payloads, queue: new SqsDeliveryQueue(services.sqs.client, (await services.sqs.freshQueue()).url),
       endpointPolicy: { allowLoopback: false, allowHttp: false },
     });
     const account = createApiHandler(routes, createAuthenticator(tenants), silent) as unknown as ApiLambda;
@@ -272,10 +276,10 @@ describe('/webhooks through the resend SDK', () => {
       expect((await resend.webhooks.update(id, { status: 'disabled' })).data).toEqual({ object: 'webhook', id });
 
       const msg = deliveryMessage({ webhook_id: id, tenant_id: 'tsdk' });
-      await s.deliveries.putAttempt({ deliveryId: msg.delivery_id, statusCode: 502, durationMs: 5, response: 'bad gateway', sentAt: msg.queued_at }, 1);
+      payloads.remember(msg);
       await s.deliveries.recordOutcome(
         { id: msg.delivery_id, webhookId: id, tenantId: 'tsdk', eventId: msg.event_id, eventType: msg.event_type, payload: msg.payload, queuedAt: msg.queued_at, generation: 0 },
-        { status: 'failed', attempted: true, attemptAt: msg.queued_at },
+        { status: 'failed', attemptAt: msg.queued_at, attempt: { statusCode: 502, durationMs: 5, response: 'bad gateway', sentAt: msg.queued_at, n: 1 } },
       );
       const events = await resend.webhooks.events.list({ webhookId: id, limit: 10 });
       expect(events.data!.data).toMatchObject([{ id: msg.delivery_id, type: 'email.delivered', status: 'failed' }]);

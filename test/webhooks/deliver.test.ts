@@ -4,7 +4,7 @@ import { createLogger } from '../../lambdas/core/log';
 import { HttpDelivery } from '../../lambdas/core/adapters/http-delivery';
 import { createDeliverHandler, ENDPOINT_FAILURE_DISABLE_MS, queueUrlFromArn, type VisibilityControl } from '../../lambdas/deliver/core';
 import { startTestDynamo, type TestDynamo } from '../support/services';
-import { deliveryMessage, type Receiver, sqsRecord, startReceiver, stores, type Stores } from './helpers';
+import { deliveryMessage, type Receiver, sqsRecord, startReceiver, storedAttempts, storedDelivery, stores, type Stores } from './helpers';
 
 const SCHEDULE = [0, 5, 300, 1800];
 const silent = createLogger({}, () => undefined);
@@ -57,11 +57,11 @@ describe('deliver handler', () => {
     expect(hit.body).toBe(msg.payload);
     expect(hit.headers['webhook-id']).toBe(msg.delivery_id);
     expect(new StandardWebhook(signingSecret).verify(hit.body, hit.headers as Record<string, string>)).toEqual(JSON.parse(msg.payload));
-    const d = await s.deliveries.get(msg.delivery_id);
+    const d = await storedDelivery(s, msg);
     expect(d).toMatchObject({ status: 'success', attempts: 1, webhookId: webhook.id, eventType: 'email.delivered', createdAt: msg.queued_at });
-    const attempts = await s.deliveries.listAttempts(msg.delivery_id, { limit: 10 });
-    expect(attempts.data).toHaveLength(1);
-    expect(attempts.data[0]).toMatchObject({ statusCode: 200, response: 'answered 200' });
+    const attempts = await storedAttempts(s, msg);
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]).toMatchObject({ statusCode: 200, response: 'answered 200' });
   });
 
   it('reports only the failing record of a batch, and delays it by the next step of the schedule', async () => {
@@ -80,8 +80,8 @@ describe('deliver handler', () => {
 
       expect(res.batchItemFailures).toEqual([{ itemIdentifier: badRecord.messageId }]);
       expect(delays).toEqual([{ messageId: badRecord.messageId, seconds: 5 }]);
-      expect(await s.deliveries.get(okMsg.delivery_id)).toMatchObject({ status: 'success' });
-      const pending = await s.deliveries.get(badMsg.delivery_id);
+      expect(await storedDelivery(s, okMsg)).toMatchObject({ status: 'success' });
+      const pending = await storedDelivery(s, badMsg);
       expect(pending).toMatchObject({ status: 'pending', attempts: 1 });
       expect(Date.parse(pending!.nextAttemptAt!) - Date.now()).toBeGreaterThan(3000);
     } finally {
@@ -106,7 +106,7 @@ describe('deliver handler', () => {
       const res = await handler({ timeoutMs: 200 })({ Records: [record] });
       expect(Date.now() - started).toBeLessThan(3000);
       expect(res.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
-      const [attempt] = (await s.deliveries.listAttempts(msg.delivery_id, { limit: 1 })).data;
+      const [attempt] = await storedAttempts(s, msg);
       expect(attempt).toMatchObject({ statusCode: 0 });
       expect(attempt!.response).toMatch(/200 ms/);
     } finally {
@@ -122,13 +122,13 @@ describe('deliver handler', () => {
 
     expect(res.batchItemFailures).toEqual([]);
     expect(await s.webhooks.get('t1', webhook.id)).toMatchObject({ status: 'disabled' });
-    expect(await s.deliveries.get(msg.delivery_id)).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(await storedDelivery(s, msg)).toMatchObject({ status: 'failed', attempts: 1 });
 
     // Later messages for the disabled endpoint are not sent, and stay replayable as failed.
     const next = deliveryMessage({ webhook_id: webhook.id, tenant_id: 't1' });
     await handler()({ Records: [sqsRecord(next)] });
     expect(receiver.hits).toHaveLength(1);
-    expect(await s.deliveries.get(next.delivery_id)).toMatchObject({ status: 'failed', attempts: 0 });
+    expect(await storedDelivery(s, next)).toMatchObject({ status: 'failed', attempts: 0 });
   });
 
   it('marks the delivery failed and lets the message go when the schedule is spent', async () => {
@@ -139,7 +139,7 @@ describe('deliver handler', () => {
 
     expect(res.batchItemFailures).toEqual([]);
     expect(delays).toEqual([]);
-    expect(await s.deliveries.get(msg.delivery_id)).toMatchObject({ status: 'failed' });
+    expect(await storedDelivery(s, msg)).toMatchObject({ status: 'failed' });
     const failed = await s.deliveries.failedSince(webhook.id, '2000-01-01T00:00:00.000Z', 10);
     expect(failed.data.map((d) => d.id)).toEqual([msg.delivery_id]);
   });
@@ -157,7 +157,7 @@ describe('deliver handler', () => {
     await handler()({ Records: [sqsRecord({ ...msg, generation: 1 })] });
     expect(receiver.hits).toHaveLength(2);
     expect(receiver.hits[1]!.headers['webhook-id']).toBe(msg.delivery_id);
-    expect(await s.deliveries.get(msg.delivery_id)).toMatchObject({ status: 'success', attempts: 2, generation: 1 });
+    expect(await storedDelivery(s, msg)).toMatchObject({ status: 'success', attempts: 2, generation: 1 });
 
     // A stray message of the older generation is dropped.
     await handler()({ Records: [sqsRecord(msg)] });
@@ -188,7 +188,7 @@ describe('deliver handler', () => {
     const res = await handler()({ Records: [sqsRecord(last)] });
     expect(res.batchItemFailures).toEqual([]);
     expect(await s.webhooks.get('t1', webhook.id)).toMatchObject({ status: 'disabled' });
-    expect(await s.deliveries.get(last.delivery_id)).toMatchObject({ status: 'failed' });
+    expect(await storedDelivery(s, last)).toMatchObject({ status: 'failed' });
   });
 
   it('drops a message for a deleted endpoint or another tenant, and reports an unreadable one', async () => {

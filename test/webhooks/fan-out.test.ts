@@ -3,12 +3,12 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { createLogger } from '../../lambdas/core/log';
 import { HttpDelivery } from '../../lambdas/core/adapters/http-delivery';
 import { deliveryIdFor, SqsDeliveryQueue, WebhookFanOut } from '../../lambdas/core/adapters/fan-out';
-import { WebhookSubscribers } from '../../lambdas/core/adapters/webhooks';
+import { WebhookSubscribers } from '../../lambdas/core/adapters/endpoints';
 import { parseDeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
 import { createDeliverHandler, SqsVisibility } from '../../lambdas/deliver/core';
 import { startDeliverPoller } from '../../lambdas/local/deliver-poller';
 
-import { appliedEvent, eventually, localServices, type Receiver, startReceiver, stores, type Stores } from './helpers';
+import { appliedEvent, eventually, localServices, type Receiver, startReceiver, storedAttempts, stores, type Stores } from './helpers';
 
 const silent = createLogger({}, () => undefined);
 
@@ -46,8 +46,8 @@ describe('fan-out', () => {
     const messages = await drain(services.sqs.client, url, 2);
     expect(messages.map((m) => m.webhook_id).sort()).toEqual([a.webhook.id, b.webhook.id].sort());
     for (const m of messages) {
-      expect(m).toMatchObject({ tenant_id: 't1', event_id: event.eventId, event_type: 'email.delivered', generation: 0 });
-      expect(m.delivery_id).toBe(deliveryIdFor(event.eventId, m.webhook_id));
+      expect(m).toMatchObject({ tenant_id: 't1', email_id: event.emailId, event_id: event.eventId, event_type: 'email.delivered', generation: 0 });
+      expect(m.delivery_id).toBe(deliveryIdFor(event.eventId, m.webhook_id, event.timestamp));
       expect(JSON.parse(m.payload)).toMatchObject({ type: 'email.delivered', created_at: event.timestamp, data: { email_id: event.emailId, tags: { plan: 'pro' } } });
     }
     // The same event again (ingestion retrying) carries the same delivery ids.
@@ -128,17 +128,17 @@ describe('fan-out to delivery through the queue (local poller)', () => {
     try {
       const event = appliedEvent('t1', 'email.bounced');
       await fanOut.fanOut(event);
-      const deliveryId = deliveryIdFor(event.eventId, webhook.id);
-      await eventually(async () => (await s.deliveries.get(deliveryId))?.status === 'success', 15_000, 100);
+      const deliveryId = deliveryIdFor(event.eventId, webhook.id, event.timestamp);
+      await eventually(async () => (await s.deliveries.get(webhook.id, deliveryId))?.status === 'success', 15_000, 100);
 
       expect(receiver.hits).toHaveLength(3);
       expect(new Set(receiver.hits.map((h) => h.headers['webhook-id']))).toEqual(new Set([deliveryId]));
       for (const hit of receiver.hits) {
         expect(new StandardWebhook(signingSecret).verify(hit.body, hit.headers as Record<string, string>)).toMatchObject({ type: 'email.bounced' });
       }
-      expect(await s.deliveries.get(deliveryId)).toMatchObject({ status: 'success', attempts: 3 });
-      const attempts = await s.deliveries.listAttempts(deliveryId, { limit: 10 });
-      expect(attempts.data.map((a) => a.statusCode)).toEqual([200, 503, 500]);
+      expect(await s.deliveries.get(webhook.id, deliveryId)).toMatchObject({ status: 'success', attempts: 3 });
+      const attempts = await storedAttempts(s, { webhook_id: webhook.id, delivery_id: deliveryId });
+      expect(attempts.map((a) => a.statusCode)).toEqual([200, 503, 500]);
     } finally {
       await poller.stop();
     }

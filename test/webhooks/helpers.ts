@@ -6,7 +6,10 @@ import type { SQSRecord } from 'aws-lambda';
 import type { AppliedEvent, EmailEventType } from '../../lambdas/core/domain/applied-event';
 import { createDb, type Db } from '../../lambdas/core/adapters/dynamo';
 import { SecretBox, staticKeyProvider } from '../../lambdas/core/adapters/secrets';
-import { DeliveryStore, WebhookStore } from '../../lambdas/core/adapters/webhooks';
+import { type Delivery, DeliveryStore } from '../../lambdas/core/adapters/deliveries';
+import { WebhookStore } from '../../lambdas/core/adapters/endpoints';
+import type { DeliveryPayloads } from '../../lambdas/core/adapters/delivery-payloads';
+import { timeOrderedDerivedId } from '../../lambdas/core/domain/ids';
 import type { DeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
 import { startTestDynamo, testSqs, type TestDynamo, type TestSqs } from '../support/services';
 
@@ -110,7 +113,9 @@ export function deliveryMessage(over: Partial<DeliveryMessage> & Pick<DeliveryMe
   const eventId = over.event_id ?? randomUUID();
   return {
     v: 1,
-    delivery_id: randomUUID(),
+    // Time-ordered by the event's time (here: when it was queued), as the fan-out derives them.
+    delivery_id: timeOrderedDerivedId(Date.parse(over.queued_at ?? '2026-11-20T10:00:05.000Z'), eventId, over.webhook_id),
+    email_id: 'e1',
     event_id: eventId,
     event_type: 'email.delivered',
     payload: JSON.stringify({ type: 'email.delivered', created_at: '2026-11-20T10:00:05.000Z', data: { email_id: 'e1' } }),
@@ -147,5 +152,30 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
     if (await check()) return;
     if (Date.now() > until) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** A message's delivery as stored, or undefined. */
+export const storedDelivery = (s: Stores, m: Pick<DeliveryMessage, 'webhook_id' | 'delivery_id'>): Promise<Delivery | undefined> =>
+  s.deliveries.get(m.webhook_id, m.delivery_id);
+
+/** A message's attempts as listed, newest first. */
+export async function storedAttempts(s: Stores, m: Pick<DeliveryMessage, 'webhook_id' | 'delivery_id'>) {
+  const d = await storedDelivery(s, m);
+  if (!d) throw new Error(`no delivery ${m.delivery_id}`);
+  return (await s.deliveries.listAttempts(d, { limit: 100 })).data;
+}
+
+/**
+ * Stands in for the payload rebuild (the email and event reads, tested on their own in
+ * delivery-payloads.test.ts) where a test's deliveries have no email: the body each message carried.
+ */
+export class KnownPayloads implements DeliveryPayloads {
+  private readonly bodies = new Map<string, string>();
+  remember(m: Pick<DeliveryMessage, 'delivery_id' | 'payload'>): void {
+    this.bodies.set(m.delivery_id, m.payload);
+  }
+  async payloadOf(d: Delivery): Promise<string | undefined> {
+    return d.payload ?? this.bodies.get(d.id);
   }
 }

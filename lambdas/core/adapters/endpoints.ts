@@ -1,28 +1,20 @@
 /**
- * Webhook endpoints and their deliveries in DynamoDB (layout: lambdas/core/table.ts).
+ * Webhook endpoints in DynamoDB (layout: lambdas/core/table.ts); their deliveries are in
+ * deliveries.ts.
  *
  * - An endpoint (`WH#<id>`/`WEBHOOK`) holds its URL, event filter, status and sealed signing
  *   secrets (the current one, and during a rotation the previous one with the time it stops
  *   signing). A tenant's endpoints are one gsi1 partition, read by the fan-out with one Query.
  * - `failing_since` is written only when it changes: set on a failure when absent, removed on a
  *   success when present. A failing endpoint is read on every attempt but not rewritten.
- * - A delivery (`WD#<id>`/`DELIVERY`) is upserted by the deliver function at each attempt; its
- *   attempts are items beside it. `generation` orders replays: a replay increments it, so an older
- *   message of the same delivery is recognised and dropped.
+ * - The deliver function reads an endpoint through EndpointCache: at most ENDPOINT_CACHE_MS old.
  */
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { EmailEventType } from '../domain/applied-event';
-import { derivedId, newId } from '../domain/ids';
+import { newId } from '../domain/ids';
 import { newSigningSecret, ROTATION_OVERLAP_MS, type StoredSecrets } from '../domain/webhook-signing';
-import { EMAIL_LIST_SHARDS, keys } from '../table';
-import { type Db, epochSeconds, expiresAt, isConditionFailure, isLive, queryItems } from './dynamo';
+import { keys } from '../table';
+import { type Db, isConditionFailure, queryItems } from './dynamo';
 import type { SecretBox } from './secrets';
 
 export type WebhookStatus = 'enabled' | 'disabled';
@@ -245,273 +237,53 @@ function toWebhook(i: Record<string, unknown>): Webhook {
 
 const strip = ({ secrets: _secrets, ...rest }: WebhookWithSecrets): Webhook => rest;
 
-// --- deliveries ------------------------------------------------------------------------------
+/** How long the deliver function trusts an endpoint it read. */
+export const ENDPOINT_CACHE_MS = 10_000;
 
-/** Resend's delivery states: waiting for an attempt, delivered, or given up (replayable). */
-export type DeliveryStatus = 'pending' | 'success' | 'failed';
+export type EndpointReader = Pick<WebhookStore, 'getWithSecrets' | 'markFailing' | 'clearFailing' | 'disable'>;
 
-export interface Delivery {
-  readonly id: string;
-  readonly webhookId: string;
-  readonly tenantId: string;
-  readonly eventId: string;
-  readonly eventType: EmailEventType;
-  readonly status: DeliveryStatus;
-  readonly attempts: number;
-  readonly createdAt: string;
-  readonly generation: number;
-  readonly nextAttemptAt?: string;
-  readonly lastAttemptAt?: string;
-  /** The exact body that is signed and sent. */
-  readonly payload: string;
-}
+/**
+ * The deliver function's endpoints, each read at most once per ENDPOINT_CACHE_MS per container (an
+ * absent endpoint too). What this container writes (failing since, disabled) updates its copy at
+ * once; what others change (a new URL, events, a disable, a deletion, a rotated secret) is seen
+ * within ENDPOINT_CACHE_MS.
+ */
+export class EndpointCache implements EndpointReader {
+  private readonly entries = new Map<string, { webhook: WebhookWithSecrets | undefined; until: number }>();
 
-export interface Attempt {
-  readonly id: string;
-  readonly deliveryId: string;
-  /** The HTTP status, or 0 when no response arrived (refused, timeout, network error). */
-  readonly statusCode: number;
-  readonly durationMs: number;
-  readonly response: string;
-  readonly sentAt: string;
-}
-
-/** What every write of a delivery carries, so that whichever comes first creates the item. */
-export interface DeliveryIdentity {
-  readonly id: string;
-  readonly webhookId: string;
-  readonly tenantId: string;
-  readonly eventId: string;
-  readonly eventType: EmailEventType;
-  readonly payload: string;
-  /** The delivery's created_at (the time it was queued), kept from the first write. */
-  readonly queuedAt: string;
-  readonly generation: number;
-}
-
-export interface DeliveryListOptions {
-  readonly limit: number;
-  readonly after?: string;
-  readonly before?: string;
-}
-
-export class InvalidDeliveryCursorError extends Error {}
-
-export const deliveryShard = (deliveryId: string): number => parseInt(deliveryId.slice(0, 2), 16) % EMAIL_LIST_SHARDS;
-
-export class DeliveryStore {
   constructor(
-    private readonly db: Db,
-    private readonly retentionDays: number,
+    private readonly store: EndpointReader,
+    private readonly options: { readonly ttlMs?: number; readonly now?: () => number; readonly maxEntries?: number } = {},
   ) {}
 
-  async get(deliveryId: string): Promise<Delivery | undefined> {
-    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.webhookDelivery(deliveryId), ConsistentRead: true }));
-    return Item && isLive(Item as { expires_at?: number }, this.db.now()) ? toDelivery(Item) : undefined;
+  async getWithSecrets(id: string): Promise<WebhookWithSecrets | undefined> {
+    const now = (this.options.now ?? Date.now)();
+    const hit = this.entries.get(id);
+    if (hit && hit.until > now) return hit.webhook;
+    const webhook = await this.store.getWithSecrets(id);
+    this.entries.delete(id);
+    if (this.entries.size >= (this.options.maxEntries ?? 1000)) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(id, { webhook, until: now + (this.options.ttlMs ?? ENDPOINT_CACHE_MS) });
+    return webhook;
   }
 
-  /** A delivery of this tenant's endpoint, or undefined. */
-  async getFor(tenantId: string, webhookId: string, deliveryId: string): Promise<Delivery | undefined> {
-    const d = await this.get(deliveryId);
-    return d && d.tenantId === tenantId && d.webhookId === webhookId ? d : undefined;
+  async markFailing(id: string, sinceIso: string): Promise<void> {
+    await this.store.markFailing(id, sinceIso);
+    this.patch(id, (w) => (w.failingSince === undefined ? { ...w, failingSince: sinceIso } : w));
   }
 
-  /** Logs one attempt (expires with the retention). */
-  async putAttempt(attempt: Omit<Attempt, 'id'>, n: number): Promise<void> {
-    await this.db.doc.send(new PutCommand({
-      TableName: this.db.table,
-      Item: {
-        ...keys.deliveryAttempt(attempt.deliveryId, attempt.sentAt, n), kind: 'webhook_attempt',
-        attempt_id: derivedId('webhook-attempt', attempt.deliveryId, attempt.sentAt, String(n)),
-        status_code: attempt.statusCode, duration_ms: attempt.durationMs, response: attempt.response, sent_at: attempt.sentAt,
-        expires_at: expiresAt(this.db.now(), this.retentionDays),
-      },
-    }));
+  async clearFailing(id: string): Promise<void> {
+    await this.store.clearFailing(id);
+    this.patch(id, ({ failingSince: _f, ...w }) => w);
   }
 
-  /**
-   * Records the outcome of an attempt of `generation`. Conditional: a newer generation (a replay)
-   * or an earlier success of this generation wins, and the write is skipped (returns false).
-   */
-  async recordOutcome(
-    identity: DeliveryIdentity,
-    outcome: { status: DeliveryStatus; attempted: boolean; attemptAt: string; nextAttemptAt?: string },
-  ): Promise<boolean> {
-    const values: Record<string, unknown> = {
-      ':s': outcome.status, ':success': 'success', ':g': identity.generation,
-      ':w': identity.webhookId, ':t': identity.tenantId, ':e': identity.eventId, ':type': identity.eventType,
-      ':p': identity.payload, ':c': identity.queuedAt,
-      ':pk2': keys.webhookDeliveries(identity.webhookId, deliveryShard(identity.id)), ':sk2': `${identity.queuedAt}#${identity.id}`,
-      ':x': expiresAt(Date.parse(identity.queuedAt) || this.db.now(), this.retentionDays),
-    };
-    const sets = [
-      '#s = :s', 'generation = :g', 'webhook_id = if_not_exists(webhook_id, :w)', 'tenant_id = if_not_exists(tenant_id, :t)',
-      'event_id = if_not_exists(event_id, :e)', 'event_type = if_not_exists(event_type, :type)', 'payload = if_not_exists(payload, :p)',
-      'created_at = if_not_exists(created_at, :c)', 'gsi2pk = if_not_exists(gsi2pk, :pk2)', 'gsi2sk = if_not_exists(gsi2sk, :sk2)',
-      'expires_at = if_not_exists(expires_at, :x)', 'kind = :kind',
-    ];
-    values[':kind'] = 'webhook_delivery';
-    const removes: string[] = [];
-    if (outcome.attempted) {
-      sets.push('attempts = if_not_exists(attempts, :zero) + :one', 'last_attempt_at = :at');
-      values[':zero'] = 0;
-      values[':one'] = 1;
-      values[':at'] = outcome.attemptAt;
-    }
-    if (outcome.nextAttemptAt !== undefined) (sets.push('next_attempt_at = :next'), (values[':next'] = outcome.nextAttemptAt));
-    else removes.push('next_attempt_at');
-    if (outcome.status === 'failed') {
-      // The sparse failed index that recover reads; its sort key is the delivery's created_at.
-      sets.push('gsi1pk = :pk1', 'gsi1sk = if_not_exists(gsi2sk, :sk2)');
-      values[':pk1'] = keys.webhookFailed(identity.webhookId, deliveryShard(identity.id));
-    } else {
-      removes.push('gsi1pk', 'gsi1sk');
-    }
-    try {
-      await this.db.doc.send(new UpdateCommand({
-        TableName: this.db.table,
-        Key: keys.webhookDelivery(identity.id),
-        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-        ConditionExpression: 'attribute_not_exists(pk) OR generation < :g OR (generation = :g AND #s <> :success)',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: values,
-      }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  async disable(id: string, reason: string): Promise<void> {
+    await this.store.disable(id, reason);
+    this.patch(id, (w) => ({ ...w, status: 'disabled', disabledReason: reason }));
   }
 
-  /**
-   * Starts a replay: the next generation, pending again, out of the failed index. Returns the
-   * delivery as replayed, or undefined when it is not this tenant's endpoint's.
-   */
-  async beginReplay(tenantId: string, webhookId: string, deliveryId: string): Promise<Delivery | undefined> {
-    try {
-      const { Attributes } = await this.db.doc.send(new UpdateCommand({
-        TableName: this.db.table,
-        Key: keys.webhookDelivery(deliveryId),
-        UpdateExpression: 'SET #s = :p, generation = generation + :one, next_attempt_at = :now REMOVE gsi1pk, gsi1sk',
-        ConditionExpression: 'attribute_exists(pk) AND tenant_id = :t AND webhook_id = :w AND (attribute_not_exists(expires_at) OR expires_at > :nowS)',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: {
-          ':p': 'pending', ':one': 1, ':now': new Date(this.db.now()).toISOString(), ':t': tenantId, ':w': webhookId,
-          ':nowS': epochSeconds(this.db.now()),
-        },
-        ReturnValues: 'ALL_NEW',
-      }));
-      return Attributes ? toDelivery(Attributes) : undefined;
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
+  private patch(id: string, change: (w: WebhookWithSecrets) => WebhookWithSecrets): void {
+    const hit = this.entries.get(id);
+    if (hit?.webhook) hit.webhook = change(hit.webhook);
   }
-
-  /** An endpoint's deliveries, newest first, by cursor (a delivery id), merged over the shards. */
-  async list(webhookId: string, options: DeliveryListOptions): Promise<{ data: Delivery[]; hasMore: boolean }> {
-    const { limit } = options;
-    const cursorId = options.after ?? options.before;
-    let cursor: string | undefined;
-    if (cursorId !== undefined) {
-      const d = await this.get(cursorId);
-      if (!d || d.webhookId !== webhookId) throw new InvalidDeliveryCursorError(`No delivery with id ${cursorId} to page from.`);
-      cursor = `${d.createdAt}#${d.id}`;
-    }
-    const newer = options.before !== undefined;
-    const pages = await Promise.all(
-      Array.from({ length: EMAIL_LIST_SHARDS }, (_, shard) => {
-        const range = cursor === undefined ? '' : newer ? ' AND gsi2sk > :c' : ' AND gsi2sk < :c';
-        return this.db.doc.send(new QueryCommand({
-          TableName: this.db.table,
-          IndexName: 'gsi2',
-          KeyConditionExpression: `gsi2pk = :pk${range}`,
-          ExpressionAttributeValues: { ':pk': keys.webhookDeliveries(webhookId, shard), ...(cursor !== undefined ? { ':c': cursor } : {}) },
-          ScanIndexForward: newer,
-          Limit: limit + 1,
-        }));
-      }),
-    );
-    const sortKeys = pages.flatMap((p) => (p.Items ?? []).map((i) => i.gsi2sk as string)).sort();
-    if (!newer) sortKeys.reverse();
-    const hasMore = sortKeys.length > limit;
-    const page = sortKeys.slice(0, limit);
-    if (newer) page.reverse();
-    const ids = page.map((sk) => sk.slice(sk.lastIndexOf('#') + 1));
-    const items = await this.batchGet(ids);
-    const data = ids.flatMap((id) => {
-      const item = items.get(id);
-      return item && isLive(item as { expires_at?: number }, this.db.now()) ? [toDelivery(item)] : [];
-    });
-    return { data, hasMore };
-  }
-
-  /** Failed deliveries of an endpoint queued at or after `since` (ISO), oldest first, at most `limit`. */
-  async failedSince(webhookId: string, since: string, limit: number): Promise<{ data: Delivery[]; hasMore: boolean }> {
-    const pages = await Promise.all(
-      Array.from({ length: EMAIL_LIST_SHARDS }, (_, shard) =>
-        queryItems(this.db, {
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk >= :since',
-          ExpressionAttributeValues: { ':pk': keys.webhookFailed(webhookId, shard), ':since': since },
-          Limit: limit + 1,
-        }, limit + 1),
-      ),
-    );
-    const all = pages.flat().filter((i) => isLive(i as { expires_at?: number }, this.db.now()))
-      .sort((a, b) => String(a.gsi1sk).localeCompare(String(b.gsi1sk)));
-    return { data: all.slice(0, limit).map(toDelivery), hasMore: all.length > limit };
-  }
-
-  /** A delivery's attempts, newest first. */
-  async listAttempts(deliveryId: string, options: { limit: number; after?: string }): Promise<{ data: Attempt[]; hasMore: boolean }> {
-    const items = await queryItems(this.db, {
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :a)',
-      ExpressionAttributeValues: { ':pk': keys.webhookDelivery(deliveryId).pk, ':a': 'A#' },
-      ScanIndexForward: false,
-    });
-    const out: Attempt[] = items.filter((i) => isLive(i as { expires_at?: number }, this.db.now())).map((i) => ({
-      id: i.attempt_id as string, deliveryId, statusCode: i.status_code as number, durationMs: i.duration_ms as number,
-      response: i.response as string, sentAt: i.sent_at as string,
-    }));
-    let from = 0;
-    if (options.after !== undefined) {
-      const at = out.findIndex((a) => a.id === options.after);
-      if (at === -1) throw new InvalidDeliveryCursorError(`No attempt with id ${options.after} to page from.`);
-      from = at + 1;
-    }
-    return { data: out.slice(from, from + options.limit), hasMore: out.length > from + options.limit };
-  }
-
-  private async batchGet(ids: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
-    const out = new Map<string, Record<string, unknown>>();
-    for (let i = 0; i < ids.length; i += 100) {
-      let request: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map((id) => keys.webhookDelivery(id));
-      for (let attempt = 0; request && request.length > 0; attempt++) {
-        if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed');
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-        const res = await this.db.doc.send(new BatchGetCommand({ RequestItems: { [this.db.table]: { Keys: request } } }));
-        for (const item of res.Responses?.[this.db.table] ?? []) out.set((item.pk as string).slice(3), item);
-        request = res.UnprocessedKeys?.[this.db.table]?.Keys as Record<string, unknown>[] | undefined;
-      }
-    }
-    return out;
-  }
-}
-
-function toDelivery(i: Record<string, unknown>): Delivery {
-  return {
-    id: (i.pk as string).slice(3),
-    webhookId: i.webhook_id as string,
-    tenantId: i.tenant_id as string,
-    eventId: i.event_id as string,
-    eventType: i.event_type as EmailEventType,
-    status: i.status as DeliveryStatus,
-    attempts: (i.attempts as number | undefined) ?? 0,
-    createdAt: i.created_at as string,
-    generation: (i.generation as number | undefined) ?? 0,
-    ...(i.next_attempt_at !== undefined ? { nextAttemptAt: i.next_attempt_at as string } : {}),
-    ...(i.last_attempt_at !== undefined ? { lastAttemptAt: i.last_attempt_at as string } : {}),
-    payload: i.payload as string,
-  };
 }

@@ -14,19 +14,24 @@
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { AppliedEvent, EventFanOut } from '../domain/applied-event';
-import { derivedId } from '../domain/ids';
+import { timeOrderedDerivedId } from '../domain/ids';
 import { buildPayload, type DeliveryMessage, jittered, serializePayload } from '../domain/webhook-payload';
 import type { WebhookQueueConfig } from '../config';
 import type { Db } from './dynamo';
-import { type Subscriber, WebhookSubscribers } from './webhooks';
+import { type Subscriber, WebhookSubscribers } from './endpoints';
 
 export const SUBSCRIBER_CACHE_MS = 30_000;
 const SQS_BATCH = 10;
 /** SQS's largest DelaySeconds. A longer first delay in the schedule is cut to this. */
 export const MAX_DELAY_SECONDS = 900;
 
-/** The delivery id of one event for one endpoint: the `webhook-id` header. */
-export const deliveryIdFor = (eventId: string, webhookId: string): string => derivedId('webhook-delivery', eventId, webhookId);
+/**
+ * The delivery id of one event for one endpoint: the `webhook-id` header. Derived, so a repeated
+ * fan-out gives the same id; time-ordered by the event's own time, so an endpoint's deliveries are
+ * listed by their keys (lambdas/core/table.ts).
+ */
+export const deliveryIdFor = (eventId: string, webhookId: string, eventTime: string): string =>
+  timeOrderedDerivedId(Date.parse(eventTime), 'webhook-delivery', eventId, webhookId);
 
 export interface QueuedDelivery {
   readonly message: DeliveryMessage;
@@ -109,9 +114,10 @@ export class WebhookFanOut implements EventFanOut {
     await this.deps.queue.enqueue(subscribers.map((s) => ({
       message: {
         v: 1,
-        delivery_id: deliveryIdFor(event.eventId, s.id),
+        delivery_id: deliveryIdFor(event.eventId, s.id, event.timestamp),
         webhook_id: s.id,
         tenant_id: event.tenantId,
+        email_id: event.emailId,
         event_id: event.eventId,
         event_type: event.type,
         payload,

@@ -45,7 +45,7 @@ export const serializePayload = (payload: WebhookPayload): string => JSON.string
 
 /**
  * One SQS message: one event for one endpoint. It carries the serialised body, so every attempt
- * and every replay signs and sends the same bytes.
+ * signs and sends the same bytes (a replay rebuilds the same bytes from the email and the event).
  */
 export interface DeliveryMessage {
   readonly v: 1;
@@ -53,6 +53,8 @@ export interface DeliveryMessage {
   readonly delivery_id: string;
   readonly webhook_id: string;
   readonly tenant_id: string;
+  /** The email of the event (absent from messages queued before it was added: read from the payload). */
+  readonly email_id?: string;
   readonly event_id: string;
   readonly event_type: EmailEventType;
   /** The exact body to sign and send. */
@@ -69,7 +71,19 @@ export function parseDeliveryMessage(body: string): DeliveryMessage {
   if (m === null || typeof m !== 'object' || m.v !== 1) throw new Error('Not a delivery message (v1)');
   for (const k of strings) if (typeof m[k] !== 'string' || m[k] === '') throw new Error(`Delivery message without ${k}`);
   if (!Number.isInteger(m.generation) || m.generation! < 0) throw new Error('Delivery message without a generation');
+  if (m.email_id !== undefined && typeof m.email_id !== 'string') throw new Error('Delivery message with a malformed email_id');
   return m as DeliveryMessage;
+}
+
+/** The email id of a message: its own field, else the payload's `data.email_id`. */
+export function emailIdOf(message: DeliveryMessage): string | undefined {
+  if (message.email_id !== undefined) return message.email_id;
+  try {
+    const id = (JSON.parse(message.payload) as { data?: { email_id?: unknown } }).data?.email_id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // --- the retry schedule ------------------------------------------------------------------------
