@@ -8,6 +8,7 @@ import { createApiHandler } from '../../lambdas/core/http/api';
 import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { DomainStore } from '../../lambdas/core/adapters/domains';
+import { SendableDomainCache } from '../../lambdas/core/adapters/domain-cache';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
 import { EventStore } from '../../lambdas/core/adapters/events';
 import { IdempotencyStore } from '../../lambdas/core/adapters/idempotency';
@@ -32,7 +33,7 @@ afterAll(async () => {
 
 const uniqueName = () => `s${randomUUID().slice(0, 8)}.com`;
 
-async function world() {
+async function world(options: { cachedGate?: boolean } = {}) {
   const table = await dynamo.freshTable();
   const db = createDb(dynamo.doc, table);
   const tenants = new TenantStore(db);
@@ -45,7 +46,7 @@ async function world() {
   const authenticator = createAuthenticator(tenants);
   const domainsApi = createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client), region: 'us-east-1', now: Date.now }), authenticator, log);
   const sendApi = createApiHandler(sendRoutes({
-    emails: new EmailStore(db, 30), domains, idempotency: new IdempotencyStore(db), sender: new SesSender(ses.client),
+    emails: new EmailStore(db, 30), domains: options.cachedGate ? new SendableDomainCache(domains) : domains, idempotency: new IdempotencyStore(db), sender: new SesSender(ses.client),
     configurationSet: 'sesame', region: 'us-east-1', events: new EventStore(db), now: Date.now,
   }), authenticator, log);
   const api = (method: string, url: string, options: CallOptions = {}) => call(url.startsWith('/domains') ? domainsApi : sendApi, method, url, options);
@@ -121,6 +122,17 @@ describe('POST /emails', () => {
     await w.api('DELETE', `/domains/${mine.id}`, { key: w.keyA });
     const res = await w.api('POST', '/emails', { key: w.keyA, body: w.email(mine.name) });
     expect(res.body).toEqual({ statusCode: 403, name: 'validation_error', message: expect.stringContaining('is not registered for this account') });
+  });
+
+  it('with the send function\'s domain cache, a domain deleted a moment ago is still refused with 403: SES no longer has it', async () => {
+    const w = await world({ cachedGate: true });
+    const mine = await w.domain(w.keyA);
+    expect((await w.api('POST', '/emails', { key: w.keyA, body: w.email(mine.name) })).status).toBe(200);
+    await w.api('DELETE', `/domains/${mine.id}`, { key: w.keyA });
+    let res: Awaited<ReturnType<typeof w.api>> | undefined;
+    const sent = await w.sentDuring(async () => (res = await w.api('POST', '/emails', { key: w.keyA, body: w.email(mine.name) })));
+    expect(res!.body).toEqual({ statusCode: 403, name: 'validation_error', message: expect.stringContaining('not verified') });
+    expect(sent).toEqual([]);
   });
 
   it('lets a key limited to one domain send from that domain only', async () => {

@@ -34,6 +34,7 @@ export interface Stores {
   readonly webhooks: WebhookStore;
   readonly deliveries: DeliveryStore;
   readonly clock: Clock;
+  readonly box: SecretBox;
 }
 
 /**
@@ -56,7 +57,7 @@ export async function stores(dynamo: TestDynamo): Promise<Stores> {
   const c = clock();
   const db = createDb(dynamo.doc, await dynamo.freshTable(), c.now);
   const box = new SecretBox(staticKeyProvider(randomBytes(32).toString('base64')));
-  return { db, webhooks: new WebhookStore(db, box), deliveries: new DeliveryStore(db, 30), clock: c };
+  return { db, webhooks: new WebhookStore(db, box), deliveries: new DeliveryStore(db, 30), clock: c, box };
 }
 
 export interface Hit {

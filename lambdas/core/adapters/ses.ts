@@ -91,7 +91,11 @@ export function sesError(error: unknown): Error {
         ? new HttpError(429, 'daily_quota_exceeded', 'The SES daily sending quota is exhausted.', { 'retry-after': '3600' })
         : new HttpError(429, 'rate_limit_exceeded', 'The SES sending rate is exceeded. Please retry later.', { 'retry-after': '1' });
     case 'MessageRejected':
-      return new HttpError(422, 'validation_error', `SES rejected the email: ${message}`);
+      // A sender SES no longer has verified (a domain removed or unverified since the send path's
+      // domain cache read it) is refused as the sending gate refuses it.
+      return /not verified/i.test(message)
+        ? new HttpError(403, 'validation_error', `The sending domain is not verified for sending: ${message}`)
+        : new HttpError(422, 'validation_error', `SES rejected the email: ${message}`);
     case 'MailFromDomainNotVerifiedException':
       return new HttpError(403, 'validation_error', `The custom MAIL FROM domain is not verified: ${message}`);
     case 'AccountSuspendedException':
