@@ -6,8 +6,12 @@
  */
 import { FULL_VCPU_MB, type Usage, chunks64k, gbSeconds, invocationMs } from './cost';
 
-/** Memory of each function, as lib/sesame-stack.ts deploys them (MB). */
-export const MEMORY_MB = { send: 256, ingest: 256, deliver: 256 } as const;
+/**
+ * Memory of each function, as lib/sesame-stack.ts deploys them (MB). Below FULL_VCPU_MB the CPU
+ * part of a duration costs the same GB-seconds at any memory (invocationMs stretches it), while the
+ * I/O wait is billed by memory: ingest and deliver, which mostly wait, are cheapest at the least.
+ */
+export const MEMORY_MB = { send: 256, ingest: 128, deliver: 128 } as const;
 
 export const ASSUMPTIONS = {
   /** Wall time of one call in the same region (ms): the I/O part of each invocation's duration. */
@@ -100,7 +104,7 @@ export function lifeUsages(life: CountedLife, compute: MeasuredCompute, a: Assum
     },
     {
       item: 'Lambda compute (arm64)', price: 'lambdaArmGbSecond', quantity: durationGbS + initGbS, basis: 'modelled',
-      note: `send ${d.send.toFixed(0)} ms @${MEMORY_MB.send} MB, ingest ${d.ingest.toFixed(0)} ms, deliver ${d.deliver.toFixed(0)} ms @256 MB (measured CPU stretched to the vCPU share, plus assumed I/O); INIT for ${a.coldStartShare * 100}% of invocations`,
+      note: `send ${d.send.toFixed(0)} ms @${MEMORY_MB.send} MB, ingest ${d.ingest.toFixed(0)} ms @${MEMORY_MB.ingest} MB, deliver ${d.deliver.toFixed(0)} ms @${MEMORY_MB.deliver} MB (measured CPU stretched to the vCPU share, plus assumed I/O); INIT for ${a.coldStartShare * 100}% of invocations`,
     },
     { item: 'DynamoDB write request units (table)', price: 'dynamoWriteUnit', quantity: life.dynamodbWriteUnits, basis: 'counted', note: 'as the store reported them, by item size' },
     { item: 'DynamoDB write request units (index entries)', price: 'dynamoWriteUnit', quantity: life.dynamodbIndexWriteUnits, basis: 'counted', note: 'one per item carrying an index key (gsi2: the email and each delivery)' },

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The CDK app. Settings come from context (cdk.json or `-c name=value`), read once here:
- *   retentionDays, configurationSetPrefix, alarmEmail, snsCertHost, stackName.
+ *   retentionDays, configurationSetPrefix, alarmEmail, snsCertHost, webhookBatchingWindowSeconds, stackName.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -24,12 +24,21 @@ function optionalPositiveInteger(name: string): number | undefined {
   return value;
 }
 
+function optionalSeconds(name: string): number | undefined {
+  const raw: unknown = app.node.tryGetContext(name);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 300) throw new Error(`Context ${name} must be an integer from 0 to 300, got "${String(raw)}"`);
+  return value;
+}
+
 const props: SesameStackProps = {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   retentionDays: optionalPositiveInteger('retentionDays'),
   configurationSetPrefix: optionalString('configurationSetPrefix'),
   alarmEmail: optionalString('alarmEmail'),
   snsCertHost: optionalString('snsCertHost'),
+  webhookBatchingWindowSeconds: optionalSeconds('webhookBatchingWindowSeconds'),
 };
 
 new SesameStack(app, optionalString('stackName') ?? 'Sesame', props);

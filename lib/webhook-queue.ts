@@ -11,6 +11,13 @@ export interface WebhookQueueProps {
   /** Messages per deliver invocation. @default 10 */
   readonly batchSize?: number;
   /**
+   * How long the event source mapping gathers messages before it invokes deliver (at most
+   * `batchSize`). On a busy queue it fills batches: fewer invocations and fewer receives, the
+   * batch's attempts run side by side in one invocation. On a quiet queue a webhook waits up to this
+   * long. @default Duration.seconds(1)
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
    * Receives before a message goes to the DLQ. The retry schedule (8 attempts) is carried by
    * visibility timeouts and ends with the delivery marked failed by the handler; the DLQ is only a
    * backstop for messages the handler cannot process at all. @default 12
@@ -28,29 +35,33 @@ export class WebhookQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookQueueProps) {
     super(scope, id);
+    const batchingWindow = props.maxBatchingWindow ?? Duration.seconds(1);
+    if (batchingWindow.toSeconds() > 300) throw new Error(`maxBatchingWindow is at most 300 seconds, got ${batchingWindow.toSeconds()}`);
     this.deadLetterQueue = new DeadLetterQueue(this, 'Dlq', { purpose: 'webhook deliveries the deliver function could not process' });
     this.queue = new Queue(this, 'Queue', {
       retentionPeriod: Duration.days(14),
-      visibilityTimeout: visibilityTimeoutFor(props.deliver),
+      visibilityTimeout: visibilityTimeoutFor(props.deliver, batchingWindow),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue.queue, maxReceiveCount: props.maxReceiveCount ?? 12 },
     });
-    this.attachDeliver(props.deliver, props.batchSize ?? 10);
+    this.attachDeliver(props.deliver, props.batchSize ?? 10, batchingWindow);
   }
 
-  private attachDeliver(deliver: SesameFunction, batchSize: number): void {
+  private attachDeliver(deliver: SesameFunction, batchSize: number, maxBatchingWindow: Duration): void {
     deliver.bindWebhookQueue(this.queue, 'consume');
-    deliver.fn.addEventSource(new SqsEventSource(this.queue, { batchSize, reportBatchItemFailures: true }));
+    deliver.fn.addEventSource(new SqsEventSource(this.queue, {
+      batchSize, reportBatchItemFailures: true, ...(maxBatchingWindow.toSeconds() > 0 ? { maxBatchingWindow } : {}),
+    }));
   }
 }
 
 /**
- * AWS's advice for a queue feeding Lambda: a visibility timeout of six times the function's timeout,
- * so that a batch retried after throttling is not received again while still in flight. The handler
- * sets a message's own visibility to carry its retry delay.
+ * AWS's advice for a queue feeding Lambda: a visibility timeout of six times the function's timeout
+ * plus the batching window, so that a batch retried after throttling is not received again while
+ * still in flight. The handler sets a message's own visibility to carry its retry delay.
  */
-function visibilityTimeoutFor(deliver: SesameFunction): Duration {
+function visibilityTimeoutFor(deliver: SesameFunction, batchingWindow: Duration): Duration {
   const timeout = deliver.fn.timeout ?? Duration.seconds(3);
-  return Duration.seconds(Math.max(30, 6 * timeout.toSeconds()));
+  return Duration.seconds(Math.max(30, 6 * timeout.toSeconds() + batchingWindow.toSeconds()));
 }

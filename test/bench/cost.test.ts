@@ -3,7 +3,7 @@
  * the benchmark itself never runs in `npm test`.
  */
 import { chunks64k, gbSeconds, invocationMs, itemBytes, priceUsages, readUnits, writeUnits } from '../../bench/cost';
-import { ASSUMPTIONS, type CountedLife, invocationDurations, ioMs, isStorage, lifeUsages, type MeasuredCompute } from '../../bench/model';
+import { ASSUMPTIONS, type CountedLife, invocationDurations, ioMs, isStorage, lifeUsages, type MeasuredCompute, MEMORY_MB } from '../../bench/model';
 import { PRICES, READ_ON, unitPrice } from '../../bench/prices';
 
 describe('billing units', () => {
@@ -95,7 +95,7 @@ describe('one email\'s life as usage', () => {
     expect(ioMs(compute.requests.send)).toBe(4 * ASSUMPTIONS.dynamodbCallMs + ASSUMPTIONS.sesSendEmailMs);
     expect(ioMs(compute.requests.ingest)).toBe(4 * ASSUMPTIONS.dynamodbCallMs + ASSUMPTIONS.sqsCallMs);
     const d = invocationDurations(compute);
-    expect(d.deliver).toBeCloseTo(2 * (1769 / 256) + 2 * ASSUMPTIONS.dynamodbCallMs + ASSUMPTIONS.webhookEndpointMs);
+    expect(d.deliver).toBeCloseTo(2 * (1769 / MEMORY_MB.deliver) + 2 * ASSUMPTIONS.dynamodbCallMs + ASSUMPTIONS.webhookEndpointMs);
   });
 
   it('derives what middleware cannot see from what was counted', () => {

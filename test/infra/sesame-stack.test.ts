@@ -33,6 +33,11 @@ describe('SesameStack', () => {
       }
     });
 
+    it('runs ingest and deliver, which mostly wait on I/O, at the least memory (the cheapest), send at 256 MB', () => {
+      const memory = (name: SesameFunctionName) => resources(template, 'AWS::Lambda::Function')[functionLogicalId(stack, name)]!.Properties!.MemorySize;
+      expect([memory('ingest'), memory('deliver'), memory('send')]).toEqual([128, 128, 256]);
+    });
+
     it('each get exactly the configuration they need, and nothing else', () => {
       const schedule = DEFAULT_RETRY_SCHEDULE.join(',');
       const expected: Record<SesameFunctionName, Record<string, unknown>> = {

@@ -23,8 +23,8 @@ describe('WebhookQueue', () => {
     );
   });
 
-  it('hides a batch for six times the deliver timeout, so an in-flight batch is not received twice', () => {
-    expect(props(queueId).VisibilityTimeout).toBe(180);
+  it('hides a batch for six times the deliver timeout plus the batching window, so an in-flight batch is not received twice', () => {
+    expect(props(queueId).VisibilityTimeout).toBe(181);
   });
 
   it('has a 14-day DLQ', () => {
@@ -40,13 +40,25 @@ describe('WebhookQueue', () => {
     }
   });
 
-  it('feeds deliver by batches of 10 with partial batch failures', () => {
+  it('feeds deliver by batches of 10 gathered for up to a second, with partial batch failures', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
       FunctionName: { Ref: logicalId(stack, deliver.fn) },
       BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+  });
+
+  it('takes the batching window as a prop: 0 turns it off, more than 300 s is refused', () => {
+    const other = minimalStack();
+    const fn = new SesameFunction(other, 'Deliver', { entryDir: 'deliver', timeout: Duration.seconds(30) });
+    new WebhookQueue(other, 'Webhooks', { deliver: fn, maxBatchingWindow: Duration.seconds(0) });
+    const mapping = Object.values(Template.fromStack(other).findResources('AWS::Lambda::EventSourceMapping'))[0]!.Properties;
+    expect(mapping.MaximumBatchingWindowInSeconds).toBeUndefined();
+    const third = minimalStack();
+    const fn3 = new SesameFunction(third, 'Deliver', { entryDir: 'deliver' });
+    expect(() => new WebhookQueue(third, 'Webhooks', { deliver: fn3, maxBatchingWindow: Duration.seconds(301) })).toThrow('at most 300');
   });
 
   it('lets deliver change visibility (the retry schedule) and delete messages', () => {
