@@ -204,6 +204,26 @@ describe('deliver handler', () => {
     expect(receiver.hits).toHaveLength(0);
   });
 
+  it('logs one line per attempt at INFO, naming the delivery and not the body', async () => {
+    const { webhook } = await endpoint();
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({}, (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
+    const poster = new HttpDelivery({ allowLoopback: true, timeoutMs: 10_000 });
+    posters.push(poster);
+    const deliver = createDeliverHandler({ webhooks: s.webhooks, deliveries: s.deliveries, poster, visibility, retrySchedule: SCHEDULE, log, random: () => 0.5 });
+    receiver.respond([500], 200);
+    const msg = deliveryMessage({ webhook_id: webhook.id, tenant_id: 't1' });
+
+    await deliver({ Records: [sqsRecord(msg, 1)] });
+    await deliver({ Records: [sqsRecord(msg, 2)] });
+
+    expect(lines.map((l) => [l.level, l.message, l.deliveryId])).toEqual([
+      ['info', 'webhook attempt failed; retrying', msg.delivery_id],
+      ['info', 'webhook delivered', msg.delivery_id],
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(msg.payload);
+  });
+
   it('finds the queue URL from the record ARN when none is configured', () => {
     expect(queueUrlFromArn('arn:aws:sqs:eu-west-1:123456789012:sesame-webhooks')).toBe('https://sqs.eu-west-1.amazonaws.com/123456789012/sesame-webhooks');
     expect(queueUrlFromArn('arn:aws-cn:sqs:cn-north-1:123456789012:q')).toBe('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q');
