@@ -20,11 +20,9 @@ export interface SesameApiProps {
   readonly accessLogRetention?: RetentionDays;
 }
 
-/**
- * Why no route has an API Gateway authorizer; see DESIGN.md, "Authentication".
- */
+/** Why no route has an API Gateway authorizer (the cdk-nag acknowledgment's reason). */
 const NO_AUTHORIZER_REASON =
-  'Authentication is the middleware shared by the API functions (DESIGN.md): an HTTP API authorizer can only answer {"message":"Unauthorized"} instead of Resend\'s error format, caches by key regardless of route, and keeps a revoked key alive for its cache\'s life. POST /webhooks/ses carries no key: every SNS message\'s signature and TopicArn are verified instead.';
+  'Authentication is the middleware shared by the API functions: an HTTP API authorizer can only answer {"message":"Unauthorized"} instead of Resend\'s error format, caches by key regardless of route, and keeps a revoked key alive for its cache\'s life. POST /webhooks/ses carries no key: every SNS message\'s signature and TopicArn are verified instead.';
 
 /**
  * The HTTP API (API Gateway v2): the routes of API_ROUTES, one Lambda integration per function,

@@ -51,7 +51,7 @@ export interface SesameFunctionProps {
    * milliseconds either way of the same code loading the SDK unbundled (README, "Benchmark"). @default true
    */
   readonly bundleAwsSdk?: boolean;
-  /** Extra environment variables (Sesame's own names, see DESIGN.md's configuration table). @default - none */
+  /** Extra environment variables (Sesame's own names, see the README's Configuration table). @default - none */
   readonly environment?: Readonly<Record<string, string>>;
 }
 
@@ -85,7 +85,7 @@ export class SesameFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: props.platformLogs ? SystemLogLevel.INFO : SystemLogLevel.WARN,
-      // SDK v3 reuses connections by itself; the old variable is noise (DESIGN.md: no awsSdkConnectionReuse).
+      // SDK v3 reuses connections by itself; the old variable is noise (so it is not set).
       awsSdkConnectionReuse: false,
       environment: { ...props.environment },
       bundling: cdkBundling(lambdaBundling({ bundleAwsSdk: props.bundleAwsSdk ?? true })),

@@ -1,7 +1,7 @@
 /**
  * Local mode: the whole pipeline on 127.0.0.1 with no AWS account. The embedded services speak the
  * AWS protocols; the handlers are the deployed ones, imported after the environment points their
- * SDK clients here (DESIGN.md principle 1: only where the adapters point differs).
+ * SDK clients here (one code path: only where the adapters point differs).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

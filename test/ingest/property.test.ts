@@ -1,5 +1,5 @@
 /**
- * The stored state is a function of the set of events (DESIGN.md "Email status"): any order, any
+ * The stored state is a function of the set of events (README "Email status and SES events"): any order, any
  * duplicates, some of them concurrent, the two SES formats for the same event, always the same
  * items: STATUS, every recipient, every event. Seeded, so that a failure can be replayed.
  */

@@ -9,7 +9,7 @@ function eventOf(json: unknown): SesEvent {
   return parsed.event;
 }
 
-/** What each fixture means (DESIGN.md "Email status"). */
+/** What each fixture means (README "Email status and SES events"). */
 const EXPECTED: Record<string, { status: string; type: string; scope: 'recipients' | 'message'; recipients: string[] }> = {
   'bounce-permanent-general': { status: 'bounced', type: 'email.bounced', scope: 'recipients', recipients: ['recipient@example.com'] },
   'bounce-permanent-multiple-recipients': { status: 'bounced', type: 'email.bounced', scope: 'recipients', recipients: ['recipient@example.com', 'second@example.com'] },

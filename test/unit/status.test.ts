@@ -18,7 +18,7 @@ describe('status keys', () => {
     expect(recipientKey('2030-01-01T00:00:00Z', 'delivered', 'a') < recipientKey('2020-01-01T00:00:00Z', 'bounced', 'a')).toBe(true);
   });
 
-  it('keep the ranks of DESIGN.md', () => {
+  it('keep the documented ranks', () => {
     expect(Object.entries(RANKS).sort((x, y) => x[1] - y[1]).map(([k]) => k)).toEqual([
       'queued', 'scheduled', 'sent', 'delivery_delayed', 'delivered', 'opened', 'clicked', 'failed', 'bounced', 'suppressed', 'complained', 'canceled',
     ]);

@@ -11,7 +11,7 @@
  *   else is added to it, so it stays far under 1 KB.
  *
  * Every write is one item, guarded by a condition: any order and any number of duplicates leave
- * the same items (DESIGN.md "Email status", principle 2).
+ * the same items (README "Email status and SES events").
  */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { EmailEventType } from '../domain/applied-event';

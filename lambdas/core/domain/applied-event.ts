@@ -21,7 +21,7 @@ export const EMAIL_EVENT_TYPES = [
 
 export type EmailEventType = (typeof EMAIL_EVENT_TYPES)[number];
 
-/** The email fields a webhook carries (DESIGN.md "Customer webhooks"). */
+/** The email fields a webhook carries (README "Webhooks"). */
 export interface WebhookEmail {
   readonly email_id: string;
   readonly from: string;

@@ -1,5 +1,5 @@
 /**
- * SES events, normalised (DESIGN.md "Email status"). Both formats SES publishes to SNS, event
+ * SES events, normalised (README "Email status and SES events"). Both formats SES publishes to SNS, event
  * publishing (`eventType`) and the older identity notifications (`notificationType`), are parsed by
  * schemas into one shape: a content-derived id, the status the event implies, the recipients it
  * names, its own time, and its details in Resend's webhook field names. Pure code: no AWS imports.

@@ -1,5 +1,5 @@
 /**
- * The email status model (DESIGN.md "Email status"): Resend's values and their ranks, and the
+ * The email status model (README "Email status and SES events"): Resend's values and their ranks, and the
  * fixed-width keys that let DynamoDB compare them in a condition (a conditional max).
  */
 
