@@ -67,6 +67,12 @@ describe('shared DynamoDB plumbing', () => {
     const oldestOdd = await queryShardsMerged(db, { shards, orderKey: (i) => i.sk as string, descending: false, limit: 4, keep: (i) => i.odd === true });
     expect(oldestOdd.items.map((i) => i.n)).toEqual([1, 3, 5, 7]);
 
+    const filtered = [0, 1, 2].map((p) => ({
+      KeyConditionExpression: 'pk = :pk', FilterExpression: 'n >= :from', ExpressionAttributeValues: { ':pk': `P#${p}`, ':from': 240 },
+    }));
+    const tail = await queryShardsMerged(db, { shards: filtered, orderKey: (i) => i.sk as string, descending: false, limit: 3 });
+    expect(tail).toMatchObject({ hasMore: true, items: [{ n: 240 }, { n: 241 }, { n: 242 }] });
+
     const all = await queryShardsMerged(db, { shards, orderKey: (i) => i.sk as string, descending: false, limit: 500, keep: (i) => (i.n as number) >= 245 });
     expect(all).toMatchObject({ hasMore: false });
     expect(all.items.map((i) => i.n)).toEqual([245, 246, 247, 248, 249]);

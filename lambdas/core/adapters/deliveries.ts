@@ -276,7 +276,10 @@ export class DeliveryStore {
     for (let shard = 0; shard < DELIVERY_SHARDS; shard++) {
       shards.push({
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-        ExpressionAttributeValues: { ':pk': keys.webhookDeliveryShard(webhookId, shard), ':lo': idPrefixAt(ms), ':hi': 'WD#~' },
+        // Read and billed all the same; only the failed ones travel back.
+        FilterExpression: '#s = :failed',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':pk': keys.webhookDeliveryShard(webhookId, shard), ':lo': idPrefixAt(ms), ':hi': 'WD#~', ':failed': 'failed' },
       });
       shards.push({
         IndexName: 'gsi1',

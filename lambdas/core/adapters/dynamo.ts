@@ -126,8 +126,9 @@ export async function queryShardsMerged(db: Db, query: ShardedQuery): Promise<{ 
     const kept: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
+      // With a FilterExpression, Limit would count the items read, not those returned: pages of 1 MB instead.
       const page = await db.doc.send(new QueryCommand({
-        ...shard, TableName: db.table, ScanIndexForward: !query.descending, Limit: want, ExclusiveStartKey: start,
+        ...shard, TableName: db.table, ScanIndexForward: !query.descending, ...(shard.FilterExpression ? {} : { Limit: want }), ExclusiveStartKey: start,
       }));
       kept.push(...(page.Items ?? []).filter(keep));
       start = kept.length >= want ? undefined : page.LastEvaluatedKey;
