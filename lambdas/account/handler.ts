@@ -1,4 +1,4 @@
-/** The account function: /api-keys and /webhooks. */
+/** The account function: /api-keys, /webhooks and /templates. */
 import { readAccountConfig } from '../core/config';
 import { documentClient, sqsClient } from '../core/clients';
 import { createDb } from '../core/adapters/dynamo';
@@ -11,10 +11,12 @@ import { RebuiltPayloads } from '../core/adapters/delivery-payloads';
 import { EmailStore } from '../core/adapters/emails';
 import { WebhookStore } from '../core/adapters/endpoints';
 import { EventStore } from '../core/adapters/events';
+import { TemplateStore } from '../core/adapters/templates';
 import { createAuthenticator } from '../core/http/auth';
 import { createApiHandler } from '../core/http/api';
 import { apiKeyRoutes } from './api-keys';
 import { webhookRoutes } from './webhooks';
+import { templateRoutes } from './templates';
 
 const config = readAccountConfig();
 const db = createDb(documentClient(), config.tableName);
@@ -30,6 +32,7 @@ export const handler = createApiHandler(
       queue: new SqsDeliveryQueue(sqsClient(), config.webhookQueueUrl),
       endpointPolicy: { allowLoopback: config.allowLoopbackWebhooks, allowHttp: config.allowLoopbackWebhooks },
     }),
+    ...templateRoutes({ templates: new TemplateStore(db) }),
   },
   createAuthenticator(tenants),
 );

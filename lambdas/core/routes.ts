@@ -41,6 +41,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
   route('POST /webhooks/{id}/events/{event_id}/replay', 'account'),
   route('POST /webhooks/{id}/signing-secret/rotate', 'account'),
   route('POST /webhooks/{id}/recover', 'account'),
+  route('POST /templates', 'account'),
+  route('GET /templates', 'account'),
+  route('GET /templates/{id}', 'account'),
+  route('PATCH /templates/{id}', 'account'),
+  route('DELETE /templates/{id}', 'account'),
+  route('POST /templates/{id}/publish', 'account'),
+  route('POST /templates/{id}/duplicate', 'account'),
 
   // SNS over HTTPS, for accounts whose topic already points at an HTTP endpoint. No API key:
   // every message's signature and TopicArn are verified instead.

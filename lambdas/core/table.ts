@@ -24,6 +24,9 @@
  * | webhook delivery     | `WH#<webhook>#WD#<shard>`  | `WD#<delivery id>`  | one event to one endpoint; see below   |
  * | delivery attempt     | `WD#<delivery id>`         | `A#<time>#<n>`      | later attempts; TTL                    |
  * | (earlier layout)     | `WD#<delivery id>`         | `DELIVERY`          | read until it expires; see below       |
+ * | template             | `TPL#<template id>`        | `TEMPLATE`          | gsi1: `T#<tenant>#TEMPLATES` / created |
+ * | template version     | `TPL#<template id>`        | `V#<version id>`    | immutable content, gzipped             |
+ * | template alias       | `TA#<tenant>#<alias>`      | `ALIAS`             | the one template holding an alias      |
  *
  * Domains (lambdas/core/adapters/domains.ts). A name, its parent domains and its subdomains belong
  * to one tenant, checked with no scan and no transaction:
@@ -51,6 +54,14 @@
  * retention. Deliveries of the earlier layout (`WD#<id>` / `DELIVERY`, listed through gsi2 and, when
  * failed, gsi1; random-looking version-8 ids) are still read, replayed and retried where they are
  * until they expire.
+ *
+ * Templates (lambdas/core/adapters/templates.ts). The template item holds the name, the alias, and
+ * which version is the draft and which is published; it is small, so the tenant's gsi1 listing
+ * carries no content. Each edit writes a new immutable version item and moves the draft pointer
+ * under a condition on the template's `revision`; publishing moves the published pointer the same
+ * way. A send reads the template item, then its published version. An alias is held by
+ * `TA#<tenant>#<alias>`, created if absent before the template item points at it, so two templates
+ * of a tenant never share one; a marker whose template does not point back is stale and reclaimable.
  */
 
 export interface KeyAttribute {
@@ -131,6 +142,10 @@ export const keys = {
   /** Earlier layout: gsi2 listing and gsi1 failed entries of an endpoint's deliveries. */
   legacyWebhookDeliveries: (webhookId: string, shard: number) => `WH#${webhookId}#D#${shard}`,
   legacyWebhookFailed: (webhookId: string, shard: number) => `WH#${webhookId}#FAILED#${shard}`,
+  template: (templateId: string) => ({ pk: `TPL#${templateId}`, sk: 'TEMPLATE' }),
+  templateVersion: (templateId: string, versionId: string) => ({ pk: `TPL#${templateId}`, sk: `V#${versionId}` }),
+  templateAlias: (tenantId: string, alias: string) => ({ pk: `TA#${tenantId}#${alias}`, sk: 'ALIAS' }),
+  tenantTemplates: (tenantId: string) => `T#${tenantId}#TEMPLATES`,
 };
 
 /** The shard of a delivery: from the id's last (hash) byte; earlier-layout ids from their first. */

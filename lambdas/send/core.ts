@@ -64,6 +64,7 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
     ...(draft.html !== undefined ? { html: draft.html } : {}),
     ...(draft.text !== undefined ? { text: draft.text } : {}),
     tags: draft.tags, createdAt,
+    ...(draft.template ? { template: draft.template } : {}),
   });
   if (!created && (await deps.emails.sentMessageId(id)) !== undefined) {
     log.info('email already sent under this idempotency key', { emailId: id });

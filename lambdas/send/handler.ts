@@ -9,6 +9,7 @@ import { SendableDomainCache } from '../core/adapters/domain-cache';
 import { IdempotencyStore } from '../core/adapters/idempotency';
 import { TenantStore } from '../core/adapters/tenants';
 import { SesSender } from '../core/adapters/ses';
+import { TemplateStore } from '../core/adapters/templates';
 import { createAuthenticator } from '../core/http/auth';
 import { createApiHandler } from '../core/http/api';
 import { sendRoutes } from './routes';
@@ -25,6 +26,7 @@ export const handler = createApiHandler(
     configurationSet: config.configurationSet,
     region: config.region,
     events: new EventStore(db),
+    templates: new TemplateStore(db),
     now: Date.now,
   }),
   createAuthenticator(new TenantStore(db)),

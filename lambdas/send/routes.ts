@@ -3,18 +3,21 @@
  */
 import type { ApiResponse, RouteContext, Routes } from '../core/http/api';
 import { HttpError, conflict, notFound } from '../core/errors';
-import { type EmailDraft, MAX_BATCH, parseJsonBody, parseSendRequest } from '../core/domain/email';
+import { type EmailDraft, MAX_BATCH, parseJsonBody } from '../core/domain/email';
 import { isId, sha256Hex } from '../core/domain/ids';
 import { InvalidCursorError, type EmailSummary, type EmailView } from '../core/adapters/emails';
 import type { IdempotencyStore } from '../core/adapters/idempotency';
 import type { EventLog, LoggedEvent } from '../core/adapters/events';
 import { type SendDeps, sendDrafts } from './core';
+import { type TemplateReads, type TemplateSource, parseEmail } from './templates';
 
 export interface SendRouteDeps extends SendDeps {
   readonly idempotency: IdempotencyStore;
   readonly region: string;
   /** The SES event log (GET /emails/{id}/events). */
   readonly events: EventLog;
+  /** Published templates, for `template: {id, variables}`. */
+  readonly templates: TemplateSource;
 }
 
 const MAX_IDEMPOTENCY_KEY = 256;
@@ -67,7 +70,10 @@ function summaryBody(e: EmailSummary, region: string) {
 }
 
 function emailBody(e: EmailView, region: string) {
-  return { ...summaryBody(e, region), html: e.html ?? null, text: e.text ?? null };
+  return {
+    ...summaryBody(e, region), html: e.html ?? null, text: e.text ?? null,
+    ...(e.template ? { template_id: e.template.id, template_version_id: e.template.versionId } : {}),
+  };
 }
 
 /** One entry of GET /emails/{id}/events: the event's own time, the recipients it names, its details. */
@@ -88,7 +94,7 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
       permission: 'sending_access',
       async handle(ctx) {
         const input = parseJsonBody(ctx.request.body);
-        const draft = parseSendRequest(input);
+        const draft = await parseEmail(deps.templates, ctx.auth.tenantId, input, {}, new Map());
         return idempotent(deps, ctx, JSON.stringify(input), async (key) => {
           const [outcome] = await sendDrafts(deps, ctx.auth, [{ index: 0, draft }], { ...(key !== undefined ? { idempotencyKey: key } : {}), stopOnError: true, log: ctx.log });
           if (outcome?.error) throw outcome.error;
@@ -110,14 +116,15 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
         if (input.length > MAX_BATCH) throw new HttpError(422, 'validation_error', `Too many emails in the batch: at most ${MAX_BATCH}.`);
         const valid: { index: number; draft: EmailDraft }[] = [];
         const errors: { index: number; message: string }[] = [];
-        input.forEach((item, index) => {
+        const reads: TemplateReads = new Map();
+        for (const [index, item] of input.entries()) {
           try {
-            valid.push({ index, draft: parseSendRequest(item, { prefix: mode === 'strict' ? `emails[${index}]: ` : '', batch: true }) });
+            valid.push({ index, draft: await parseEmail(deps.templates, ctx.auth.tenantId, item, { prefix: mode === 'strict' ? `emails[${index}]: ` : '', batch: true }, reads) });
           } catch (error) {
             if (mode === 'strict' || !(error instanceof HttpError)) throw error;
             errors.push({ index, message: error.message });
           }
-        });
+        }
         return idempotent(deps, ctx, JSON.stringify({ mode, input }), async (key) => {
           const outcomes = await sendDrafts(deps, ctx.auth, valid, { ...(key !== undefined ? { idempotencyKey: key } : {}), stopOnError: mode === 'strict', log: ctx.log });
           for (const o of outcomes) if (o.error) errors.push({ index: o.index, message: o.error.message });

@@ -11,6 +11,7 @@ import { DomainStore } from '../../lambdas/core/adapters/domains';
 import { SendableDomainCache } from '../../lambdas/core/adapters/domain-cache';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
 import { EventStore } from '../../lambdas/core/adapters/events';
+import { TemplateStore } from '../../lambdas/core/adapters/templates';
 import { IdempotencyStore } from '../../lambdas/core/adapters/idempotency';
 import { SesSender } from '../../lambdas/core/adapters/ses';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
@@ -47,7 +48,7 @@ async function world(options: { cachedGate?: boolean } = {}) {
   const domainsApi = createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client), region: 'us-east-1', now: Date.now }), authenticator, log);
   const sendApi = createApiHandler(sendRoutes({
     emails: new EmailStore(db, 30), domains: options.cachedGate ? new SendableDomainCache(domains) : domains, idempotency: new IdempotencyStore(db), sender: new SesSender(ses.client),
-    configurationSet: 'sesame', region: 'us-east-1', events: new EventStore(db), now: Date.now,
+    configurationSet: 'sesame', region: 'us-east-1', events: new EventStore(db), templates: new TemplateStore(db), now: Date.now,
   }), authenticator, log);
   const api = (method: string, url: string, options: CallOptions = {}) => call(url.startsWith('/domains') ? domainsApi : sendApi, method, url, options);
   /** A domain of the tenant of `key`, verified with SES unless `verify` is false. */

@@ -6,6 +6,7 @@ import { EventStore } from '../../lambdas/core/adapters/events';
 import { DomainStore, type DomainRecord } from '../../lambdas/core/adapters/domains';
 import { IdempotencyStore } from '../../lambdas/core/adapters/idempotency';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
+import { TemplateStore } from '../../lambdas/core/adapters/templates';
 import { type EmailSender, SesSender } from '../../lambdas/core/adapters/ses';
 import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createApiHandler } from '../../lambdas/core/http/api';
@@ -51,6 +52,7 @@ export async function startSendHarness(): Promise<SendHarness> {
           domains,
           idempotency: new IdempotencyStore(clockDb),
           events: new EventStore(clockDb),
+          templates: new TemplateStore(clockDb),
           sender: options.sender ? options.sender(real) : real,
           configurationSet: 'sesame',
           region: 'us-east-1',

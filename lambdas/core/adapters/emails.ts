@@ -42,6 +42,8 @@ export interface NewEmail {
   /** The customer's tags only. */
   readonly tags: readonly { readonly name: string; readonly value: string }[];
   readonly createdAt: string;
+  /** The template and version the email was rendered from. */
+  readonly template?: { readonly id: string; readonly versionId: string };
 }
 
 export interface EmailView extends NewEmail {
@@ -98,6 +100,7 @@ export class EmailStore {
           email_id: email.id, tenant_id: email.tenantId, from: email.from,
           to: email.to, cc: email.cc, bcc: email.bcc, reply_to: email.replyTo,
           subject: email.subject, tags: email.tags, created_at: email.createdAt,
+          ...(email.template ? { template_id: email.template.id, template_version_id: email.template.versionId } : {}),
           ...(chunks ? { body_chunks: chunks } : { body }),
           expires_at: ttl,
           gsi2pk: keys.emailList(email.tenantId, shardOf(email.id)),
@@ -226,7 +229,7 @@ export class EmailStore {
 
   private async batchGet(ids: readonly string[], withBody: boolean): Promise<Map<string, Record<string, unknown>>> {
     const wanted = ids.flatMap((id) => [keys.emailMeta(id), keys.emailStatus(id)]);
-    const projection = 'pk, sk, email_id, tenant_id, #f, #t, cc, bcc, reply_to, subject, tags, created_at, expires_at, last_event, message_id, body_chunks' + (withBody ? ', body' : '');
+    const projection = 'pk, sk, email_id, tenant_id, #f, #t, cc, bcc, reply_to, subject, tags, created_at, expires_at, last_event, message_id, body_chunks, template_id, template_version_id' + (withBody ? ', body' : '');
     const items = await batchGetAll(this.db, wanted, { projection, names: { '#f': 'from', '#t': 'to' } });
     return new Map(items.map((item) => [`${emailIdOfPk(item.pk as string)}#${item.sk as string}`, item]));
   }
@@ -244,6 +247,7 @@ function toSummary(meta: Record<string, unknown>, status: Record<string, unknown
     subject: meta.subject as string,
     tags: (meta.tags as { name: string; value: string }[]) ?? [],
     createdAt: meta.created_at as string,
+    ...(meta.template_id ? { template: { id: meta.template_id as string, versionId: meta.template_version_id as string } } : {}),
     lastEvent: ((status?.last_event as EmailStatus | undefined) ?? 'queued'),
     ...(status?.message_id ? { sesMessageId: status.message_id as string } : {}),
   };

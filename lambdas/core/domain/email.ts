@@ -42,6 +42,8 @@ export interface EmailDraft {
   readonly headers: Readonly<Record<string, string>>;
   readonly tags: readonly { readonly name: string; readonly value: string }[];
   readonly attachments: readonly Attachment[];
+  /** The template and version the content was rendered from (lambdas/send/templates.ts). */
+  readonly template?: { readonly id: string; readonly versionId: string };
 }
 
 // A pragmatic address check: what SES and mail servers accept in practice (dot-atom local part,
@@ -195,7 +197,6 @@ export function parseSendRequest(input: unknown, options: ParseOptions = {}): Em
   if (!parsed.success) throw schemaError(parsed.error, input as Record<string, unknown>, prefix);
   const req = parsed.data;
 
-  if (req.template !== undefined) throw new HttpError(422, 'validation_error', `${prefix}Templates are not supported by this server; send \`html\` or \`text\`.`);
   if (req.topic_id !== undefined) throw new HttpError(422, 'validation_error', `${prefix}\`topic_id\` is not supported by this server.`);
   const scheduledAt = req.scheduled_at ?? req.scheduledAt;
   if (scheduledAt !== undefined) {
