@@ -109,6 +109,8 @@ describe('/templates', () => {
       }
     }
     expect((await api('GET', '/templates', { key: globex.key })).body.data).toEqual([]);
+    // A reference that is neither an id nor an alias is simply not found.
+    expect((await api('GET', `/templates/${'x'.repeat(3000)}`, { key: acme.key })).status).toBe(404);
     const sent = await api('POST', '/emails', { key: globex.key, body: { from: `hi@${globex.domain}`, to: 'a@example.org', template: { id, variables: { TOTAL: 1, ORDER_ID: 'x' } } } });
     expect(sent).toMatchObject({ status: 422, body: { message: `Template \`${id}\` not found.` } });
     // The alias is acme's only: globex can use it for its own template.
@@ -182,6 +184,7 @@ describe('sending with a template', () => {
       [{ template: { id, variables: { TOTAL: 1, ORDER_ID: 'x' } }, text: 'mine' }, '`text` cannot be used with `template`'],
       [{ template: { id: draftOnly, variables: { TOTAL: 1, ORDER_ID: 'x' } } }, 'is not published'],
       [{ template: { id: 'no-such-alias' } }, 'Template `no-such-alias` not found.'],
+      [{ template: { id: 'y'.repeat(3000) } }, 'not found.'],
       [{ template: { variables: {} } }, 'Invalid `template` field'],
     ];
     const sentBefore = h.ses.sent().length;

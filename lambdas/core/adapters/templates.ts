@@ -16,7 +16,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../table';
 import { isId, newId } from '../domain/ids';
-import type { TemplateContent, TemplateVariable } from '../domain/template';
+import { isAlias, type TemplateContent, type TemplateVariable } from '../domain/template';
 import { type Db, isConditionFailure, queryItems } from './dynamo';
 
 /**
@@ -174,6 +174,8 @@ export class TemplateStore {
       const head = await this.head(idOrAlias);
       return head && head.tenantId === tenantId ? head : undefined;
     }
+    // Anything else that is not an alias names nothing (and never reaches DynamoDB's key size limit).
+    if (!isAlias(idOrAlias)) return undefined;
     const { Item: marker } = await this.db.doc.send(new GetCommand({
       TableName: this.db.table, Key: keys.templateAlias(tenantId, idOrAlias), ConsistentRead: true,
     }));

@@ -189,8 +189,11 @@ function checkMailbox(raw: string, field: string): string {
   return m.raw;
 }
 
+/** Whether a string can be an alias (what a lookup checks before it reads anything). */
+export const isAlias = (value: string): boolean => value.length <= MAX_ALIAS_LENGTH && ALIAS.test(value) && !UUID_SHAPE.test(value);
+
 export function checkAlias(alias: string): string {
-  if (alias.length > MAX_ALIAS_LENGTH || !ALIAS.test(alias) || UUID_SHAPE.test(alias)) {
+  if (!isAlias(alias)) {
     throw invalid(`Invalid \`alias\` field: 1 to ${MAX_ALIAS_LENGTH} ASCII letters, digits, \`.\`, \`_\` or \`-\`, starting with a letter or digit, and not shaped like a template id.`);
   }
   return alias;
