@@ -98,6 +98,31 @@ describe('TemplateStore', () => {
     expect(await store.publish(head)).toEqual(head);
   });
 
+  it('reads the template again when a publish replaces the version a send was about to read', async () => {
+    const tenant = newId();
+    let head = await store.publish(await store.create(tenant, { name: 'Racing send', content: content('old') }));
+    head = await store.update(head, { content: content('new') });
+    const pending = head;
+    let raced = false;
+    // A client that lets a publish (which deletes the old published version) run just before the
+    // send's first read of a version.
+    const racing = new TemplateStore({
+      ...db,
+      doc: {
+        send: async (command: { input: { Key?: { sk?: string } } }) => {
+          if (!raced && command.input.Key?.sk?.startsWith('V#')) {
+            raced = true;
+            await store.publish(pending);
+          }
+          return db.doc.send(command as never);
+        },
+      } as unknown as Db['doc'],
+    });
+    const got = await racing.published(tenant, head.id);
+    expect(raced).toBe(true);
+    expect(got).toMatchObject({ versionId: pending.draftVersion, content: { html: 'new' } });
+  });
+
   it('refuses a change made from a stale read, applying nothing of it', async () => {
     const tenant = newId();
     const head = await store.create(tenant, { name: 'Race', alias: 'race-a', content: content('a') });
