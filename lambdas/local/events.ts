@@ -14,12 +14,19 @@
  * Every email also gets a Send event first. The JSON is SES's event publishing format (see
  * test/fixtures/ses-events), with the `mail` object SES builds: `ses:*` tags plus the EmailTags.
  * As in SES, an email sent without a configuration set publishes no events.
+ *
+ * The events of an email are planned when the local SES server accepts it and kept in the event
+ * outbox (event-outbox.ts) until all are applied; startLocalEvents delivers what the outbox holds,
+ * at the time each event is due, including what a previous run left.
  */
 import { randomUUID } from 'node:crypto';
 import type { SNSEvent, SNSEventRecord } from 'aws-lambda';
 import { SIMULATOR_DOMAIN, toSesAddress } from '../core/domain/email';
 import { logger as rootLogger, type Logger } from '../core/log';
-import type { LocalSes, SendEvent } from './ses-server';
+import type { EventOutbox, OutboxEntry, ScheduledSesEvent } from './event-outbox';
+import type { SendEvent } from './ses-server';
+
+export type { ScheduledSesEvent } from './event-outbox';
 
 export type SimulatedOutcome = 'delivered' | 'bounced' | 'complained' | 'out_of_office' | 'suppressed';
 
@@ -43,12 +50,6 @@ export function simulatedOutcome(address: string): SimulatedOutcome {
     default:
       return 'delivered';
   }
-}
-
-/** One SES event to publish, `afterMs` after the send. */
-export interface ScheduledSesEvent {
-  readonly afterMs: number;
-  readonly event: Readonly<Record<string, unknown>>;
 }
 
 export interface SimulationOptions {
@@ -205,37 +206,44 @@ export function toSnsEvent(sesEvent: Readonly<Record<string, unknown>>, topicArn
 }
 
 export interface LocalEventsOptions {
-  /** The embedded SES server (its onSend seam). */
-  readonly ses: Pick<LocalSes, 'onSend'>;
+  /** The outbox the local SES server's journal fills (EventOutbox). */
+  readonly outbox: Pick<EventOutbox, 'entries' | 'onCommit' | 'settle'>;
   /** The ingest function's handler. */
   readonly ingest: (event: SNSEvent) => Promise<void>;
   /** The topic the events come from (SESAME_EVENTS_TOPIC_ARN). */
   readonly topicArn: string;
-  readonly region: string;
-  /** Milliseconds between the steps of an email's life (default 100). */
-  readonly stepMs?: number;
   /**
    * Delays before retrying a failed invocation. Default: two retries, after 1 s and 2 s, as Lambda
-   * retries an asynchronous invocation twice (after about a minute and two in AWS).
+   * retries an asynchronous invocation twice (after about a minute and two in AWS). An event still
+   * failing stays in the outbox and is tried again at the next start (in AWS it would wait in the
+   * ingest DLQ for `npx sesame dlq redrive`).
    */
   readonly retryDelaysMs?: readonly number[];
+  readonly now?: () => number;
   readonly log?: Logger;
 }
 
 export interface LocalEvents {
-  /** Resolves once every event scheduled so far was delivered, or given up after its retries. */
+  /** Resolves once every event due so far was delivered, or given up after its retries. */
   idle(): Promise<void>;
-  /** Stops listening and drops what is not delivered yet. */
+  /** Stops delivering; what is not applied yet stays in the outbox for the next start. */
   stop(): Promise<void>;
+}
+
+/** Plans the events of accepted emails as the SES mailbox simulator would publish them. */
+export function simulationPlan(options: { region: string; topicArn: string; stepMs?: number }): (email: SendEvent) => ScheduledSesEvent[] {
+  const accountId = options.topicArn.split(':')[4] || '000000000000';
+  return (email) => simulateSesEvents(email, { region: options.region, accountId, ...(options.stepMs !== undefined ? { stepMs: options.stepMs } : {}) });
 }
 
 export function startLocalEvents(options: LocalEventsOptions): LocalEvents {
   const log = (options.log ?? rootLogger).child({ component: 'local-ses-events' });
-  const accountId = options.topicArn.split(':')[4] || '000000000000';
   const retryDelays = options.retryDelaysMs ?? [1000, 2000];
+  const now = options.now ?? Date.now;
   const subscriptionId = randomUUID();
   const sleepers = new Set<{ timer: NodeJS.Timeout; wake: (go: boolean) => void }>();
   const pending = new Set<Promise<void>>();
+  const started = new Set<string>();
   let stopped = false;
 
   /** Waits `ms`; false when stopped meanwhile. */
@@ -243,7 +251,7 @@ export function startLocalEvents(options: LocalEventsOptions): LocalEvents {
     new Promise<boolean>((resolve) => {
       if (stopped) return resolve(false);
       const sleeper = {
-        timer: setTimeout(() => sleeper.wake(true), ms),
+        timer: setTimeout(() => sleeper.wake(true), Math.max(0, ms)),
         wake: (go: boolean) => {
           clearTimeout(sleeper.timer);
           sleepers.delete(sleeper);
@@ -253,36 +261,39 @@ export function startLocalEvents(options: LocalEventsOptions): LocalEvents {
       sleepers.add(sleeper);
     });
 
-  const deliver = async (scheduled: ScheduledSesEvent, sesMessageId: string) => {
-    if (!(await later(scheduled.afterMs))) return;
+  /** Delivers one event when due, retrying; true once the ingest handler took it. */
+  const deliver = async (scheduled: ScheduledSesEvent, entry: OutboxEntry): Promise<boolean> => {
+    if (!(await later(entry.acceptedAt + scheduled.afterMs - now()))) return false;
     const event = toSnsEvent(scheduled.event, options.topicArn, subscriptionId);
     for (let attempt = 0; ; attempt++) {
       try {
         await options.ingest(event);
-        return;
+        return true;
       } catch (error) {
         if (attempt >= retryDelays.length) {
-          log.error('local SES event not ingested after its retries; dropped (in AWS it would wait in the ingest DLQ)', {
-            sesMessageId, eventType: scheduled.event.eventType, error,
+          log.error('local SES event not ingested after its retries; kept in the outbox for the next start (in AWS it would wait in the ingest DLQ)', {
+            sesMessageId: entry.messageId, eventType: scheduled.event.eventType, error,
           });
-          return;
+          return false;
         }
-        if (!(await later(retryDelays[attempt]!))) return;
+        if (!(await later(retryDelays[attempt]!))) return false;
       }
     }
   };
 
-  const track = (promise: Promise<void>) => {
-    pending.add(promise);
-    void promise.finally(() => pending.delete(promise));
+  const run = (entry: OutboxEntry) => {
+    if (stopped || started.has(entry.messageId)) return;
+    started.add(entry.messageId);
+    const work = (async () => {
+      const applied = await Promise.all(entry.events.map((e) => deliver(e, entry)));
+      if (applied.every(Boolean)) await options.outbox.settle(entry.messageId);
+    })().catch((error: unknown) => log.error('local SES events: could not settle an outbox entry; it is delivered again at the next start', { sesMessageId: entry.messageId, error }));
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
   };
 
-  const unsubscribe = options.ses.onSend((send) => {
-    if (stopped) return;
-    for (const scheduled of simulateSesEvents(send, { region: options.region, accountId, ...(options.stepMs !== undefined ? { stepMs: options.stepMs } : {}) })) {
-      track(deliver(scheduled, send.messageId));
-    }
-  });
+  const unsubscribe = options.outbox.onCommit(run);
+  for (const entry of options.outbox.entries()) run(entry);
 
   return {
     async idle() {

@@ -1,21 +1,91 @@
 /**
- * JSON files for the local stand-ins' state, written atomically: a temporary file beside the
- * target, then a rename, so a reader or a crash never sees half a file.
+ * Files in local mode's data folder, written so that a crash (kill -9, or the machine stopping)
+ * never leaves half a file: the content goes to a temporary file beside the target, which is
+ * fsynced, renamed over the target, and the folder fsynced so that the rename itself is on disk.
+ * A reader sees the old file or the new one, never a mix.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+const temporaryName = (file: string) => `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+
+/** True for the temporary files a crash may leave behind (safe to delete at start). */
+export const isTemporaryFile = (name: string): boolean => /\.\d+\.[0-9a-f]{8}\.tmp$/.test(name);
+
+/** Makes a folder's entries (a rename, a new or deleted file) durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
   try {
-    await writeFile(temporary, JSON.stringify(value, null, 2) + '\n');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = temporaryName(file);
+  try {
+    const handle = await open(temporary, 'w', options.mode ?? 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temporary, file);
   } catch (err) {
     await rm(temporary, { force: true });
     throw err;
   }
+  await fsyncDir(path.dirname(file));
+}
+
+/** writeFileAtomic for start-up code that runs before anything else. */
+export function writeFileAtomicSync(file: string, data: string, options: { mode?: number } = {}): void {
+  const temporary = temporaryName(file);
+  try {
+    const fd = openSync(temporary, 'w', options.mode ?? 0o644);
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, file);
+  } catch (err) {
+    rmSync(temporary, { force: true });
+    throw err;
+  }
+  const dir = openSync(path.dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Renames within one folder durably (the folder is fsynced after the rename). */
+export async function renameDurably(from: string, to: string): Promise<void> {
+  await rename(from, to);
+  await fsyncDir(path.dirname(to));
+}
+
+/** Deletes a file durably; a file already gone is not an error. */
+export async function removeDurably(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  await fsyncDir(path.dirname(file));
 }
 
 /** The parsed file, or undefined when it does not exist. */

@@ -2,8 +2,12 @@
  * Local mode: the whole pipeline on 127.0.0.1 with no AWS account. The embedded services speak the
  * AWS protocols; the handlers are the deployed ones, imported after the environment points their
  * SDK clients here (one code path: only where the adapters point differs).
+ *
+ * Everything accepted lives in the data folder (data-folder.ts) and is picked up at start: the
+ * tables, the mailbox, the SES events still to apply (the outbox, filled inside SendEmail), and
+ * the webhook queue and its DLQ. So a kill -9 at any moment loses nothing a client was told was
+ * accepted, and starting again finishes what was under way.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -23,8 +27,10 @@ import { ensureTable, startDynamo } from './dynamodb';
 import { ensureQueue, startSqs } from './sqs';
 import { type LocalConfigurationSet, startSesServer } from './ses-server';
 import { type ApiLambda, startApiServer } from './api-server';
-import { startLocalEvents } from './events';
+import { simulationPlan, startLocalEvents } from './events';
+import { EventOutbox } from './event-outbox';
 import { startDeliverPoller } from './deliver-poller';
+import { keptSecret, prepareDataFolder } from './data-folder';
 
 export interface LocalOptions {
   readonly port: number;
@@ -75,22 +81,9 @@ export function localConfigurationSets(prefix: string, topicArn: string): LocalC
 }
 
 /** The key that encrypts webhook signing secrets at rest: made once per data folder. */
-function localSecretsKey(dataDir: string): string {
-  const file = join(dataDir, 'secrets-key');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const key = randomBytes(32).toString('base64');
-  writeFileSync(file, key + '\n', { mode: 0o600 });
-  return key;
-}
+const localSecretsKey = (dataDir: string): string => keptSecret(dataDir, 'secrets-key', () => randomBytes(32).toString('base64'));
 
-function localApiKey(options: LocalOptions): string {
-  if (options.apiKey) return options.apiKey;
-  const file = join(options.dataDir, 'api-key');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const key = newApiKey();
-  writeFileSync(file, key + '\n', { mode: 0o600 });
-  return key;
-}
+const localApiKey = (options: LocalOptions): string => options.apiKey ?? keptSecret(options.dataDir, 'api-key', newApiKey);
 
 async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SESv2Client, apiKey: string): Promise<void> {
   const db = createDb(doc, options.tableName);
@@ -113,7 +106,7 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
 }
 
 export async function startLocal(options: LocalOptions): Promise<LocalStack> {
-  mkdirSync(options.dataDir, { recursive: true });
+  prepareDataFolder(options.dataDir);
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -121,14 +114,19 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
   try {
     const dynamo = await startDynamo({ port: options.dynamoPort, dataDir: join(options.dataDir, 'dynamodb') });
     closers.push(() => dynamo.close());
+    // The events each accepted email will produce are written inside SendEmail (the outbox); a
+    // crash between the outbox and the mailbox is settled as soon as the mailbox is loaded.
+    const outbox = await EventOutbox.open({ dir: join(options.dataDir, 'ses-events'), plan: simulationPlan(options) });
     const ses = await startSesServer({
       port: options.sesPort,
       dataDir: join(options.dataDir, 'ses'),
       region: options.region,
       configurationSets: localConfigurationSets(LOCAL_CONFIGURATION_SET, options.topicArn),
+      journal: outbox,
     });
     closers.push(() => ses.close());
-    const sqs = await startSqs({ port: options.sqsPort });
+    await outbox.recover(new Set(ses.sent().map((email) => email.messageId)));
+    const sqs = await startSqs({ port: options.sqsPort, dataDir: join(options.dataDir, 'sqs'), region: options.region });
     closers.push(() => sqs.close());
 
     const dynamoClient = new DynamoDBClient({ region: options.region, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS });
@@ -171,9 +169,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     const api = await startApiServer({ port: options.port, handlers });
     closers.push(() => api.close());
 
-    // SES events for every send, delivered to the ingest handler as SNS would invoke it.
+    // SES events for every send (those a previous run left first), delivered to the ingest handler as SNS would invoke it.
     const ingest = (await import('../ingest/handler')).handler;
-    const events = startLocalEvents({ ses, ingest, topicArn: options.topicArn, region: options.region });
+    const events = startLocalEvents({ outbox, ingest, topicArn: options.topicArn });
     closers.push(() => events.stop());
 
     // The webhook queue drained by the deliver handler, as the event source mapping would.

@@ -30,9 +30,10 @@
  * have (NotFoundException). It does not check configuration set names (any name is accepted and
  * stored), the sandbox, quotas or SigV4 signatures. It
  * returns a MessageId in SES's shape (`0100` + the time in hex, a UUID, `-000000`), keeps the
- * message for the mailbox, and then calls the onSend listeners: the seam where local mode makes
- * SES events. Listeners run after the response is written, as SES publishes events after it
- * answers.
+ * message for the mailbox, and then calls the onSend listeners. Listeners run after the response
+ * is written, as SES publishes events after it answers. A `journal` (local mode's event outbox) is
+ * the durable seam: its prepare() runs before the mailbox is written and its commit() after, both
+ * before SendEmail answers, so that what SES accepted is on disk when the caller learns it.
  *
  * LOCAL SIMULATION RULE for identities. An identity is created PENDING (DKIM PENDING, not verified
  * for sending), as in SES. The first GetEmailIdentity after that finds it verified, as if the DNS
@@ -109,6 +110,17 @@ export interface StartSesServerOptions {
   readonly account?: LocalAccount;
   /** Where failures no client sees are reported: a failing onSend listener, an internal error (default: one line on stderr, without addresses). */
   readonly onError?: (error: unknown) => void;
+  /** Told of every accepted email before SendEmail answers (see AcceptJournal). */
+  readonly journal?: AcceptJournal;
+}
+
+/**
+ * Records what an accepted email will produce, durably, inside SendEmail: prepare() before the
+ * mailbox is written, commit() once it is. If either throws, SendEmail answers 500.
+ */
+export interface AcceptJournal {
+  prepare(email: SendEvent): Promise<void>;
+  commit(email: SendEvent): Promise<void>;
 }
 
 /** A configuration set as the server answers for it. */
@@ -500,8 +512,10 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
 
     const now = Date.now();
     const email: StoredEmail = { messageId: sesMessageId(now), timestamp: new Date(now).toISOString(), request, envelope };
+    await options.journal?.prepare(email);
     if (mailboxDir) await track(writeJsonAtomic(path.join(mailboxDir, `${email.messageId}.json`), storedEmailToJson(email)));
     mailbox.push(email);
+    await options.journal?.commit(email);
     return { body: { MessageId: email.messageId }, afterResponse: () => emit(email) };
   };
 

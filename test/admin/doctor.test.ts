@@ -1,7 +1,7 @@
 /**
  * `npx sesame doctor`'s checks against the local AWS-protocol services: the local SES v2 server
- * (GetAccount, configuration sets, identities), dynalite (the table's domains), fauxqs (SQS queues,
- * and SNS topics and subscriptions). Secrets Manager has no local stand-in among them, so a tiny
+ * (GetAccount, configuration sets, identities), dynalite (the table's domains), the local SQS (queues),
+ * fauxqs (SNS topics and subscriptions). Secrets Manager has no local stand-in among them, so a tiny
  * server below answers GetSecretValue in its JSON protocol for the real SDK client.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -26,7 +26,7 @@ import { doctorCommand, renderTable, runDoctor } from '../../lambdas/admin/docto
 import { localConfigurationSets } from '../../lambdas/local/runner';
 import type { LocalAccount, LocalConfigurationSet } from '../../lambdas/local/ses-server';
 import sandboxAccount from '../fixtures/sesv2/get-account.sandbox.json';
-import { localClientConfig, startTestDynamo, startTestSes, testSqs, type TestDynamo, type TestSes, type TestSqs } from '../support/services';
+import { localClientConfig, startTestDynamo, startTestSes, startTestSqs, testSnsEndpoint, type TestDynamo, type TestSes, type TestSqs } from '../support/services';
 
 const TOPIC = 'arn:aws:sns:us-east-1:000000000000:sesame-events';
 const INGEST = 'arn:aws:lambda:us-east-1:000000000000:function:sesame-ingest';
@@ -39,8 +39,8 @@ let secrets: FakeSecretsManager;
 
 beforeAll(async () => {
   dynamo = await startTestDynamo();
-  sqs = testSqs();
-  sns = new SNSClient(localClientConfig(sqs.endpoint));
+  sqs = await startTestSqs();
+  sns = new SNSClient(localClientConfig(testSnsEndpoint()));
   secrets = await startFakeSecretsManager();
 });
 afterAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * `npx sesame dlq redrive` against the local SQS (fauxqs, started by jest's globalSetup) and the
+ * `npx sesame dlq redrive` against the local SQS (in memory, this file's own) and the
  * embedded DynamoDB store: ingest DLQs go back through ingestion, the webhook DLQ back to its queue.
  */
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { runCli } from '../../lambdas/admin/cli';
 import { adminDeps } from '../../lambdas/admin/deps';
 import { redriveDlqs, snsEventFromDlqBody } from '../../lambdas/ingest/redrive';
-import { startTestDynamo, testSqs, type TestDynamo, type TestSqs } from '../support/services';
+import { startTestDynamo, startTestSqs, type TestDynamo, type TestSqs } from '../support/services';
 import { FIXTURE_MESSAGE_ID, FIXTURE_TOPIC, SIGNED, sesFixture, signedLambdaEvent, withMail } from './fixtures';
 import { makeWorld } from './world';
 
@@ -16,7 +16,7 @@ let dynamo: TestDynamo;
 let sqs: TestSqs;
 beforeAll(async () => {
   dynamo = await startTestDynamo();
-  sqs = testSqs();
+  sqs = await startTestSqs();
 });
 afterAll(() => Promise.all([dynamo.close(), sqs.close()]));
 

@@ -1,26 +1,37 @@
 /**
- * Local mode's SES events: the embedded SES server accepts an email, startLocalEvents publishes
- * what SES would (mailbox simulator rules), and the ingest handler applies it to the table.
+ * Local mode's SES events: the embedded SES server accepts an email, its events go to the outbox
+ * before SendEmail answers, startLocalEvents publishes them (mailbox simulator rules), and the
+ * ingest handler applies them to the table; the outbox keeps what is not applied across restarts.
  */
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseSendRequest } from '../../lambdas/core/domain/email';
 import { parseSesMessage } from '../../lambdas/core/domain/ses-events';
 import { SesSender } from '../../lambdas/core/adapters/ses';
-import { simulateSesEvents, simulatedOutcome, startLocalEvents, toSnsEvent } from '../../lambdas/local/events';
+import { simulateSesEvents, simulatedOutcome, simulationPlan, startLocalEvents, toSnsEvent } from '../../lambdas/local/events';
+import { EventOutbox } from '../../lambdas/local/event-outbox';
 import type { SendEvent } from '../../lambdas/local/ses-server';
 import { startTestDynamo, startTestSes, type TestDynamo, type TestSes } from '../support/services';
 import { FIXTURE_TOPIC } from './fixtures';
 import { makeWorld, type World } from './world';
 
 let dynamo: TestDynamo;
-let ses: TestSes;
 beforeAll(async () => {
-  [dynamo, ses] = await Promise.all([startTestDynamo(), startTestSes()]);
-  await ses.seedIdentity('example.com', { verified: true });
+  dynamo = await startTestDynamo();
 });
-afterAll(() => Promise.all([dynamo.close(), ses.close()]));
+afterAll(() => dynamo.close());
+
+/** An outbox (in `dir`, or in memory) and the local SES server that fills it. */
+async function sesWithOutbox(dir?: string): Promise<{ ses: TestSes; outbox: EventOutbox }> {
+  const outbox = await EventOutbox.open({ ...(dir ? { dir } : {}), plan: simulationPlan({ region: 'us-east-1', topicArn: FIXTURE_TOPIC, stepMs: 5 }) });
+  const ses = await startTestSes({ journal: outbox });
+  await ses.seedIdentity('example.com', { verified: true });
+  return { ses, outbox };
+}
 
 /** Sends an email as the send function does: META first, then SES, then markSent. */
-async function send(world: World, fields: { to: string[]; cc?: string[]; bcc?: string[] }) {
+async function send(ses: TestSes, world: World, fields: { to: string[]; cc?: string[]; bcc?: string[] }) {
   const draft = parseSendRequest({ from: 'Sender <sender@example.com>', subject: 'Hello', text: 'hi', tags: [{ name: 'category', value: 'welcome' }], ...fields });
   const createdAt = new Date().toISOString();
   const { id, tenantId } = await world.createEmail({ to: fields.to, cc: fields.cc ?? [], bcc: fields.bcc ?? [], createdAt });
@@ -85,13 +96,20 @@ describe('simulateSesEvents', () => {
 });
 
 describe('startLocalEvents', () => {
+  let ses: TestSes;
+  let outbox: EventOutbox;
+  beforeEach(async () => {
+    ({ ses, outbox } = await sesWithOutbox());
+  });
+  afterEach(() => ses.close());
+
   it('turns every send into the events of each recipient, applied by the ingest handler', async () => {
     // Prepare
     const world = await makeWorld(dynamo);
-    const events = startLocalEvents({ ses, ingest: world.handler, topicArn: FIXTURE_TOPIC, region: 'us-east-1', stepMs: 5, log: world.deps.log });
+    const events = startLocalEvents({ outbox, ingest: world.handler, topicArn: FIXTURE_TOPIC, log: world.deps.log });
     try {
       // Act
-      const { id } = await send(world, {
+      const { id } = await send(ses, world, {
         to: ['delivered@resend.dev', 'bounced@resend.dev', 'complained@resend.dev'],
         cc: ['suppressed@resend.dev', 'ooto@simulator.amazonses.com'],
         bcc: ['Someone <someone@example.org>'],
@@ -113,6 +131,7 @@ describe('startLocalEvents', () => {
         'email.bounced', 'email.complained', 'email.delivered', 'email.delivered', 'email.delivered', 'email.delivered', 'email.sent', 'email.suppressed',
       ]);
       expect(world.fanned.every((e) => e.emailId === id && e.email.tags.category === 'welcome')).toBe(true);
+      expect(outbox.entries()).toEqual([]); // all applied: the entry left the outbox
     } finally {
       await events.stop();
     }
@@ -122,19 +141,17 @@ describe('startLocalEvents', () => {
     const world = await makeWorld(dynamo);
     let failures = 0;
     const events = startLocalEvents({
-      ses,
+      outbox,
       ingest: async (event) => {
         if (failures++ % 2 === 0) throw new Error('throttled');
         await world.handler(event);
       },
       topicArn: FIXTURE_TOPIC,
-      region: 'us-east-1',
-      stepMs: 5,
       retryDelaysMs: [5, 5],
       log: world.deps.log,
     });
     try {
-      const { id } = await send(world, { to: ['delivered@resend.dev'] });
+      const { id } = await send(ses, world, { to: ['delivered@resend.dev'] });
       await events.idle();
       expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'delivered' });
       expect(failures).toBeGreaterThanOrEqual(4);
@@ -143,12 +160,91 @@ describe('startLocalEvents', () => {
     }
   });
 
-  it('stops: no event for a send after stop()', async () => {
+  it('keeps an event that fails every retry in the outbox, and the next start applies it', async () => {
+    // Prepare
     const world = await makeWorld(dynamo);
-    const events = startLocalEvents({ ses, ingest: world.handler, topicArn: FIXTURE_TOPIC, region: 'us-east-1', stepMs: 5, log: world.deps.log });
+    const failing = startLocalEvents({ outbox, ingest: async () => { throw new Error('down'); }, topicArn: FIXTURE_TOPIC, retryDelaysMs: [1], log: world.deps.log });
+    const { id } = await send(ses, world, { to: ['delivered@resend.dev'] });
+    await failing.idle();
+    await failing.stop();
+    expect(outbox.entries()).toHaveLength(1);
+
+    // Act
+    const next = startLocalEvents({ outbox, ingest: world.handler, topicArn: FIXTURE_TOPIC, log: world.deps.log });
+    await next.idle();
+    await next.stop();
+
+    // Assess
+    expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'delivered' });
+    expect(outbox.entries()).toEqual([]);
+  });
+
+  it('stops: a send after stop() waits in the outbox, nothing is applied', async () => {
+    const world = await makeWorld(dynamo);
+    const events = startLocalEvents({ outbox, ingest: world.handler, topicArn: FIXTURE_TOPIC, log: world.deps.log });
     await events.stop();
-    const { id } = await send(world, { to: ['delivered@resend.dev'] });
+    const { id } = await send(ses, world, { to: ['delivered@resend.dev'] });
     await new Promise((r) => setTimeout(r, 50));
     expect(await world.itemsOf(id, 'EV#')).toEqual([]);
+    expect(outbox.entries().map((e) => e.events.length)).toEqual([2]);
+  });
+});
+
+describe('the event outbox across a crash', () => {
+  it('has the events of an accepted email on disk before SendEmail answers, and a restart applies them once', async () => {
+    // Prepare: SES and the outbox on a data folder; no events are delivered in this "run".
+    const dir = mkdtempSync(join(tmpdir(), 'sesame-outbox-'));
+    const world = await makeWorld(dynamo);
+    const first = await sesWithOutbox(dir);
+    const { id, messageId } = await send(first.ses, world, { to: ['delivered@resend.dev', 'bounced@resend.dev'] });
+    expect(readdirSync(dir)).toEqual([`${messageId}.json`]);
+
+    // Act: a new run reads the folder (the first one is abandoned, as a kill -9 would leave it).
+    const outbox = await EventOutbox.open({ dir, plan: () => [] });
+    await outbox.recover(new Set([messageId]));
+    const events = startLocalEvents({ outbox, ingest: world.handler, topicArn: FIXTURE_TOPIC, log: world.deps.log });
+    await events.idle();
+    await events.stop();
+    await first.ses.close();
+
+    // Assess
+    expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'bounced' });
+    expect(world.fanned.map((e) => e.type).sort()).toEqual(['email.bounced', 'email.delivered', 'email.sent']);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('commits a prepared email that reached the mailbox and drops one that did not', async () => {
+    // Prepare: two emails prepared, as if a crash came between the outbox and SendEmail's answer.
+    const dir = mkdtempSync(join(tmpdir(), 'sesame-outbox-'));
+    const plan = simulationPlan({ region: 'us-east-1', topicArn: FIXTURE_TOPIC });
+    const crashed = await EventOutbox.open({ dir, plan });
+    const email = (messageId: string) => ({
+      messageId, timestamp: new Date().toISOString(),
+      request: { FromEmailAddress: 'a@example.com', ConfigurationSetName: 'sesame', Destination: { ToAddresses: ['b@example.org'] }, Content: { Simple: { Subject: { Data: 's' }, Body: { Text: { Data: 't' } } } } },
+      envelope: { from: 'a@example.com', to: ['b@example.org'], cc: [], bcc: [], replyTo: [], subject: 's' },
+    });
+    await crashed.prepare(email('0100000000000001-aaaaaaaa-0000-4000-8000-000000000001-000000'));
+    await crashed.prepare(email('0100000000000002-aaaaaaaa-0000-4000-8000-000000000002-000000'));
+
+    // Act: only the first reached the mailbox.
+    const outbox = await EventOutbox.open({ dir, plan });
+    await outbox.recover(new Set(['0100000000000001-aaaaaaaa-0000-4000-8000-000000000001-000000']));
+
+    // Assess
+    expect(outbox.entries().map((e) => e.messageId)).toEqual(['0100000000000001-aaaaaaaa-0000-4000-8000-000000000001-000000']);
+    expect(readdirSync(dir)).toEqual(['0100000000000001-aaaaaaaa-0000-4000-8000-000000000001-000000.json']);
+  });
+
+  it('answers SendEmail with an error and keeps nothing when the outbox cannot be written', async () => {
+    const outbox = await EventOutbox.open({ plan: () => { throw new Error('disk full'); } });
+    const ses = await startTestSes({ journal: outbox, onError: () => undefined });
+    try {
+      await ses.seedIdentity('example.com', { verified: true });
+      const world = await makeWorld(dynamo);
+      await expect(send(ses, world, { to: ['delivered@resend.dev'] })).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
+      expect(ses.sent()).toEqual([]);
+    } finally {
+      await ses.close();
+    }
   });
 });

@@ -1,6 +1,3 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -11,15 +8,15 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { ensureQueue } from '../../lambdas/local/sqs';
-import { TEST_CREDENTIALS, TEST_REGION, testSqs, type TestSqs } from '../support/services';
+import { TEST_CREDENTIALS, TEST_REGION, startTestSqs, type TestSqs } from '../support/services';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('local SQS (fauxqs, started once by the jest globalSetup)', () => {
+describe('local SQS, through the real SQS client', () => {
   let sqs: TestSqs;
 
-  beforeAll(() => {
-    sqs = testSqs();
+  beforeAll(async () => {
+    sqs = await startTestSqs();
   });
 
   afterAll(async () => {
@@ -114,22 +111,5 @@ describe('local SQS (fauxqs, started once by the jest globalSetup)', () => {
     const { QueueUrl: dlqUrl } = await sqs.client.send(new GetQueueUrlCommand({ QueueName: `${name}-dlq` }));
     const dlq = await sqs.client.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['MessageRetentionPeriod'] }));
     expect(dlq.Attributes?.MessageRetentionPeriod).toBe(String(14 * 24 * 3600));
-  });
-});
-
-describe('startSqs under tsx, as the local runner uses it', () => {
-  it('loads the ESM-only fauxqs from CommonJS and serves SQS on 127.0.0.1', async () => {
-    // Prepare
-    const root = path.resolve(__dirname, '../..');
-    const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-
-    // Act
-    const { stdout } = await promisify(execFile)(tsx, [path.join(root, 'test/support/start-sqs-probe.ts')], { cwd: root, timeout: 20_000 });
-
-    // Assess
-    const result = JSON.parse(stdout.trim()) as { endpoint: string; url: string; bodies: string[] };
-    expect(result.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(result.url).toBe(`${result.endpoint}/000000000000/probe`);
-    expect(result.bodies).toEqual(['hello']);
   });
 });

@@ -1,13 +1,12 @@
 /**
- * Jest globalSetup: one fauxqs (SQS) on 127.0.0.1 for the whole run, and an environment that can
- * never reach AWS. Workers are started after this and inherit process.env.
+ * Jest globalSetup: an environment that can never reach AWS, and one fauxqs on 127.0.0.1 for the
+ * whole run, used as the SNS stand-in (the doctor's subscription checks). Workers are started after
+ * this and inherit process.env. SQS, DynamoDB and SES are started by each test file itself
+ * (test/support/services.ts).
  *
  * Why here: fauxqs is ESM-only, and jest (CommonJS, no --experimental-vm-modules) cannot
- * dynamic-import ESM inside a test file. This file is native ESM, so it imports fauxqs directly.
- * It repeats what lambdas/local/sqs.ts startSqs() does (an .mjs file cannot import a .ts module):
- * build the app around a queue store whose host is empty, so queue URLs are
- * http://127.0.0.1:<port>/000000000000/<name> rather than fauxqs's unresolvable
- * http://sqs.<region>.localhost:<port>/..., and listen on 127.0.0.1 (startFauxqs binds 0.0.0.0).
+ * dynamic-import ESM inside a test file. This file is native ESM, so it imports fauxqs directly,
+ * and listens on 127.0.0.1 itself (startFauxqs binds 0.0.0.0).
  */
 const appUrl = import.meta.resolve('fauxqs');
 
@@ -20,12 +19,8 @@ export default async function globalSetup() {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
   const { buildApp } = await import(appUrl);
-  // The package exports only ".", so the store is reached by its file URL beside dist/app.js.
-  const { SqsStore } = await import(new URL('./sqs/sqsStore.js', appUrl).href);
-  const sqsStore = new SqsStore();
-  sqsStore.host = '';
-  const app = buildApp({ logger: false, stores: { sqsStore } });
+  const app = buildApp({ logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   globalThis.__SESAME_TEST_FAUXQS__ = app;
-  process.env.SESAME_TEST_SQS_ENDPOINT = `http://127.0.0.1:${app.server.address().port}`;
+  process.env.SESAME_TEST_SNS_ENDPOINT = `http://127.0.0.1:${app.server.address().port}`;
 }

@@ -4,8 +4,9 @@
  *   const dynamo = await startTestDynamo();      // dynalite in memory, this file's own
  *   const table = await dynamo.freshTable();     // a uniquely named table built from TABLE
  *   const ses = await startTestSes();            // the local SES v2 server, this file's own
- *   const sqs = testSqs();                       // the run's one fauxqs (jest globalSetup)
+ *   const sqs = await startTestSqs();            // the local SQS in memory, this file's own
  *   const { url } = await sqs.freshQueue();
+ *   const sns = new SNSClient(localClientConfig(testSnsEndpoint())); // the run's one fauxqs (jest globalSetup)
  *   afterAll(() => Promise.all([dynamo.close(), ses.close(), sqs.close()]));
  *
  * Everything listens on 127.0.0.1; credentials are fake.
@@ -17,7 +18,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ensureTable, startDynamo } from '../../lambdas/local/dynamodb';
 import { startSesServer, type LocalSes, type StartSesServerOptions } from '../../lambdas/local/ses-server';
-import { ensureQueue } from '../../lambdas/local/sqs';
+import { ensureQueue, startSqs } from '../../lambdas/local/sqs';
 
 export const TEST_REGION = 'us-east-1';
 export const TEST_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -98,10 +99,10 @@ export interface TestSqs {
   close(): Promise<void>;
 }
 
-/** A client for the run's fauxqs, which test/support/global-setup.mjs started. */
-export function testSqs(): TestSqs {
-  const endpoint = process.env.SESAME_TEST_SQS_ENDPOINT;
-  if (!endpoint) throw new Error('SESAME_TEST_SQS_ENDPOINT is not set: run the tests through jest, whose globalSetup starts fauxqs');
+/** The local SQS (lambdas/local/sqs.ts) in memory, and a client for it. */
+export async function startTestSqs(options: { dataDir?: string } = {}): Promise<TestSqs> {
+  const sqs = await startSqs({ port: 0, region: TEST_REGION, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+  const { endpoint } = sqs;
   const client = new SQSClient(localClientConfig(endpoint));
   return {
     endpoint,
@@ -114,6 +115,16 @@ export function testSqs(): TestSqs {
       const { QueueUrl: dlqUrl } = await client.send(new GetQueueUrlCommand({ QueueName: dlqName }));
       return { name, url, dlqUrl };
     },
-    close: async () => client.destroy(),
+    close: async () => {
+      client.destroy();
+      await sqs.close();
+    },
   };
+}
+
+/** The run's SNS stand-in (fauxqs), which test/support/global-setup.mjs started. */
+export function testSnsEndpoint(): string {
+  const endpoint = process.env.SESAME_TEST_SNS_ENDPOINT;
+  if (!endpoint) throw new Error('SESAME_TEST_SNS_ENDPOINT is not set: run the tests through jest, whose globalSetup starts fauxqs');
+  return endpoint;
 }

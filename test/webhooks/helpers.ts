@@ -11,7 +11,7 @@ import { WebhookStore } from '../../lambdas/core/adapters/endpoints';
 import type { DeliveryPayloads } from '../../lambdas/core/adapters/delivery-payloads';
 import { timeOrderedDerivedId } from '../../lambdas/core/domain/ids';
 import type { DeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
-import { startTestDynamo, testSqs, type TestDynamo, type TestSqs } from '../support/services';
+import { startTestDynamo, startTestSqs, type TestDynamo, type TestSqs } from '../support/services';
 
 export interface Clock {
   now: () => number;
@@ -38,14 +38,14 @@ export interface Stores {
 }
 
 /**
- * One dynalite for the describe block that calls it, and a client for the run's fauxqs, opened
+ * One dynalite for the describe block that calls it, and the local SQS in memory, opened
  * before its tests and closed after them. Read them inside tests or hooks, not at collection time.
  */
 export function localServices(): { readonly dynamo: TestDynamo; readonly sqs: TestSqs } {
   const services = {} as { dynamo: TestDynamo; sqs: TestSqs };
   beforeAll(async () => {
     services.dynamo = await startTestDynamo();
-    services.sqs = testSqs();
+    services.sqs = await startTestSqs();
   });
   afterAll(async () => {
     await Promise.all([services.dynamo.close(), services.sqs.close()]);
