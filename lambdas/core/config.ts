@@ -61,10 +61,19 @@ export function readCoreConfig(env: Env = process.env): CoreConfig {
 export interface SendConfig extends CoreConfig {
   /** Prefix of the configuration sets: `<prefix>-<tracking>` (see configurationSetName). */
   readonly configurationSet: string;
+  /**
+   * Seconds a request that died mid-way (its function timed out or crashed) keeps its
+   * Idempotency-Key blocked; a retry meanwhile gets 409 concurrent_idempotent_requests.
+   */
+  readonly idempotencyLockSeconds: number;
 }
 
 export function readSendConfig(env: Env = process.env): SendConfig {
-  return { ...readCoreConfig(env), configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env) };
+  return {
+    ...readCoreConfig(env),
+    configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
+    idempotencyLockSeconds: intEnv('SESAME_IDEMPOTENCY_LOCK_SECONDS', 60, env, 1),
+  };
 }
 
 /** The topic local mode's events come from, when SESAME_EVENTS_TOPIC_ARN is not set there. */

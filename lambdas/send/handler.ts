@@ -21,7 +21,7 @@ export const handler = createApiHandler(
   sendRoutes({
     emails: new EmailStore(db, config.retentionDays),
     domains: new SendableDomainCache(new DomainStore(db)),
-    idempotency: new IdempotencyStore(db),
+    idempotency: new IdempotencyStore(db, { lockSeconds: config.idempotencyLockSeconds }),
     sender: new SesSender(sesClient()),
     configurationSet: config.configurationSet,
     region: config.region,

@@ -12,6 +12,11 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 /** How long an in-flight claim blocks others: longer than an API function's timeout. */
 export const IN_FLIGHT_LOCK_SECONDS = 60;
 
+export interface IdempotencyOptions {
+  /** Seconds an in-flight claim blocks a retry (SESAME_IDEMPOTENCY_LOCK_SECONDS). @default IN_FLIGHT_LOCK_SECONDS */
+  readonly lockSeconds?: number;
+}
+
 export interface StoredResponse {
   readonly statusCode: number;
   readonly body: unknown;
@@ -24,7 +29,10 @@ export type BeginResult =
   | { readonly outcome: 'in_flight' };
 
 export class IdempotencyStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly options: IdempotencyOptions = {},
+  ) {}
 
   private key(tenantId: string, idempotencyKey: string) {
     return keys.idempotency(tenantId, sha256Hex(idempotencyKey));
@@ -36,7 +44,7 @@ export class IdempotencyStore {
     try {
       await this.db.doc.send(new PutCommand({
         TableName: this.db.table,
-        Item: { ...Key, kind: 'idempotency', fingerprint, state: 'in_flight', locked_until: now + IN_FLIGHT_LOCK_SECONDS, expires_at: now + IDEMPOTENCY_TTL_SECONDS },
+        Item: { ...Key, kind: 'idempotency', fingerprint, state: 'in_flight', locked_until: now + (this.options.lockSeconds ?? IN_FLIGHT_LOCK_SECONDS), expires_at: now + IDEMPOTENCY_TTL_SECONDS },
         // Free, expired, or an abandoned claim for the same request (its function died mid-way).
         ConditionExpression: 'attribute_not_exists(pk) OR expires_at < :now OR (#s = :inflight AND locked_until < :now AND fingerprint = :fp)',
         ExpressionAttributeNames: { '#s': 'state' },
