@@ -159,8 +159,32 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     return 'retry';
   }
 
+  /**
+   * The copies of one delivery in one batch (a fan-out repeated after a crash queues the delivery
+   * again): only the first is attempted, the others are done, so the endpoint is not called twice
+   * at once. The first copy carries the delivery through its retries.
+   */
+  const copiesOfEarlier = (records: readonly SQSRecord[]): Set<SQSRecord> => {
+    const seen = new Set<string>();
+    const copies = new Set<SQSRecord>();
+    for (const record of records) {
+      let key: string;
+      try {
+        const msg = parseDeliveryMessage(record.body);
+        key = `${msg.delivery_id}#${msg.generation}`;
+      } catch {
+        continue;
+      }
+      if (seen.has(key)) copies.add(record);
+      seen.add(key);
+    }
+    return copies;
+  };
+
   return async (event) => {
+    const copies = copiesOfEarlier(event.Records);
     const outcomes = await Promise.all(event.Records.map(async (record) => {
+      if (copies.has(record)) return 'done' as const;
       try {
         return await attempt(record);
       } catch (error) {

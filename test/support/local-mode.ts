@@ -1,6 +1,7 @@
 /**
- * Starts local mode as a user would (`npm start` runs `tsx bin/local.ts`), on free ports and a
- * data folder of the test's, and stops it with SIGTERM.
+ * Starts local mode as a user would (`npm start` runs `tsx bin/local.ts`; here Node loads tsx
+ * itself, so that the child is local mode's own process and a signal reaches it), on free ports
+ * and a data folder of the test's, and stops it with SIGTERM, or kills it with SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -20,7 +21,10 @@ export interface RunningLocal {
   readonly apiKey: string;
   readonly output: () => string;
   readonly env: Record<string, string>;
+  /** SIGTERM; resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL, as a crash would end it; resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 const ROOT = join(__dirname, '..', '..');
@@ -37,15 +41,22 @@ export async function startLocalMode(options: { dataDir: string; apiKey?: string
     ...options.extraEnv,
   };
   let out = '';
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'bin/local.ts')], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/local.ts')], {
     cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const kill = async () => {
+    child.kill('SIGKILL');
+    await exited;
+  };
   const deadline = Date.now() + 60_000;
   while (!/API key\s+(re_\S+)/.test(out)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`local mode did not start:\n${out}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      if (child.exitCode === null) await kill();
+      throw new Error(`local mode did not start:\n${out}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   const apiKey = /API key\s+(re_\S+)/.exec(out)![1]!;
@@ -58,5 +69,6 @@ export async function startLocalMode(options: { dataDir: string; apiKey?: string
       child.kill('SIGTERM');
       return exited;
     },
+    kill,
   };
 }

@@ -164,6 +164,21 @@ describe('deliver handler', () => {
     expect(receiver.hits).toHaveLength(2);
   });
 
+  it('calls the endpoint once for two copies of one delivery in one batch (a fan-out repeated after a crash)', async () => {
+    // Prepare
+    const { webhook } = await endpoint();
+    const msg = deliveryMessage({ webhook_id: webhook.id, tenant_id: 't1' });
+    const copies = [sqsRecord(msg), { ...sqsRecord(msg), messageId: 'copy', receiptHandle: 'copy-handle' }];
+
+    // Act
+    const res = await handler()({ Records: copies });
+
+    // Assess: both messages are done (deleted), one request was made.
+    expect(res.batchItemFailures).toEqual([]);
+    expect(receiver.hits).toHaveLength(1);
+    expect(await s.deliveries.get(msg.delivery_id)).toMatchObject({ status: 'success', attempts: 1 });
+  });
+
   it('records when an endpoint starts failing once, clears it on success, and disables it after 5 days', async () => {
     const { webhook } = await endpoint();
     receiver.respond([], 500);
