@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -182,6 +183,38 @@ describe('local DynamoDB persistence', () => {
     } finally {
       client.destroy();
       await memory.close();
+    }
+  });
+});
+
+describe('local DynamoDB on a data folder, killed', () => {
+  it('keeps every acknowledged write through SIGKILL (LevelDB hands each write to the system before answering)', async () => {
+    // Prepare: a process that writes and reports each acknowledged put.
+    const dir = await mkdtemp(path.join(tmpdir(), 'sesame-dynalite-kill-'));
+    const root = path.resolve(__dirname, '../..');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/support/dynamo-writer.ts'), dir, '25'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+
+    // Act: killed right after the last acknowledgement, without any chance to close.
+    const deadline = Date.now() + 20_000;
+    while (!out.includes('acknowledged 25') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGKILL');
+    await exited;
+    const reopened = await startDynamo({ port: 0, dataDir: dir });
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(reopened.endpoint)));
+    try {
+      const found = await Promise.all(Array.from({ length: 25 }, (_, i) => doc.send(new GetCommand({ TableName: 'crash', Key: { pk: `item-${i + 1}`, sk: 'META' } }))));
+
+      // Assess
+      expect(out).toContain('acknowledged 25');
+      expect(found.map((f) => f.Item?.n)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    } finally {
+      doc.destroy();
+      await reopened.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
