@@ -217,7 +217,7 @@ export async function startSqs(options: StartSqsOptions = {}): Promise<LocalSqs>
     SendMessage: async (input) => sendOne(queueName(input.QueueUrl), input),
     SendMessageBatch: async (input) => {
       const name = queueName(input.QueueUrl);
-      const total = input.Entries.reduce((s, e) => s + messageSize(e.MessageBody, validateSizeOnly(e.MessageAttributes)), 0);
+      const total = input.Entries.reduce((s, e) => s + messageSize(e.MessageBody, attributesForSize(e.MessageAttributes)), 0);
       if (total > state.maximumMessageSize(name)) {
         throw new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${state.maximumMessageSize(name)} bytes. You have sent ${total} bytes.`);
       }
@@ -231,13 +231,13 @@ export async function startSqs(options: StartSqsOptions = {}): Promise<LocalSqs>
       if (wait < 0 || wait > 20) throw new SqsError('InvalidParameterValue', `Value ${wait} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.`);
       const deadline = Date.now() + wait * 1000;
       for (;;) {
+        if (signal.aborted) return {}; // the client left: receive nothing it would never see
         const { records, messages } = state.receive(name, { max, ...(input.VisibilityTimeout !== undefined ? { visibilityTimeout: input.VisibilityTimeout } : {}) }, Date.now());
         await change(records);
         if (messages.length > 0 || Date.now() >= deadline || signal.aborted) {
           return messages.length > 0 ? { Messages: messages.map((m) => format(m, input)) } : {};
         }
         await waitFor(name, deadline, signal);
-        if (signal.aborted) return {};
       }
     },
     DeleteMessage: async (input) => {
@@ -331,7 +331,7 @@ export async function startSqs(options: StartSqsOptions = {}): Promise<LocalSqs>
 }
 
 /** Message attributes as far as the batch size check needs them (each entry is checked fully later). */
-function validateSizeOnly(attributes: SqsRequest<'SendMessage'>['MessageAttributes']): Record<string, WireAttributeValue> {
+function attributesForSize(attributes: SqsRequest<'SendMessage'>['MessageAttributes']): Record<string, WireAttributeValue> {
   const out: Record<string, WireAttributeValue> = {};
   for (const [name, v] of Object.entries(attributes ?? {})) {
     out[name] = v.BinaryValue !== undefined ? { DataType: v.DataType, BinaryValue: v.BinaryValue } : { DataType: v.DataType, StringValue: v.StringValue ?? '' };
