@@ -169,6 +169,17 @@ it('loses nothing accepted and does nothing twice across SIGKILLs at different m
 
   expect(Object.fromEntries(keys.map((k) => [k.key, states.get(k.id!)]))).toEqual(Object.fromEntries(keys.map((k) => [k.key, k.recipient.final])));
 
+  const sqs = new SQSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${local.env.SESAME_SQS_PORT}`, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'sesame-webhooks-dlq' }));
+    const dlq = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    expect(dlq.Attributes).toEqual({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
+  } finally {
+    sqs.destroy();
+  }
+
+  // Sent once: a send killed after SES accepted it and before its MessageId was recorded is not sent
+  // again by its retry (the email is marked `sending` first; its Send event records the MessageId).
   const mailbox = (await (await fetch(`http://127.0.0.1:${local.env.SESAME_SES_PORT}/store`)).json()) as {
     emails: { request: { EmailTags?: { Name: string; Value: string }[] } }[];
   };
@@ -194,15 +205,6 @@ it('loses nothing accepted and does nothing twice across SIGKILLs at different m
     else if (h.epoch === firstEpoch.get(h.webhookId)) repeats.push(h);
   }
   expect(repeats).toEqual([]);
-
-  const sqs = new SQSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${local.env.SESAME_SQS_PORT}`, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  try {
-    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'sesame-webhooks-dlq' }));
-    const dlq = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
-    expect(dlq.Attributes).toEqual({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
-  } finally {
-    sqs.destroy();
-  }
 
   // SIGTERM still stops cleanly.
   const running = local;
