@@ -176,7 +176,7 @@ describe('deliver handler', () => {
     // Assess: both messages are done (deleted), one request was made.
     expect(res.batchItemFailures).toEqual([]);
     expect(receiver.hits).toHaveLength(1);
-    expect(await s.deliveries.get(msg.delivery_id)).toMatchObject({ status: 'success', attempts: 1 });
+    expect(await storedDelivery(s, msg)).toMatchObject({ status: 'success', attempts: 1 });
   });
 
   it('records when an endpoint starts failing once, clears it on success, and disables it after 5 days', async () => {
