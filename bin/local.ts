@@ -3,7 +3,7 @@
  * local stack, prints where everything is, and stops cleanly on SIGINT or SIGTERM.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { intEnv, optionalEnv } from '../lambdas/core/config';
+import { intEnv, LOCAL_STACK_NAME, optionalEnv } from '../lambdas/core/config';
 import { startLocal } from '../lambdas/local/runner';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     domain: optionalEnv('SESAME_DOMAIN', 'example.com').toLowerCase(),
     region: optionalEnv('AWS_REGION', 'us-east-1'),
     tableName: optionalEnv('SESAME_TABLE_NAME', 'sesame'),
+    stackName: optionalEnv('SESAME_STACK_NAME', LOCAL_STACK_NAME),
     topicArn: optionalEnv('SESAME_EVENTS_TOPIC_ARN', 'arn:aws:sns:us-east-1:000000000000:sesame-events'),
     retentionDays: intEnv('SESAME_RETENTION_DAYS', 30, process.env, 1),
     allowLoopbackWebhooks: optionalEnv('SESAME_ALLOW_LOOPBACK_WEBHOOKS', '1') === '1',

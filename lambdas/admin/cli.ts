@@ -7,6 +7,7 @@
 import type { TenantStore } from '../core/adapters/tenants';
 import type { Permission } from '../core/http/auth';
 import { isValidDomain } from '../core/domain/email';
+import { attributed } from '../core/aws-calls';
 
 export interface AdminDeps {
   /** Built lazily, so that `sesame help` needs no configuration. */
@@ -115,7 +116,8 @@ async function dispatch(args: ParsedArgs, deps: AdminDeps): Promise<unknown> {
 export async function runCli(argv: readonly string[], deps: AdminDeps): Promise<CliResult> {
   if (argv.length === 0 || argv[0] === 'help' || argv.includes('--help')) return { code: argv.length === 0 ? 2 : 0, stdout: '', stderr: USAGE };
   try {
-    const result = await dispatch(parseArgs(argv), deps);
+    // The admin tool's AWS calls are the operator's (the stack's operator policy covers them).
+    const result = await attributed('admin', dispatch)(parseArgs(argv), deps);
     if (result instanceof CommandOutput) return { code: result.code, stdout: result.stdout, stderr: '' };
     return { code: 0, stdout: JSON.stringify(result), stderr: '' };
   } catch (error) {

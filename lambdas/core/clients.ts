@@ -6,11 +6,16 @@
  *
  * Each getter is marked pure, so that esbuild drops a getter a function never calls, and with it
  * that client's package: the ingest bundle carries no SES client, the send bundle no SQS client.
+ *
+ * Each client records its requests when the test suites ask for it (aws-calls.ts), so that the
+ * offline IAM evaluation sees every call a function makes.
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { recordAwsCalls } from './aws-calls';
 
 /** What may be changed in how the clients are built. Nothing in production code sets it. */
 export interface ClientOverrides {
@@ -46,11 +51,14 @@ function once<T>(make: () => T): () => T {
 }
 
 export const documentClient = /* @__PURE__ */ once(() =>
-  DynamoDBDocumentClient.from(new DynamoDBClient({ ...overrides }), {
+  DynamoDBDocumentClient.from(recordAwsCalls(new DynamoDBClient({ ...overrides })), {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
   }),
 );
 
-export const sesClient = /* @__PURE__ */ once(() => new SESv2Client({ ...overrides }));
+export const sesClient = /* @__PURE__ */ once(() => recordAwsCalls(new SESv2Client({ ...overrides })));
 
-export const sqsClient = /* @__PURE__ */ once(() => new SQSClient({ ...overrides }));
+export const sqsClient = /* @__PURE__ */ once(() => recordAwsCalls(new SQSClient({ ...overrides })));
+
+/** Secrets Manager: the key of webhook signing secrets (adapters/secrets.ts), fetched once per container. */
+export const secretsClient = /* @__PURE__ */ once(() => recordAwsCalls(new SecretsManagerClient({ ...overrides })));

@@ -76,6 +76,18 @@ export function readSendConfig(env: Env = process.env): SendConfig {
   };
 }
 
+/** The stack name local mode (and the tests) tag SES identities with, when SESAME_STACK_NAME is not set. */
+export const LOCAL_STACK_NAME = 'sesame-local';
+
+export interface DomainsConfig extends CoreConfig {
+  /** The stack's name (SESAME_STACK_NAME): the sesame_stack tag of every identity it creates. */
+  readonly stackName: string;
+}
+
+export function readDomainsConfig(env: Env = process.env): DomainsConfig {
+  return { ...readCoreConfig(env), stackName: requireEnv('SESAME_STACK_NAME', env) };
+}
+
 /** The topic local mode's events come from, when SESAME_EVENTS_TOPIC_ARN is not set there. */
 export const LOCAL_EVENTS_TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:sesame-events';
 

@@ -34,6 +34,7 @@
  */
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { attributed } from '../core/aws-calls';
 import type { Logger } from '../core/log';
 import { type DeliveryMessage, emailIdOf, nextDelaySeconds, parseDeliveryMessage } from '../core/domain/webhook-payload';
 import { signingSecrets, webhookHeaders } from '../core/domain/webhook-signing';
@@ -181,7 +182,7 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     return copies;
   };
 
-  return async (event) => {
+  return attributed('deliver', async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const copies = copiesOfEarlier(event.Records);
     const outcomes = await Promise.all(event.Records.map(async (record) => {
       if (copies.has(record)) return 'done' as const;
@@ -195,7 +196,7 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     return {
       batchItemFailures: event.Records.flatMap((r, i) => (outcomes[i] === 'retry' ? [{ itemIdentifier: r.messageId }] : [])),
     };
-  };
+  });
 }
 
 /** `arn:<partition>:sqs:<region>:<account>:<name>` to the queue's URL. */

@@ -1,5 +1,5 @@
 /** The domains function: POST/GET /domains, GET/PATCH/DELETE /domains/{id}, POST /domains/{id}/verify. */
-import { readCoreConfig } from '../core/config';
+import { readDomainsConfig } from '../core/config';
 import { documentClient, sesClient } from '../core/clients';
 import { createDb } from '../core/adapters/dynamo';
 import { DomainStore } from '../core/adapters/domains';
@@ -9,13 +9,13 @@ import { createAuthenticator } from '../core/http/auth';
 import { createApiHandler } from '../core/http/api';
 import { domainRoutes } from './routes';
 
-const config = readCoreConfig();
+const config = readDomainsConfig();
 const db = createDb(documentClient(), config.tableName);
 
 export const handler = createApiHandler(
   domainRoutes({
     domains: new DomainStore(db),
-    identities: new SesIdentities(sesClient()),
+    identities: new SesIdentities(sesClient(), config.stackName),
     region: config.region,
     now: Date.now,
   }),

@@ -9,6 +9,7 @@
  * - an email not found, or any failure of the table or the fan-out, throws: Lambda retries the
  *   invocation and its DLQs keep what never succeeds, so nothing is lost.
  */
+import { attributed } from '../core/aws-calls';
 import type { SNSEvent } from 'aws-lambda';
 import type { AppliedEvent, EventFanOut, WebhookEmail } from '../core/domain/applied-event';
 import { RESERVED_TAG_PREFIX } from '../core/domain/email';
@@ -201,7 +202,7 @@ export async function ingestSnsEvent(deps: IngestDeps, event: SNSEvent): Promise
 
 /** The ingest function's handler, from its adapters. */
 export function createIngestHandler(deps: IngestDeps): (event: SNSEvent) => Promise<void> {
-  return async (event) => {
+  return attributed('ingest', async (event: SNSEvent) => {
     await ingestSnsEvent(deps, event);
-  };
+  });
 }

@@ -14,6 +14,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { LOCAL_STACK_NAME } from '../core/config';
 import { createDb } from '../core/adapters/dynamo';
 import { TenantStore } from '../core/adapters/tenants';
 import { DomainStore } from '../core/adapters/domains';
@@ -48,6 +49,8 @@ export interface LocalOptions {
   readonly retentionDays: number;
   readonly allowLoopbackWebhooks: boolean;
   readonly retrySchedule?: string;
+  /** The sesame_stack tag of the identities local mode creates (SESAME_STACK_NAME). @default LOCAL_STACK_NAME */
+  readonly stackName?: string;
 }
 
 export interface LocalStack {
@@ -98,7 +101,7 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
   if (existing?.verifiedForSending) return;
   // The seeded domain goes through the domains API's own code: the embedded SES server makes the
   // identity (DKIM tokens, MAIL FROM), and verify finds it verified, as if the records were published.
-  const deps = { domains, identities: new SesIdentities(ses), region: options.region, now: Date.now };
+  const deps = { domains, identities: new SesIdentities(ses, options.stackName ?? LOCAL_STACK_NAME), region: options.region, now: Date.now };
   const auth = { keyId: 'local-seed', tenantId: LOCAL_TENANT_ID, permission: 'full_access' as const };
   const quiet = createLogger({}, () => undefined);
   const domain = existing ?? (await createDomain(deps, auth, { name: options.domain, customReturnPath: 'send', openTracking: false, clickTracking: false }, quiet));
@@ -144,6 +147,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       AWS_ENDPOINT_URL_SESV2: ses.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       SESAME_TABLE_NAME: options.tableName,
+      SESAME_STACK_NAME: options.stackName ?? LOCAL_STACK_NAME,
       SESAME_CONFIGURATION_SET: LOCAL_CONFIGURATION_SET,
       SESAME_WEBHOOK_QUEUE_URL: queueUrl,
       SESAME_EVENTS_TOPIC_ARN: options.topicArn,

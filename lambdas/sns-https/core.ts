@@ -13,6 +13,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { attributed } from '../core/aws-calls';
 import { HttpError } from '../core/errors';
 import { jsonResponse, toApiRequest } from '../core/http/api';
 import { errorResponse } from '../core/http/errors';
@@ -114,9 +115,10 @@ export function createSnsHttpsHandler(deps: SnsHttpsDeps): Handler {
     }
   };
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core).use({
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core).use({
     onError: async (request) => {
       request.response = errorResponse(request.error, deps.log.child({ route: 'POST /webhooks/ses' }));
     },
   });
+  return attributed('snsHttps', handler);
 }

@@ -3,6 +3,7 @@
  * auth middleware -> domain routes -> DomainStore on dynalite and the SES identity adapter on the
  * local SES v2 server (through the real SDK client).
  */
+import { LOCAL_STACK_NAME } from '../../lambdas/core/config';
 import { randomUUID } from 'node:crypto';
 import { CreateEmailIdentityCommand, GetEmailIdentityCommand } from '@aws-sdk/client-sesv2';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -10,7 +11,7 @@ import { createApiHandler } from '../../lambdas/core/http/api';
 import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { DomainStore, STALE_CLAIM_MS } from '../../lambdas/core/adapters/domains';
-import { type IdentityService, SesIdentities, TAG_TENANT_KEY } from '../../lambdas/core/adapters/ses-identities';
+import { type IdentityService, SesIdentities, TAG_STACK_KEY, TAG_TENANT_KEY } from '../../lambdas/core/adapters/ses-identities';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { keys } from '../../lambdas/core/table';
 import { domainRoutes } from '../../lambdas/domains/routes';
@@ -54,7 +55,7 @@ async function world() {
   const keyA = (await tenants.createKey(a.id)).token;
   const keyB = (await tenants.createKey(b.id)).token;
   const sendingKeyA = (await tenants.createKey(a.id, { permission: 'sending_access' })).token;
-  const { service, calls } = counting(new SesIdentities(ses.client));
+  const { service, calls } = counting(new SesIdentities(ses.client, LOCAL_STACK_NAME));
   const { log, lines } = captureLogger();
   const handler = createApiHandler(domainRoutes({ domains: store, identities: service, region: 'us-east-1', now: () => clock }), createAuthenticator(tenants), log);
   const api = (method: string, url: string, options: CallOptions = {}) => call(handler, method, url, options);
@@ -103,7 +104,7 @@ describe('POST /domains', () => {
     expect(identity!.DkimAttributes!.NextSigningKeyLength).toBe('RSA_2048_BIT');
     expect(identity!.MailFromAttributes).toMatchObject({ MailFromDomain: `send.${name}`, BehaviorOnMxFailure: 'USE_DEFAULT_VALUE' });
     expect(identity!.FeedbackForwardingStatus).toBe(false);
-    expect(identity!.Tags).toEqual([{ Key: TAG_TENANT_KEY, Value: w.a.id }]);
+    expect(identity!.Tags).toEqual([{ Key: TAG_TENANT_KEY, Value: w.a.id }, { Key: TAG_STACK_KEY, Value: LOCAL_STACK_NAME }]);
     expect(w.calls).toEqual(['create', 'configure']);
   });
 
@@ -348,7 +349,7 @@ describe('reading, verifying, updating and deleting', () => {
     const name = uniqueName();
     const created = await w.create(w.keyA, { name });
     await w.api('POST', `/domains/${created.id}/verify`, { key: w.keyA });
-    await new SesIdentities(ses.client).delete(name);
+    await new SesIdentities(ses.client, LOCAL_STACK_NAME).delete(name);
     const res = await w.api('POST', `/domains/${created.id}/verify`, { key: w.keyA });
     expect([res.status, res.body.name]).toEqual([404, 'not_found']);
     expect(await w.store.getByName(name)).toMatchObject({ status: 'failed', verifiedForSending: false });

@@ -3,6 +3,7 @@
  * only from a domain the tenant owns and SES has verified for sending, through the real send
  * and domains routes, on dynalite and the local SES v2 server.
  */
+import { LOCAL_STACK_NAME } from '../../lambdas/core/config';
 import { randomUUID } from 'node:crypto';
 import { createApiHandler } from '../../lambdas/core/http/api';
 import { createAuthenticator } from '../../lambdas/core/http/auth';
@@ -45,7 +46,7 @@ async function world(options: { cachedGate?: boolean } = {}) {
   const keyB = (await tenants.createKey(b.id)).token;
   const { log } = captureLogger();
   const authenticator = createAuthenticator(tenants);
-  const domainsApi = createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client), region: 'us-east-1', now: Date.now }), authenticator, log);
+  const domainsApi = createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), region: 'us-east-1', now: Date.now }), authenticator, log);
   const sendApi = createApiHandler(sendRoutes({
     emails: new EmailStore(db, 30), domains: options.cachedGate ? new SendableDomainCache(domains) : domains, idempotency: new IdempotencyStore(db), sender: new SesSender(ses.client),
     configurationSet: 'sesame', region: 'us-east-1', events: new EventStore(db), templates: new TemplateStore(db), now: Date.now,

@@ -1,9 +1,10 @@
 /**
  * The SES identity adapter against SES v2's wire responses, through the real SDK client.
  */
+import { LOCAL_STACK_NAME } from '../../lambdas/core/config';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { HttpError } from '../../lambdas/core/errors';
-import { SesIdentities, TAG_TENANT_KEY, identityError } from '../../lambdas/core/adapters/ses-identities';
+import { SesIdentities, TAG_STACK_KEY, TAG_TENANT_KEY, identityError } from '../../lambdas/core/adapters/ses-identities';
 import { identityState } from '../../lambdas/core/domain/dns';
 import { type SesWire, fixture, ok, sesError, startSesWire, wire } from './support/ses-wire';
 
@@ -15,7 +16,7 @@ beforeAll(async () => {
   ses = await startSesWire();
   // One attempt: the SDK would retry 429 and 5xx on its own, and the test wants to see them.
   client = new SESv2Client({ endpoint: ses.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
-  identities = new SesIdentities(client);
+  identities = new SesIdentities(client, LOCAL_STACK_NAME);
 });
 
 afterAll(async () => {
@@ -38,7 +39,7 @@ async function refusal(p: Promise<unknown>): Promise<HttpError> {
 }
 
 describe('create', () => {
-  it('asks SES for a domain identity with 2048-bit Easy DKIM, tagged with the tenant', async () => {
+  it('asks SES for a domain identity with 2048-bit Easy DKIM, tagged with the tenant and the stack', async () => {
     // Prepare
     ses.reply(wire('create-email-identity.domain.response.wire.json'));
     // Act
@@ -49,7 +50,7 @@ describe('create', () => {
     expect(request!.body).toEqual({
       EmailIdentity: 'example.com',
       DkimSigningAttributes: { NextSigningKeyLength: 'RSA_2048_BIT' },
-      Tags: [{ Key: TAG_TENANT_KEY, Value: 'tenant-1' }],
+      Tags: [{ Key: TAG_TENANT_KEY, Value: 'tenant-1' }, { Key: TAG_STACK_KEY, Value: LOCAL_STACK_NAME }],
     });
     const documented = fixture<{ DkimSigningAttributes: unknown }>('create-email-identity.domain.request.json');
     expect((request!.body as { DkimSigningAttributes: unknown }).DkimSigningAttributes).toEqual(documented.DkimSigningAttributes);
@@ -57,7 +58,7 @@ describe('create', () => {
       verifiedForSending: false,
       dkim: { status: 'PENDING', tokens: ['hirjd4exampled5477y22yd23ettobi', 'v3rnz522czcl46quexamplek3efo5o6x', 'y4examplexbhyhnsjcmtvzotfvqjmdqoj'] },
       mailFrom: {},
-      tags: { [TAG_TENANT_KEY]: 'tenant-1' },
+      tags: { [TAG_TENANT_KEY]: 'tenant-1', [TAG_STACK_KEY]: LOCAL_STACK_NAME },
     });
   });
 

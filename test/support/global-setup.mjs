@@ -8,6 +8,10 @@
  * dynamic-import ESM inside a test file. This file is native ESM, so it imports fauxqs directly,
  * and listens on 127.0.0.1 itself (startFauxqs binds 0.0.0.0).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 const appUrl = import.meta.resolve('fauxqs');
 
 export default async function globalSetup() {
@@ -17,6 +21,9 @@ export default async function globalSetup() {
   process.env.AWS_SECRET_ACCESS_KEY = 'local';
   delete process.env.AWS_SESSION_TOKEN;
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  // Every AWS request a function or the admin tool makes is recorded here (lambdas/core/aws-calls.ts),
+  // by the workers and by the local modes they start; globalTeardown evaluates them (test/iam).
+  process.env.SESAME_AWS_CALL_LOG_DIR = mkdtempSync(join(tmpdir(), 'sesame-aws-calls-'));
 
   const { buildApp } = await import(appUrl);
   const app = buildApp({ logger: false });

@@ -9,7 +9,8 @@
  *   const sns = new SNSClient(localClientConfig(testSnsEndpoint())); // the run's one fauxqs (jest globalSetup)
  *   afterAll(() => Promise.all([dynamo.close(), ses.close(), sqs.close()]));
  *
- * Everything listens on 127.0.0.1; credentials are fake.
+ * Everything listens on 127.0.0.1; credentials are fake. The clients record the AWS requests a
+ * handler makes through them (lambdas/core/aws-calls.ts), for the IAM evaluation (test/iam).
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -19,6 +20,7 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ensureTable, startDynamo } from '../../lambdas/local/dynamodb';
 import { startSesServer, type LocalSes, type StartSesServerOptions } from '../../lambdas/local/ses-server';
 import { ensureQueue, startSqs } from '../../lambdas/local/sqs';
+import { recordAwsCalls } from '../../lambdas/core/aws-calls';
 
 export const TEST_REGION = 'us-east-1';
 export const TEST_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -42,7 +44,7 @@ export interface TestDynamo {
 
 export async function startTestDynamo(options: { dataDir?: string } = {}): Promise<TestDynamo> {
   const dynamo = await startDynamo({ port: 0, dataDir: options.dataDir });
-  const client = new DynamoDBClient(localClientConfig(dynamo.endpoint));
+  const client = recordAwsCalls(new DynamoDBClient(localClientConfig(dynamo.endpoint)));
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false } });
   return {
     endpoint: dynamo.endpoint,
@@ -73,7 +75,7 @@ export interface TestSes extends LocalSes {
 export async function startTestSes(options: StartSesServerOptions & { maxAttempts?: number } = {}): Promise<TestSes> {
   const { maxAttempts = 1, ...serverOptions } = options;
   const ses = await startSesServer({ region: TEST_REGION, ...serverOptions, port: serverOptions.port ?? 0 });
-  const client = new SESv2Client({ ...localClientConfig(ses.endpoint), maxAttempts });
+  const client = recordAwsCalls(new SESv2Client({ ...localClientConfig(ses.endpoint), maxAttempts }));
   return {
     ...ses,
     client,
@@ -103,7 +105,7 @@ export interface TestSqs {
 export async function startTestSqs(options: { dataDir?: string } = {}): Promise<TestSqs> {
   const sqs = await startSqs({ port: 0, region: TEST_REGION, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
   const { endpoint } = sqs;
-  const client = new SQSClient(localClientConfig(endpoint));
+  const client = recordAwsCalls(new SQSClient(localClientConfig(endpoint)));
   return {
     endpoint,
     client,

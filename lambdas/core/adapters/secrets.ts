@@ -8,7 +8,8 @@
  * Neither the key nor any secret is ever logged.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { secretsClient } from '../clients';
 import { ConfigError } from '../config';
 
 export interface KeyProvider {
@@ -58,9 +59,8 @@ export function keyProviderFromConfig(config: { readonly secretsKey?: string; re
   if (config.secretsKey !== undefined) return staticKeyProvider(config.secretsKey);
   if (config.secretsKeyArn !== undefined) {
     const arn = config.secretsKeyArn;
-    let client: SecretsManagerClient | undefined;
     let provider: KeyProvider | undefined;
-    return { key: () => (provider ??= secretsManagerKeyProvider((client ??= new SecretsManagerClient({})), arn)).key() };
+    return { key: () => (provider ??= secretsManagerKeyProvider(secretsClient(), arn)).key() };
   }
   throw new ConfigError('Missing required environment variable SESAME_SECRETS_KEY_ARN (or SESAME_SECRETS_KEY in local mode)');
 }

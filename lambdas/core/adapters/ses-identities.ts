@@ -17,7 +17,9 @@
  * - No default configuration set on the identity: every send names its own (by tracking choice),
  *   and mail sent outside Sesame carries no Sesame tags, so its events would match no email.
  * - Tagged with the tenant (TAG_TENANT_KEY), so that a create retried after a crash can recognise
- *   the identity it made itself.
+ *   the identity it made itself, and with the stack's name (TAG_STACK_KEY): the domains function's
+ *   role may change or delete only identities whose sesame_stack tag names its own stack, never one
+ *   an operator made by hand nor one of another Sesame stack in the same account (lib/sesame-function.ts).
  */
 import {
   CreateEmailIdentityCommand,
@@ -35,6 +37,9 @@ import type { IdentitySnapshot } from '../domain/dns';
 
 /** The identity tag that names the tenant that created it. */
 export const TAG_TENANT_KEY = 'sesame_tenant_id';
+
+/** The identity tag that names the stack whose domains function created it (SESAME_STACK_NAME). */
+export const TAG_STACK_KEY = 'sesame_stack';
 
 export interface IdentityService {
   /** CreateEmailIdentity with Easy DKIM (2048-bit). Undefined when SES already has the identity. */
@@ -72,16 +77,22 @@ function snapshot(
 }
 
 export class SesIdentities implements IdentityService {
-  constructor(private readonly client: SESv2Client) {}
+  /**
+   * `stackName`: the value of the sesame_stack tag of every identity it creates (SESAME_STACK_NAME);
+   * only `create` needs it (the admin tool's doctor only reads identities).
+   */
+  constructor(private readonly client: SESv2Client, private readonly stackName?: string) {}
 
   async create(domain: string, tenantId: string): Promise<IdentitySnapshot | undefined> {
+    if (!this.stackName) throw new Error('SesIdentities.create needs the stack name (SESAME_STACK_NAME)');
+    const tags = [{ Key: TAG_TENANT_KEY, Value: tenantId }, { Key: TAG_STACK_KEY, Value: this.stackName }];
     try {
       const res = await this.client.send(new CreateEmailIdentityCommand({
         EmailIdentity: domain,
         DkimSigningAttributes: { NextSigningKeyLength: 'RSA_2048_BIT' },
-        Tags: [{ Key: TAG_TENANT_KEY, Value: tenantId }],
+        Tags: tags,
       }));
-      return snapshot(res.VerifiedForSendingStatus, res.DkimAttributes, undefined, [{ Key: TAG_TENANT_KEY, Value: tenantId }]);
+      return snapshot(res.VerifiedForSendingStatus, res.DkimAttributes, undefined, tags);
     } catch (error) {
       if (errorName(error) === 'AlreadyExistsException') return undefined;
       throw identityError(error);

@@ -5,6 +5,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { attributedByRoute } from '../aws-calls';
 import { HttpError } from '../errors';
 import { logger as rootLogger, type Logger } from '../log';
 import type { AuthContext, Authenticator, Permission } from './auth';
@@ -105,7 +106,8 @@ export function createApiHandler(routes: Routes, authenticator: Authenticator, l
     return jsonResponse(res);
   };
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core)
+  // Each request's AWS calls are its route's function's (recorded only under the tests, aws-calls.ts).
+  return attributedByRoute(middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core)
     // Registered first so that its onError runs last, after any other middleware's.
     .use({
       onError: async (request) => {
@@ -129,5 +131,5 @@ export function createApiHandler(routes: Routes, authenticator: Authenticator, l
         s.auth = await authenticator.authenticate(s.request!.headers['authorization'], route.permission);
         s.log = s.log.child({ tenantId: s.auth.tenantId });
       },
-    });
+    }));
 }
