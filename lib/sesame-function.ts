@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Grant, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -10,21 +10,36 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type LambdaBundling, lambdaBundling } from './bundling';
+import { TAG_STACK_KEY, TAG_TENANT_KEY } from '../lambdas/core/adapters/ses-identities';
 import { iam4ManagedPolicyFinding, iam5ResourceFinding } from './nag-findings';
 
 /** Folder that holds one sub-folder per function (`lambdas/<name>/handler.ts`). */
 export const LAMBDAS_DIR = path.join(__dirname, '..', 'lambdas');
 
-/** The SES actions the domains function needs on identities it creates at run time. */
-export const IDENTITY_MANAGEMENT_ACTIONS = [
-  'ses:CreateEmailIdentity',
-  'ses:GetEmailIdentity',
+/**
+ * The table actions Sesame uses: single-item reads and conditional writes, queries, batched reads.
+ * Never Scan, BatchWriteItem, ConditionCheckItem, DescribeTable or the stream reads, which
+ * grantReadWriteData would bring.
+ */
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
+
+/** What a function does with the table; the offline IAM evaluation (test/iam) shows each is used. */
+export interface TableAccess {
+  /** Actions on the table's items (a Query here is a query of the table itself). */
+  readonly items: readonly TableAction[];
+  /** Whether it queries the table's global secondary indexes. @default false */
+  readonly queryIndexes?: boolean;
+}
+
+/** What the domains function does to the identities it created: configure them and delete them. */
+export const IDENTITY_MUTATING_ACTIONS = [
   'ses:DeleteEmailIdentity',
   'ses:PutEmailIdentityMailFromAttributes',
   'ses:PutEmailIdentityFeedbackAttributes',
-  'ses:PutEmailIdentityDkimSigningAttributes',
-  'ses:PutEmailIdentityConfigurationSetAttributes',
 ] as const;
+
+/** The tag keys Sesame puts on an identity, and only those (aws:TagKeys). */
+export const IDENTITY_TAG_KEYS = [TAG_TENANT_KEY, TAG_STACK_KEY] as const;
 
 export interface SesameFunctionProps {
   /** Folder under `lambdas/` whose `handler.ts` exports `handler`, e.g. `send`. */
@@ -102,10 +117,16 @@ export class SesameFunction extends Construct {
     return this;
   }
 
-  /** Grants read or read-write access to the table (and its indexes) and sets SESAME_TABLE_NAME. */
-  bindTable(table: ITable, access: 'read' | 'readWrite'): this {
-    if (access === 'read') table.grantReadData(this.fn);
-    else table.grantReadWriteData(this.fn);
+  /**
+   * Grants the named table actions, and Query on the indexes when asked, and sets SESAME_TABLE_NAME.
+   * DynamoDB authorizes a query of an index on the index's ARN (`<table>/index/<name>`), so that is
+   * the only action granted there.
+   */
+  bindTable(table: ITable, access: TableAccess): this {
+    if (access.items.length === 0) throw new Error('bindTable: no table action given');
+    Grant.addToPrincipal({ grantee: this.fn, actions: access.items.map((a) => `dynamodb:${a}`), resourceArns: [table.tableArn] });
+    if (!access.queryIndexes) return this.setEnv('SESAME_TABLE_NAME', table.tableName);
+    Grant.addToPrincipal({ grantee: this.fn, actions: ['dynamodb:Query'], resourceArns: [`${table.tableArn}/index/*`] });
     this.acknowledge(
       iam5ResourceFinding(this, `${table.tableArn}/index/*`),
       "The table grant covers the table's own global secondary indexes (<table>/index/*: gsi1, gsi2 of lambdas/core/table.ts), which the function queries; no other table is included.",
@@ -114,7 +135,8 @@ export class SesameFunction extends Construct {
   }
 
   /**
-   * `send`: grants SendMessage and sets SESAME_WEBHOOK_QUEUE_URL.
+   * `send`: grants SendMessage (SendMessageBatch is authorized as SendMessage) and sets
+   * SESAME_WEBHOOK_QUEUE_URL; not grantSendMessages, whose GetQueueAttributes and GetQueueUrl nothing calls.
    * `consume`: grants receive, delete and ChangeMessageVisibility (retries are carried by visibility
    * timeouts); the event source mapping itself is added by the queue's construct.
    */
@@ -123,7 +145,7 @@ export class SesameFunction extends Construct {
       queue.grantConsumeMessages(this.fn);
       return this;
     }
-    queue.grantSendMessages(this.fn);
+    Grant.addToPrincipal({ grantee: this.fn, actions: ['sqs:SendMessage'], resourceArns: [queue.queueArn] });
     return this.setEnv('SESAME_WEBHOOK_QUEUE_URL', queue.queueUrl);
   }
 
@@ -132,9 +154,12 @@ export class SesameFunction extends Construct {
     return this.setEnv('SESAME_EVENTS_TOPIC_ARN', topic.topicArn);
   }
 
-  /** Grants read of the key that encrypts webhook signing secrets and sets SESAME_SECRETS_KEY_ARN. */
+  /**
+   * Grants GetSecretValue on the key that encrypts webhook signing secrets and sets
+   * SESAME_SECRETS_KEY_ARN. Only GetSecretValue: grantRead would add DescribeSecret, which nothing calls.
+   */
   bindSecretsKey(secret: ISecret): this {
-    secret.grantRead(this.fn);
+    Grant.addToPrincipal({ grantee: this.fn, actions: ['secretsmanager:GetSecretValue'], resourceArns: [secret.secretArn] });
     return this.setEnv('SESAME_SECRETS_KEY_ARN', secret.secretArn);
   }
 
@@ -142,12 +167,13 @@ export class SesameFunction extends Construct {
    * Allows sending through the given configuration sets and sets SESAME_CONFIGURATION_SET to their prefix.
    * ses:SendEmail is authorised against both the sending identity and the configuration set
    * (aws/aws-cdk issue 34402), so the statement names both. Identities are created at run time by the
-   * domains API, hence `identity/*`; the handler checks that the tenant owns the domain.
+   * domains API, hence `identity/*`; the handler checks that the tenant owns the domain. Not
+   * ses:SendRawEmail: SES v2 SendEmail is authorised as ses:SendEmail whatever its content type.
    */
   bindSending(sending: { readonly configurationSetPrefix: string; readonly configurationSetArns: readonly string[] }): this {
     this.fn.addToRolePolicy(
       new PolicyStatement({
-        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        actions: ['ses:SendEmail'],
         resources: [identityArn(this), ...sending.configurationSetArns],
       }),
     );
@@ -155,10 +181,42 @@ export class SesameFunction extends Construct {
     return this.setEnv('SESAME_CONFIGURATION_SET', sending.configurationSetPrefix);
   }
 
-  /** Allows creating, reading, configuring and deleting SES identities (the domains API). */
+  /**
+   * Allows creating, reading, configuring and deleting SES identities (the domains API), and sets
+   * SESAME_STACK_NAME, the value of the sesame_stack tag every identity it creates carries.
+   * - Create: only with Sesame's two tags, sesame_stack naming this stack (aws:RequestTag,
+   *   aws:TagKeys). ses:TagResource is granted beside ses:CreateEmailIdentity under the same
+   *   conditions: SES may authorise tags passed on create as a TagResource (tag-on-create), and its
+   *   service authorization reference lists no dependent action either way, so the narrow extra
+   *   grant keeps the first real POST /domains from failing.
+   * - Change or delete: only identities whose sesame_stack tag is this stack's name
+   *   (aws:ResourceTag), never one made by hand nor one of another Sesame stack in the account.
+   * - Read: any identity, so that a domain registered outside this stack is answered as taken
+   *   (403) rather than as an access error.
+   */
   bindIdentityManagement(configurationSetPrefix: string): this {
-    this.fn.addToRolePolicy(new PolicyStatement({ actions: [...IDENTITY_MANAGEMENT_ACTIONS], resources: [identityArn(this)] }));
-    this.acknowledge(iam5ResourceFinding(this, identityArn(this)), IDENTITY_WILDCARD_REASON);
+    const stackName = Stack.of(this).stackName;
+    const identities = identityArn(this);
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ['ses:GetEmailIdentity'], resources: [identities] }));
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['ses:CreateEmailIdentity', 'ses:TagResource'],
+        resources: [identities],
+        conditions: {
+          StringEquals: { [`aws:RequestTag/${TAG_STACK_KEY}`]: stackName },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [...IDENTITY_TAG_KEYS] },
+        },
+      }),
+    );
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: [...IDENTITY_MUTATING_ACTIONS],
+        resources: [identities],
+        conditions: { StringEquals: { [`aws:ResourceTag/${TAG_STACK_KEY}`]: stackName } },
+      }),
+    );
+    this.acknowledge(iam5ResourceFinding(this, identities), IDENTITY_WILDCARD_REASON);
+    this.setEnv('SESAME_STACK_NAME', stackName);
     return this.setEnv('SESAME_CONFIGURATION_SET', configurationSetPrefix);
   }
 

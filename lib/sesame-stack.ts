@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { DEFAULT_RETRY_SCHEDULE } from '../lambdas/core/config';
 import { AdminEnvironment } from './admin-environment';
 import { SesEvents } from './ses-events';
+import { OperatorPolicy } from './operator-policy';
 import { SecretsKey } from './secrets-key';
 import { SesameAlarms } from './sesame-alarms';
 import { SesameApi } from './sesame-api';
@@ -44,6 +45,8 @@ export class SesameStack extends Stack {
   readonly secretsKey: SecretsKey;
   readonly api: SesameApi;
   readonly alarms: SesameAlarms;
+  /** The managed policy for whoever runs the admin tool (`npx sesame`). */
+  readonly operatorPolicy: OperatorPolicy;
 
   constructor(scope: Construct, id: string, props: SesameStackProps = {}) {
     super(scope, id, props);
@@ -99,7 +102,14 @@ export class SesameStack extends Stack {
     const { webhooks, events } = this;
     const secretsKey = this.secretsKey.secret;
 
-    for (const f of [send, domains, account, snsHttps, ingest, deliver]) f.bindTable(table, 'readWrite');
+    // Each function's table actions are the ones its recorded calls use (test/iam, docs/iam.md).
+    send.bindTable(table, { items: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], queryIndexes: true });
+    domains.bindTable(table, { items: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], queryIndexes: true });
+    account.bindTable(table, { items: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], queryIndexes: true });
+    // Ingestion (ingest, snsHttps): events are found by email or by SES message id (an index), the
+    // fan-out reads the tenant's subscribers from an index.
+    for (const f of [ingest, snsHttps]) f.bindTable(table, { items: ['GetItem', 'PutItem', 'UpdateItem'], queryIndexes: true });
+    deliver.bindTable(table, { items: ['GetItem', 'PutItem', 'UpdateItem'] });
     send.bindSending(events);
     domains.bindIdentityManagement(events.configurationSetPrefix);
     for (const f of [account, snsHttps, ingest]) f.bindWebhookQueue(webhooks.queue, 'send');
@@ -108,6 +118,14 @@ export class SesameStack extends Stack {
 
     this.api = new SesameApi(this, 'Api', {
       functions: { send: send.fn, domains: domains.fn, account: account.fn, snsHttps: snsHttps.fn },
+    });
+    this.operatorPolicy = new OperatorPolicy(this, 'Operator', {
+      table,
+      webhookQueue: webhooks.queue,
+      deadLetterQueues: [events.subscriptionDeadLetterQueue.queue, events.ingestFailureQueue.queue, webhooks.deadLetterQueue.queue],
+      eventsTopic: events.topic,
+      configurationSetArns: events.configurationSetArns,
+      secretsKey,
     });
     this.alarms = new SesameAlarms(this, 'Alarms', {
       deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue],
@@ -122,6 +140,10 @@ export class SesameStack extends Stack {
     // The dead-letter queues, named as `npx sesame dlq redrive` reads them (lambdas/core/config.ts readDlqConfig).
     new CfnOutput(this, 'EventsDlqUrl', { value: events.subscriptionDeadLetterQueue.queue.queueUrl, description: 'SESAME_EVENTS_DLQ_URL' });
     new CfnOutput(this, 'IngestFailureDlqUrl', { value: events.ingestFailureQueue.queue.queueUrl, description: 'SESAME_INGEST_FAILURE_DLQ_URL' });
+    new CfnOutput(this, 'OperatorPolicyArn', {
+      value: this.operatorPolicy.policy.managedPolicyArn,
+      description: 'Managed policy to attach to the operator who runs npx sesame',
+    });
     new CfnOutput(this, 'WebhookDlqUrl', { value: webhooks.deadLetterQueue.queue.queueUrl, description: 'SESAME_WEBHOOK_DLQ_URL' });
     // Everything `npx sesame` reads (doctor included), as one line to prefix to it.
     new AdminEnvironment(this, 'AdminEnvironment', {

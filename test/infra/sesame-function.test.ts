@@ -59,20 +59,23 @@ describe('SesameFunction', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
   });
 
-  it('bindTable sets SESAME_TABLE_NAME and grants read-only or read-write access', () => {
+  it('bindTable sets SESAME_TABLE_NAME and grants the named actions on the table, and only Query on its indexes', () => {
     const stack = minimalStack();
     const table = new SesameTable(stack, 'Table').table;
-    new SesameFunction(stack, 'Reader', { entryDir: 'send' }).bindTable(table, 'read');
-    new SesameFunction(stack, 'Writer', { entryDir: 'send' }).bindTable(table, 'readWrite');
+    new SesameFunction(stack, 'Reader', { entryDir: 'send' }).bindTable(table, { items: ['GetItem'], queryIndexes: true });
+    new SesameFunction(stack, 'Writer', { entryDir: 'send' }).bindTable(table, { items: ['GetItem', 'PutItem', 'UpdateItem'] });
     const template = Template.fromStack(stack);
     const policies = Object.values(template.findResources('AWS::IAM::Policy'));
-    const actions = (roleRef: RegExp) =>
+    const statements = (roleRef: RegExp) =>
       policies
         .filter((p) => roleRef.test(JSON.stringify(p.Properties.Roles)))
-        .flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => s.Action));
-    expect(actions(/Reader/)).toContain('dynamodb:Query');
-    expect(actions(/Reader/)).not.toContain('dynamodb:PutItem');
-    expect(actions(/Writer/)).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .map((s) => [s.Action, JSON.stringify(s.Resource)]);
+    expect(statements(/Reader/)).toEqual([
+      ['dynamodb:GetItem', expect.stringMatching(/^\{"Fn::GetAtt":\["Table\w+","Arn"\]\}$/)],
+      ['dynamodb:Query', expect.stringMatching(/\/index\/\*/)],
+    ]);
+    expect(statements(/Writer/)).toEqual([[['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], expect.not.stringMatching(/index/)]]);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: { SESAME_TABLE_NAME: { Ref: Match.stringLikeRegexp('^Table') } } },
     });
@@ -82,7 +85,7 @@ describe('SesameFunction', () => {
     // Prepare: a bound function, plus a statement nobody acknowledged.
     const stack = minimalStack();
     const table = new SesameTable(stack, 'Table').table;
-    const fn = new SesameFunction(stack, 'Fn', { entryDir: 'send' }).bindTable(table, 'readWrite');
+    const fn = new SesameFunction(stack, 'Fn', { entryDir: 'send' }).bindTable(table, { items: ['GetItem'], queryIndexes: true });
     fn.fn.addToRolePolicy(new PolicyStatement({ actions: ['ses:*'], resources: ['*'] }));
     // Act
     const violations = new AwsSolutionsChecks(stack.node.root).validateScope(stack).violations;

@@ -1,0 +1,83 @@
+/**
+ * What IAM authorizes for one recorded AWS request: the action or actions, the resource ARN of each
+ * (in the synthesized stack's account and region), and the context its conditions read. The one
+ * place where an SDK operation becomes IAM actions and a request's input becomes ARNs.
+ */
+import type { RecordedCall, ResourceRef } from '../../lambdas/core/aws-calls';
+import { TAG_STACK_KEY } from '../../lambdas/core/adapters/ses-identities';
+import { ACCOUNT, REGION, type StackResources } from './template';
+
+export interface Authorization {
+  readonly action: string;
+  readonly resource: string;
+  readonly context: Readonly<Record<string, string | string[]>>;
+  /** The recorded request it comes from, for messages. */
+  readonly from: string;
+}
+
+/** Operations whose IAM action has another name: the batch forms are authorized as the single ones. */
+const ACTION_OF_OPERATION: Readonly<Record<string, string>> = {
+  'sqs:SendMessageBatch': 'sqs:SendMessage',
+  'sqs:DeleteMessageBatch': 'sqs:DeleteMessage',
+  'sqs:ChangeMessageVisibilityBatch': 'sqs:ChangeMessageVisibility',
+};
+
+const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
+
+/** A recorded resource as the stack's ARN. */
+export function resourceArn(ref: ResourceRef, call: RecordedCall, stack: StackResources): string {
+  switch (ref.type) {
+    case 'table':
+      return stack.tableArn;
+    case 'index':
+      return `${stack.tableArn}/index/${ref.index}`;
+    case 'identity':
+      return arn('ses', `identity/${ref.name}`);
+    case 'configuration-set':
+      return arn('ses', `configuration-set/${ref.name}`);
+    case 'queue': {
+      // The functions address only the webhook queue (the DLQs are written by SQS, SNS and Lambda);
+      // the admin tool names each queue by the variable it was given.
+      const env = ref.env ?? (call.caller === 'admin' ? undefined : 'SESAME_WEBHOOK_QUEUE_URL');
+      const queue = env ? stack.queues[env] : undefined;
+      if (!queue) throw new Error(`IAM evaluation: ${call.caller} ${call.operation} names queue ${ref.url}, which no SESAME_*_URL variable names`);
+      return queue;
+    }
+    case 'secret':
+      return stack.secretArn;
+    case 'topic':
+      return stack.eventsTopicArn;
+    case 'subscription':
+      return `${stack.eventsTopicArn}:${ref.arn.slice(ref.arn.lastIndexOf(':') + 1)}`;
+  }
+}
+
+/**
+ * The authorizations a recorded call needs:
+ * - one per resource it names (ses:SendEmail: the identity AND the configuration set), or `*`;
+ * - tags passed on create also authorized as ses:TagResource on the new resource (tag-on-create);
+ * - aws:RequestTag/<key> and aws:TagKeys from the tags it passes;
+ * - on an SES identity, aws:ResourceTag/sesame_stack: the identities Sesame acts on are the ones its
+ *   domains function created, which the create's own evaluation shows carry this stack's name.
+ */
+export function authorizationsOf(call: RecordedCall, stack: StackResources): Authorization[] {
+  const operation = `${call.service}:${call.operation}`;
+  const action = ACTION_OF_OPERATION[operation] ?? operation;
+  const from = `${call.operation}`;
+  const requestTags: Record<string, string | string[]> = {};
+  if (call.tags) {
+    for (const [k, v] of Object.entries(call.tags)) requestTags[`aws:RequestTag/${k}`] = v;
+    requestTags['aws:TagKeys'] = Object.keys(call.tags);
+  }
+  const refs = call.resources.length ? call.resources : [undefined];
+  const out: Authorization[] = [];
+  for (const ref of refs) {
+    const resource = ref ? resourceArn(ref, call, stack) : '*';
+    const existing: Record<string, string> = ref?.type === 'identity' && !call.operation.startsWith('Create') ? { [`aws:ResourceTag/${TAG_STACK_KEY}`]: stack.stackName } : {};
+    out.push({ action, resource, context: { ...requestTags, ...existing }, from });
+    if (call.tags && call.operation.startsWith('Create') && call.service === 'ses') {
+      out.push({ action: 'ses:TagResource', resource, context: requestTags, from: `${from} (tags on create)` });
+    }
+  }
+  return out;
+}
