@@ -6,7 +6,22 @@ import type { Acknowledgment } from './evaluate';
 
 const DOCTOR = 'a read-only check of `npx sesame doctor`, which is not exercised by these suites';
 
+const SNS_HTTPS_IS_INGEST =
+  "snsHttps applies each event with the ingest function's own code (ingestSnsMessage, ingestDeps), whose recorded calls use this; the SNS-over-HTTPS tests check signatures and topics, not the fan-out again";
+
 export const ACKNOWLEDGED_UNUSED: readonly Acknowledgment[] = [
+  { caller: 'snsHttps', action: 'dynamodb:Query', reason: SNS_HTTPS_IS_INGEST },
+  { caller: 'snsHttps', action: 'sqs:SendMessage', reason: SNS_HTTPS_IS_INGEST },
+  {
+    caller: 'admin',
+    action: 'sqs:ReceiveMessage',
+    reason: '`dlq redrive` drains the SNS subscription\'s DLQ (SESAME_EVENTS_DLQ_URL) with the code that drains the ingest failure DLQ (redriveIngestQueue), whose calls the suites record',
+  },
+  {
+    caller: 'admin',
+    action: 'sqs:DeleteMessage',
+    reason: '`dlq redrive` drains the SNS subscription\'s DLQ (SESAME_EVENTS_DLQ_URL) with the code that drains the ingest failure DLQ (redriveIngestQueue), whose calls the suites record',
+  },
   { caller: 'admin', action: 'ses:GetAccount', reason: DOCTOR },
   { caller: 'admin', action: 'ses:GetConfigurationSet', reason: DOCTOR },
   { caller: 'admin', action: 'ses:GetConfigurationSetEventDestinations', reason: DOCTOR },

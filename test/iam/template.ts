@@ -4,9 +4,11 @@
  * concrete ARNs in one fixed account and region, and the same resolution for the ARNs of the stack's
  * own resources, so that both sides of each evaluation name resources alike.
  */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { Caller } from '../../lambdas/core/aws-calls';
+import { CALL_LOG_ENV, type Caller } from '../../lambdas/core/aws-calls';
 import { LOCAL_STACK_NAME } from '../../lambdas/core/config';
 import { SesameStack } from '../../lib/sesame-stack';
 import { cdkJsonContext } from '../infra/helpers';
@@ -171,10 +173,23 @@ export class Resolver {
 const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /**
- * Synthesizes the stack once (no bundling, cdk.json's context), named as local mode and the tests
- * name theirs (LOCAL_STACK_NAME): the sesame_stack tag the recorded calls carry is this stack's.
+ * Synthesizes the stack once per jest run (no bundling, cdk.json's context; kept beside the recorded
+ * calls for the run's other readers), named as local mode and the tests name theirs
+ * (LOCAL_STACK_NAME): the sesame_stack tag the recorded calls carry is this stack's.
  */
 export function synthesizeForIam(): SynthesizedStack {
+  const dir = process.env[CALL_LOG_ENV];
+  const cached = dir ? join(dir, 'iam-stack.json') : undefined;
+  if (cached && existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as SynthesizedStack;
+  const synthesized = synthesize();
+  if (cached) {
+    writeFileSync(`${cached}.${process.pid}`, JSON.stringify(synthesized));
+    renameSync(`${cached}.${process.pid}`, cached);
+  }
+  return synthesized;
+}
+
+function synthesize(): SynthesizedStack {
   const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
   const stack = new SesameStack(app, 'Sesame', { stackName: LOCAL_STACK_NAME, env: { account: ACCOUNT, region: REGION } });
   const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, CfnResource> };

@@ -65,10 +65,18 @@ describe('POST /emails', () => {
   });
 
   it('picks the configuration set of the domain\'s tracking choice', async () => {
-    const tracked = await h.tenant('tracked', { openTracking: true, clickTracking: true });
-    const before = h.ses.sent().length;
-    await call(handler, 'POST', '/emails', { key: tracked.key, body: email({ from: 'x@tracked.test' }) });
-    expect(h.ses.sent()[before]!.request.ConfigurationSetName).toBe('sesame-open-click');
+    const choices = [
+      { prefix: 'untracked', openTracking: false, clickTracking: false, set: 'sesame' },
+      { prefix: 'opens', openTracking: true, clickTracking: false, set: 'sesame-open' },
+      { prefix: 'clicks', openTracking: false, clickTracking: true, set: 'sesame-click' },
+      { prefix: 'tracked', openTracking: true, clickTracking: true, set: 'sesame-open-click' },
+    ];
+    for (const { prefix, set, ...tracking } of choices) {
+      const tenant = await h.tenant(prefix, tracking);
+      const before = h.ses.sent().length;
+      await call(handler, 'POST', '/emails', { key: tenant.key, body: email({ from: `x@${prefix}.test` }) });
+      expect([prefix, h.ses.sent()[before]!.request.ConfigurationSetName]).toEqual([prefix, set]);
+    }
   });
 
   it('keeps a large body apart from the status item and returns it whole', async () => {
