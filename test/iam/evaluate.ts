@@ -80,10 +80,20 @@ export async function denials(byCaller: Map<Caller, Authorization[]>, stack: Syn
   return out;
 }
 
+/** One line per refused authorization; past three of one caller and action, the rest are counted. */
 export function formatDenials(list: readonly Denial[]): string {
+  const shown = new Map<string, number>();
+  const lines: string[] = [];
+  for (const d of list) {
+    const key = `${d.caller} ${d.action}`;
+    const n = (shown.get(key) ?? 0) + 1;
+    shown.set(key, n);
+    if (n <= 3) lines.push(`  ${d.caller}: ${d.action} on ${d.resource} (${d.result}; recorded ${d.from})`);
+  }
+  for (const [key, n] of shown) if (n > 3) lines.push(`  ${key.replace(' ', ': ')}: ${n - 3} more resource(s) refused alike`);
   return [
     `IAM: ${list.length} AWS request(s) made under the tests would be refused by the synthesized template's policies:`,
-    ...list.map((d) => `  ${d.caller}: ${d.action} on ${d.resource} (${d.result}; recorded ${d.from})`),
+    ...lines,
     'Grant it in lib/ (a bind* of lib/sesame-function.ts, or lib/operator-policy.ts for the admin tool); see docs/iam.md.',
   ].join('\n');
 }
