@@ -3,6 +3,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readCoreConfig } from '../core/config';
 import { documentClient, sesClient, sqsClient } from '../core/clients';
+import { recordAwsCalls } from '../core/aws-calls';
 import { createDb } from '../core/adapters/dynamo';
 import { DomainStore } from '../core/adapters/domains';
 import { SesIdentities } from '../core/adapters/ses-identities';
@@ -21,9 +22,9 @@ function doctorDeps(): DoctorDeps {
   return {
     config,
     ses: sesClient(),
-    sns: new SNSClient({}),
+    sns: recordAwsCalls(new SNSClient({})),
     sqs: sqsClient(),
-    secretsManager: new SecretsManagerClient({}),
+    secretsManager: recordAwsCalls(new SecretsManagerClient({})),
     ...(config.tableName !== undefined ? { domains: new DomainStore(createDb(documentClient(), config.tableName)) } : {}),
     identities: new SesIdentities(sesClient()),
   };

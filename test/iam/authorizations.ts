@@ -24,8 +24,12 @@ const ACTION_OF_OPERATION: Readonly<Record<string, string>> = {
 
 const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
 
-/** A recorded resource as the stack's ARN. */
-export function resourceArn(ref: ResourceRef, call: RecordedCall, stack: StackResources): string {
+/** A recorded resource as the stack's ARN, or ARNs where the request does not tell which. */
+export function resourceArns(ref: ResourceRef, call: RecordedCall, stack: StackResources): string[] {
+  return [resourceArn(ref, call, stack)].flat();
+}
+
+function resourceArn(ref: ResourceRef, call: RecordedCall, stack: StackResources): string | string[] {
   switch (ref.type) {
     case 'table':
       return stack.tableArn;
@@ -36,11 +40,13 @@ export function resourceArn(ref: ResourceRef, call: RecordedCall, stack: StackRe
     case 'configuration-set':
       return arn('ses', `configuration-set/${ref.name}`);
     case 'queue': {
-      // The functions address only the webhook queue (the DLQs are written by SQS, SNS and Lambda);
-      // the admin tool names each queue by the variable it was given.
+      // The functions address only the webhook queue (the DLQs are written by SQS, SNS and Lambda).
+      // The admin tool names each queue by the variable it was given; one it was handed otherwise
+      // (a test's configuration object) may be any of the stack's queues, so each must allow it.
       const env = ref.env ?? (call.caller === 'admin' ? undefined : 'SESAME_WEBHOOK_QUEUE_URL');
-      const queue = env ? stack.queues[env] : undefined;
-      if (!queue) throw new Error(`IAM evaluation: ${call.caller} ${call.operation} names queue ${ref.url}, which no SESAME_*_URL variable names`);
+      if (env === undefined) return Object.values(stack.queues);
+      const queue = stack.queues[env];
+      if (!queue) throw new Error(`IAM evaluation: ${call.caller} ${call.operation} names queue ${ref.url} through ${env}, which names none of the stack's queues`);
       return queue;
     }
     case 'secret':
@@ -72,11 +78,12 @@ export function authorizationsOf(call: RecordedCall, stack: StackResources): Aut
   const refs = call.resources.length ? call.resources : [undefined];
   const out: Authorization[] = [];
   for (const ref of refs) {
-    const resource = ref ? resourceArn(ref, call, stack) : '*';
     const existing: Record<string, string> = ref?.type === 'identity' && !call.operation.startsWith('Create') ? { [`aws:ResourceTag/${TAG_STACK_KEY}`]: stack.stackName } : {};
-    out.push({ action, resource, context: { ...requestTags, ...existing }, from });
-    if (call.tags && call.operation.startsWith('Create') && call.service === 'ses') {
-      out.push({ action: 'ses:TagResource', resource, context: requestTags, from: `${from} (tags on create)` });
+    for (const resource of ref ? resourceArns(ref, call, stack) : ['*']) {
+      out.push({ action, resource, context: { ...requestTags, ...existing }, from });
+      if (call.tags && call.operation.startsWith('Create') && call.service === 'ses') {
+        out.push({ action: 'ses:TagResource', resource, context: requestTags, from: `${from} (tags on create)` });
+      }
     }
   }
   return out;
