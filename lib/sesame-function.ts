@@ -10,7 +10,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type LambdaBundling, lambdaBundling } from './bundling';
-import { TAG_STACK_KEY, TAG_TENANT_KEY } from '../lambdas/core/adapters/ses-identities';
+import { TAG_STACK_KEY, TAG_TENANT_KEY } from '../lambdas/core/domain/identity-tags';
 import { iam4ManagedPolicyFinding, iam5ResourceFinding } from './nag-findings';
 
 /** Folder that holds one sub-folder per function (`lambdas/<name>/handler.ts`). */

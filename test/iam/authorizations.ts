@@ -4,7 +4,7 @@
  * place where an SDK operation becomes IAM actions and a request's input becomes ARNs.
  */
 import type { RecordedCall, ResourceRef } from '../../lambdas/core/aws-calls';
-import { TAG_STACK_KEY } from '../../lambdas/core/adapters/ses-identities';
+import { TAG_STACK_KEY } from '../../lambdas/core/domain/identity-tags';
 import { ACCOUNT, REGION, type StackResources } from './template';
 
 export interface Authorization {

@@ -34,12 +34,9 @@ import {
 } from '@aws-sdk/client-sesv2';
 import { HttpError, serviceUnavailable } from '../errors';
 import type { IdentitySnapshot } from '../domain/dns';
+import { TAG_STACK_KEY, TAG_TENANT_KEY } from '../domain/identity-tags';
 
-/** The identity tag that names the tenant that created it. */
-export const TAG_TENANT_KEY = 'sesame_tenant_id';
-
-/** The identity tag that names the stack whose domains function created it (SESAME_STACK_NAME). */
-export const TAG_STACK_KEY = 'sesame_stack';
+export { TAG_STACK_KEY, TAG_TENANT_KEY };
 
 export interface IdentityService {
   /** CreateEmailIdentity with Easy DKIM (2048-bit). Undefined when SES already has the identity. */
