@@ -49,11 +49,6 @@ const callers = new AsyncLocalStorage<Caller>();
 
 const logDir = (): string | undefined => process.env[CALL_LOG_ENV] || undefined;
 
-/** The caller of the code running now, if any. */
-export function currentCaller(): Caller | undefined {
-  return callers.getStore();
-}
-
 /** Runs `fn` as `caller`: the AWS requests it makes are that caller's. */
 export function runAs<T>(caller: Caller, fn: () => T): T {
   return callers.run(caller, fn);
