@@ -48,7 +48,10 @@ function compile(routeKey: string, fn: ApiFunction): CompiledRoute {
 const ROUTES = API_ROUTES.filter((r) => r.routeKey !== DEFAULT_ROUTE_KEY)
   .map((r) => compile(r.routeKey, r.fn))
   .sort((a, b) => b.literalSegments - a.literalSegments);
-const DEFAULT_ROUTE = API_ROUTES.find((r) => r.routeKey === DEFAULT_ROUTE_KEY);
+const defaultRoute = API_ROUTES.find((r) => r.routeKey === DEFAULT_ROUTE_KEY);
+const DEFAULT_ROUTE: CompiledRoute | undefined = defaultRoute && {
+  routeKey: defaultRoute.routeKey, method: 'ANY', pattern: /^/, params: [], fn: defaultRoute.fn, literalSegments: 0,
+};
 
 /** A path parameter that is not valid percent-encoding (API Gateway answers 400). */
 export class MalformedPathError extends Error {}
@@ -66,8 +69,7 @@ export function matchRoute(method: string, path: string): { route: CompiledRoute
     route.params.forEach((name, i) => (params[name] = decodeParam(m[i + 1]!)));
     return { route, params };
   }
-  if (!DEFAULT_ROUTE) return undefined;
-  return { route: { routeKey: DEFAULT_ROUTE.routeKey, method, pattern: /^/, params: [], fn: DEFAULT_ROUTE.fn, literalSegments: 0 }, params: {} };
+  return DEFAULT_ROUTE && { route: DEFAULT_ROUTE, params: {} };
 }
 
 function decodeParam(raw: string): string {
@@ -229,10 +231,10 @@ export async function startApiServer(options: { port: number; handlers: Readonly
   };
 
   const server: Server = createServer((req, res) => {
-    // Whatever goes wrong with one request (most often: its client went away) ends that request's
-    // connection, never the process.
+    // Whatever goes wrong with one request (most often: its client went away mid-body) ends that
+    // request's connection, never the process.
     serve(req, res).catch(() => {
-      if (!res.headersSent && !req.socket.destroyed) send(res, 400, gatewayError('Bad Request'), CLOSE);
+      if (!res.headersSent && !req.socket.destroyed) send(res, 500, gatewayError('Internal Server Error'), CLOSE);
       else req.socket.destroy();
     });
   });
