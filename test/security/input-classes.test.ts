@@ -11,6 +11,9 @@ import { toApiRequest } from '../../lambdas/core/http/api';
 import { buildPayload, serializePayload } from '../../lambdas/core/domain/webhook-payload';
 import { toAppliedEvent } from '../../lambdas/ingest/core';
 import type { EmailRecord, LoggedEvent } from '../../lambdas/core/adapters/events';
+import { startTestDynamo, type TestDynamo } from '../support/services';
+import { FIXTURE_MESSAGE_ID, signedLambdaEvent } from '../ingest/fixtures';
+import { makeWorld } from '../ingest/world';
 
 const valid = { from: 'a@acme.test', to: 'u@example.org', subject: 'Hello', text: 'Hi' };
 const attachment = { filename: 'a.txt', content: 'YWJj' };
@@ -70,6 +73,23 @@ describe('maps keyed by the customer keep every key, __proto__ included', () => 
     };
     const body = JSON.parse(serializePayload(buildPayload(toAppliedEvent(event, email)))) as { data: { tags: unknown } };
     expect(Object.entries(body.data.tags as object)).toEqual([['__proto__', 'polluted'], ['constructor', 'c'], ['plan', 'pro']]);
+  });
+
+  describe('through the table and ingestion', () => {
+    let dynamo: TestDynamo;
+    beforeAll(async () => {
+      dynamo = await startTestDynamo();
+    });
+    afterAll(() => dynamo.close());
+
+    it('delivers a `__proto__` tag stored with the email in the webhook of its SES event', async () => {
+      const world = await makeWorld(dynamo);
+      await world.createEmail({ sesMessageId: FIXTURE_MESSAGE_ID, tags: [{ name: '__proto__', value: 'kept' }, { name: 'plan', value: 'pro' }] });
+      await world.handler(signedLambdaEvent('delivery'));
+      expect(world.fanned).toHaveLength(1);
+      const payload = JSON.parse(serializePayload(buildPayload(world.fanned[0]!))) as { data: { tags: object } };
+      expect(Object.entries(payload.data.tags)).toEqual([['__proto__', 'kept'], ['plan', 'pro']]);
+    });
   });
 
   it('keeps `__proto__` query parameters and headers of a request, and lends none from Object.prototype', () => {
