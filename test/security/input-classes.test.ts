@@ -8,6 +8,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { HttpError } from '../../lambdas/core/errors';
 import { MAX_JSON_DEPTH, parseJsonBody, parseSendRequest } from '../../lambdas/core/domain/email';
 import { toApiRequest } from '../../lambdas/core/http/api';
+import { parseUpdateTemplate } from '../../lambdas/core/domain/template';
 import { buildPayload, serializePayload } from '../../lambdas/core/domain/webhook-payload';
 import { toAppliedEvent } from '../../lambdas/ingest/core';
 import type { EmailRecord, LoggedEvent } from '../../lambdas/core/adapters/events';
@@ -49,6 +50,12 @@ describe('CR, LF and NUL in header-bound fields', () => {
       expect(e.message).toMatch(field);
     },
   );
+
+  it.each(characters)('refuses %s in a template\'s subject when the template is saved', (_c, bad) => {
+    const e = refusal(() => parseUpdateTemplate({ name: 'n', html: '<p>x</p>', subject: `Hi${bad}Bcc: x@evil.test` }));
+    expect([e.statusCode, e.errorName]).toEqual([422, 'validation_error']);
+    expect(e.message).toMatch(/`subject`/);
+  });
 
   it('still accepts tabs and line breaks where they belong (the body)', () => {
     expect(parseSendRequest({ ...valid, subject: 'A\ttab', text: 'line 1\r\nline 2', headers: { 'X-Ref': 'a\tb' } }).subject).toBe('A\ttab');

@@ -28,7 +28,10 @@ import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { SesSender } from '../../lambdas/core/adapters/ses';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
 import { SecretBox, staticKeyProvider } from '../../lambdas/core/adapters/secrets';
-import { DeliveryStore, WebhookStore } from '../../lambdas/core/adapters/webhooks';
+import { DeliveryStore } from '../../lambdas/core/adapters/deliveries';
+import { RebuiltPayloads } from '../../lambdas/core/adapters/delivery-payloads';
+import { WebhookStore } from '../../lambdas/core/adapters/endpoints';
+import { TemplateStore } from '../../lambdas/core/adapters/templates';
 import { SqsDeliveryQueue } from '../../lambdas/core/adapters/fan-out';
 import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createApiHandler } from '../../lambdas/core/http/api';
@@ -38,6 +41,7 @@ import { sendRoutes } from '../../lambdas/send/routes';
 import { domainRoutes } from '../../lambdas/domains/routes';
 import { apiKeyRoutes } from '../../lambdas/account/api-keys';
 import { webhookRoutes } from '../../lambdas/account/webhooks';
+import { templateRoutes } from '../../lambdas/account/templates';
 import { createSnsHttpsHandler } from '../../lambdas/sns-https/core';
 import { createSnsVerifier } from '../../lambdas/sns-https/verify';
 import { DEFAULT_SNS_CERT_HOST } from '../../lambdas/core/config';
@@ -60,7 +64,7 @@ let handlers: Record<ApiFunction, Lambda>;
 /** Successful write commands made through the handlers' DynamoDB client. */
 let writes = 0;
 let key: string;
-const known = {} as Record<'key' | 'domain' | 'webhook' | 'email', string>;
+const known = {} as Record<'key' | 'domain' | 'webhook' | 'email' | 'template', string>;
 
 const WRITE_COMMANDS = /^(Put|Update|Delete|BatchWrite|TransactWrite)/;
 
@@ -78,6 +82,7 @@ beforeAll(async () => {
   const tenants = new TenantStore(db);
   const domains = new DomainStore(db);
   const webhooks = new WebhookStore(db, new SecretBox(staticKeyProvider(randomBytes(32).toString('base64'))));
+  const templates = new TemplateStore(db);
   const queue = await sqs.freshQueue();
   const auth = createAuthenticator(tenants);
 
@@ -90,10 +95,11 @@ beforeAll(async () => {
     openTracking: false, clickTracking: false, customReturnPath: 'send', records: [], createdAt: new Date().toISOString(),
   });
   await ses.seedIdentity('acme.test', { verified: true });
+  known.template = (await templates.create(tenant.id, { name: 'welcome', alias: 'welcome', content: { html: '<p>Hi</p>', subject: 'Hi', replyTo: [], variables: [] } })).id;
   known.webhook = (await webhooks.create(tenant.id, { endpoint: 'https://hooks.example.com/a', events: ['email.sent'] })).webhook.id;
 
   const send = createApiHandler(sendRoutes({
-    emails: new EmailStore(db, 30), domains, idempotency: new IdempotencyStore(db), events: new EventStore(db),
+    emails: new EmailStore(db, 30), domains, idempotency: new IdempotencyStore(db), events: new EventStore(db), templates,
     sender: new SesSender(ses.client), configurationSet: 'sesame', region: 'us-east-1', now: Date.now,
   }), auth, quiet) as Lambda;
   const sent = await send(event('POST /emails', {}, {}, { authorization: `Bearer ${key}` }, JSON.stringify(TEMPLATES['POST /emails'])), context);
@@ -107,8 +113,10 @@ beforeAll(async () => {
       ...apiKeyRoutes({ tenants, domains }),
       ...webhookRoutes({
         webhooks, deliveries: new DeliveryStore(db, 30), queue: new SqsDeliveryQueue(sqs.client, queue.url),
+        payloads: new RebuiltPayloads(new EmailStore(db, 30), new EventStore(db)),
         endpointPolicy: { allowLoopback: false, allowHttp: false },
       }),
+      ...templateRoutes({ templates }),
     }, auth, quiet) as Lambda,
     snsHttps: createSnsHttpsHandler({
       verifier: createSnsVerifier({ certHost: new RegExp(DEFAULT_SNS_CERT_HOST), fetchCertificate: async () => testCert }),
@@ -175,6 +183,8 @@ const TEMPLATES: Record<string, unknown> = {
   'PATCH /webhooks/{id}': { events: ['email.delivered'], status: 'enabled' },
   'POST /webhooks/{id}/recover': { since: '2026-01-01T00:00:00.000Z' },
   'POST /webhooks/ses': JSON.parse(snsFixture) as unknown,
+  'POST /templates': { name: 'receipt', alias: 'receipt', subject: 'Your receipt', html: '<p>{{{AMOUNT}}}</p>', variables: [{ key: 'AMOUNT', type: 'string', fallback_value: '0' }] },
+  'PATCH /templates/{id}': { name: 'renamed', html: '<p>Hi</p>' },
 };
 
 const NASTY = [
