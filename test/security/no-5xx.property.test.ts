@@ -3,7 +3,7 @@
  * about 200 generated requests (path parameters, query strings, headers and bodies: near-valid
  * bodies with fields replaced, any JSON, deep nesting, text that is not JSON) go in-process through
  * the real handlers (middy chain, auth middleware, routes) on the test's own dynalite table, the
- * local SES v2 server and fauxqs. Each answer must be under 500; a 4xx must be in Resend's error
+ * local SES v2 server and the local SQS. Each answer must be under 500; a 4xx must be in Resend's error
  * format and must have changed nothing in the table: a 4xx that made no successful write command
  * changed nothing; one that did (a claim taken and released) must leave the table as it was, which
  * a scan compares. GET routes must make no write at all.
@@ -46,7 +46,7 @@ import { createSnsHttpsHandler } from '../../lambdas/sns-https/core';
 import { createSnsVerifier } from '../../lambdas/sns-https/verify';
 import { DEFAULT_SNS_CERT_HOST } from '../../lambdas/core/config';
 import { isResendError } from '../support/api';
-import { localClientConfig, startTestDynamo, startTestSes, testSqs, type TestDynamo, type TestSes, type TestSqs } from '../support/services';
+import { localClientConfig, startTestDynamo, startTestSes, startTestSqs, type TestDynamo, type TestSes, type TestSqs } from '../support/services';
 import { FIXTURE_TOPIC, SIGNED } from '../ingest/fixtures';
 
 type Lambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -69,8 +69,7 @@ const known = {} as Record<'key' | 'domain' | 'webhook' | 'email' | 'template', 
 const WRITE_COMMANDS = /^(Put|Update|Delete|BatchWrite|TransactWrite)/;
 
 beforeAll(async () => {
-  [dynamo, ses] = await Promise.all([startTestDynamo(), startTestSes()]);
-  sqs = testSqs();
+  [dynamo, ses, sqs] = await Promise.all([startTestDynamo(), startTestSes(), startTestSqs()]);
   table = await dynamo.freshTable();
   doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(dynamo.endpoint)), { marshallOptions: { removeUndefinedValues: true } });
   doc.middlewareStack.add((next, ctx) => async (args) => {
