@@ -5,7 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { API_ROUTES, type ApiFunction, type ApiRoute } from '../lambdas/core/routes';
+import { API_ROUTES, DEFAULT_ROUTE_KEY, type ApiFunction, type ApiRoute } from '../lambdas/core/routes';
 
 export interface SesameApiProps {
   /** The function behind each kind of route of API_ROUTES. */
@@ -25,8 +25,9 @@ const NO_AUTHORIZER_REASON =
   'Authentication is the middleware shared by the API functions: an HTTP API authorizer can only answer {"message":"Unauthorized"} instead of Resend\'s error format, caches by key regardless of route, and keeps a revoked key alive for its cache\'s life. POST /webhooks/ses carries no key: every SNS message\'s signature and TopicArn are verified instead.';
 
 /**
- * The HTTP API (API Gateway v2): the routes of API_ROUTES, one Lambda integration per function,
- * and an explicit `$default` stage with JSON access logs and throttling.
+ * The HTTP API (API Gateway v2): the routes of API_ROUTES (their `$default` route answers 404 in
+ * Resend's format for anything else), one Lambda integration per function, and an explicit
+ * `$default` stage with JSON access logs and throttling.
  */
 export class SesameApi extends Construct {
   readonly httpApi: HttpApi;
@@ -87,10 +88,9 @@ export class SesameApi extends Construct {
     };
     const created = new Map<string, HttpRoute>();
     for (const route of routes) {
-      const [method, path] = parseRouteKey(route.routeKey);
       const httpRoute = new HttpRoute(this, `Route-${route.routeKey.replace(/[^A-Za-z0-9]+/g, '-')}`, {
         httpApi: this.httpApi,
-        routeKey: HttpRouteKey.with(path, method),
+        routeKey: httpRouteKey(route.routeKey),
         integration: integrationFor(route.fn),
       });
       Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: NO_AUTHORIZER_REASON });
@@ -98,6 +98,13 @@ export class SesameApi extends Construct {
     }
     return created;
   }
+}
+
+/** `METHOD /path` as API Gateway's route key; `$default` is its catch-all. */
+function httpRouteKey(routeKey: string): HttpRouteKey {
+  if (routeKey === DEFAULT_ROUTE_KEY) return HttpRouteKey.DEFAULT;
+  const [method, path] = parseRouteKey(routeKey);
+  return HttpRouteKey.with(path, method);
 }
 
 function parseRouteKey(routeKey: string): [HttpMethod, string] {

@@ -1,6 +1,7 @@
 /**
  * /api-keys: keys of the caller's tenant, in Resend's wire format. The token is shown once, at
- * creation; only its SHA-256 is stored.
+ * creation; only its SHA-256 is stored. Every route authenticates without the key cache, so a key
+ * revoked a moment ago cannot list, revoke or mint keys.
  */
 import * as z from '../core/domain/schema';
 import type { Routes } from '../core/http/api';
@@ -26,6 +27,7 @@ export function apiKeyRoutes(deps: ApiKeyDeps): Routes {
   return {
     'POST /api-keys': {
       permission: 'full_access',
+      uncachedAuth: true,
       async handle(ctx) {
         const parsed = createSchema.safeParse(parseJsonBody(ctx.request.body));
         if (!parsed.success) {
@@ -49,6 +51,7 @@ export function apiKeyRoutes(deps: ApiKeyDeps): Routes {
 
     'GET /api-keys': {
       permission: 'full_access',
+      uncachedAuth: true,
       async handle(ctx) {
         const keys = await deps.tenants.listKeys(ctx.auth.tenantId);
         return {
@@ -60,6 +63,7 @@ export function apiKeyRoutes(deps: ApiKeyDeps): Routes {
 
     'DELETE /api-keys/{id}': {
       permission: 'full_access',
+      uncachedAuth: true,
       async handle(ctx) {
         const id = ctx.request.params.id ?? '';
         if (!isId(id) || !(await deps.tenants.revokeKey(id, ctx.auth.tenantId))) throw notFound('API key');

@@ -9,6 +9,7 @@
  */
 import * as z from '../core/domain/schema';
 import type { ApiResponse, RouteContext, Routes } from '../core/http/api';
+import { parsePageQuery } from '../core/http/paging';
 import { HttpError, notFound } from '../core/errors';
 import { EMAIL_EVENT_TYPES, type EmailEventType } from '../core/domain/applied-event';
 import { parseJsonBody } from '../core/domain/email';
@@ -37,9 +38,12 @@ export const RECOVER_BATCH = 500;
 const EVENT_TYPES = new Set<string>(EMAIL_EVENT_TYPES);
 
 const eventsSchema = z.array(z.string()).check(z.minLength(1), z.maxLength(EMAIL_EVENT_TYPES.length * 2));
-const createSchema = z.object({ endpoint: z.string().check(z.maxLength(MAX_ENDPOINT_LENGTH)), events: eventsSchema });
+// A URL parser drops CR, LF and tabs silently: an endpoint holding them would be stored as given and
+// called as something else.
+const endpointSchema = z.string().check(z.maxLength(MAX_ENDPOINT_LENGTH), z.singleLine());
+const createSchema = z.object({ endpoint: endpointSchema, events: eventsSchema });
 const updateSchema = z.object({
-  endpoint: z.optional(z.string().check(z.maxLength(MAX_ENDPOINT_LENGTH))),
+  endpoint: z.optional(endpointSchema),
   events: z.optional(eventsSchema),
   status: z.optional(z.enum(['enabled', 'disabled'])),
 });
@@ -70,19 +74,6 @@ function checkEndpoint(endpoint: string, policy: EndpointPolicy): string {
   const refusal = endpointRefusal(endpoint, policy);
   if (refusal !== undefined) throw new HttpError(422, 'validation_error', refusal);
   return endpoint;
-}
-
-function parseLimit(raw: string | undefined): number {
-  if (raw === undefined) return 20;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1 || n > 100) throw new HttpError(422, 'validation_error', 'The `limit` parameter must be an integer between 1 and 100.');
-  return n;
-}
-
-function cursorOf(ctx: RouteContext): { after?: string; before?: string } {
-  const { after, before } = ctx.request.query;
-  if (after !== undefined && before !== undefined) throw new HttpError(422, 'validation_error', 'Use either `after` or `before`, not both.');
-  return { ...(after !== undefined ? { after } : {}), ...(before !== undefined ? { before } : {}) };
 }
 
 const webhookSummary = (w: Webhook) => ({ id: w.id, endpoint: w.endpoint, created_at: w.createdAt, status: w.status, events: [...w.events] });
@@ -139,8 +130,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): Routes {
     }),
 
     'GET /webhooks': route(async (ctx) => {
-      const limit = parseLimit(ctx.request.query.limit);
-      const { after, before } = cursorOf(ctx);
+      const { limit, after, before } = parsePageQuery(ctx.request.query, 'one of your webhooks');
       const all = await deps.webhooks.list(ctx.auth.tenantId);
       let start = 0;
       let end = all.length;
@@ -185,10 +175,9 @@ export function webhookRoutes(deps: WebhookRouteDeps): Routes {
 
     'GET /webhooks/{id}/events': route(async (ctx) => {
       const webhook = await ownWebhook(ctx);
-      const limit = parseLimit(ctx.request.query.limit);
-      const cursor = cursorOf(ctx);
+      const query = parsePageQuery(ctx.request.query, 'an event of this webhook');
       try {
-        const page = await deps.deliveries.list(webhook.id, { limit, ...cursor });
+        const page = await deps.deliveries.list(webhook.id, query);
         return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data: page.data.map(deliverySummary) } };
       } catch (error) {
         if (error instanceof InvalidDeliveryCursorError) throw new HttpError(422, 'validation_error', error.message);
@@ -210,9 +199,9 @@ export function webhookRoutes(deps: WebhookRouteDeps): Routes {
 
     'GET /webhooks/{id}/events/{event_id}/attempts': route(async (ctx) => {
       const { delivery } = await ownDelivery(ctx);
-      const limit = parseLimit(ctx.request.query.limit);
+      const query = parsePageQuery(ctx.request.query, 'an attempt of this event', 'after');
       try {
-        const page = await deps.deliveries.listAttempts(delivery, { limit, ...(ctx.request.query.after ? { after: ctx.request.query.after } : {}) });
+        const page = await deps.deliveries.listAttempts(delivery, query);
         return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data: page.data.map(attemptBody) } };
       } catch (error) {
         if (error instanceof InvalidDeliveryCursorError) throw new HttpError(422, 'validation_error', error.message);

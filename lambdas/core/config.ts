@@ -104,7 +104,7 @@ export function readIngestConfig(env: Env = process.env): IngestConfig {
   return { ...readCoreConfig(env), eventsTopicArn };
 }
 
-/** AWS's SNS certificate hosts, as sns-validator has them. */
+/** AWS's SNS certificate hosts. */
 export const DEFAULT_SNS_CERT_HOST = '^sns\\.[a-zA-Z0-9\\-]{3,}\\.amazonaws\\.com(\\.cn)?$';
 
 export interface SnsHttpsConfig extends IngestConfig {

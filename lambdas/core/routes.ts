@@ -5,8 +5,11 @@
 
 export type ApiFunction = 'send' | 'domains' | 'account' | 'snsHttps';
 
+/** API Gateway's catch-all route key: what no other route matches goes there. */
+export const DEFAULT_ROUTE_KEY = '$default';
+
 export interface ApiRoute {
-  /** API Gateway v2 route key: `METHOD /path/{param}`. */
+  /** API Gateway v2 route key: `METHOD /path/{param}`, or DEFAULT_ROUTE_KEY. */
   readonly routeKey: string;
   readonly fn: ApiFunction;
 }
@@ -52,6 +55,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // SNS over HTTPS, for accounts whose topic already points at an HTTP endpoint. No API key:
   // every message's signature and TopicArn are verified instead.
   route('POST /webhooks/ses', 'snsHttps'),
+
+  // Unknown routes, other methods and paths that normalise to nothing: the account function has no
+  // route of this key, so its shared middleware answers 404 in Resend's format, before any key check.
+  route(DEFAULT_ROUTE_KEY, 'account'),
 ];
 
 /** Configuration set names: one per open/click tracking choice, all sharing a prefix. */

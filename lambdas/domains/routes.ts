@@ -3,6 +3,7 @@
  * full-access key.
  */
 import type { Routes } from '../core/http/api';
+import { parsePageQuery } from '../core/http/paging';
 import { HttpError, notFound } from '../core/errors';
 import { parseJsonBody } from '../core/domain/email';
 import { isId } from '../core/domain/ids';
@@ -37,18 +38,9 @@ const domainId = (params: Readonly<Record<string, string>>): string => {
   return id;
 };
 
-function parseLimit(raw: string | undefined): number {
-  if (raw === undefined) return 20;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1 || n > 100) throw new HttpError(422, 'validation_error', 'The `limit` parameter must be an integer between 1 and 100.');
-  return n;
-}
-
 /** A page of a tenant's domains (newest first), with Resend's `limit`, `after` and `before` cursors. */
 function page(all: readonly DomainRecord[], query: Readonly<Record<string, string>>): { data: DomainRecord[]; hasMore: boolean } {
-  const limit = parseLimit(query.limit);
-  const { after, before } = query;
-  if (after !== undefined && before !== undefined) throw new HttpError(422, 'validation_error', 'Use either `after` or `before`, not both.');
+  const { limit, after, before } = parsePageQuery(query, 'one of your domains');
   const cursor = after ?? before;
   if (cursor === undefined) return { data: all.slice(0, limit), hasMore: all.length > limit };
   const at = all.findIndex((d) => d.id === cursor);

@@ -143,7 +143,8 @@ export function toLoggedEvent(event: SesEvent, email: EmailRecord): LoggedEvent 
 
 /** The customer's tags only: neither SES's `ses:*` nor Sesame's own. */
 export function customerTags(tags: EmailRecord['tags']): Record<string, string> {
-  const out: Record<string, string> = {};
+  // Names are the customer's: without a prototype, `__proto__` is a tag like any other.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const { name, value } of tags) {
     if (name.startsWith('ses:') || name.toLowerCase().startsWith(RESERVED_TAG_PREFIX)) continue;
     out[name] = value;

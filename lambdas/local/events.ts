@@ -66,13 +66,14 @@ function mailObject(send: SendEvent, options: SimulationOptions, delivered: bool
   const { envelope, request } = send;
   const from = bare(envelope.from);
   const fromDomain = from.slice(from.lastIndexOf('@') + 1).toLowerCase();
-  const tags: Record<string, string[]> = {
+  // Tag names are the customer's: a map without a prototype keeps a `__proto__` tag as SES does.
+  const tags: Record<string, string[]> = Object.assign(Object.create(null) as Record<string, string[]>, {
     'ses:configuration-set': [request.ConfigurationSetName ?? ''],
     'ses:source-ip': ['127.0.0.1'],
     'ses:from-domain': [fromDomain],
     'ses:caller-identity': ['local'],
     ...(delivered ? { 'ses:outgoing-ip': ['127.0.0.1'] } : {}),
-  };
+  });
   for (const tag of request.EmailTags ?? []) if (tag.Name) tags[tag.Name] = [tag.Value ?? ''];
   const headers = [
     { name: 'From', value: envelope.from },

@@ -2,6 +2,7 @@
  * The /emails routes: parse -> core -> respond.
  */
 import type { ApiResponse, RouteContext, Routes } from '../core/http/api';
+import { parsePageQuery } from '../core/http/paging';
 import { HttpError, conflict, notFound } from '../core/errors';
 import { type EmailDraft, MAX_BATCH, parseJsonBody } from '../core/domain/email';
 import { isId, sha256Hex } from '../core/domain/ids';
@@ -81,13 +82,6 @@ function eventBody(e: LoggedEvent) {
   return { object: 'email_event', id: e.eventId, type: e.type, recipients: e.recipients, created_at: e.timestamp, details: e.details };
 }
 
-function parseLimit(raw: string | undefined): number {
-  if (raw === undefined) return 20;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1 || n > 100) throw new HttpError(422, 'validation_error', 'The `limit` parameter must be an integer between 1 and 100.');
-  return n;
-}
-
 export function sendRoutes(deps: SendRouteDeps): Routes {
   return {
     'POST /emails': {
@@ -157,13 +151,9 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
     'GET /emails': {
       permission: 'full_access',
       async handle(ctx) {
-        const { after, before } = ctx.request.query;
-        const limit = parseLimit(ctx.request.query.limit);
-        if (after !== undefined && before !== undefined) throw new HttpError(422, 'validation_error', 'Use either `after` or `before`, not both.');
-        const cursor = after ?? before;
-        if (cursor !== undefined && !isId(cursor)) throw new HttpError(422, 'validation_error', 'The cursor must be an email id.');
+        const query = parsePageQuery(ctx.request.query, 'an email');
         try {
-          const page = await deps.emails.list(ctx.auth.tenantId, { limit, ...(after ? { after } : {}), ...(before ? { before } : {}) });
+          const page = await deps.emails.list(ctx.auth.tenantId, query);
           return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data: page.data.map((e) => summaryBody(e, deps.region)) } };
         } catch (error) {
           if (error instanceof InvalidCursorError) throw new HttpError(422, 'validation_error', error.message);

@@ -82,3 +82,20 @@ describe('/api-keys', () => {
     expect([res.status, res.body.name]).toEqual([401, 'restricted_api_key']);
   });
 });
+
+describe('key management skips the key cache', () => {
+  it('refuses a key revoked a moment ago on every /api-keys route, though the cache still holds it', async () => {
+    const tenant = await tenants.createTenant('revoked');
+    const doomed = await tenants.createKey(tenant.id);
+    // Warm the cache with the key, then revoke it.
+    expect((await call(handler, 'GET', '/api-keys', { key: doomed.token })).status).toBe(200);
+    expect(await tenants.revokeKey(doomed.id)).toBe(true);
+
+    for (const [method, path, body] of [['GET', '/api-keys'], ['POST', '/api-keys', { name: 'heir' }], ['DELETE', `/api-keys/${doomed.id}`]] as const) {
+      const res = await call(handler, method, path, { key: doomed.token, ...(body ? { body } : {}) });
+      expect([res.status, res.body.name]).toEqual([403, 'invalid_api_key']);
+    }
+    // ... and above all, it made no key that would outlive it.
+    expect(await tenants.listKeys(tenant.id)).toEqual([]);
+  });
+});

@@ -23,6 +23,11 @@ describe('SesameApi', () => {
     expect(routeKeys.sort()).toEqual(API_ROUTES.map((r) => r.routeKey).sort());
   });
 
+  it('has a $default route, so that an unknown route reaches a function that answers 404 in Resend\'s format', () => {
+    const routeKeys = all('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+    expect(routeKeys).toContain('$default');
+  });
+
   it('sends each route to the integration of its function, one integration per function', () => {
     const integrations = all('AWS::ApiGatewayV2::Integration');
     expect(integrations).toHaveLength(4);

@@ -2,9 +2,9 @@
  * POST /webhooks/ses: SNS over HTTP(S), verified before anything is used.
  *
  * The signed fixtures (test/fixtures/sns/test-signed) are signed with a TEST-ONLY key whose
- * certificate they name at an AWS URL. The certificate fetch is stubbed: `https.get`, which both
- * sns-validator and Sesame's own fetch (for UnsubscribeConfirmation) use, answers with the test
- * certificate for every URL, and the test records which URLs were asked for. Messages a case needs
+ * certificate they name at an AWS URL. The certificate fetch is stubbed: `https.get`, which the
+ * verifier fetches with, answers with the test certificate for every URL, and the test records
+ * which URLs were asked for (so "fetched nothing" is counted, not assumed). Messages a case needs
  * (another topic, another certificate URL, another SubscribeURL) are signed here with the same key.
  */
 import https from 'node:https';
@@ -14,12 +14,11 @@ import { createSign, generateKeyPairSync } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import MessageValidator from 'sns-validator';
 import { DEFAULT_SNS_CERT_HOST } from '../../lambdas/core/config';
 import { createLogger } from '../../lambdas/core/log';
 import { ingestSnsMessage, type IngestOutcome, type SnsMessageFields } from '../../lambdas/ingest/core';
 import { checkSubscribeUrl, createSnsHttpsHandler } from '../../lambdas/sns-https/core';
-import { createSnsVerifier } from '../../lambdas/sns-https/verify';
+import { CERTIFICATE_CACHE_SIZE, createSnsVerifier } from '../../lambdas/sns-https/verify';
 import { startTestDynamo, type TestDynamo } from '../support/services';
 import { FIXTURE_MESSAGE_ID, FIXTURE_TOPIC, SIGNED, type Json } from './fixtures';
 import { makeWorld } from './world';
@@ -168,6 +167,57 @@ describe('POST /webhooks/ses: notifications', () => {
     expect(fetched.filter((u) => u !== AWS_CERT_URL)).toEqual([]);
   });
 
+  it('refuses a message that carries both spellings of the certificate URL, fetching nothing', async () => {
+    // The Lambda spelling names another certificate that the same key signed: the URL that is
+    // checked must be the URL that is fetched, so a message with two is refused outright.
+    const { post, ingested } = setup();
+    const other = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-other.pem';
+    const res = await post(sign({ ...parsed('event-delivery.v1'), SigningCertUrl: other }));
+    expect(res.statusCode).toBe(403);
+    expect(ingested).toEqual([]);
+    expect(fetched).toEqual([]);
+  });
+
+  it('refuses a message with only the Lambda spelling (SigningCertUrl), fetching nothing', async () => {
+    const { post } = setup();
+    const m = sign(parsed('event-delivery.v1'));
+    const lambda: Json = { ...m, SigningCertUrl: m.SigningCertURL };
+    delete lambda.SigningCertURL;
+    expect((await post(lambda)).statusCode).toBe(403);
+    expect(fetched).toEqual([]);
+  });
+
+  let fresh = 0;
+  /** A certificate URL no earlier message used, so that no cache can hide a fetch. */
+  const freshCertUrl = () => `https://sns.us-east-1.amazonaws.com/SimpleNotificationService-fresh-${++fresh}.pem`;
+
+  it.each([
+    ['a signature too short to be RSA', (m: Json) => ({ ...m, Signature: 'AAAA' })],
+    ['a signature that is not base64', (m: Json) => ({ ...m, Signature: `${'*'.repeat(340)}==` })],
+    ['no MessageId', (m: Json) => ({ ...m, MessageId: undefined })],
+    ['a Timestamp that is not a string', (m: Json) => ({ ...m, Timestamp: 12 })],
+    ['a Subject that is not a string', (m: Json) => ({ ...m, Subject: { a: 1 } })],
+    ['no SignatureVersion', (m: Json) => ({ ...m, SignatureVersion: undefined })],
+  ])('fetches no certificate for a message with %s (refused on cheap checks first)', async (_name, spoil) => {
+    const { post } = setup();
+    const res = await post(spoil(sign({ ...parsed('event-delivery.v1'), SigningCertURL: freshCertUrl() })));
+    expect(res.statusCode).toBe(403);
+    expect(fetched).toEqual([]);
+  });
+
+  it(`keeps at most ${CERTIFICATE_CACHE_SIZE} certificates, the least recently used going first`, async () => {
+    const { post } = setup();
+    const urls = Array.from({ length: CERTIFICATE_CACHE_SIZE + 1 }, freshCertUrl);
+    const deliver = async (url: string) => expect((await post(sign({ ...parsed('event-delivery.v1'), SigningCertURL: url }))).statusCode).toBe(200);
+    for (const url of urls.slice(0, CERTIFICATE_CACHE_SIZE)) await deliver(url);
+    await deliver(urls[0]!); // used again: now the most recent
+    await deliver(urls[CERTIFICATE_CACHE_SIZE]!); // one too many: urls[1], the least recent, goes
+    expect(fetched).toEqual(urls);
+    await deliver(urls[0]!);
+    await deliver(urls[1]!);
+    expect(fetched).toEqual([...urls, urls[1]]);
+  });
+
   it('refuses a message whose header type contradicts its body', async () => {
     const { post, ingested } = setup();
     expect((await post(raw('event-delivery.v1'), 'SubscriptionConfirmation')).statusCode).toBe(403);
@@ -228,11 +278,7 @@ describe('POST /webhooks/ses: subscription messages', () => {
     expect(checkSubscribeUrl(subscribeFor(FIXTURE_TOPIC).replace(/&Token=.*/, ''), FIXTURE_TOPIC)).toBeUndefined();
   });
 
-  it.each(['unsubscribe-confirmation.v1', 'unsubscribe-confirmation.v2'])('verifies %s (which sns-validator alone refuses) and only logs it', async (file) => {
-    // sns-validator leaves Token out of an UnsubscribeConfirmation's signed string.
-    const alone = await new Promise<Error | null>((resolve) => new MessageValidator().validate(parsed(file), (e) => resolve(e)));
-    expect(alone?.message).toMatch(/signature is invalid/);
-
+  it.each(['unsubscribe-confirmation.v1', 'unsubscribe-confirmation.v2'])('verifies %s (Token signed) and only logs it', async (file) => {
     const { post, confirmed, ingested } = setup();
     expect((await post(raw(file), 'UnsubscribeConfirmation')).statusCode).toBe(200);
     expect([confirmed, ingested]).toEqual([[], []]);
@@ -241,7 +287,7 @@ describe('POST /webhooks/ses: subscription messages', () => {
 
   it.each([
     ['a changed Token', () => ({ ...parsed('unsubscribe-confirmation.v2'), Token: 'ff'.repeat(64) })],
-    ['a signature of the string sns-validator checks (Token left out)', () => {
+    ['a signature of the string without its Token', () => {
       const m = parsed('unsubscribe-confirmation.v1');
       const signer = createSign('RSA-SHA1');
       signer.update(['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'TopicArn', 'Type'].map((k) => `${k}\n${m[k]}\n`).join(''));

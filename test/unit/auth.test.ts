@@ -40,6 +40,40 @@ describe('authenticator', () => {
     }
   });
 
+  it('accepts the header only as RFC 9110 writes it: the scheme in any case, then spaces, then a token68', async () => {
+    const { auth } = setup(full);
+    for (const header of [`Bearer ${KEY}`, `bearer ${KEY}`, `BEARER   ${KEY}`, ` Bearer ${KEY} `]) {
+      await expect(auth.authenticate(header, 'full_access')).resolves.toEqual(full);
+    }
+  });
+
+  it.each([
+    ['a no-break space', `Bearer\u00a0${KEY}`],
+    ['an ideographic space', `Bearer\u3000${KEY}`],
+    ['a line feed', `Bearer\n${KEY}`],
+    ['a tab', `Bearer\t${KEY}`],
+    ['no separator', `Bearer${KEY}`],
+    ['a second token', `Bearer ${KEY} ${KEY}`],
+    ['a character outside token68', `Bearer ${KEY}\u00e9`],
+    ['a comma-separated second credential', `Bearer ${KEY}, Basic x`],
+  ])('answers 401 missing_api_key for a header with %s', async (_name, header) => {
+    const { auth, lookups } = setup(full);
+    const e = await refusal(auth.authenticate(header, 'sending_access'));
+    expect([e.statusCode, e.errorName]).toEqual([401, 'missing_api_key']);
+    expect(lookups).toEqual([]);
+  });
+
+  it('looks a key up afresh when asked (key management), and the cache learns the answer', async () => {
+    const { auth, lookups, revoke } = setup(full);
+    await auth.authenticate(`Bearer ${KEY}`, 'full_access');
+    revoke();
+    const e = await refusal(auth.authenticate(`Bearer ${KEY}`, 'full_access', { fresh: true }));
+    expect(e.errorName).toBe('invalid_api_key');
+    expect(lookups).toHaveLength(2);
+    // The revocation is now what the cache holds for every route.
+    await expect(auth.authenticate(`Bearer ${KEY}`, 'sending_access')).rejects.toMatchObject({ errorName: 'invalid_api_key' });
+  });
+
   it('answers 403 invalid_api_key for an unknown key', async () => {
     const { auth } = setup(full);
     const e = await refusal(auth.authenticate('Bearer re_unknown_key_000', 'sending_access'));

@@ -74,7 +74,7 @@ export function parseMailbox(raw: string): Mailbox | undefined {
   if (angle) {
     name = angle[1]!.trim().replace(/^"(.*)"$/, '$1').trim() || undefined;
     address = angle[2]!;
-    if (name !== undefined && /[\r\n<>]/.test(name)) return undefined;
+    if (name !== undefined && /[\r\n\0<>]/.test(name)) return undefined;
   } else {
     address = trimmed;
   }
@@ -94,31 +94,41 @@ export function formatMailbox(m: Mailbox): string {
 }
 
 const oneOrMany = z.union([z.string(), z.array(z.string())]);
+const headerLine = (max: number) => z.string().check(z.maxLength(max), z.singleLine());
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+/**
+ * `headers` as [name, value] pairs: a record schema drops a `__proto__` name without a word, and
+ * these names are the customer's.
+ */
+const headersSchema = z.pipe(
+  z.pipe(z.custom<Record<string, unknown>>(isObject, 'Invalid input: expected an object of header names to values'), z.transform((o: Record<string, unknown>) => Object.entries(o))),
+  z.array(z.tuple([headerLine(128), headerLine(998)])),
+);
 const tagPart = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,256}$/));
 
 const sendSchema = z.object({
   from: z.string(),
   to: oneOrMany,
-  subject: z.string().check(z.maxLength(998)),
+  subject: headerLine(998),
   cc: z.optional(oneOrMany),
   bcc: z.optional(oneOrMany),
   reply_to: z.optional(oneOrMany),
   replyTo: z.optional(oneOrMany),
   html: z.optional(z.string()),
   text: z.optional(z.string()),
-  headers: z.optional(z.record(z.string(), z.string())),
+  headers: z.optional(headersSchema),
   tags: z.optional(z.array(z.object({ name: tagPart, value: tagPart })).check(z.maxLength(MAX_TAGS))),
   attachments: z.optional(
     z
       .array(
         z.object({
           content: z.optional(z.string()),
-          filename: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+          filename: z.optional(z.string().check(z.minLength(1), z.maxLength(255), z.singleLine())),
           path: z.optional(z.string()),
           content_type: z.optional(z.string().check(z.maxLength(255))),
           contentType: z.optional(z.string().check(z.maxLength(255))),
-          content_id: z.optional(z.string().check(z.maxLength(255))),
-          inline_content_id: z.optional(z.string().check(z.maxLength(255))),
+          content_id: z.optional(headerLine(255)),
+          inline_content_id: z.optional(headerLine(255)),
         }),
       )
       .check(z.maxLength(MAX_ATTACHMENTS)),
@@ -135,7 +145,11 @@ const field = (path: readonly PropertyKey[]) => path.map(String).join('.');
 
 function schemaError(error: z.core.$ZodError, input: Record<string, unknown>, prefix: string): HttpError {
   const issue = error.issues[0]!;
-  const name = field(issue.path);
+  // A header's issue is at headers.<index>.<0: name, 1: value>: named by the header instead.
+  const [first, index, part] = issue.path;
+  const name = first === 'headers' && typeof index === 'number' && isObject(input.headers)
+    ? `headers.${Object.keys(input.headers)[index]!.slice(0, 64)}${part === 0 ? ' (name)' : ''}`
+    : field(issue.path);
   if (issue.path.length === 1 && input[String(issue.path[0])] === undefined) {
     return new HttpError(422, 'missing_required_field', `${prefix}Missing \`${name}\` field.`);
   }
@@ -220,11 +234,11 @@ export function parseSendRequest(input: unknown, options: ParseOptions = {}): Em
     throw new HttpError(422, 'validation_error', `${prefix}Missing \`html\` or \`text\` field.`);
   }
 
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers ?? {})) {
+  // Names are the customer's: a map without a prototype, so `__proto__` is a name like any other.
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of req.headers ?? []) {
     if (!HEADER_NAME.test(name)) throw new HttpError(422, 'validation_error', `${prefix}Invalid header name \`${name.slice(0, 64)}\`.`);
     if (RESERVED_HEADERS.has(name.toLowerCase())) throw new HttpError(422, 'validation_error', `${prefix}The \`${name}\` header cannot be set: use the request's own fields.`);
-    if (/[\r\n]/.test(value) || value.length > 998) throw new HttpError(422, 'validation_error', `${prefix}Invalid value for header \`${name}\`.`);
     headers[name] = value;
   }
 
@@ -243,7 +257,7 @@ export function parseSendRequest(input: unknown, options: ParseOptions = {}): Em
     if (a.filename === undefined) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: \`filename\` is required.`);
     const b64 = a.content.replace(/\s+/g, '');
     if (b64.length % 4 === 1 || !BASE64.test(b64)) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: \`content\` must be base64.`);
-    if (/[\r\n"\\/]/.test(a.filename)) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: invalid \`filename\`.`);
+    if (/["\\/]/.test(a.filename)) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: invalid \`filename\`.`);
     const contentType = a.content_type ?? a.contentType ?? contentTypeFor(a.filename);
     if (!/^[\w.+-]+\/[\w.+-]+$/.test(contentType)) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: invalid \`content_type\`.`);
     const contentId = a.content_id ?? a.inline_content_id;
@@ -261,14 +275,37 @@ export function parseSendRequest(input: unknown, options: ParseOptions = {}): Em
   };
 }
 
-/** Parses a JSON body, or answers 400 in Resend's format. */
+/** Request bodies nest at most this deep (a send with attachments is 3 levels; a batch, 4). */
+export const MAX_JSON_DEPTH = 32;
+/** ... and hold at most this many values (a full batch of 100 emails holds about 25,000). */
+export const MAX_JSON_VALUES = 100_000;
+
+/** Why a parsed body is too deep or too large, walked without recursion; undefined if it is not. */
+function jsonShapeRefusal(root: unknown): string | undefined {
+  const stack: [unknown, number][] = [[root, 1]];
+  let values = 0;
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (++values > MAX_JSON_VALUES) return `The request body holds more than ${MAX_JSON_VALUES} values.`;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_JSON_DEPTH) return `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return undefined;
+}
+
+/** Parses a JSON body, or answers 400 (not JSON) or 422 (too deep, too many values) in Resend's format. */
 export function parseJsonBody(body: string): unknown {
   if (body.trim() === '') throw new HttpError(422, 'missing_required_field', 'The request body is missing.');
+  let value: unknown;
   try {
-    return JSON.parse(body);
+    value = JSON.parse(body);
   } catch {
     throw new HttpError(400, 'validation_error', 'The request body is not valid JSON.');
   }
+  const refusal = jsonShapeRefusal(value);
+  if (refusal !== undefined) throw new HttpError(422, 'validation_error', refusal);
+  return value;
 }
 
 /**

@@ -8,9 +8,16 @@
  * Import it as a namespace (`import * as z from './schema'`) and use it statically, so that esbuild
  * keeps only what is used.
  */
-import { config } from 'zod/mini';
+import { config, refine } from 'zod/mini';
 import { en } from 'zod/locales';
 
 config(en());
 
 export * from 'zod/mini';
+
+/**
+ * For every string that ends up in a mail header or a URL (a subject, a header, an attachment's
+ * filename or content id, a webhook endpoint): no CR, LF or NUL, which would end a header line or
+ * cut a value short further down. One check, reused by every such field.
+ */
+export const singleLine = () => refine<string>((value) => !/[\r\n\0]/.test(value), 'must not contain CR, LF or NUL characters');

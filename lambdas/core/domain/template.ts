@@ -77,7 +77,7 @@ const variableSchema = z.object({
 const fields = {
   alias: nullable(z.string()),
   from: nullable(z.string()),
-  subject: nullable(z.string().check(z.maxLength(MAX_SUBJECT_LENGTH))),
+  subject: nullable(z.string().check(z.maxLength(MAX_SUBJECT_LENGTH), z.singleLine())),
   reply_to: nullable(oneOrMany),
   text: nullable(z.string()),
   variables: nullable(z.array(variableSchema)),

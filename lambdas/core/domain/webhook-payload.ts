@@ -14,9 +14,11 @@ export interface WebhookPayload {
 const BASE_FIELDS = new Set(['email_id', 'from', 'to', 'subject', 'created_at', 'tags']);
 
 export function buildPayload(event: AppliedEvent): WebhookPayload {
-  const details: Record<string, unknown> = {};
+  const details: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   // The email's own fields win over a detail of the same name.
   for (const [k, v] of Object.entries(event.details)) if (!BASE_FIELDS.has(k)) details[k] = v;
+  // The tags' names are the customer's: copied into a map without a prototype, `__proto__` included.
+  const tags: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, event.email.tags);
   return {
     type: event.type,
     created_at: isoTime(event.timestamp),
@@ -26,7 +28,7 @@ export function buildPayload(event: AppliedEvent): WebhookPayload {
       to: [...event.email.to],
       subject: event.email.subject,
       created_at: event.email.created_at,
-      tags: { ...event.email.tags },
+      tags,
       ...details,
     },
   };

@@ -41,13 +41,18 @@ export interface RouteContext {
 export interface Route {
   /** The least permission that may call the route. */
   readonly permission: Permission;
+  /** Authenticate without the key cache: for key management, so a revoked key cannot act for a minute. */
+  readonly uncachedAuth?: boolean;
   handle(ctx: RouteContext): Promise<ApiResponse>;
 }
 
 export type Routes = Readonly<Record<string, Route>>;
 
+/** A map for keys the client chose: no prototype, so `__proto__` or `constructor` is a key like any other. */
+const clientMap = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
 export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
-  const headers: Record<string, string> = {};
+  const headers = clientMap<string>();
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Math.floor((raw.length * 3) / 4) : Buffer.byteLength(raw, 'utf8');
@@ -55,9 +60,9 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
     throw new HttpError(413, 'payload_too_large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
   }
   const body = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-  const query: Record<string, string> = {};
+  const query = clientMap<string>();
   for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
-  const params: Record<string, string> = {};
+  const params = clientMap<string>();
   for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (v !== undefined) params[k] = v;
   return {
     routeKey: event.routeKey,
@@ -128,7 +133,7 @@ export function createApiHandler(routes: Routes, authenticator: Authenticator, l
         const s = state(request.context);
         const route = routes[s.request!.routeKey];
         if (!route) return;
-        s.auth = await authenticator.authenticate(s.request!.headers['authorization'], route.permission);
+        s.auth = await authenticator.authenticate(s.request!.headers['authorization'], route.permission, { fresh: route.uncachedAuth === true });
         s.log = s.log.child({ tenantId: s.auth.tenantId });
       },
     }));
