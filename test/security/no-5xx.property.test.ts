@@ -26,6 +26,7 @@ import { DomainStore } from '../../lambdas/core/adapters/domains';
 import { IdempotencyStore } from '../../lambdas/core/adapters/idempotency';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { SesSender } from '../../lambdas/core/adapters/ses';
+import { LOCAL_STACK_NAME } from '../../lambdas/core/config';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
 import { SecretBox, staticKeyProvider } from '../../lambdas/core/adapters/secrets';
 import { DeliveryStore } from '../../lambdas/core/adapters/deliveries';
@@ -107,7 +108,7 @@ beforeAll(async () => {
   const testCert = readFileSync(join(SIGNED, 'test-signing-cert.pem'), 'utf8');
   handlers = {
     send,
-    domains: createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client), region: 'us-east-1', now: Date.now }), auth, quiet) as Lambda,
+    domains: createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), region: 'us-east-1', now: Date.now }), auth, quiet) as Lambda,
     account: createApiHandler({
       ...apiKeyRoutes({ tenants, domains }),
       ...webhookRoutes({
