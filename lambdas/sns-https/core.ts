@@ -17,7 +17,7 @@ import { attributed } from '../core/aws-calls';
 import { HttpError } from '../core/errors';
 import { jsonResponse, toApiRequest } from '../core/http/api';
 import { errorResponse } from '../core/http/errors';
-import type { Logger } from '../core/log';
+import { lambdaContext, type Logger } from '../core/log';
 import type { IngestOutcome, SnsMessageFields } from '../ingest/core';
 import type { SnsVerifier } from './verify';
 
@@ -115,7 +115,7 @@ export function createSnsHttpsHandler(deps: SnsHttpsDeps): Handler {
     }
   };
 
-  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core).use({
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core).use(lambdaContext()).use({
     onError: async (request) => {
       request.response = errorResponse(request.error, deps.log.child({ route: 'POST /webhooks/ses' }));
     },

@@ -15,7 +15,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DEFAULT_SNS_CERT_HOST } from '../../lambdas/core/config';
-import { createLogger } from '../../lambdas/core/log';
+import { silentLogger } from '../../lambdas/core/log';
 import { ingestSnsMessage, type IngestOutcome, type SnsMessageFields } from '../../lambdas/ingest/core';
 import { checkSubscribeUrl, createSnsHttpsHandler } from '../../lambdas/sns-https/core';
 import { CERTIFICATE_CACHE_SIZE, createSnsVerifier } from '../../lambdas/sns-https/verify';
@@ -96,7 +96,7 @@ function setup(options: { topicArn?: string; certHost?: RegExp; ingest?: (m: Sns
     topicArn: options.topicArn ?? FIXTURE_TOPIC,
     ingest: options.ingest ?? (async (m) => (ingested.push(m), 'applied')),
     confirmSubscription: async (url) => void confirmed.push(url),
-    log: createLogger({}, () => undefined),
+    log: silentLogger,
   });
   const post = async (body: string | Json, type?: string) =>
     (await handler(httpEvent(typeof body === 'string' ? body : JSON.stringify(body), type ?? (typeof body === 'string' ? undefined : (body.Type as string))), context)) as APIGatewayProxyStructuredResultV2;

@@ -10,7 +10,7 @@ import { TemplateStore } from '../../lambdas/core/adapters/templates';
 import { type EmailSender, SesSender } from '../../lambdas/core/adapters/ses';
 import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createApiHandler } from '../../lambdas/core/http/api';
-import { createLogger } from '../../lambdas/core/log';
+import { silentLogger } from '../../lambdas/core/log';
 import { newId } from '../../lambdas/core/domain/ids';
 import { sendRoutes } from '../../lambdas/send/routes';
 import { startTestDynamo, startTestSes, type TestDynamo, type TestSes } from '../support/services';
@@ -30,7 +30,7 @@ export interface SendHarness {
   close(): Promise<void>;
 }
 
-export const quietLog = createLogger({}, () => undefined);
+export const quietLog = silentLogger;
 
 export async function startSendHarness(): Promise<SendHarness> {
   const dynamo = await startTestDynamo();

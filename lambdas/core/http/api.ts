@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { attributedByRoute } from '../aws-calls';
 import { HttpError } from '../errors';
-import { logger as rootLogger, type Logger } from '../log';
+import { lambdaContext, logger as rootLogger, type Logger } from '../log';
 import type { AuthContext, Authenticator, Permission } from './auth';
 import { errorResponse } from './errors';
 
@@ -113,7 +113,9 @@ export function createApiHandler(routes: Routes, authenticator: Authenticator, l
 
   // Each request's AWS calls are its route's function's (recorded only under the tests, aws-calls.ts).
   return attributedByRoute(middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core)
-    // Registered first so that its onError runs last, after any other middleware's.
+    // The invocation's request id and cold start on every line, from the first.
+    .use(lambdaContext())
+    // Registered before the others so that its onError runs after theirs.
     .use({
       onError: async (request) => {
         const s = state(request.context);
