@@ -3,6 +3,7 @@ import { readDeliverConfig } from '../core/config';
 import { documentClient, sqsClient } from '../core/clients';
 import middy from '@middy/core';
 import { lambdaContext, logger } from '../core/log';
+import { publishMetrics } from '../core/metrics';
 import { createDb } from '../core/adapters/dynamo';
 import { HttpDelivery } from '../core/adapters/http-delivery';
 import { keyProviderFromConfig, SecretBox } from '../core/adapters/secrets';
@@ -20,4 +21,4 @@ export const handler = middy(createDeliverHandler({
   visibility: new SqsVisibility(sqsClient(), config.webhookQueueUrl),
   retrySchedule: config.retrySchedule,
   log: logger,
-})).use(lambdaContext());
+})).use(lambdaContext()).use(publishMetrics());

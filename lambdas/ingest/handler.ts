@@ -6,7 +6,8 @@
  */
 import middy from '@middy/core';
 import { lambdaContext } from '../core/log';
+import { publishMetrics } from '../core/metrics';
 import { createIngestHandler } from './core';
 import { ingestDeps } from './deps';
 
-export const handler = middy(createIngestHandler(ingestDeps())).use(lambdaContext());
+export const handler = middy(createIngestHandler(ingestDeps())).use(lambdaContext()).use(publishMetrics());

@@ -8,7 +8,7 @@ import type { AppliedEvent, EventFanOut } from '../../lambdas/core/domain/applie
 import { memoryLogger } from '../support/logs';
 import { createIngestHandler, type IngestDeps } from '../../lambdas/ingest/core';
 import type { TestDynamo } from '../support/services';
-import { FIXTURE_TOPIC } from './fixtures';
+import { FIXTURE_TOPIC, testEmailId } from './fixtures';
 
 export interface NewTestEmail {
   readonly id?: string;
@@ -76,7 +76,8 @@ export async function makeWorld(
     table, db, emails, events, deps, fanned, logs,
     handler: createIngestHandler(deps),
     async createEmail(email = {}) {
-      const id = email.id ?? randomUUID();
+      // An email with a MessageId gets the id the tagged fixtures name (testEmailId).
+      const id = email.id ?? (email.sesMessageId ? testEmailId(email.sesMessageId) : randomUUID());
       const tenantId = email.tenantId ?? 'tenant-a';
       const createdAt = email.createdAt ?? '2016-01-01T00:00:00.000Z';
       await emails.create({

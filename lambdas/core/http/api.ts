@@ -8,6 +8,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { attributedByRoute } from '../aws-calls';
 import { HttpError } from '../errors';
 import { lambdaContext, logger as rootLogger, type Logger } from '../log';
+import { type EmfMetrics, metrics as rootMetrics, publishMetrics } from '../metrics';
 import type { AuthContext, Authenticator, Permission } from './auth';
 import { errorResponse } from './errors';
 
@@ -94,8 +95,9 @@ interface State {
 
 /**
  * Builds a Lambda handler that serves `routes` (keyed by API Gateway route key, e.g. `POST /emails`).
+ * The metrics the routes counted are flushed when each invocation ends.
  */
-export function createApiHandler(routes: Routes, authenticator: Authenticator, log: Logger = rootLogger): Handler {
+export function createApiHandler(routes: Routes, authenticator: Authenticator, log: Logger = rootLogger, metrics: Pick<EmfMetrics, 'flush'> = rootMetrics): Handler {
   const states = new WeakMap<object, State>();
   const state = (ctx: Context): State => {
     let s = states.get(ctx);
@@ -115,6 +117,7 @@ export function createApiHandler(routes: Routes, authenticator: Authenticator, l
   return attributedByRoute(middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core)
     // The invocation's request id and cold start on every line, from the first.
     .use(lambdaContext())
+    .use(publishMetrics(metrics))
     // Registered before the others so that its onError runs after theirs.
     .use({
       onError: async (request) => {
