@@ -11,7 +11,7 @@
  * POWERTOOLS_METRICS_DISABLED=true (tests) and in Powertools' dev mode (local mode).
  */
 import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
-import { ConfigError } from './config';
+import { parseMetricsTenants } from './config';
 
 /** Every business metric, with the dimension it is split by, if any. */
 export const BUSINESS_METRICS = {
@@ -40,17 +40,6 @@ export interface BusinessMetrics {
     name: N,
     options: (DimensionOf<N> extends string ? { readonly [K in DimensionOf<N>]: string } : object) & { readonly tenantId?: string; readonly value?: number },
   ): void;
-}
-
-export const MAX_METRICS_TENANTS = 20;
-
-/** SESAME_METRICS_TENANTS: comma-separated tenant ids, at most MAX_METRICS_TENANTS. */
-export function parseMetricsTenants(raw: string | undefined): ReadonlySet<string> {
-  const ids = (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (ids.length > MAX_METRICS_TENANTS) {
-    throw new ConfigError(`SESAME_METRICS_TENANTS lists ${ids.length} tenants; at most ${MAX_METRICS_TENANTS} get their own metrics`);
-  }
-  return new Set(ids);
 }
 
 export interface EmfMetricsOptions {
