@@ -120,7 +120,7 @@ export function createSnsHttpsHandler(deps: SnsHttpsDeps): Handler {
 
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core).use(lambdaContext()).use(publishMetrics(deps.metrics ?? rootMetrics)).use({
     onError: async (request) => {
-      request.response = errorResponse(request.error, deps.log.child({ route: 'POST /webhooks/ses' }));
+      request.response = errorResponse(request.error, deps.log.child({ route: 'POST /webhooks/ses' }), request.event.requestContext?.requestId || request.context?.awsRequestId);
     },
   });
   return attributed('snsHttps', handler);

@@ -10,7 +10,7 @@ import { TemplateStore } from '../../lambdas/core/adapters/templates';
 import { type EmailSender, SesSender } from '../../lambdas/core/adapters/ses';
 import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createApiHandler } from '../../lambdas/core/http/api';
-import { silentLogger } from '../../lambdas/core/log';
+import { type Logger, silentLogger } from '../../lambdas/core/log';
 import type { EmfMetrics } from '../../lambdas/core/metrics';
 import { newId } from '../../lambdas/core/domain/ids';
 import { sendRoutes } from '../../lambdas/send/routes';
@@ -23,7 +23,7 @@ export interface SendHarness {
   readonly table: string;
   readonly tenants: TenantStore;
   readonly domains: DomainStore;
-  handler(options?: { sender?: (real: EmailSender) => EmailSender; now?: () => number; batchConcurrency?: number; metrics?: EmfMetrics }): Handler;
+  handler(options?: { sender?: (real: EmailSender) => EmailSender; now?: () => number; batchConcurrency?: number; metrics?: EmfMetrics; log?: Logger }): Handler;
   /** A tenant with a full-access key and a verified domain `<prefix>.test`. */
   tenant(prefix: string, domain?: Partial<DomainRecord>): Promise<{ tenantId: string; key: string; domain: string }>;
   /** Every item in the table (tests only: the code never scans). */
@@ -62,7 +62,7 @@ export async function startSendHarness(): Promise<SendHarness> {
           ...(options.metrics ? { metrics: options.metrics } : {}),
         }),
         createAuthenticator(tenants, now),
-        quietLog,
+        options.log ?? quietLog,
         ...(options.metrics ? [options.metrics] : []),
       ) as Handler;
     },

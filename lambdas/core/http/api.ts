@@ -122,7 +122,7 @@ export function createApiHandler(routes: Routes, authenticator: Authenticator, l
     .use({
       onError: async (request) => {
         const s = state(request.context);
-        request.response = errorResponse(request.error, s.log);
+        request.response = errorResponse(request.error, s.log, s.request?.requestId || request.context?.awsRequestId);
       },
     })
     .use({
