@@ -47,7 +47,8 @@ export function floorSource(clients: readonly Client[]): string {
   ].join('\n');
 }
 
-export type Variant = 'handler' | 'floor' | 'handlerSdkExternal' | 'floorSdkExternal';
+/** `handlerSourceMaps`: the handler with a source map, to measure NODE_OPTIONS=--enable-source-maps. */
+export type Variant = 'handler' | 'floor' | 'handlerSdkExternal' | 'floorSdkExternal' | 'handlerSourceMaps';
 
 export interface BuiltBundle {
   readonly file: string;
@@ -61,11 +62,11 @@ export async function buildBundles(): Promise<Record<FunctionName, BuiltFunction
   const out = {} as Record<FunctionName, BuiltFunction>;
   for (const [name, fn] of Object.entries(FUNCTIONS) as [FunctionName, (typeof FUNCTIONS)[FunctionName]][]) {
     const built = {} as BuiltFunction;
-    for (const variant of ['handler', 'floor', 'handlerSdkExternal', 'floorSdkExternal'] as const) {
+    for (const variant of ['handler', 'floor', 'handlerSdkExternal', 'floorSdkExternal', 'handlerSourceMaps'] as const) {
       const outfile = join(OUT_DIR, name, variant, 'index.js');
       mkdirSync(join(OUT_DIR, name, variant), { recursive: true });
       const sdkExternal = variant.endsWith('SdkExternal');
-      const options = esbuildOptions(lambdaBundling({ bundleAwsSdk: !sdkExternal }));
+      const options = esbuildOptions(lambdaBundling({ bundleAwsSdk: !sdkExternal, sourceMap: variant === 'handlerSourceMaps' }));
       await build({
         ...options,
         ...(variant.startsWith('handler')

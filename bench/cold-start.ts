@@ -41,10 +41,10 @@ export function writeHarness(): string {
   return file;
 }
 
-/** Milliseconds to require `bundle` in a fresh process. */
-export function initOnce(harness: string, bundle: string): Promise<number> {
+/** Milliseconds to require `bundle` in a fresh process (with NODE_OPTIONS `nodeOptions`, if given). */
+export function initOnce(harness: string, bundle: string, nodeOptions?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...FAKE_ENV };
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...FAKE_ENV, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
     const child = spawn(process.execPath, [harness, bundle], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -64,15 +64,19 @@ export const median = (values: readonly number[]): number => {
 };
 
 /** Runs every bundle `rounds` times, in alternation (the order rotates each round); medians by key. */
-export async function measureInit(bundles: Readonly<Record<string, string>>, rounds: number): Promise<Record<string, number>> {
+export async function measureInit(
+  bundles: Readonly<Record<string, string>>,
+  rounds: number,
+  nodeOptions: Readonly<Record<string, string>> = {},
+): Promise<Record<string, number>> {
   const harness = writeHarness();
   const keys = Object.keys(bundles);
   const samples: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
   // One untimed run each: the first read of a file from disk is not what a cold start measures here.
-  for (const k of keys) await initOnce(harness, bundles[k]!);
+  for (const k of keys) await initOnce(harness, bundles[k]!, nodeOptions[k]);
   for (let r = 0; r < rounds; r++) {
     const order = keys.map((_, i) => keys[(i + r) % keys.length]!);
-    for (const k of order) samples[k]!.push(await initOnce(harness, bundles[k]!));
+    for (const k of order) samples[k]!.push(await initOnce(harness, bundles[k]!, nodeOptions[k]));
   }
   return Object.fromEntries(keys.map((k) => [k, median(samples[k]!)]));
 }

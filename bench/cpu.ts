@@ -30,6 +30,7 @@ import { newSigningSecret } from '../lambdas/core/domain/webhook-signing';
 import { buildPayload, serializePayload } from '../lambdas/core/domain/webhook-payload';
 import { toSnsEvent } from '../lambdas/local/events';
 import { keys } from '../lambdas/core/table';
+import { localLambdaContext } from '../lambdas/local/api-server';
 import { ALL_EVENT_TYPES, BENCH_DOMAIN, sendRequest } from './fixtures';
 import { CannedResponder, type PlainItem } from './responder';
 
@@ -248,7 +249,7 @@ export async function runCpuBench(): Promise<CpuResults> {
       },
     };
     const snsEvent: SNSEvent = toSnsEvent(sesEvent, TOPIC_ARN, randomUUID());
-    const ingestOp = () => ingest(snsEvent);
+    const ingestOp = () => ingest(snsEvent, localLambdaContext('ingest'));
     const eventItem = {
       pk: `E#${emailId}`, sk: `EV#${deliveredAt}#${newId()}`, kind: 'email_event', event_id: newId(), type: 'email.delivered', status: 'delivered',
       ses_type: 'Delivery', ses_message_id: sesMessageId, event_time: deliveredAt, recipients: ['delivered@resend.dev'],
@@ -278,7 +279,7 @@ export async function runCpuBench(): Promise<CpuResults> {
       }],
     });
     const deliverOp = async () => {
-      const res = await deliver(sqsEvent());
+      const res = await deliver(sqsEvent(), localLambdaContext('deliver'));
       if (res.batchItemFailures.length > 0) throw new Error('deliver reported a failure');
     };
     const agent = new Agent({ keepAlive: true, maxSockets: 50 });

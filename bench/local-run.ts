@@ -93,11 +93,11 @@ function captureStdout(): { lines: string[]; restore: () => void } {
   return { lines, restore: () => (process.stdout.write = original) };
 }
 
-/** A handler's log line: structured, and not from one of local mode's own components. */
+/** A handler's log line (or metric line, EMF, billed alike): structured, and not from one of local mode's own components. */
 function isHandlerLog(line: string): boolean {
   try {
     const entry = JSON.parse(line) as Record<string, unknown>;
-    return typeof entry.level === 'string' && entry.component === undefined;
+    return (typeof entry.level === 'string' || entry._aws !== undefined) && entry.component === undefined;
   } catch {
     return false;
   }

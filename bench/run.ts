@@ -67,7 +67,9 @@ async function main(): Promise<void> {
   say(`Cold start: ${INIT_ROUNDS} alternating runs of each bundle in a fresh node process ...`);
   const files: Record<string, string> = {};
   for (const [name, b] of Object.entries(bundles)) for (const [variant, built] of Object.entries(b)) files[`${name}.${variant}`] = built.file;
-  const init = await measureInit(files, INIT_ROUNDS);
+  // The handler with its source map, started with NODE_OPTIONS=--enable-source-maps: what enabling them would cost.
+  const nodeOptions = Object.fromEntries(Object.keys(files).filter((k) => k.endsWith('.handlerSourceMaps')).map((k) => [k, '--enable-source-maps']));
+  const init = await measureInit(files, INIT_ROUNDS, nodeOptions);
   const lambdas = Object.fromEntries(
     (Object.keys(FUNCTIONS) as FunctionName[]).map((name) => {
       const b = bundles[name];
@@ -79,6 +81,8 @@ async function main(): Promise<void> {
         init_ms: round(i('handler')),
         floor_init_ms: round(i('floor')),
         init_ratio: round(i('handler') / i('floor'), 3),
+        source_maps_init_ms: round(i('handlerSourceMaps')),
+        source_maps_init_ratio: round(i('handlerSourceMaps') / i('handler'), 3),
         sdk_external: {
           bundle_bytes: b.handlerSdkExternal.bytes,
           floor_bundle_bytes: b.floorSdkExternal.bytes,
@@ -88,7 +92,7 @@ async function main(): Promise<void> {
         },
       }];
     }),
-  ) as Record<FunctionName, { bundle_bytes: number; floor_bundle_bytes: number; bundle_ratio: number; init_ms: number; floor_init_ms: number; init_ratio: number; sdk_external: { bundle_bytes: number; floor_bundle_bytes: number; init_ms: number; floor_init_ms: number; init_ratio: number } }>;
+  ) as Record<FunctionName, { bundle_bytes: number; floor_bundle_bytes: number; bundle_ratio: number; init_ms: number; floor_init_ms: number; init_ratio: number; source_maps_init_ms: number; source_maps_init_ratio: number; sdk_external: { bundle_bytes: number; floor_bundle_bytes: number; init_ms: number; floor_init_ms: number; init_ratio: number } }>;
 
   // --- 2. CPU per operation -------------------------------------------------------------------------
   say('CPU per operation: real handlers against canned AWS answers, beside the bare SDK calls ...');
@@ -170,6 +174,7 @@ async function main(): Promise<void> {
   }
   const worstBundle = Math.max(...Object.values(lambdas).map((l) => l.bundle_ratio));
   const worstInit = Math.max(...Object.values(lambdas).map((l) => l.init_ratio));
+  say(`with --enable-source-maps (not deployed): ${Object.entries(lambdas).map(([name, l]) => `${name} ${l.source_maps_init_ms.toFixed(1)} ms (x${l.source_maps_init_ratio.toFixed(2)})`).join(', ')}`);
   say(`target <= ${TARGETS.bundleRatio}: bundle ${mark(worstBundle <= TARGETS.bundleRatio)} (worst ${worstBundle.toFixed(2)}), init ${mark(worstInit <= TARGETS.initRatio)} (worst ${worstInit.toFixed(2)}); init is the median of ${INIT_ROUNDS} runs, require() to return`);
 
   const plan = cpu.operations.send;

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * The CDK app. Settings come from context (cdk.json or `-c name=value`), read once here:
- *   retentionDays, configurationSetPrefix, alarmEmail, snsCertHost, webhookBatchingWindowSeconds, stackName.
+ *   retentionDays, configurationSetPrefix, alarmEmail, snsCertHost, webhookBatchingWindowSeconds, stackName,
+ *   logLevel, webhookMaxConcurrency, metricsTenants (comma-separated tenant ids).
  */
 import { App, Validations } from 'aws-cdk-lib';
+import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SesameStack, type SesameStackProps } from '../lib/sesame-stack';
 
@@ -32,6 +34,14 @@ function optionalSeconds(name: string): number | undefined {
   return value;
 }
 
+function optionalLogLevel(name: string): ApplicationLogLevel | undefined {
+  const value = optionalString(name)?.toUpperCase();
+  if (value === undefined) return undefined;
+  const levels = Object.values(ApplicationLogLevel) as string[];
+  if (!levels.includes(value)) throw new Error(`Context ${name} must be one of ${levels.join(', ')}, got "${value}"`);
+  return value as ApplicationLogLevel;
+}
+
 const props: SesameStackProps = {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   retentionDays: optionalPositiveInteger('retentionDays'),
@@ -39,6 +49,9 @@ const props: SesameStackProps = {
   alarmEmail: optionalString('alarmEmail'),
   snsCertHost: optionalString('snsCertHost'),
   webhookBatchingWindowSeconds: optionalSeconds('webhookBatchingWindowSeconds'),
+  logLevel: optionalLogLevel('logLevel'),
+  webhookMaxConcurrency: optionalPositiveInteger('webhookMaxConcurrency'),
+  metricsTenants: optionalString('metricsTenants')?.split(','),
 };
 
 new SesameStack(app, optionalString('stackName') ?? 'Sesame', props);

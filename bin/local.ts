@@ -4,9 +4,11 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { intEnv, LOCAL_STACK_NAME, optionalEnv } from '../lambdas/core/config';
-import { startLocal } from '../lambdas/local/runner';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// Logs for a person at a terminal: Powertools' development mode indents each line (and turns its
+// metric lines off). POWERTOOLS_DEV=false gives the one-line JSON that AWS gets.
+process.env.POWERTOOLS_DEV ??= 'true';
 
 /** Local mode's default webhook retry schedule (seconds before each attempt). */
 const LOCAL_RETRY_SCHEDULE = '0,5,15,30,60,120,300,300';
@@ -15,6 +17,8 @@ const projectRoot = resolve(__dirname, '..');
 const dataDir = optionalEnv('SESAME_DATA_DIR', '.sesame');
 
 async function main(): Promise<void> {
+  // Imported only now, so that the logger is built with the environment above.
+  const { startLocal } = await import('../lambdas/local/runner');
   const stack = await startLocal({
     port: intEnv('PORT', 3000),
     dynamoPort: intEnv('SESAME_DYNAMODB_PORT', 8000),

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Stack } from 'aws-cdk-lib';
+import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import {
   ConfigurationSet,
@@ -25,7 +27,11 @@ export function eventTypesFor(tracking: { readonly open: boolean; readonly click
 }
 
 export interface SesEventsProps {
-  /** Prefix of the configuration set names (see configurationSetName). @default 'sesame' */
+  /**
+   * Prefix of the configuration set names (see configurationSetName). Configuration set names are
+   * unique per account and region, so two stacks side by side need different prefixes.
+   * @default - derived from the stack name (`Sesame` gives `sesame`)
+   */
   readonly configurationSetPrefix?: string;
   /** The function that applies SES events; subscribed directly to the topic. */
   readonly ingest: SesameFunction;
@@ -56,7 +62,7 @@ export class SesEvents extends Construct {
 
   constructor(scope: Construct, id: string, props: SesEventsProps) {
     super(scope, id);
-    this.configurationSetPrefix = props.configurationSetPrefix ?? 'sesame';
+    this.configurationSetPrefix = props.configurationSetPrefix ?? configurationSetPrefixFor(Stack.of(this).stackName);
     this.topic = new Topic(this, 'Topic', { enforceSSL: true });
     this.configurationSets = TRACKING_CHOICES.map((tracking) => this.addConfigurationSet(tracking));
     this.configurationSetArns = this.configurationSets.map((set) =>
@@ -91,8 +97,28 @@ export class SesEvents extends Construct {
 
   private subscribeIngest(ingest: SesameFunction, retryAttempts: number): void {
     // LambdaSubscription also grants sns.amazonaws.com invoke permission with the topic as SourceArn.
-    this.topic.addSubscription(new LambdaSubscription(ingest.fn, { deadLetterQueue: this.subscriptionDeadLetterQueue.queue }));
+    const subscription = this.topic.addSubscription(new LambdaSubscription(ingest.fn, { deadLetterQueue: this.subscriptionDeadLetterQueue.queue }));
+    // SES publishes a validation message to the topic when an event destination is created. Were the
+    // subscription live before the permission, SNS could not invoke ingest with it, and it would land in
+    // the subscription's DLQ and fire its alarm on the first deploy.
+    for (const permission of ingest.fn.permissionsNode.children) {
+      if (permission instanceof CfnPermission) subscription.node.addDependency(permission);
+    }
     ingest.fn.configureAsyncInvoke({ retryAttempts, onFailure: new SqsDestination(this.ingestFailureQueue.queue) });
     ingest.bindEventsTopic(this.topic);
   }
+}
+
+/** Room a configuration set name (at most 64 characters) keeps for the longest tracking suffix, `-open-click`. */
+const MAX_PREFIX_LENGTH = 64 - '-open-click'.length;
+
+/**
+ * The default configuration set prefix of a stack: its name in lower case (`Sesame` gives `sesame`),
+ * cut to fit SES's 64 characters with a hash of the whole name, so that two stack names never share it.
+ */
+export function configurationSetPrefixFor(stackName: string): string {
+  const name = stackName.toLowerCase().replace(/[^a-z0-9_-]/g, '-');
+  if (name.length <= MAX_PREFIX_LENGTH) return name;
+  const hash = createHash('sha256').update(stackName).digest('hex').slice(0, 8);
+  return `${name.slice(0, MAX_PREFIX_LENGTH - hash.length - 1)}-${hash}`;
 }

@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -38,15 +38,22 @@ export class SesameApi extends Construct {
 
   constructor(scope: Construct, id: string, props: SesameApiProps) {
     super(scope, id);
-    this.httpApi = new HttpApi(this, 'Api', { createDefaultStage: false, description: 'Sesame: Resend-compatible email API' });
+    this.httpApi = new HttpApi(this, 'Api', {
+      apiName: Stack.of(this).stackName,
+      createDefaultStage: false,
+      description: 'Sesame: Resend-compatible email API',
+    });
     this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.accessLogRetention ?? RetentionDays.ONE_MONTH });
     this.stage = this.addDefaultStage(props);
     this.routes = this.addRoutes(props.routes ?? API_ROUTES, props.functions);
   }
 
-  /** The API's URL (the `$default` stage's). */
+  /**
+   * The API's base URL, without a trailing slash: the `resend` SDK and most clients append paths that
+   * start with one (`${baseUrl}/emails`). The `$default` stage is served at the API's endpoint itself.
+   */
   get url(): string {
-    return this.stage.url;
+    return this.httpApi.apiEndpoint;
   }
 
   private addDefaultStage(props: SesameApiProps): HttpStage {

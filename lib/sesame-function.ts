@@ -66,6 +66,12 @@ export interface SesameFunctionProps {
    * milliseconds either way of the same code loading the SDK unbundled (README, "Benchmark"). @default true
    */
   readonly bundleAwsSdk?: boolean;
+  /**
+   * The least level of the function's own lines that reaches its log group: Lambda's application log
+   * level, which Lambda filters JSON lines by and which Powertools Logger reads (AWS_LAMBDA_LOG_LEVEL).
+   * The one log-level setting. @default ApplicationLogLevel.INFO
+   */
+  readonly logLevel?: ApplicationLogLevel;
   /** Extra environment variables (Sesame's own names, see the README's Configuration table). @default - none */
   readonly environment?: Readonly<Record<string, string>>;
 }
@@ -95,14 +101,15 @@ export class SesameFunction extends Construct {
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       logGroup: this.logGroup,
-      // JSON logs: the handlers already write one JSON object a line; Lambda's platform lines only
-      // at WARN (timeouts, crashes) unless asked for.
+      // JSON logs: Powertools Logger writes one JSON object a line with the `level` and `timestamp`
+      // keys Lambda filters by; Lambda's platform lines only at WARN (timeouts, crashes) unless asked for.
       loggingFormat: LoggingFormat.JSON,
-      applicationLogLevelV2: ApplicationLogLevel.INFO,
+      applicationLogLevelV2: props.logLevel ?? ApplicationLogLevel.INFO,
       systemLogLevelV2: props.platformLogs ? SystemLogLevel.INFO : SystemLogLevel.WARN,
       // SDK v3 reuses connections by itself; the old variable is noise (so it is not set).
       awsSdkConnectionReuse: false,
-      environment: { ...props.environment },
+      // The `service` of every log line and metric: the function's folder (send, ingest, ...).
+      environment: { POWERTOOLS_SERVICE_NAME: props.entryDir, ...props.environment },
       bundling: cdkBundling(lambdaBundling({ bundleAwsSdk: props.bundleAwsSdk ?? true })),
     });
     this.acknowledge(

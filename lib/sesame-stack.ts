@@ -1,12 +1,14 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { DEFAULT_RETRY_SCHEDULE } from '../lambdas/core/config';
+import type { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { DEFAULT_RETRY_SCHEDULE, parseMetricsTenants } from '../lambdas/core/config';
 import { AdminEnvironment } from './admin-environment';
 import { SesEvents } from './ses-events';
 import { OperatorPolicy } from './operator-policy';
 import { SecretsKey } from './secrets-key';
 import { SesameAlarms } from './sesame-alarms';
 import { SesameApi } from './sesame-api';
+import { SesameDashboard } from './sesame-dashboard';
 import { SesameFunction, type SesameFunctionProps } from './sesame-function';
 import { SesameTable } from './sesame-table';
 import { WebhookQueue } from './webhook-queue';
@@ -14,7 +16,10 @@ import { WebhookQueue } from './webhook-queue';
 export interface SesameStackProps extends StackProps {
   /** Days emails and their events are kept (SESAME_RETENTION_DAYS). @default 30 */
   readonly retentionDays?: number;
-  /** Prefix of the SES configuration set names (SESAME_CONFIGURATION_SET). @default 'sesame' */
+  /**
+   * Prefix of the SES configuration set names (SESAME_CONFIGURATION_SET); unique per account and region.
+   * @default - the stack name in lower case (`Sesame` gives `sesame`)
+   */
   readonly configurationSetPrefix?: string;
   /** Address that receives the alarms (must confirm the subscription). @default - no email subscription */
   readonly alarmEmail?: string;
@@ -28,6 +33,16 @@ export interface SesameStackProps extends StackProps {
   readonly secretsKeyName?: string;
   /** Active X-Ray tracing on every function. @default false */
   readonly tracing?: boolean;
+  /** The least level of the functions' own log lines that is kept (the one log-level setting). @default ApplicationLogLevel.INFO */
+  readonly logLevel?: ApplicationLogLevel;
+  /** Most deliver invocations at once, so that webhooks cannot take the API's concurrency. @default 10 */
+  readonly webhookMaxConcurrency?: number;
+  /**
+   * Tenants whose business metrics also get a `tenant` dimension (SESAME_METRICS_TENANTS), at most
+   * MAX_METRICS_TENANTS: each is billed as custom metrics, so only a bounded list gets them.
+   * @default - none: metrics for all tenants together only
+   */
+  readonly metricsTenants?: readonly string[];
 }
 
 /** Memory of the functions that mostly wait (ingest, deliver): Lambda's least. */
@@ -47,19 +62,29 @@ export class SesameStack extends Stack {
   readonly alarms: SesameAlarms;
   /** The managed policy for whoever runs the admin tool (`npx sesame`). */
   readonly operatorPolicy: OperatorPolicy;
+  readonly dashboard: SesameDashboard;
 
   constructor(scope: Construct, id: string, props: SesameStackProps = {}) {
     super(scope, id, props);
     const retentionDays = props.retentionDays ?? 30;
     if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error(`retentionDays must be a positive integer, got ${retentionDays}`);
     const retrySchedule = props.webhookRetrySchedule ?? DEFAULT_RETRY_SCHEDULE.join(',');
+    const metricsTenants = [...parseMetricsTenants((props.metricsTenants ?? []).join(','))];
+    // Business metrics per stack: two stacks in one account do not add up each other's emails.
+    const metricsNamespace = `Sesame/${this.stackName}`;
 
     const fn = (id: string, entryDir: string, extra: Partial<SesameFunctionProps> = {}) =>
       new SesameFunction(this, id, {
         entryDir,
         tracing: props.tracing,
+        logLevel: props.logLevel,
         ...extra,
-        environment: { SESAME_RETENTION_DAYS: String(retentionDays), ...extra.environment },
+        environment: {
+          SESAME_RETENTION_DAYS: String(retentionDays),
+          POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+          ...(metricsTenants.length > 0 ? { SESAME_METRICS_TENANTS: metricsTenants.join(',') } : {}),
+          ...extra.environment,
+        },
       });
     const send = fn('Send', 'send', { description: 'Sesame: /emails', memorySize: 256, timeout: Duration.seconds(15) });
     const domains = fn('Domains', 'domains', { description: 'Sesame: /domains' });
@@ -94,6 +119,7 @@ export class SesameStack extends Stack {
     this.table = new SesameTable(this, 'Table');
     this.webhooks = new WebhookQueue(this, 'Webhooks', {
       deliver,
+      maxConcurrency: props.webhookMaxConcurrency,
       ...(props.webhookBatchingWindowSeconds !== undefined ? { maxBatchingWindow: Duration.seconds(props.webhookBatchingWindowSeconds) } : {}),
     });
     this.secretsKey = new SecretsKey(this, 'SecretsKey', { secretName: props.secretsKeyName });
@@ -130,6 +156,13 @@ export class SesameStack extends Stack {
     this.alarms = new SesameAlarms(this, 'Alarms', {
       deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue],
       alarmEmail: props.alarmEmail,
+    });
+
+    this.dashboard = new SesameDashboard(this, 'Dashboard', {
+      api: this.api.httpApi,
+      functions: { send: send.fn, domains: domains.fn, account: account.fn, snsHttps: snsHttps.fn, ingest: ingest.fn, deliver: deliver.fn },
+      deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue],
+      metricsNamespace,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API (RESEND_BASE_URL)' });

@@ -18,6 +18,12 @@ export interface WebhookQueueProps {
    */
   readonly maxBatchingWindow?: Duration;
   /**
+   * Most deliver invocations the event source mapping runs at once (2 to 1,000), so that a burst of
+   * webhooks cannot take the account's Lambda concurrency from the API functions. At the default, with
+   * endpoints answering in 150 ms, about 10 × 10 / 0.15 ≈ 650 webhooks a second. @default 10
+   */
+  readonly maxConcurrency?: number;
+  /**
    * Receives before a message goes to the DLQ. The retry schedule (8 attempts) is carried by
    * visibility timeouts and ends with the delivery marked failed by the handler; the DLQ is only a
    * backstop for messages the handler cannot process at all. @default 12
@@ -45,13 +51,17 @@ export class WebhookQueue extends Construct {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue.queue, maxReceiveCount: props.maxReceiveCount ?? 12 },
     });
-    this.attachDeliver(props.deliver, props.batchSize ?? 10, batchingWindow);
+    const maxConcurrency = props.maxConcurrency ?? 10;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+      throw new Error(`maxConcurrency must be an integer from 2 to 1000, got ${maxConcurrency}`);
+    }
+    this.attachDeliver(props.deliver, props.batchSize ?? 10, batchingWindow, maxConcurrency);
   }
 
-  private attachDeliver(deliver: SesameFunction, batchSize: number, maxBatchingWindow: Duration): void {
+  private attachDeliver(deliver: SesameFunction, batchSize: number, maxBatchingWindow: Duration, maxConcurrency: number): void {
     deliver.bindWebhookQueue(this.queue, 'consume');
     deliver.fn.addEventSource(new SqsEventSource(this.queue, {
-      batchSize, reportBatchItemFailures: true, ...(maxBatchingWindow.toSeconds() > 0 ? { maxBatchingWindow } : {}),
+      batchSize, maxConcurrency, reportBatchItemFailures: true, ...(maxBatchingWindow.toSeconds() > 0 ? { maxBatchingWindow } : {}),
     }));
   }
 }

@@ -223,3 +223,15 @@ export function readDeliverConfig(env: Env = process.env): DeliverConfig {
     ...(queueUrl !== '' ? { webhookQueueUrl: queueUrl } : {}),
   };
 }
+
+/** Most tenants SESAME_METRICS_TENANTS may list: each listed tenant's metrics are billed as custom metrics. */
+export const MAX_METRICS_TENANTS = 20;
+
+/** SESAME_METRICS_TENANTS: comma-separated tenant ids whose business metrics also get a `tenant` dimension. */
+export function parseMetricsTenants(raw: string | undefined): ReadonlySet<string> {
+  const ids = (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (ids.length > MAX_METRICS_TENANTS) {
+    throw new ConfigError(`SESAME_METRICS_TENANTS lists ${ids.length} tenants; at most ${MAX_METRICS_TENANTS} get their own metrics`);
+  }
+  return new Set(ids);
+}

@@ -36,6 +36,7 @@ import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { attributed } from '../core/aws-calls';
 import type { Logger } from '../core/log';
+import { type BusinessMetrics, metrics as rootMetrics } from '../core/metrics';
 import { type DeliveryMessage, emailIdOf, nextDelaySeconds, parseDeliveryMessage } from '../core/domain/webhook-payload';
 import { signingSecrets, webhookHeaders } from '../core/domain/webhook-signing';
 import type { WebhookPoster } from '../core/adapters/http-delivery';
@@ -58,6 +59,8 @@ export interface DeliverDeps {
   readonly visibility: VisibilityControl;
   readonly retrySchedule: readonly number[];
   readonly log: Logger;
+  /** WebhooksDelivered, WebhooksRetried, WebhooksFailed. @default the process's metrics */
+  readonly metrics?: BusinessMetrics;
   readonly now?: () => number;
   readonly random?: () => number;
   readonly disableAfterMs?: number;
@@ -67,6 +70,7 @@ type Outcome = 'done' | 'retry';
 
 export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
   const now = deps.now ?? Date.now;
+  const metrics = deps.metrics ?? rootMetrics;
 
   async function attempt(record: SQSRecord): Promise<Outcome> {
     let msg: DeliveryMessage;
@@ -96,6 +100,7 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     }
     if (webhook.status !== 'enabled') {
       await deps.deliveries.recordOutcome(identity, { status: 'failed', attemptAt: new Date(now()).toISOString() });
+      metrics.count('WebhooksFailed', { tenantId: msg.tenant_id });
       log.info('endpoint disabled; delivery marked failed');
       return 'done';
     }
@@ -116,6 +121,7 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     if (statusCode >= 200 && statusCode < 300) {
       await settle('success');
       if (webhook.failingSince !== undefined) await deps.webhooks.clearFailing(webhook.id);
+      metrics.count('WebhooksDelivered', { tenantId: msg.tenant_id });
       log.info('webhook delivered', { attempt: attemptNo, statusCode, durationMs: result.durationMs });
       return 'done';
     }
@@ -124,6 +130,7 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     if (statusCode === 410) {
       await deps.webhooks.disable(webhook.id, 'endpoint answered 410 Gone');
       await settle('failed');
+      metrics.count('WebhooksFailed', { tenantId: msg.tenant_id });
       log.warn('endpoint answered 410 Gone; endpoint disabled', failure);
       return 'done';
     }
@@ -132,6 +139,7 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     } else if (startedAt - Date.parse(webhook.failingSince) >= (deps.disableAfterMs ?? ENDPOINT_FAILURE_DISABLE_MS)) {
       await deps.webhooks.disable(webhook.id, `failing since ${webhook.failingSince}`);
       await settle('failed');
+      metrics.count('WebhooksFailed', { tenantId: msg.tenant_id });
       log.warn('endpoint failing for too long; endpoint disabled', { ...failure, failingSince: webhook.failingSince });
       return 'done';
     }
@@ -139,6 +147,7 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     const delay = nextDelaySeconds(deps.retrySchedule, attemptNo, deps.random);
     if (delay === undefined) {
       await settle('failed');
+      metrics.count('WebhooksFailed', { tenantId: msg.tenant_id });
       log.warn('webhook delivery failed; retry schedule spent', failure);
       return 'done';
     }
@@ -156,6 +165,7 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
       // The message still comes back, after the queue's own visibility timeout.
       log.warn('could not set the retry delay', { error });
     }
+    metrics.count('WebhooksRetried', { tenantId: msg.tenant_id });
     log.info('webhook attempt failed; retrying', { ...failure, retryInSeconds: seconds });
     return 'retry';
   }

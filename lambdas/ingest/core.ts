@@ -6,6 +6,10 @@
  * Outcomes of one SNS message:
  * - refused (another topic) and malformed (not an SES event) are logged with the SNS MessageId and
  *   dropped: retrying cannot change them;
+ * - untagged: an event-publishing event without Sesame's tags is of mail sent through a Sesame
+ *   configuration set outside Sesame (the SES console's test email); it matches no email, ever, so
+ *   it is counted (SesEventsUntagged) and dropped instead of being retried into a DLQ. Identity
+ *   notifications never carry tags and are still looked up by their SES MessageId;
  * - an email not found, or any failure of the table or the fan-out, throws: Lambda retries the
  *   invocation and its DLQs keep what never succeeds, so nothing is lost.
  */
@@ -17,6 +21,7 @@ import { type SesEvent, parseSesMessage, recipientMapper } from '../core/domain/
 import type { EmailRecord, EventStore, LoggedEvent } from '../core/adapters/events';
 import { isLive } from '../core/adapters/dynamo';
 import type { Logger } from '../core/log';
+import { type BusinessMetrics, metrics as rootMetrics } from '../core/metrics';
 
 /** The email of an event is not there (yet): retried, then parked in a DLQ. */
 export class EmailNotFoundError extends Error {
@@ -36,6 +41,8 @@ export interface IngestDeps {
   readonly retentionDays: number;
   readonly now: () => number;
   readonly log: Logger;
+  /** @default the process's metrics (lambdas/core/metrics.ts) */
+  readonly metrics?: BusinessMetrics;
 }
 
 export type IngestOutcome =
@@ -47,6 +54,8 @@ export type IngestOutcome =
   | 'ignored'
   /** For an email past its retention. */
   | 'expired'
+  /** An event-publishing event without Sesame's tags: not mail Sesame sent. */
+  | 'untagged'
   | 'malformed'
   | 'refused';
 
@@ -88,6 +97,12 @@ export async function ingestSnsMessage(deps: IngestDeps, sns: SnsMessageFields):
 /** Applies one normalised SES event to its email. */
 export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog: Logger = deps.log): Promise<IngestOutcome> {
   const log = parentLog.child({ eventId: event.id, sesType: event.sesType, sesMessageId: event.sesMessageId });
+  const metrics = deps.metrics ?? rootMetrics;
+  if (event.source === 'event_publishing' && event.correlation.emailId === undefined) {
+    metrics.count('SesEventsUntagged', { type: event.sesType });
+    log.info('SES event without Sesame\'s tags (mail sent through its configuration set outside Sesame), dropped');
+    return 'untagged';
+  }
   const email = await deps.events.findEmail({
     ...(event.correlation.emailId !== undefined ? { emailId: event.correlation.emailId } : {}),
     sesMessageId: event.sesMessageId,
@@ -123,6 +138,7 @@ export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog
   ]);
   await deps.fanOut.fanOut(toAppliedEvent(logged, email));
   const first = await deps.events.record(email, logged);
+  if (first) metrics.count('SesEvents', { type: event.sesType, tenantId: email.tenantId });
   emailLog.info(first ? 'SES event applied' : 'SES event applied by a concurrent delivery too', { type: logged.type });
   return first ? 'applied' : 'duplicate';
 }

@@ -4,7 +4,10 @@
  * TopicArn is checked too. A failure a retry may fix throws: Lambda retries, then parks the event in
  * its on-failure destination.
  */
+import middy from '@middy/core';
+import { lambdaContext } from '../core/log';
+import { publishMetrics } from '../core/metrics';
 import { createIngestHandler } from './core';
 import { ingestDeps } from './deps';
 
-export const handler = createIngestHandler(ingestDeps());
+export const handler = middy(createIngestHandler(ingestDeps())).use(lambdaContext()).use(publishMetrics());

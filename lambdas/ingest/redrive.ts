@@ -19,7 +19,7 @@ import type { SNSEvent, SNSEventRecord } from 'aws-lambda';
 import { ConfigError, type DlqConfig, readDlqConfig, readIngestConfig } from '../core/config';
 import { sqsClient } from '../core/clients';
 import { type DrainOptions, type DrainResult, drainQueue, moveMessages } from '../core/adapters/dlq';
-import { createLogger, type Logger } from '../core/log';
+import { type Logger, stderrLogger } from '../core/log';
 import { type IngestDeps, ingestSnsEvent } from './core';
 import { ingestDeps } from './deps';
 
@@ -117,11 +117,11 @@ export async function redriveDlqs(deps: RedriveDeps): Promise<RedriveReport> {
   };
 }
 
-/** The admin tool prints its one result on stdout: what ingestion logs goes to stderr. */
-const stderrLogger = createLogger({ component: 'dlq-redrive' }, (line) => process.stderr.write(line + '\n'));
-
-/** The admin command, configured from the environment. */
-export async function redriveFromEnv(env: Record<string, string | undefined> = process.env, log: Logger = stderrLogger): Promise<RedriveReport> {
+/**
+ * The admin command, configured from the environment. The admin tool prints its one result on
+ * stdout: what ingestion logs goes to stderr.
+ */
+export async function redriveFromEnv(env: Record<string, string | undefined> = process.env, log: Logger = stderrLogger({ component: 'dlq-redrive' })): Promise<RedriveReport> {
   return redriveDlqs({
     sqs: sqsClient(),
     config: readDlqConfig(env),

@@ -91,7 +91,8 @@ function requestUrl(target: string | undefined): URL | undefined {
   }
 }
 
-function lambdaContext(fn: string): Context {
+/** The Lambda context of one local invocation of `fn`, as Lambda would pass it. */
+export function localLambdaContext(fn: string): Context {
   const deadline = Date.now() + 29_000;
   return {
     callbackWaitsForEmptyEventLoop: false,
@@ -218,7 +219,7 @@ export async function startApiServer(options: { port: number; handlers: Readonly
     const event = toEvent(req, body, match.route.routeKey, match.params);
     let result: APIGatewayProxyResultV2;
     try {
-      result = await options.handlers[match.route.fn](event, lambdaContext(match.route.fn));
+      result = await options.handlers[match.route.fn](event, localLambdaContext(match.route.fn));
     } catch {
       // What API Gateway answers when the function itself fails.
       return send(res, 500, gatewayError('Internal Server Error'));

@@ -11,13 +11,14 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger as rootLogger, type Logger } from '../core/log';
+import { localLambdaContext } from './api-server';
 
 export interface DeliverPollerOptions {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
-  readonly handler: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  readonly handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
   /** Records per invocation (the mapping's batch size). @default 10 */
   readonly batchSize?: number;
   /** Long-poll wait of each receive, in seconds. @default 5 */
@@ -81,7 +82,7 @@ export function startDeliverPoller(options: DeliverPollerOptions): DeliverPoller
     const records = Messages.map((m) => toRecord(m, sourceArn));
     let failed: Set<string>;
     try {
-      const res = await handler({ Records: records });
+      const res = await handler({ Records: records }, localLambdaContext('deliver'));
       failed = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (error) {
       // As with the mapping: a thrown invocation fails the whole batch.

@@ -20,9 +20,10 @@
  * at the time each event is due, including what a previous run left.
  */
 import { randomUUID } from 'node:crypto';
-import type { SNSEvent, SNSEventRecord } from 'aws-lambda';
+import type { Context, SNSEvent, SNSEventRecord } from 'aws-lambda';
 import { SIMULATOR_DOMAIN, toSesAddress } from '../core/domain/email';
 import { logger as rootLogger, type Logger } from '../core/log';
+import { localLambdaContext } from './api-server';
 import type { EventOutbox, OutboxEntry, ScheduledSesEvent } from './event-outbox';
 import type { SendEvent } from './ses-server';
 
@@ -210,7 +211,7 @@ export interface LocalEventsOptions {
   /** The outbox the local SES server's journal fills (EventOutbox). */
   readonly outbox: Pick<EventOutbox, 'entries' | 'onCommit' | 'settle'>;
   /** The ingest function's handler. */
-  readonly ingest: (event: SNSEvent) => Promise<void>;
+  readonly ingest: (event: SNSEvent, context: Context) => Promise<void>;
   /** The topic the events come from (SESAME_EVENTS_TOPIC_ARN). */
   readonly topicArn: string;
   /**
@@ -268,7 +269,7 @@ export function startLocalEvents(options: LocalEventsOptions): LocalEvents {
     const event = toSnsEvent(scheduled.event, options.topicArn, subscriptionId);
     for (let attempt = 0; ; attempt++) {
       try {
-        await options.ingest(event);
+        await options.ingest(event, localLambdaContext('ingest'));
         return true;
       } catch (error) {
         if (attempt >= retryDelays.length) {

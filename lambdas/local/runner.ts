@@ -19,7 +19,7 @@ import { createDb } from '../core/adapters/dynamo';
 import { TenantStore } from '../core/adapters/tenants';
 import { DomainStore } from '../core/adapters/domains';
 import { SesIdentities } from '../core/adapters/ses-identities';
-import { createLogger } from '../core/log';
+import { silentLogger } from '../core/log';
 import { createDomain, verifyDomain } from '../domains/core';
 import { derivedId, hashApiKey, newApiKey } from '../core/domain/ids';
 import { type ApiFunction, configurationSetName, TRACKING_CHOICES } from '../core/routes';
@@ -103,7 +103,7 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
   // identity (DKIM tokens, MAIL FROM), and verify finds it verified, as if the records were published.
   const deps = { domains, identities: new SesIdentities(ses, options.stackName ?? LOCAL_STACK_NAME), region: options.region, now: Date.now };
   const auth = { keyId: 'local-seed', tenantId: LOCAL_TENANT_ID, permission: 'full_access' as const };
-  const quiet = createLogger({}, () => undefined);
+  const quiet = silentLogger;
   const domain = existing ?? (await createDomain(deps, auth, { name: options.domain, customReturnPath: 'send', openTracking: false, clickTracking: false }, quiet));
   await verifyDomain(deps, auth, domain.id, quiet);
 }

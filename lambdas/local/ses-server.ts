@@ -689,6 +689,11 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
     const next = queue?.[0];
     if (!next) return undefined;
     if (--next.remaining <= 0) queue.shift();
+    if (next.errorType === 'AccessDeniedException') {
+      // What IAM answers a role without the permission: the action and the resource, in its words.
+      const message = `User: arn:aws:sts::000000000000:assumed-role/sesame-local/local is not authorized to perform: ses:${operation} on resource: arn:aws:ses:${region}:000000000000:identity/* because no identity-based policy allows the ses:${operation} action`;
+      return new SesError(next.errorType, message, 403);
+    }
     return new SesError(next.errorType);
   };
 

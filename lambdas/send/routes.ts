@@ -9,6 +9,7 @@ import { isId, sha256Hex } from '../core/domain/ids';
 import { InvalidCursorError, type EmailSummary, type EmailView } from '../core/adapters/emails';
 import type { IdempotencyStore } from '../core/adapters/idempotency';
 import type { EventLog, LoggedEvent } from '../core/adapters/events';
+import { type BusinessMetrics, metrics as rootMetrics } from '../core/metrics';
 import { type SendDeps, sendDrafts } from './core';
 import { type TemplateReads, type TemplateSource, parseEmail } from './templates';
 
@@ -19,6 +20,41 @@ export interface SendRouteDeps extends SendDeps {
   readonly events: EventLog;
   /** Published templates, for `template: {id, variables}`. */
   readonly templates: TemplateSource;
+  /** EmailsAccepted, EmailsRefused. @default the process's metrics */
+  readonly metrics?: BusinessMetrics;
+}
+
+/**
+ * Counts what a send route did: emails SES accepted (not a replayed answer), emails refused with a
+ * 4xx by Resend's error name. A 5xx is not a refusal: the API's own 5xx metric shows it.
+ */
+async function counted(
+  deps: SendRouteDeps,
+  ctx: RouteContext,
+  work: (tally: Tally) => Promise<ApiResponse>,
+): Promise<ApiResponse> {
+  const metrics = deps.metrics ?? rootMetrics;
+  const tenantId = ctx.auth.tenantId;
+  const tally: Tally = { emails: 1, refused: [] };
+  try {
+    const response = await work(tally);
+    if (response.headers?.['idempotent-replayed'] === undefined) {
+      const body = response.body as { id?: string; data?: unknown[] };
+      const accepted = body.id !== undefined ? 1 : (body.data?.length ?? 0);
+      if (accepted > 0) metrics.count('EmailsAccepted', { tenantId, value: accepted });
+      for (const reason of tally.refused) metrics.count('EmailsRefused', { reason, tenantId });
+    }
+    return response;
+  } catch (error) {
+    if (error instanceof HttpError && error.statusCode < 500) metrics.count('EmailsRefused', { reason: error.errorName, tenantId, value: tally.emails });
+    throw error;
+  }
+}
+
+/** What a send route tells `counted`: how many emails the request holds, and why each refused one was. */
+interface Tally {
+  emails: number;
+  readonly refused: string[];
 }
 
 const MAX_IDEMPOTENCY_KEY = 256;
@@ -86,7 +122,7 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
   return {
     'POST /emails': {
       permission: 'sending_access',
-      async handle(ctx) {
+      handle: (ctx) => counted(deps, ctx, async () => {
         const input = parseJsonBody(ctx.request.body);
         const draft = await parseEmail(deps.templates, ctx.auth.tenantId, input, {}, new Map());
         return idempotent(deps, ctx, JSON.stringify(input), async (key) => {
@@ -94,12 +130,12 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
           if (outcome?.error) throw outcome.error;
           return { statusCode: 200, body: { id: outcome!.id } };
         });
-      },
+      }),
     },
 
     'POST /emails/batch': {
       permission: 'sending_access',
-      async handle(ctx) {
+      handle: (ctx) => counted(deps, ctx, async (tally) => {
         const mode = (ctx.request.headers['x-batch-validation'] ?? 'strict').toLowerCase();
         if (mode !== 'strict' && mode !== 'permissive') {
           throw new HttpError(422, 'validation_error', 'The `x-batch-validation` header must be `strict` or `permissive`.');
@@ -107,6 +143,7 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
         const input = parseJsonBody(ctx.request.body);
         if (!Array.isArray(input)) throw new HttpError(422, 'validation_error', 'The batch must be a JSON array of emails.');
         if (input.length === 0) throw new HttpError(422, 'validation_error', 'The batch must contain at least one email.');
+        tally.emails = input.length;
         if (input.length > MAX_BATCH) throw new HttpError(422, 'validation_error', `Too many emails in the batch: at most ${MAX_BATCH}.`);
         const valid: { index: number; draft: EmailDraft }[] = [];
         const errors: { index: number; message: string }[] = [];
@@ -117,15 +154,20 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
           } catch (error) {
             if (mode === 'strict' || !(error instanceof HttpError)) throw error;
             errors.push({ index, message: error.message });
+            tally.refused.push(error.errorName);
           }
         }
         return idempotent(deps, ctx, JSON.stringify({ mode, input }), async (key) => {
           const outcomes = await sendDrafts(deps, ctx.auth, valid, { ...(key !== undefined ? { idempotencyKey: key } : {}), stopOnError: mode === 'strict', log: ctx.log });
-          for (const o of outcomes) if (o.error) errors.push({ index: o.index, message: o.error.message });
+          for (const o of outcomes) {
+            if (!o.error) continue;
+            errors.push({ index: o.index, message: o.error.message });
+            tally.refused.push(o.error.errorName);
+          }
           const data = outcomes.filter((o) => o.id !== undefined).map((o) => ({ id: o.id! }));
           return { statusCode: 200, body: mode === 'strict' ? { data } : { data, errors: errors.sort((a, b) => a.index - b.index) } };
         });
-      },
+      }),
     },
 
     'GET /emails/{id}': {

@@ -17,7 +17,8 @@ import { attributed } from '../core/aws-calls';
 import { HttpError } from '../core/errors';
 import { jsonResponse, toApiRequest } from '../core/http/api';
 import { errorResponse } from '../core/http/errors';
-import type { Logger } from '../core/log';
+import { lambdaContext, type Logger } from '../core/log';
+import { type EmfMetrics, metrics as rootMetrics, publishMetrics } from '../core/metrics';
 import type { IngestOutcome, SnsMessageFields } from '../ingest/core';
 import type { SnsVerifier } from './verify';
 
@@ -30,6 +31,8 @@ export interface SnsHttpsDeps {
   /** Confirms a subscription by visiting its SubscribeURL (already checked). */
   confirmSubscription(url: string): Promise<void>;
   readonly log: Logger;
+  /** Flushed when each request ends. @default the process's metrics */
+  readonly metrics?: Pick<EmfMetrics, 'flush'>;
 }
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -115,9 +118,9 @@ export function createSnsHttpsHandler(deps: SnsHttpsDeps): Handler {
     }
   };
 
-  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core).use({
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core).use(lambdaContext()).use(publishMetrics(deps.metrics ?? rootMetrics)).use({
     onError: async (request) => {
-      request.response = errorResponse(request.error, deps.log.child({ route: 'POST /webhooks/ses' }));
+      request.response = errorResponse(request.error, deps.log.child({ route: 'POST /webhooks/ses' }), request.event.requestContext?.requestId || request.context?.awsRequestId);
     },
   });
   return attributed('snsHttps', handler);

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
@@ -87,6 +89,27 @@ describe('the npx sesame binary', () => {
     expect(await store.getTenant(out.tenant_id)).toMatchObject({ name: 'from-the-shell' });
   });
 
+  it('takes the region from the AWS profile, as the SDK and the AWS CLI do, when AWS_REGION is not set', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sesame-aws-config-'));
+    const config = join(dir, 'config');
+    writeFileSync(config, '[profile sesame-admin-test]\nregion = eu-west-3\n');
+    writeFileSync(join(dir, 'credentials'), '[sesame-admin-test]\naws_access_key_id = local\naws_secret_access_key = local\n');
+    // Neither the region nor the credentials in the environment: both come from the profile.
+    const { AWS_REGION: _region, AWS_DEFAULT_REGION: _default, AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...rest } = process.env;
+    const env = {
+      ...rest,
+      AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'), AWS_PROFILE: 'sesame-admin-test',
+      SESAME_TABLE_NAME: table, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    };
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '../../bin/sesame.js'), 'tenants', 'create', 'from-a-profile'], { env });
+      expect(await store.getTenant(JSON.parse(stdout).tenant_id)).toMatchObject({ name: 'from-a-profile' });
+      expect(await resolveRegionIn(env)).toBe('eu-west-3');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('prints an error on stderr and exits non-zero without configuration', async () => {
     const env = { ...process.env, SESAME_TABLE_NAME: '' };
     await expect(promisify(execFile)(process.execPath, [join(__dirname, '../../bin/sesame.js'), 'tenants', 'create', 'x'], { env })).rejects.toMatchObject({
@@ -94,3 +117,10 @@ describe('the npx sesame binary', () => {
     });
   });
 });
+
+/** resolveRegion() in a process with `env`, as the admin tool runs it. */
+async function resolveRegionIn(env: NodeJS.ProcessEnv): Promise<string> {
+  const script = `require('tsx/cjs'); require(${JSON.stringify(join(__dirname, '../../lambdas/admin/region.ts'))}).resolveRegion().then((r) => process.stdout.write(String(r)))`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { env, cwd: join(__dirname, '../..') });
+  return stdout;
+}

@@ -509,6 +509,6 @@ describe('SES errors', () => {
     const res = await w.api('POST', '/domains', { key: w.keyA, body: { name: uniqueName() } });
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ statusCode: 500, name: 'internal_server_error', message: 'An unexpected error occurred.' });
-    expect(w.lines.some((l) => l.includes('"level":"error"'))).toBe(true);
+    expect(w.lines.some((l) => l.includes('"level":"ERROR"'))).toBe(true);
   });
 });

@@ -69,7 +69,7 @@ afterAll(async () => {
 const start = (dataDir: string) =>
   startLocalMode({
     dataDir, apiKey: API_KEY, domain: DOMAIN,
-    extraEnv: { SESAME_WEBHOOK_RETRY_SCHEDULE: '0,1,1,1,1,1', SESAME_IDEMPOTENCY_LOCK_SECONDS: '2', SESAME_LOG_LEVEL: 'error' },
+    extraEnv: { SESAME_WEBHOOK_RETRY_SCHEDULE: '0,1,1,1,1,1', SESAME_IDEMPOTENCY_LOCK_SECONDS: '2', POWERTOOLS_LOG_LEVEL: 'ERROR' },
   });
 
 /** One keyed send: the email id once acknowledged, undefined when refused for now or cut off. */

@@ -18,11 +18,11 @@ describe('SesEvents', () => {
   const topicId = logicalId(stack, events.topic);
   const ingestId = logicalId(stack, ingest.fn);
 
-  it('creates one configuration set per tracking choice, named from the default prefix', () => {
+  it('creates one configuration set per tracking choice, named from the default prefix: the stack name (here `Test`) in lower case', () => {
     template.resourceCountIs('AWS::SES::ConfigurationSet', TRACKING_CHOICES.length);
     for (const tracking of TRACKING_CHOICES) {
       template.hasResourceProperties('AWS::SES::ConfigurationSet', {
-        Name: configurationSetName('sesame', tracking),
+        Name: configurationSetName('test', tracking),
         SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
         ReputationOptions: { ReputationMetricsEnabled: true },
         SendingOptions: { SendingEnabled: true },

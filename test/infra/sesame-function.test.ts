@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SesameFunction } from '../../lib/sesame-function';
@@ -41,8 +42,17 @@ describe('SesameFunction', () => {
     const stack = minimalStack();
     new SesameFunction(stack, 'Fn', { entryDir: 'send', environment: { SOME_SETTING: 'b' } });
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectEquals({ SOME_SETTING: 'b' }) },
+      Environment: { Variables: Match.objectEquals({ POWERTOOLS_SERVICE_NAME: 'send', SOME_SETTING: 'b' }) },
     });
+  });
+
+  it('has one log-level setting: Lambda\'s application log level, which Powertools reads', () => {
+    const stack = minimalStack();
+    new SesameFunction(stack, 'Fn', { entryDir: 'ingest', logLevel: ApplicationLogLevel.DEBUG });
+    const fn = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0]!;
+    expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'DEBUG' });
+    const variables = Object.keys(fn.Properties.Environment.Variables as object);
+    expect(variables.filter((name) => /LOG_LEVEL/.test(name))).toEqual([]);
   });
 
   it('takes memory, timeout, log retention and tracing from its props', () => {

@@ -54,7 +54,10 @@ describe('SesameStack', () => {
         ingest: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_EVENTS_TOPIC_ARN: topicRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
         deliver: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_RETRY_SCHEDULE: schedule, SESAME_SECRETS_KEY_ARN: secretRef },
       };
-      for (const name of ALL) expect([name, environmentOf(stack, template, name)]).toEqual([name, expected[name]]);
+      // Every function also has its Powertools service (log lines' and metrics' `service`) and the stack's metrics namespace.
+      const folder: Record<SesameFunctionName, string> = { send: 'send', domains: 'domains', account: 'account', snsHttps: 'sns-https', ingest: 'ingest', deliver: 'deliver' };
+      const powertools = (name: SesameFunctionName) => ({ POWERTOOLS_SERVICE_NAME: folder[name], POWERTOOLS_METRICS_NAMESPACE: 'Sesame/Sesame' });
+      for (const name of ALL) expect([name, environmentOf(stack, template, name)]).toEqual([name, { ...powertools(name), ...expected[name] }]);
     });
 
     it('take retention, configuration set prefix and SNS certificate host from the stack props', () => {
@@ -63,6 +66,12 @@ describe('SesameStack', () => {
       expect(environmentOf(custom.stack, custom.template, 'send').SESAME_CONFIGURATION_SET).toBe('acme');
       expect(environmentOf(custom.stack, custom.template, 'snsHttps').SESAME_SNS_CERT_HOST).toBe('^sns\\.example$');
       custom.template.hasResourceProperties('AWS::SES::ConfigurationSet', { Name: 'acme-open-click' });
+    });
+
+    it('gives per-tenant metrics to the listed tenants only, and refuses a list beyond the cap', () => {
+      const custom = sesameStack({ metricsTenants: ['t-1', 't-2'] });
+      for (const name of ALL) expect(environmentOf(custom.stack, custom.template, name).SESAME_METRICS_TENANTS).toBe('t-1,t-2');
+      expect(() => sesameStack({ metricsTenants: Array.from({ length: 21 }, (_, i) => `t-${i}`) })).toThrow(/SESAME_METRICS_TENANTS/);
     });
 
     it('refuses a retention that is not a positive number of days', () => {
@@ -171,6 +180,21 @@ describe('SesameStack', () => {
       TopicArn: topicRef,
       Endpoint: { 'Fn::GetAtt': [functionLogicalId(stack, 'ingest'), 'Arn'] },
     });
+  });
+
+  it('creates the subscription only after the permission that lets SNS invoke ingest (SES\'s validation message at deploy time)', () => {
+    const [subscription] = Object.values(resources(template, 'AWS::SNS::Subscription'));
+    const permissions = Object.entries(resources(template, 'AWS::Lambda::Permission'))
+      .filter(([, p]) => p.Properties?.Principal === 'sns.amazonaws.com')
+      .map(([id]) => id);
+    expect(permissions).toHaveLength(1);
+    expect(subscription!.DependsOn).toEqual(expect.arrayContaining(permissions));
+  });
+
+  it('outputs the API URL without a trailing slash (clients append paths that start with one)', () => {
+    // The API's ApiEndpoint attribute is https://<id>.execute-api.<region>.amazonaws.com, without a path;
+    // the $default stage's URL would end in '/'.
+    expect(template.toJSON().Outputs.ApiUrl.Value).toEqual({ 'Fn::GetAtt': [logicalId(stack, stack.api.httpApi), 'ApiEndpoint'] });
   });
 
   it('outputs the API URL, table name, topic ARN, queue URL and configuration set prefix', () => {

@@ -51,7 +51,7 @@ describe('cdk synth', () => {
     }
   });
 
-  it('bundles each handler as one minified CommonJS file with a source map without sources', () => {
+  it('bundles each handler as one minified CommonJS file, without a source map (not shipped: README, "Benchmark")', () => {
     for (const fn of functions()) {
       const assetDir = assetDirByKey.get(fn.Properties.Code.S3Key)!;
       const code = fs.readFileSync(path.join(assetDir, 'index.js'), 'utf8');
@@ -59,8 +59,8 @@ describe('cdk synth', () => {
       expect(code).not.toMatch(/^\s*export\s/m);
       // Minified: long lines (esbuild's unminified output averages a few dozen characters a line).
       expect(code.length / code.split('\n').length).toBeGreaterThan(100);
-      const map = JSON.parse(fs.readFileSync(path.join(assetDir, 'index.js.map'), 'utf8'));
-      expect(map.sourcesContent).toBeUndefined();
+      expect(fs.readdirSync(assetDir).filter((f) => f.endsWith('.map'))).toEqual([]);
+      expect(code).not.toMatch(/sourceMappingURL/);
     }
   });
 });

@@ -61,6 +61,15 @@ describe('WebhookQueue', () => {
     expect(() => new WebhookQueue(third, 'Webhooks', { deliver: fn3, maxBatchingWindow: Duration.seconds(301) })).toThrow('at most 300');
   });
 
+  it('caps deliver\'s concurrency (10 by default, or as set), so a webhook burst cannot starve the API functions', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 10 } });
+    const other = minimalStack();
+    const fn = new SesameFunction(other, 'Deliver', { entryDir: 'deliver', timeout: Duration.seconds(30) });
+    new WebhookQueue(other, 'Webhooks', { deliver: fn, maxConcurrency: 3 });
+    Template.fromStack(other).hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 3 } });
+    expect(() => new WebhookQueue(minimalStack(), 'Webhooks', { deliver: fn, maxConcurrency: 1 })).toThrow(/maxConcurrency/);
+  });
+
   it('lets deliver change visibility (the retry schedule) and delete messages', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {

@@ -9,7 +9,7 @@ import { runCli } from '../../lambdas/admin/cli';
 import { adminDeps } from '../../lambdas/admin/deps';
 import { redriveDlqs, snsEventFromDlqBody } from '../../lambdas/ingest/redrive';
 import { startTestDynamo, startTestSqs, type TestDynamo, type TestSqs } from '../support/services';
-import { FIXTURE_MESSAGE_ID, FIXTURE_TOPIC, SIGNED, sesFixture, signedLambdaEvent, withMail } from './fixtures';
+import { FIXTURE_MESSAGE_ID, FIXTURE_TOPIC, SIGNED, sesFixture, signedLambdaEvent, withMail, withTaggedMessage } from './fixtures';
 import { makeWorld } from './world';
 
 let dynamo: TestDynamo;
@@ -62,7 +62,7 @@ describe('redriveDlqs', () => {
     const world = await makeWorld(dynamo);
     const { id } = await world.createEmail({ sesMessageId: FIXTURE_MESSAGE_ID });
     const [eventsDlq, failureDlq, webhooks] = await Promise.all([sqs.freshQueue(), sqs.freshQueue(), sqs.freshQueue({ maxReceiveCount: 3 })]);
-    await put(eventsDlq.url, snsDlqBody('event-delivery.v1'), { ErrorCode: '500', ErrorMessage: 'Lambda throttled' });
+    await put(eventsDlq.url, JSON.stringify(withTaggedMessage(JSON.parse(snsDlqBody('event-delivery.v1')))), { ErrorCode: '500', ErrorMessage: 'Lambda throttled' });
     await put(eventsDlq.url, 'not an SNS message');
     await put(eventsDlq.url, JSON.stringify({ ...JSON.parse(snsDlqBody('event-delivery.v1')), Message: JSON.stringify(withMail(sesFixture('delivery'), { messageId: 'never-sent' })) + '\n' }));
     await put(failureDlq.url, invocationRecord(signedLambdaEvent('bounce-permanent-general')));

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { createApiHandler } from '../../lambdas/core/http/api';
 import type { Authenticator, Permission } from '../../lambdas/core/http/auth';
 import { HttpError } from '../../lambdas/core/errors';
-import { createLogger } from '../../lambdas/core/log';
+import { silentLogger } from '../../lambdas/core/log';
 import { sendRoutes } from '../../lambdas/send/routes';
 import type { SendRouteDeps } from '../../lambdas/send/routes';
 import { startTestDynamo, type TestDynamo } from '../support/services';
@@ -31,7 +31,7 @@ beforeAll(async () => {
   const handler = createApiHandler(
     sendRoutes({ emails: world.emails, events: world.events, region: 'us-east-1' } as unknown as SendRouteDeps),
     authenticator,
-    createLogger({}, () => undefined),
+    silentLogger,
   );
   get = async (path, key) => {
     const id = path.split('/')[2]!;

@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { SNSEvent } from 'aws-lambda';
+import { derivedId } from '../../lambdas/core/domain/ids';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 export const SES_EVENTS = join(FIXTURES, 'ses-events');
@@ -17,20 +18,54 @@ export type Json = Record<string, any>; // eslint-disable-line @typescript-eslin
 
 export const readJson = (path: string): Json => JSON.parse(readFileSync(path, 'utf8')) as Json;
 
-/** `bounce-permanent-general` or `identity-notifications/delivery`. */
-export const sesFixture = (name: string): Json => readJson(join(SES_EVENTS, `${name}.json`));
+/**
+ * The id of the test email SES message `sesMessageId` belongs to. Every event of mail Sesame sends
+ * carries the email's id in Sesame's tags; the fixtures, taken from AWS's documentation, do not, so
+ * the helpers below add it, and the test world creates an email with a MessageId under this id.
+ */
+export const testEmailId = (sesMessageId: string): string => derivedId('test-email', sesMessageId);
+
+/** An event-publishing event with Sesame's email-id tag for its MessageId; identity notifications (never tagged) unchanged. */
+export function withSesameTag(ses: Json): Json {
+  if (ses.eventType === undefined || typeof ses.mail?.messageId !== 'string') return ses;
+  const copy = structuredClone(ses);
+  copy.mail.tags = { ...(copy.mail.tags ?? {}), sesame_email_id: [testEmailId(copy.mail.messageId)] };
+  return copy;
+}
+
+/** `bounce-permanent-general` or `identity-notifications/delivery`, tagged as Sesame's mail is (withSesameTag). */
+export const sesFixture = (name: string): Json => withSesameTag(readJson(join(SES_EVENTS, `${name}.json`)));
+
+/** As sesFixture, without Sesame's tag: mail sent through a Sesame configuration set outside Sesame. */
+export const untaggedSesFixture = (name: string): Json => readJson(join(SES_EVENTS, `${name}.json`));
+
+/** An SNS message (Lambda or HTTP shape) whose SES message gets Sesame's tag (withSesameTag). */
+export function withTaggedMessage<T extends { Message?: unknown }>(sns: T): T {
+  if (typeof sns.Message !== 'string') return sns;
+  let ses: Json;
+  try {
+    ses = JSON.parse(sns.Message) as Json;
+  } catch {
+    return sns;
+  }
+  return { ...sns, Message: JSON.stringify(withSesameTag(ses)) + '\n' };
+}
 
 export const SES_FIXTURE_NAMES: string[] = [
   ...readdirSync(SES_EVENTS).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')),
   ...readdirSync(join(SES_EVENTS, 'identity-notifications')).map((f) => `identity-notifications/${f.replace(/\.json$/, '')}`),
 ].sort();
 
-/** The signed Lambda-shaped envelope of a fixture: `event-<name>` or `identity-<name>`. */
+/**
+ * The signed Lambda-shaped envelope of a fixture (`event-<name>` or `identity-<name>`), its message
+ * tagged as Sesame's mail is (withSesameTag; the Lambda path does not verify signatures).
+ */
 export function signedLambdaEvent(fixtureName: string): SNSEvent {
   const file = fixtureName.startsWith('identity-notifications/')
     ? `identity-${fixtureName.slice('identity-notifications/'.length)}`
     : `event-${fixtureName}`;
-  return signedLambdaFile(file);
+  const event = signedLambdaFile(file);
+  return { ...event, Records: event.Records.map((r) => ({ ...r, Sns: withTaggedMessage(r.Sns) })) };
 }
 
 /** A file of test-signed/lambda, e.g. `ses-topic-validation`. */
@@ -60,10 +95,10 @@ export function snsEvent(ses: Json | string, topicArn = FIXTURE_TOPIC): SNSEvent
   };
 }
 
-/** A fixture with another SES MessageId and, optionally, Sesame's correlation tags. */
+/** A fixture with another SES MessageId (and the email-id tag of that message) and, optionally, other correlation tags. */
 export function withMail(ses: Json, mail: { messageId?: string; emailId?: string; tenantId?: string; destination?: string[] }): Json {
-  const copy = structuredClone(ses);
-  if (mail.messageId) copy.mail.messageId = mail.messageId;
+  let copy = structuredClone(ses);
+  if (mail.messageId) copy = withSesameTag({ ...copy, mail: { ...copy.mail, messageId: mail.messageId } });
   if (mail.destination) copy.mail.destination = mail.destination;
   if (mail.emailId || mail.tenantId) {
     copy.mail.tags = { ...(copy.mail.tags ?? {}) };

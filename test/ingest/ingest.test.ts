@@ -205,7 +205,7 @@ describe('ingest: what is refused, skipped, or retried', () => {
     await expect(ingestSnsEvent(world.deps, signedLambdaEvent('delivery'))).resolves.toEqual(['refused']);
     expect(await world.itemsOf(id, 'EV#')).toEqual([]);
     expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'sent' });
-    expect(world.logs).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining('not from the configured topic'), topicArn: FIXTURE_TOPIC }));
+    expect(world.logs).toContainEqual(expect.objectContaining({ level: 'ERROR', message: expect.stringContaining('not from the configured topic'), topicArn: FIXTURE_TOPIC }));
   });
 
   it('skips a malformed record, logged with its SNS MessageId, and still applies the others', async () => {
@@ -216,7 +216,7 @@ describe('ingest: what is refused, skipped, or retried', () => {
     const event = { Records: [bad.Records[0]!, { EventSource: 'aws:sns' }, good.Records[0]!] } as typeof good;
     await expect(ingestSnsEvent(world.deps, event)).resolves.toEqual(['malformed', 'malformed', 'applied']);
     expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'delivered' });
-    expect(world.logs).toContainEqual(expect.objectContaining({ level: 'error', snsMessageId: bad.Records[0]!.Sns.MessageId, reason: expect.any(String) }));
+    expect(world.logs).toContainEqual(expect.objectContaining({ level: 'ERROR', snsMessageId: bad.Records[0]!.Sns.MessageId, reason: expect.any(String) }));
   });
 
   it('applies the good records of a batch, then throws for the one whose email is not there', async () => {

@@ -15,12 +15,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DEFAULT_SNS_CERT_HOST } from '../../lambdas/core/config';
-import { createLogger } from '../../lambdas/core/log';
+import { silentLogger } from '../../lambdas/core/log';
 import { ingestSnsMessage, type IngestOutcome, type SnsMessageFields } from '../../lambdas/ingest/core';
 import { checkSubscribeUrl, createSnsHttpsHandler } from '../../lambdas/sns-https/core';
 import { CERTIFICATE_CACHE_SIZE, createSnsVerifier } from '../../lambdas/sns-https/verify';
 import { startTestDynamo, type TestDynamo } from '../support/services';
-import { FIXTURE_MESSAGE_ID, FIXTURE_TOPIC, SIGNED, type Json } from './fixtures';
+import { FIXTURE_MESSAGE_ID, FIXTURE_TOPIC, SIGNED, type Json, withTaggedMessage } from './fixtures';
 import { makeWorld } from './world';
 
 const HTTP = join(SIGNED, 'http');
@@ -96,7 +96,7 @@ function setup(options: { topicArn?: string; certHost?: RegExp; ingest?: (m: Sns
     topicArn: options.topicArn ?? FIXTURE_TOPIC,
     ingest: options.ingest ?? (async (m) => (ingested.push(m), 'applied')),
     confirmSubscription: async (url) => void confirmed.push(url),
-    log: createLogger({}, () => undefined),
+    log: silentLogger,
   });
   const post = async (body: string | Json, type?: string) =>
     (await handler(httpEvent(typeof body === 'string' ? body : JSON.stringify(body), type ?? (typeof body === 'string' ? undefined : (body.Type as string))), context)) as APIGatewayProxyStructuredResultV2;
@@ -314,7 +314,9 @@ describe('POST /webhooks/ses: through ingestion to the table', () => {
     const { id } = await world.createEmail({ sesMessageId: FIXTURE_MESSAGE_ID });
     const { post } = setup({ ingest: (m) => ingestSnsMessage(world.deps, m) });
 
-    expect((await post(raw('event-delivery.v2'))).statusCode).toBe(200);
+    // Re-signed with Sesame's tag in the message, as every event of mail Sesame sent carries it.
+    const tagged = (file: string) => sign(withTaggedMessage(parsed(file)), parsed(file).SignatureVersion);
+    expect((await post(tagged('event-delivery.v2'))).statusCode).toBe(200);
     expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'delivered' });
     const before = await world.items(id);
 
@@ -326,13 +328,13 @@ describe('POST /webhooks/ses: through ingestion to the table', () => {
     expect(world.fanned.map((e) => e.type)).toEqual(['email.delivered']);
 
     // The same event by the Lambda path is a duplicate.
-    expect((await post(raw('event-delivery.v1'))).statusCode).toBe(200);
+    expect((await post(tagged('event-delivery.v1'))).statusCode).toBe(200);
     expect(world.fanned).toHaveLength(1);
   });
 
   it('answers 500 for an event whose email is not there yet, so that SNS redelivers it', async () => {
     const world = await makeWorld(dynamo);
     const { post } = setup({ ingest: (m) => ingestSnsMessage(world.deps, m) });
-    expect((await post(raw('event-open.v1'))).statusCode).toBe(500);
+    expect((await post(sign(withTaggedMessage(parsed('event-open.v1'))))).statusCode).toBe(500);
   });
 });

@@ -5,10 +5,10 @@ import { createDb, type Db } from '../../lambdas/core/adapters/dynamo';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
 import { EventStore } from '../../lambdas/core/adapters/events';
 import type { AppliedEvent, EventFanOut } from '../../lambdas/core/domain/applied-event';
-import { createLogger } from '../../lambdas/core/log';
+import { memoryLogger } from '../support/logs';
 import { createIngestHandler, type IngestDeps } from '../../lambdas/ingest/core';
 import type { TestDynamo } from '../support/services';
-import { FIXTURE_TOPIC } from './fixtures';
+import { FIXTURE_TOPIC, testEmailId } from './fixtures';
 
 export interface NewTestEmail {
   readonly id?: string;
@@ -51,14 +51,14 @@ export async function makeWorld(
   const emails = new EmailStore(db, retentionDays);
   const events = new EventStore(db);
   const fanned: AppliedEvent[] = [];
-  const logs: Record<string, unknown>[] = [];
+  const { log, entries: logs } = memoryLogger();
   const deps: IngestDeps = {
     events,
     fanOut: options.fanOut ?? { fanOut: async (e) => void fanned.push(e) },
     topicArn: options.topicArn ?? FIXTURE_TOPIC,
     retentionDays,
     now: options.now ?? Date.now,
-    log: createLogger({}, (line) => logs.push(JSON.parse(line) as Record<string, unknown>)),
+    log,
   };
   const items = async (emailId: string) => {
     const out: Record<string, unknown>[] = [];
@@ -76,7 +76,8 @@ export async function makeWorld(
     table, db, emails, events, deps, fanned, logs,
     handler: createIngestHandler(deps),
     async createEmail(email = {}) {
-      const id = email.id ?? randomUUID();
+      // An email with a MessageId gets the id the tagged fixtures name (testEmailId).
+      const id = email.id ?? (email.sesMessageId ? testEmailId(email.sesMessageId) : randomUUID());
       const tenantId = email.tenantId ?? 'tenant-a';
       const createdAt = email.createdAt ?? '2016-01-01T00:00:00.000Z';
       await emails.create({

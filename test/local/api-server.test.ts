@@ -7,7 +7,7 @@
 import { connect, type Socket } from 'node:net';
 import { createApiHandler } from '../../lambdas/core/http/api';
 import type { Authenticator } from '../../lambdas/core/http/auth';
-import { createLogger } from '../../lambdas/core/log';
+import { silentLogger } from '../../lambdas/core/log';
 import { type ApiLambda, type ApiServer, startApiServer } from '../../lambdas/local/api-server';
 
 const rejections: unknown[] = [];
@@ -24,7 +24,7 @@ beforeAll(async () => {
       'GET /emails/{id}': { permission: 'full_access', handle: async (ctx) => ({ statusCode: 200, body: { id: ctx.request.params.id } }) },
     },
     acceptAll,
-    createLogger({}, () => undefined),
+    silentLogger,
   ) as ApiLambda;
   server = await startApiServer({ port: 0, handlers: { send: fn, domains: fn, account: fn, snsHttps: fn } });
 });

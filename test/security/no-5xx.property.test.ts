@@ -36,7 +36,7 @@ import { TemplateStore } from '../../lambdas/core/adapters/templates';
 import { SqsDeliveryQueue } from '../../lambdas/core/adapters/fan-out';
 import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createApiHandler } from '../../lambdas/core/http/api';
-import { createLogger } from '../../lambdas/core/log';
+import { silentLogger } from '../../lambdas/core/log';
 import { newId } from '../../lambdas/core/domain/ids';
 import { sendRoutes } from '../../lambdas/send/routes';
 import { domainRoutes } from '../../lambdas/domains/routes';
@@ -53,7 +53,7 @@ import { FIXTURE_TOPIC, SIGNED } from '../ingest/fixtures';
 type Lambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const RUNS = 200;
-const quiet = createLogger({}, () => undefined);
+const quiet = silentLogger;
 const context = { awsRequestId: 'fuzz', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
 
 let dynamo: TestDynamo;

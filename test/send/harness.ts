@@ -10,7 +10,8 @@ import { TemplateStore } from '../../lambdas/core/adapters/templates';
 import { type EmailSender, SesSender } from '../../lambdas/core/adapters/ses';
 import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createApiHandler } from '../../lambdas/core/http/api';
-import { createLogger } from '../../lambdas/core/log';
+import { type Logger, silentLogger } from '../../lambdas/core/log';
+import type { EmfMetrics } from '../../lambdas/core/metrics';
 import { newId } from '../../lambdas/core/domain/ids';
 import { sendRoutes } from '../../lambdas/send/routes';
 import { startTestDynamo, startTestSes, type TestDynamo, type TestSes } from '../support/services';
@@ -22,7 +23,7 @@ export interface SendHarness {
   readonly table: string;
   readonly tenants: TenantStore;
   readonly domains: DomainStore;
-  handler(options?: { sender?: (real: EmailSender) => EmailSender; now?: () => number; batchConcurrency?: number }): Handler;
+  handler(options?: { sender?: (real: EmailSender) => EmailSender; now?: () => number; batchConcurrency?: number; metrics?: EmfMetrics; log?: Logger }): Handler;
   /** A tenant with a full-access key and a verified domain `<prefix>.test`. */
   tenant(prefix: string, domain?: Partial<DomainRecord>): Promise<{ tenantId: string; key: string; domain: string }>;
   /** Every item in the table (tests only: the code never scans). */
@@ -30,7 +31,7 @@ export interface SendHarness {
   close(): Promise<void>;
 }
 
-export const quietLog = createLogger({}, () => undefined);
+export const quietLog = silentLogger;
 
 export async function startSendHarness(): Promise<SendHarness> {
   const dynamo = await startTestDynamo();
@@ -58,9 +59,11 @@ export async function startSendHarness(): Promise<SendHarness> {
           region: 'us-east-1',
           now,
           ...(options.batchConcurrency ? { batchConcurrency: options.batchConcurrency } : {}),
+          ...(options.metrics ? { metrics: options.metrics } : {}),
         }),
         createAuthenticator(tenants, now),
-        quietLog,
+        options.log ?? quietLog,
+        ...(options.metrics ? [options.metrics] : []),
       ) as Handler;
     },
     async tenant(prefix, domain = {}) {

@@ -4,7 +4,8 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { matchRoute } from '../../lambdas/local/api-server';
-import { createLogger, type Logger } from '../../lambdas/core/log';
+import type { Logger } from '../../lambdas/core/log';
+import { memoryLogger } from './logs';
 
 export interface CallOptions {
   readonly key?: string;
@@ -71,6 +72,6 @@ export function isResendError(body: unknown): boolean {
 
 /** A logger that keeps its lines for assertions instead of printing them. */
 export function captureLogger(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  return { log: createLogger({}, (line) => lines.push(line)), lines };
+  const { log, lines } = memoryLogger();
+  return { log, lines };
 }

@@ -24,6 +24,10 @@ export default async function globalSetup() {
   // Every AWS request a function or the admin tool makes is recorded here (lambdas/core/aws-calls.ts),
   // by the workers and by the local modes they start; globalTeardown evaluates them (test/iam).
   process.env.SESAME_AWS_CALL_LOG_DIR = mkdtempSync(join(tmpdir(), 'sesame-aws-calls-'));
+  // Quiet handlers: no log lines and no metric lines unless asked for (POWERTOOLS_LOG_LEVEL=DEBUG npx jest ...).
+  // Tests that assert logs pass their own logger; those that assert metrics build theirs.
+  process.env.POWERTOOLS_LOG_LEVEL ||= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ||= 'true';
 
   const { buildApp } = await import(appUrl);
   const app = buildApp({ logger: false });

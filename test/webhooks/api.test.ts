@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { createLogger } from '../../lambdas/core/log';
+import { silentLogger } from '../../lambdas/core/log';
 import { createApiHandler } from '../../lambdas/core/http/api';
 import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
@@ -14,7 +14,7 @@ import { Resend } from 'resend';
 
 import { deliveryMessage, KnownPayloads, localServices, stores, type Stores } from './helpers';
 
-const silent = createLogger({}, () => undefined);
+const silent = silentLogger;
 
 type Api = (method: string, path: string, body?: unknown, key?: string) => Promise<{ status: number; body: any }>;
 

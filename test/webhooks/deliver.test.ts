@@ -1,13 +1,14 @@
 import type { SQSRecord } from 'aws-lambda';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { createLogger } from '../../lambdas/core/log';
+import { silentLogger } from '../../lambdas/core/log';
+import { memoryLogger } from '../support/logs';
 import { HttpDelivery } from '../../lambdas/core/adapters/http-delivery';
 import { createDeliverHandler, ENDPOINT_FAILURE_DISABLE_MS, queueUrlFromArn, type VisibilityControl } from '../../lambdas/deliver/core';
 import { startTestDynamo, type TestDynamo } from '../support/services';
 import { deliveryMessage, type Receiver, sqsRecord, startReceiver, storedAttempts, storedDelivery, stores, type Stores } from './helpers';
 
 const SCHEDULE = [0, 5, 300, 1800];
-const silent = createLogger({}, () => undefined);
+const silent = silentLogger;
 
 describe('deliver handler', () => {
   let dynamo: TestDynamo;
@@ -221,8 +222,7 @@ describe('deliver handler', () => {
 
   it('logs one line per attempt at INFO, naming the delivery and not the body', async () => {
     const { webhook } = await endpoint();
-    const lines: Record<string, unknown>[] = [];
-    const log = createLogger({}, (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
+    const { log, entries: lines } = memoryLogger();
     const poster = new HttpDelivery({ allowLoopback: true, timeoutMs: 10_000 });
     posters.push(poster);
     const deliver = createDeliverHandler({ webhooks: s.webhooks, deliveries: s.deliveries, poster, visibility, retrySchedule: SCHEDULE, log, random: () => 0.5 });
@@ -233,8 +233,8 @@ describe('deliver handler', () => {
     await deliver({ Records: [sqsRecord(msg, 2)] });
 
     expect(lines.map((l) => [l.level, l.message, l.deliveryId])).toEqual([
-      ['info', 'webhook attempt failed; retrying', msg.delivery_id],
-      ['info', 'webhook delivered', msg.delivery_id],
+      ['INFO', 'webhook attempt failed; retrying', msg.delivery_id],
+      ['INFO', 'webhook delivered', msg.delivery_id],
     ]);
     expect(JSON.stringify(lines)).not.toContain(msg.payload);
   });

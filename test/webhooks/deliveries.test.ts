@@ -14,7 +14,7 @@ import { SqsDeliveryQueue, WebhookFanOut } from '../../lambdas/core/adapters/fan
 import { HttpDelivery } from '../../lambdas/core/adapters/http-delivery';
 import { derivedId } from '../../lambdas/core/domain/ids';
 import { type DeliveryMessage, parseDeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
-import { createLogger } from '../../lambdas/core/log';
+import { silentLogger } from '../../lambdas/core/log';
 import { keys } from '../../lambdas/core/table';
 import { createDeliverHandler, type VisibilityControl } from '../../lambdas/deliver/core';
 import { localClientConfig } from '../support/services';
@@ -22,7 +22,7 @@ import { sesFixture, signedLambdaEvent } from '../ingest/fixtures';
 import { makeWorld } from '../ingest/world';
 import { deliveryMessage, localServices, type Receiver, sqsRecord, startReceiver, storedAttempts, storedDelivery, stores, type Stores } from './helpers';
 
-const silent = createLogger({}, () => undefined);
+const silent = silentLogger;
 const noDelay: VisibilityControl = { delay: async () => undefined };
 
 describe('deliveries in one item', () => {

@@ -1,6 +1,6 @@
 import { ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { createLogger } from '../../lambdas/core/log';
+import { silentLogger } from '../../lambdas/core/log';
 import { HttpDelivery } from '../../lambdas/core/adapters/http-delivery';
 import { deliveryIdFor, SqsDeliveryQueue, WebhookFanOut } from '../../lambdas/core/adapters/fan-out';
 import { WebhookSubscribers } from '../../lambdas/core/adapters/endpoints';
@@ -10,7 +10,7 @@ import { startDeliverPoller } from '../../lambdas/local/deliver-poller';
 
 import { appliedEvent, eventually, localServices, type Receiver, startReceiver, storedAttempts, stores, type Stores } from './helpers';
 
-const silent = createLogger({}, () => undefined);
+const silent = silentLogger;
 
 async function drain(client: SQSClient, url: string, expected: number) {
   const bodies: string[] = [];

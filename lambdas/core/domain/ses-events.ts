@@ -35,6 +35,11 @@ export interface SesEvent {
   readonly scope: 'recipients' | 'message';
   /** As SES reports them (mailbox simulator addresses included), in the event's order. */
   readonly recipients: readonly string[];
+  /**
+   * Which of SES's formats it came in: event publishing (a configuration set's event destination,
+   * which carries the email's tags) or an identity notification (never carries tags).
+   */
+  readonly source: 'event_publishing' | 'identity_notification';
   /** From Sesame's reserved tags, when the event carries them (event publishing only). */
   readonly correlation: { readonly emailId?: string; readonly tenantId?: string };
   /** When SES accepted the message (`mail.timestamp`). */
@@ -352,6 +357,7 @@ export function parseSesMessage(message: string): ParsedSesMessage {
       type: TYPE_OF[shape.status as keyof typeof TYPE_OF],
       scope: shape.scope,
       recipients: shape.recipients,
+      source: record.eventType !== undefined ? 'event_publishing' : 'identity_notification',
       correlation: correlation(m),
       mailTimestamp: fixedTime(m.timestamp),
       details: shape.details,

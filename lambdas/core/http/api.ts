@@ -7,7 +7,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { attributedByRoute } from '../aws-calls';
 import { HttpError } from '../errors';
-import { logger as rootLogger, type Logger } from '../log';
+import { lambdaContext, logger as rootLogger, type Logger } from '../log';
+import { type EmfMetrics, metrics as rootMetrics, publishMetrics } from '../metrics';
 import type { AuthContext, Authenticator, Permission } from './auth';
 import { errorResponse } from './errors';
 
@@ -94,8 +95,9 @@ interface State {
 
 /**
  * Builds a Lambda handler that serves `routes` (keyed by API Gateway route key, e.g. `POST /emails`).
+ * The metrics the routes counted are flushed when each invocation ends.
  */
-export function createApiHandler(routes: Routes, authenticator: Authenticator, log: Logger = rootLogger): Handler {
+export function createApiHandler(routes: Routes, authenticator: Authenticator, log: Logger = rootLogger, metrics: Pick<EmfMetrics, 'flush'> = rootMetrics): Handler {
   const states = new WeakMap<object, State>();
   const state = (ctx: Context): State => {
     let s = states.get(ctx);
@@ -113,11 +115,14 @@ export function createApiHandler(routes: Routes, authenticator: Authenticator, l
 
   // Each request's AWS calls are its route's function's (recorded only under the tests, aws-calls.ts).
   return attributedByRoute(middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core)
-    // Registered first so that its onError runs last, after any other middleware's.
+    // The invocation's request id and cold start on every line, from the first.
+    .use(lambdaContext())
+    .use(publishMetrics(metrics))
+    // Registered before the others so that its onError runs after theirs.
     .use({
       onError: async (request) => {
         const s = state(request.context);
-        request.response = errorResponse(request.error, s.log);
+        request.response = errorResponse(request.error, s.log, s.request?.requestId || request.context?.awsRequestId);
       },
     })
     .use({
