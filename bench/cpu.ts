@@ -20,7 +20,7 @@ import type { APIGatewayProxyEventV2, Context, SNSEvent, SQSEvent } from 'aws-la
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type ClientOverrides, configureClients, documentClient, sesClient, sqsClient } from '../lambdas/core/clients';
+import { type ClientOverrides, configureClients, documentClient, sesSendClient, sqsClient } from '../lambdas/core/clients';
 import { toDomainItem } from '../lambdas/core/adapters/domains';
 import { SecretBox, staticKeyProvider } from '../lambdas/core/adapters/secrets';
 import { deliveryIdFor } from '../lambdas/core/adapters/fan-out';
@@ -194,7 +194,7 @@ export async function runCpuBench(): Promise<CpuResults> {
     const ingest = (await import('../lambdas/ingest/handler')).handler;
     const deliver = (await import('../lambdas/deliver/handler')).handler;
     const doc: DynamoDBDocumentClient = documentClient();
-    const ses: SESv2Client = sesClient();
+    const ses: SESv2Client = sesSendClient();
 
     const context = (): Context => ({ awsRequestId: randomUUID(), functionName: 'bench', callbackWaitsForEmptyEventLoop: false } as Context);
 

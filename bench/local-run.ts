@@ -20,7 +20,7 @@ import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } fro
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startLocal } from '../lambdas/local/runner';
 import { LOCAL_EVENTS_TOPIC_ARN } from '../lambdas/core/config';
-import { documentClient, sesClient, sqsClient } from '../lambdas/core/clients';
+import { documentClient, sesSendClient, sqsClient } from '../lambdas/core/clients';
 import { AwsTally, countRequests } from './aws-counter';
 import { STORAGE_OVERHEAD_BYTES, chunks64k, itemBytes, writeUnits } from './cost';
 import { ALL_EVENT_TYPES, BENCH_DOMAIN, TEST_ADDRESSES, sendRequest } from './fixtures';
@@ -118,7 +118,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
     // The handlers' clients: the singletons the handler modules built at import.
     const tally = new AwsTally();
     countRequests(documentClient(), 'dynamodb', tally);
-    countRequests(sesClient(), 'sesv2', tally);
+    countRequests(sesSendClient(), 'sesv2', tally);
     countRequests(sqsClient(), 'sqs', tally);
     tally.enabled = false;
 

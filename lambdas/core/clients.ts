@@ -11,6 +11,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { sendingClient } from './adapters/ses';
 
 /** What may be changed in how the clients are built. Nothing in production code sets it. */
 export interface ClientOverrides {
@@ -52,5 +53,8 @@ export const documentClient = /* @__PURE__ */ once(() =>
 );
 
 export const sesClient = /* @__PURE__ */ once(() => new SESv2Client({ ...overrides }));
+
+/** The SES client for SendEmail: one attempt per call (adapters/ses.ts `sendingClient`). */
+export const sesSendClient = /* @__PURE__ */ once(() => sendingClient({ ...overrides }));
 
 export const sqsClient = /* @__PURE__ */ once(() => new SQSClient({ ...overrides }));

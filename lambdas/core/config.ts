@@ -61,11 +61,24 @@ export function readCoreConfig(env: Env = process.env): CoreConfig {
 export interface SendConfig extends CoreConfig {
   /** Prefix of the configuration sets: `<prefix>-<tracking>` (see configurationSetName). */
   readonly configurationSet: string;
+  /** W, SESAME_SEND_RETRY_WINDOW_MINUTES (default 15). */
+  readonly sendRetryWindowMinutes: number;
 }
 
 export function readSendConfig(env: Env = process.env): SendConfig {
-  return { ...readCoreConfig(env), configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env) };
+  return {
+    ...readCoreConfig(env),
+    configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
+    sendRetryWindowMinutes: intEnv('SESAME_SEND_RETRY_WINDOW_MINUTES', DEFAULT_SEND_RETRY_WINDOW_MINUTES, env, 1),
+  };
 }
+
+/**
+ * W: how long a keyed retry waits for the Send event of an email whose SendEmail outcome is
+ * unknown before it sends again. SES publishes Send events within seconds; a retry sooner than
+ * this answers 409.
+ */
+export const DEFAULT_SEND_RETRY_WINDOW_MINUTES = 15;
 
 /** The topic local mode's events come from, when SESAME_EVENTS_TOPIC_ARN is not set there. */
 export const LOCAL_EVENTS_TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:sesame-events';

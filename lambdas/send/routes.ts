@@ -5,12 +5,13 @@ import type { ApiResponse, RouteContext, Routes } from '../core/http/api';
 import { HttpError, conflict, notFound } from '../core/errors';
 import { type EmailDraft, MAX_BATCH, parseJsonBody, parseSendRequest } from '../core/domain/email';
 import { isId, sha256Hex } from '../core/domain/ids';
-import { InvalidCursorError, type EmailSummary, type EmailView } from '../core/adapters/emails';
+import { InvalidCursorError, type EmailStore, type EmailSummary, type EmailView } from '../core/adapters/emails';
 import type { IdempotencyStore } from '../core/adapters/idempotency';
 import type { EventLog, LoggedEvent } from '../core/adapters/events';
 import { type SendDeps, sendDrafts } from './core';
 
-export interface SendRouteDeps extends SendDeps {
+export interface SendRouteDeps extends Omit<SendDeps, 'emails'> {
+  readonly emails: EmailStore;
   readonly idempotency: IdempotencyStore;
   readonly region: string;
   /** The SES event log (GET /emails/{id}/events). */

@@ -1,3 +1,4 @@
+import { parseEmailTag } from '../../lambdas/core/domain/email';
 import { call, isResendError, type Handler } from '../support/api';
 import { startSendHarness, type SendHarness } from './harness';
 import { HttpError } from '../../lambdas/core/errors';
@@ -24,7 +25,7 @@ describe('POST /emails/batch', () => {
     expect(res.status).toBe(200);
     expect(res.body.data).toHaveLength(3);
     const sent = h.ses.sent().slice(before);
-    const idByRecipient = new Map(sent.map((s) => [s.request.Destination!.ToAddresses![0], s.request.EmailTags!.find((t) => t.Name === 'sesame_email_id')!.Value]));
+    const idByRecipient = new Map(sent.map((s) => [s.request.Destination!.ToAddresses![0], parseEmailTag(s.request.EmailTags!.find((t) => t.Name === 'sesame_email_id')!.Value!)!.emailId]));
     expect(res.body.data.map((d: { id: string }) => d.id)).toEqual([1, 2, 3].map((n) => idByRecipient.get(`user${n}@example.org`)));
   });
 
@@ -145,7 +146,7 @@ describe('Idempotency-Key', () => {
     const sent = h.ses.sent().slice(before);
     expect(sent).toHaveLength(5);
     expect(new Set(sent.map((s) => s.request.Content!.Simple!.Subject!.Data)).size).toBe(5);
-    const ids = sent.map((s) => s.request.EmailTags!.find((t) => t.Name === 'sesame_email_id')!.Value);
+    const ids = sent.map((s) => parseEmailTag(s.request.EmailTags!.find((t) => t.Name === 'sesame_email_id')!.Value!)!.emailId);
     expect(new Set(ids)).toEqual(new Set(retry.body.data.map((d: { id: string }) => d.id)));
 
     const replay = await call(handler, 'POST', '/emails/batch', { key: acme.key, body: batch, headers: { 'Idempotency-Key': 'batch-1' } });
