@@ -93,12 +93,20 @@ export class SesSender implements EmailSender {
     try {
       messageId = (await this.client.send(new SendEmailCommand(toSendEmailInput(email)))).MessageId;
     } catch (error) {
-      throw provesRefusal(error) ? sesError(error) : new SendUnconfirmedError(error);
+      if (!provesRefusal(error)) throw new SendUnconfirmedError(error);
+      const mapped = sesError(error);
+      refusals.add(mapped);
+      throw mapped;
     }
     if (!messageId) throw new SendUnconfirmedError(new Error('SES returned no MessageId'));
     return messageId;
   }
 }
+
+const refusals = new WeakSet<object>();
+
+/** Whether SesSender threw this because SES refused the email: only then is the email freed. */
+export const isSesRefusal = (error: unknown): boolean => typeof error === 'object' && error !== null && refusals.has(error);
 
 /**
  * Whether an SES error proves that SES did not accept the email: SES answered with a client error
