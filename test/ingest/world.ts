@@ -4,7 +4,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createDb, type Db } from '../../lambdas/core/adapters/dynamo';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
 import { EventStore, type LoggedEvent } from '../../lambdas/core/adapters/events';
-import { recipientStatus } from '../../lambdas/core/domain/email-state';
+import { recipientStatus, shortEventId } from '../../lambdas/core/domain/email-state';
 import { RANKS } from '../../lambdas/core/domain/status';
 import { EmailStatusStore } from '../../lambdas/core/adapters/email-status';
 import { expiresAt } from '../../lambdas/core/adapters/dynamo';
@@ -53,7 +53,7 @@ export interface EmailStateView {
   readonly lastEvent?: string;
   readonly messageId?: string;
   readonly tenantId?: string;
-  /** Address -> [status, event id], sorted by address. */
+  /** Address -> [status, short event id], sorted by address. */
   readonly recipients: Record<string, [string, string]>;
   /** The event log, as GET /emails/{id}/events lists it. */
   readonly events: LoggedEvent[];
@@ -124,7 +124,7 @@ export async function makeWorld(
       const stored = await status.read(emailId);
       const recipients: Record<string, [string, string]> = {};
       for (const [address, key] of Object.entries(stored.state.recipients)) recipients[address] = [recipientStatus(key, RANKS)!, key.slice(key.lastIndexOf('#') + 1)];
-      for (const r of all.filter((i) => String(i.sk).startsWith('R#'))) recipients[r.address as string] = [r.status as string, r.event_id as string];
+      for (const r of all.filter((i) => String(i.sk).startsWith('R#'))) recipients[r.address as string] = [r.status as string, shortEventId(r.event_id as string)];
       const sortedRecipients = Object.fromEntries(Object.entries(recipients).sort(([a], [b]) => a.localeCompare(b)));
       const page = tenantId ? await events.list(tenantId, emailId) : undefined;
       return {

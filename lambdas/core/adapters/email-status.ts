@@ -16,9 +16,9 @@
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { applyEvent, type EmailState, EMPTY_STATE, type LoggedEvent } from '../domain/email-state';
 import { keys } from '../table';
-import { type Db, isConditionFailure } from './dynamo';
+import { type Db, isConditionFailure, itemBytes } from './dynamo';
 
-/** The STATUS item stays under one write unit (1 KB) while its events fit; beyond, they spill. */
+/** The STATUS item stays under one write unit (1 KB, as DynamoDB sizes it) while its events fit; beyond, they spill. */
 export const MAX_STATUS_BYTES = 1000;
 /** Lost races retried before giving up (the event is then retried by Lambda). */
 const MAX_ATTEMPTS = 25;
@@ -101,7 +101,7 @@ export class EmailStatusStore {
 
   /** Whether the state, with the event inline, still fits the item's size. */
   fits(owner: StatusOwner, state: EmailState): boolean {
-    return Buffer.byteLength(JSON.stringify(toItem(owner, state))) <= MAX_STATUS_BYTES;
+    return itemBytes(toItem(owner, state)) <= MAX_STATUS_BYTES;
   }
 
   /** An event kept in its own item (insert-if-absent; its content is a function of the event). */
@@ -166,21 +166,28 @@ function fromItem(item: Record<string, unknown>): EmailState {
 
 /** A log entry in short attribute names; the MessageId only when it is not the email's. */
 function compact(e: LoggedEvent, messageId: string | undefined): Record<string, unknown> {
-  return { i: e.eventId, y: e.type, s: e.status, e: e.sesType, ...(e.sesMessageId !== messageId ? { m: e.sesMessageId } : {}), t: e.timestamp, r: e.recipients, d: e.details };
+  return { i: e.eventId, y: e.type, ...(e.sesType !== DEFAULT_SES_TYPE[e.status] ? { e: e.sesType } : {}), ...(e.sesMessageId !== messageId ? { m: e.sesMessageId } : {}), t: e.timestamp, r: e.recipients, d: e.details };
 }
 
 function expand(e: Record<string, unknown>, messageId: string | undefined): LoggedEvent {
   return {
     eventId: e.i as string,
     type: e.y as LoggedEvent['type'],
-    status: e.s as LoggedEvent['status'],
-    sesType: e.e as string,
+    // The status is the type's name without `email.` (one-to-one, see ses-events.ts).
+    status: (e.y as string).slice('email.'.length) as LoggedEvent['status'],
+    sesType: (e.e as string | undefined) ?? DEFAULT_SES_TYPE[(e.y as string).slice('email.'.length) as LoggedEvent['status']] ?? '',
     sesMessageId: (e.m as string | undefined) ?? messageId ?? '',
     timestamp: e.t as string,
     recipients: (e.r as string[] | undefined) ?? [],
     details: (e.d as Record<string, unknown> | undefined) ?? {},
   };
 }
+
+/** SES's event type that a status usually comes from: a log entry names another one only. */
+const DEFAULT_SES_TYPE: Partial<Record<LoggedEvent['status'], string>> = {
+  sent: 'Send', delivered: 'Delivery', delivery_delayed: 'DeliveryDelay', bounced: 'Bounce', complained: 'Complaint',
+  opened: 'Open', clicked: 'Click', failed: 'Reject', suppressed: 'Bounce',
+};
 
 /** An event's own item, as the event log has always stored it. */
 export function eventItem(event: LoggedEvent): Record<string, unknown> {

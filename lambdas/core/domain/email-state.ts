@@ -36,7 +36,7 @@ export interface EmailState {
   readonly lastKey?: string;
   /** SES's MessageId, from SendEmail's answer or the first event that carries it. */
   readonly messageId?: string;
-  /** Lower-cased address -> recipientKey of its state. */
+  /** Lower-cased address -> recipientKey (rank, time, short event id) of its state. */
   readonly recipients: Readonly<Record<string, string>>;
   /** Applied events kept in the item itself. */
   readonly log: readonly LoggedEvent[];
@@ -70,7 +70,8 @@ export function applyEvent(state: EmailState, event: LoggedEvent, options: Apply
   const raise = state.lastKey === undefined || state.lastKey < key;
   const recipients = { ...state.recipients };
   if (options.scope === 'recipients') {
-    const rkey = recipientKey(event.timestamp, event.status, event.eventId);
+    // The short id breaks ties as well as the whole one, in fewer bytes per recipient.
+    const rkey = recipientKey(event.timestamp, event.status, shortEventId(event.eventId));
     for (const address of event.recipients) {
       const lower = address.toLowerCase();
       const current = recipients[lower];
