@@ -13,7 +13,7 @@ import { expiresAt } from '../core/adapters/dynamo';
 import type { EmailStore } from '../core/adapters/emails';
 import type { EmailStatusStore } from '../core/adapters/email-status';
 import type { DomainRecord, DomainStore } from '../core/adapters/domains';
-import { type EmailSender, SendUnconfirmedError, isSesRefusal, isThrottle } from '../core/adapters/ses';
+import { type EmailSender, SendUnconfirmedError, isThrottle } from '../core/adapters/ses';
 import { configurationSetName } from '../core/routes';
 import type { Logger } from '../core/log';
 
@@ -116,13 +116,15 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
       configurationSet: configurationSetName(deps.configurationSet, { open: domain.openTracking, click: domain.clickTracking }),
     });
   } catch (error) {
-    if (!isSesRefusal(error)) {
+    if (!(error instanceof HttpError)) {
       // SES may have accepted it (a timeout, a lost answer, a crash): the email stays `sending`,
       // and its Send event will record the MessageId.
       log.error('SES did not confirm the send; the email stays sending', { emailId: id, error: error instanceof SendUnconfirmedError ? error.cause : error });
       throw error;
     }
-    // SES refused it: nothing is left behind, and a retry may send it.
+    // SES refused it (EmailSender's contract: an HttpError means refused): nothing is left behind,
+    // and a retry may send it.
+    if (error.statusCode >= 500) log.error('SES refused the email', { emailId: id, error: error.cause });
     await deps.emails.remove(id).catch((e) => log.error('could not remove an email that SES refused', { emailId: id, error: e }));
     throw error;
   }

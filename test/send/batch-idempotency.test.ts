@@ -119,10 +119,14 @@ describe('Idempotency-Key', () => {
     expect(retried.status).toBe(200);
   });
 
-  it('never stores a 5xx', async () => {
-    const broken = h.handler({ sender: () => ({ send: async () => { throw new Error('boom'); } }) });
+  it('never stores a 5xx: a retry is not answered the 500 again (it waits for the Send event, then sends)', async () => {
+    let clock = Date.now();
+    const now = () => clock;
+    const broken = h.handler({ now, sender: () => ({ send: async () => { throw new Error('boom'); } }) });
     expect((await call(broken, 'POST', '/emails', { key: acme.key, body: email(5), headers: { 'Idempotency-Key': 'order-5' } })).status).toBe(500);
-    expect((await call(handler, 'POST', '/emails', { key: acme.key, body: email(5), headers: { 'Idempotency-Key': 'order-5' } })).status).toBe(200);
+    expect((await call(h.handler({ now }), 'POST', '/emails', { key: acme.key, body: email(5), headers: { 'Idempotency-Key': 'order-5' } })).status).toBe(409);
+    clock += 16 * 60_000;
+    expect((await call(h.handler({ now }), 'POST', '/emails', { key: acme.key, body: email(5), headers: { 'Idempotency-Key': 'order-5' } })).status).toBe(200);
   });
 
   it('lets a batch that SES throttles part-way be retried with the same key, sending only what was not sent', async () => {

@@ -28,8 +28,9 @@ export class SendUnconfirmedError extends Error {
 
 export interface EmailSender {
   /**
-   * Returns SES's MessageId. Throws HttpError when SES refused the email (a 4xx answer: rejected,
-   * throttled, invalid, sending paused), SendUnconfirmedError when the outcome is unknown.
+   * Returns SES's MessageId. Throws HttpError when, and only when, SES refused the email (a 4xx
+   * answer: rejected, throttled, invalid, sending paused): the email is then freed. Anything else
+   * (SendUnconfirmedError, a crash) leaves it `sending`.
    */
   send(email: OutgoingEmail): Promise<string>;
 }
@@ -95,18 +96,15 @@ export class SesSender implements EmailSender {
     } catch (error) {
       if (!provesRefusal(error)) throw new SendUnconfirmedError(error);
       const mapped = sesError(error);
-      refusals.add(mapped);
-      throw mapped;
+      if (mapped instanceof HttpError) throw mapped;
+      // A refusal Resend has no name for (a missing configuration set, a denied permission): the
+      // operator's to fix; the client gets no internals, the log gets the cause.
+      throw Object.assign(new HttpError(502, 'application_error', 'Amazon SES refused the request. Please retry later.'), { cause: error });
     }
     if (!messageId) throw new SendUnconfirmedError(new Error('SES returned no MessageId'));
     return messageId;
   }
 }
-
-const refusals = new WeakSet<object>();
-
-/** Whether SesSender threw this because SES refused the email: only then is the email freed. */
-export const isSesRefusal = (error: unknown): boolean => typeof error === 'object' && error !== null && refusals.has(error);
 
 /**
  * Whether an SES error proves that SES did not accept the email: SES answered with a client error
