@@ -303,11 +303,6 @@ export async function runCpuBench(): Promise<CpuResults> {
 
     // --- the same calls, bare --------------------------------------------------------------------
     const sqs: SQSClient = sqsClient();
-    const statusUpdate = (pk: string, sk: string) =>
-      doc.send(new UpdateCommand({
-        TableName: TABLE, Key: { pk, sk }, UpdateExpression: 'SET last_event = :e, last_key = :k',
-        ConditionExpression: 'attribute_not_exists(last_key) OR last_key < :k', ExpressionAttributeValues: { ':e': 'delivered', ':k': `${deliveredAt}#30#${eventId}` },
-      }));
     const statusItem = {
       pk: `E#${emailId}`, sk: 'STATUS', kind: 'email_status', v: 2, tenant_id: tenantId, expires_at: emailMeta.expires_at, last_event: 'delivered',
       last_key: `${deliveredAt}#30#${eventId}`, message_id: sesMessageId, gsi2pk: `M#${sesMessageId}`, gsi2sk: 'MSG',

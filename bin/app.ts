@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The CDK app. Settings come from context (cdk.json or `-c name=value`), read once here:
- *   retentionDays, configurationSetPrefix, alarmEmail, snsCertHost, webhookBatchingWindowSeconds, stackName.
+ *   retentionDays, sendRetryWindowMinutes, configurationSetPrefix, alarmEmail, snsCertHost, webhookBatchingWindowSeconds, stackName.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -35,6 +35,7 @@ function optionalSeconds(name: string): number | undefined {
 const props: SesameStackProps = {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   retentionDays: optionalPositiveInteger('retentionDays'),
+  sendRetryWindowMinutes: optionalPositiveInteger('sendRetryWindowMinutes'),
   configurationSetPrefix: optionalString('configurationSetPrefix'),
   alarmEmail: optionalString('alarmEmail'),
   snsCertHost: optionalString('snsCertHost'),

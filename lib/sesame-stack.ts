@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { DEFAULT_RETRY_SCHEDULE } from '../lambdas/core/config';
+import { DEFAULT_RETRY_SCHEDULE, DEFAULT_SEND_RETRY_WINDOW_MINUTES } from '../lambdas/core/config';
 import { AdminEnvironment } from './admin-environment';
 import { SesEvents } from './ses-events';
 import { SecretsKey } from './secrets-key';
@@ -13,6 +13,11 @@ import { WebhookQueue } from './webhook-queue';
 export interface SesameStackProps extends StackProps {
   /** Days emails and their events are kept (SESAME_RETENTION_DAYS). @default 30 */
   readonly retentionDays?: number;
+  /**
+   * W (SESAME_SEND_RETRY_WINDOW_MINUTES): how long a keyed retry of a send SES did not confirm
+   * answers 409, waiting for its Send event, before it sends again. @default 15
+   */
+  readonly sendRetryWindowMinutes?: number;
   /** Prefix of the SES configuration set names (SESAME_CONFIGURATION_SET). @default 'sesame' */
   readonly configurationSetPrefix?: string;
   /** Address that receives the alarms (must confirm the subscription). @default - no email subscription */
@@ -58,7 +63,13 @@ export class SesameStack extends Stack {
         ...extra,
         environment: { SESAME_RETENTION_DAYS: String(retentionDays), ...extra.environment },
       });
-    const send = fn('Send', 'send', { description: 'Sesame: /emails', memorySize: 256, timeout: Duration.seconds(15) });
+    const sendRetryWindowMinutes = props.sendRetryWindowMinutes ?? DEFAULT_SEND_RETRY_WINDOW_MINUTES;
+    // W must outlast a send in flight (the function's timeout), or a retry could overtake it.
+    if (!Number.isInteger(sendRetryWindowMinutes) || sendRetryWindowMinutes < 1) throw new Error(`sendRetryWindowMinutes must be a positive integer, got ${sendRetryWindowMinutes}`);
+    const send = fn('Send', 'send', {
+      description: 'Sesame: /emails', memorySize: 256, timeout: Duration.seconds(15),
+      environment: { SESAME_SEND_RETRY_WINDOW_MINUTES: String(sendRetryWindowMinutes) },
+    });
     const domains = fn('Domains', 'domains', { description: 'Sesame: /domains' });
     const account = fn('Account', 'account', {
       description: 'Sesame: /api-keys, /webhooks',

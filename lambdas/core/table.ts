@@ -38,6 +38,13 @@
  * - A create writes its claim and marker first, then reads for conflicts: of two concurrent creates
  *   of related names, the later reader sees the other, so both cannot win (both may lose, and retry).
  *
+ * Emails (lambdas/core/adapters/emails.ts, email-status.ts, events.ts; docs/architecture.md). META is
+ * written once, with the `sending` mark, before SendEmail. STATUS takes one write conditioned on its
+ * version per SES event (and one by the send after SES answers): recipients' states, applied event
+ * ids and the event log while it fits under 1 KB; events past that are `EV#` items. Once the SES
+ * MessageId is known, STATUS carries a keys-only gsi2 entry (`M#<MessageId>` / `MSG`) that finds the
+ * email of an event without tags. `M#` items and `R#` items are the previous layout's, still read.
+ *
  * Webhooks: endpoints (lambdas/core/adapters/endpoints.ts) and deliveries
  * (lambdas/core/adapters/deliveries.ts). An endpoint's signing secrets are sealed (AES-256-GCM).
  * A delivery is one item, written by the deliver function after its first attempt and holding that

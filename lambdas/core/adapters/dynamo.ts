@@ -139,6 +139,7 @@ export async function queryShardsMerged(db: Db, query: ShardedQuery): Promise<{ 
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   if (query.descending) ordered.reverse();
   return { items: ordered.slice(0, query.limit).map((o) => o.item), hasMore: ordered.length > query.limit };
+}
 
 /**
  * An item's size as DynamoDB counts it (plain values, as the document client returns them):
