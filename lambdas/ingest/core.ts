@@ -117,9 +117,10 @@ export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog
 
   const logged = toLoggedEvent(event, email);
   if (email.layout === 'current') {
-    const outcome = await deps.status.apply(email, logged, event.scope);
+    const { outcome, stored } = await deps.status.apply(email, logged, event.scope);
     if (outcome !== 'legacy') {
-      await deps.fanOut.fanOut(toAppliedEvent(logged, email));
+      // As the log has it, so that the webhook, its duplicates and a replay rebuilt from the log agree.
+      await deps.fanOut.fanOut(toAppliedEvent(stored ?? logged, email));
       emailLog.info(outcome === 'applied' ? 'SES event applied' : 'SES event already applied; fanned out again', { type: logged.type });
       return outcome;
     }

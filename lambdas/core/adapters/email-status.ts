@@ -88,15 +88,19 @@ export class EmailStatusStore {
   /**
    * Applies one event with one conditional write (two when it spills): `applied` the first time,
    * `duplicate` when it already was, `legacy` when the email's STATUS is of the previous layout
-   * (nothing written: the caller applies it the previous way).
+   * (nothing written: the caller applies it the previous way). For a duplicate, `stored` is the
+   * event as the log has it when it is inline (the Send event the send recorded has the send's time).
    */
-  async apply(owner: StatusOwner, event: LoggedEvent, scope: 'recipients' | 'message', options: { readonly assumeAbsent?: boolean } = {}): Promise<'applied' | 'duplicate' | 'legacy'> {
+  async apply(owner: StatusOwner, event: LoggedEvent, scope: 'recipients' | 'message', options: { readonly assumeAbsent?: boolean } = {}): Promise<{ readonly outcome: 'applied' | 'duplicate' | 'legacy'; readonly stored?: LoggedEvent }> {
     const { written, current } = await this.update(owner, ({ state }) => {
       const inline = applyEvent(state, event, { scope, spill: false });
       if (inline === undefined || this.fits(owner, inline)) return { next: inline };
       return { next: applyEvent(state, event, { scope, spill: true }), spill: event };
     }, options);
-    return written ? 'applied' : current.legacy ? 'legacy' : 'duplicate';
+    if (written) return { outcome: 'applied' };
+    if (current.legacy) return { outcome: 'legacy' };
+    const stored = current.state.log.find((e) => e.eventId === event.eventId);
+    return { outcome: 'duplicate', ...(stored ? { stored } : {}) };
   }
 
   /** Whether the state, with the event inline, still fits the item's size. */
