@@ -20,6 +20,7 @@ import { BatchGetCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/li
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startLocal } from '../lambdas/local/runner';
 import { LOCAL_EVENTS_TOPIC_ARN } from '../lambdas/core/config';
+import { keys } from '../lambdas/core/table';
 import { documentClient, sesSendClient, sqsClient } from '../lambdas/core/clients';
 import { AwsTally, countRequests } from './aws-counter';
 import { STORAGE_OVERHEAD_BYTES, chunks64k, itemBytes, writeUnits } from './cost';
@@ -139,6 +140,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
     };
     const hook = await api('POST', '/webhooks', { endpoint: receiver.url, events: [...ALL_EVENT_TYPES] });
     if (hook.status !== 201 && hook.status !== 200) throw new Error(`POST /webhooks answered ${hook.status}: ${JSON.stringify(hook.body)}`);
+    const webhookId = String(hook.body.id);
 
     const status = async (emailId: string) =>
       (await own.send(new GetCommand({ TableName: 'sesame', Key: { pk: `E#${emailId}`, sk: 'STATUS' }, ConsistentRead: true }))).Item?.last_event as string | undefined;
@@ -148,7 +150,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
       if (!webhookTypes.every((t) => got.includes(t))) return false;
       const ids = receiver!.received.filter((r) => r.emailId === emailId).map((r) => r.id);
       for (const id of ids) {
-        const d = await own.send(new GetCommand({ TableName: 'sesame', Key: { pk: `WD#${id}`, sk: 'DELIVERY' }, ConsistentRead: true }));
+        const d = await own.send(new GetCommand({ TableName: 'sesame', Key: keys.webhookDelivery(webhookId, id), ConsistentRead: true }));
         if (d.Item?.status !== 'success') return false;
       }
       return (await appliedEvents(emailId)) >= webhookTypes.length;
