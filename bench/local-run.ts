@@ -63,6 +63,8 @@ export interface LoadResult {
   readonly batch_size: number;
   readonly concurrency: number;
   readonly timed_out: boolean;
+  /** Batch requests answered with this status and retried under their key. */
+  readonly retried_batches: Record<string, number>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -232,6 +234,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
     let next = 0;
     const batches: number[][] = [];
     for (let i = 0; i < plan.length; i += options.batchSize) batches.push(Array.from({ length: Math.min(options.batchSize, plan.length - i) }, (_, j) => i + j));
+    const retried = new Map<number, number>();
     const worker = async () => {
       while (next < batches.length) {
         const batch = batches[next++]!;
@@ -243,9 +246,11 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
             data.forEach((d, j) => (ids[batch[j]!] = d.id));
             break;
           }
-          // 429 and 5xx are retried under the same key: what was sent is not sent again.
-          if (attempt >= 5 || (res.status < 500 && res.status !== 429)) throw new Error(`POST /emails/batch answered ${res.status}: ${JSON.stringify(res.body)}`);
-          await sleep(500 * (attempt + 1));
+          // 429, 409 (an email of the batch whose SendEmail SES has not confirmed yet: its Send event
+          // will) and 5xx are retried under the same key: what was sent is not sent again.
+          retried.set(res.status, (retried.get(res.status) ?? 0) + 1);
+          if (attempt >= 30 || (res.status < 500 && res.status !== 429 && res.status !== 409)) throw new Error(`POST /emails/batch answered ${res.status}: ${JSON.stringify(res.body)}`);
+          await sleep(Math.min(2000, 500 * (attempt + 1)));
         }
       }
     };
@@ -311,6 +316,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
       batch_size: options.batchSize,
       concurrency: options.concurrency,
       timed_out: timedOut,
+      retried_batches: Object.fromEntries(retried),
     };
     return { lifecycle, lifecycle_receipt: lifecycleReceipt, load };
   } finally {
