@@ -111,6 +111,10 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
   const out = captureStdout();
   const dataDir = mkdtempSync(join(tmpdir(), 'sesame-bench-'));
   const region = 'us-east-1';
+  // W, the window in which a keyed retry of a send SES has not confirmed answers 409: one minute
+  // here, so that a batch whose SendEmail failed before SES accepted it (local mode under this load)
+  // is sent again within the load's deadline; the retries below wait that long.
+  process.env.SESAME_SEND_RETRY_WINDOW_MINUTES ??= '1';
   const stack = await startLocal({
     port: 0, dynamoPort: 0, sesPort: 0, sqsPort: 0, dataDir,
     domain: BENCH_DOMAIN, region, tableName: 'sesame', topicArn: LOCAL_EVENTS_TOPIC_ARN,
@@ -249,7 +253,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
           // 429, 409 (an email of the batch whose SendEmail SES has not confirmed yet: its Send event
           // will) and 5xx are retried under the same key: what was sent is not sent again.
           retried.set(res.status, (retried.get(res.status) ?? 0) + 1);
-          if (attempt >= 30 || (res.status < 500 && res.status !== 429 && res.status !== 409)) throw new Error(`POST /emails/batch answered ${res.status}: ${JSON.stringify(res.body)}`);
+          if (attempt >= 60 || (res.status < 500 && res.status !== 429 && res.status !== 409)) throw new Error(`POST /emails/batch answered ${res.status}: ${JSON.stringify(res.body)}`);
           await sleep(Math.min(2000, 500 * (attempt + 1)));
         }
       }
