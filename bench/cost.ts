@@ -66,33 +66,8 @@ export function priceUsages(usages: readonly Usage[], prices: Record<PriceKey, P
   return { lines, usdPerEmail, usdPerMillion: usdPerEmail * 1_000_000, sesUsdPerEmail, percentOfSes: (usdPerEmail / sesUsdPerEmail) * 100 };
 }
 
-/**
- * An item's size as DynamoDB counts it (plain values, as the document client returns them):
- * each attribute's name plus its value; strings and binaries by their bytes, numbers about one
- * byte per two significant digits plus one, booleans and nulls one byte, lists and maps three
- * bytes plus one per element (and, for maps, the element names).
- */
-export function itemBytes(item: Readonly<Record<string, unknown>>): number {
-  let size = 0;
-  for (const [name, value] of Object.entries(item)) if (value !== undefined) size += Buffer.byteLength(name, 'utf8') + valueBytes(value);
-  return size;
-}
-
-function valueBytes(value: unknown): number {
-  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
-  if (typeof value === 'number' || typeof value === 'bigint') {
-    const digits = String(value).replace(/^-/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
-    return Math.ceil(Math.max(1, digits.length) / 2) + 1;
-  }
-  if (typeof value === 'boolean' || value === null) return 1;
-  if (value instanceof Uint8Array) return value.byteLength;
-  if (value instanceof Set) return [...value].reduce((sum: number, v) => sum + valueBytes(v), 0);
-  if (Array.isArray(value)) return 3 + value.reduce((sum: number, v) => sum + 1 + valueBytes(v), 0);
-  if (typeof value === 'object') {
-    return 3 + Object.entries(value as Record<string, unknown>).reduce((sum, [k, v]) => sum + 1 + Buffer.byteLength(k, 'utf8') + valueBytes(v), 0);
-  }
-  throw new Error(`No DynamoDB size for ${typeof value}`);
-}
+/** An item's size as DynamoDB counts it: one definition, shared with the STATUS item's size rule. */
+export { itemBytes } from '../lambdas/core/adapters/dynamo';
 
 /** DynamoDB adds 100 bytes of overhead to every stored item, in the table and in each index. */
 export const STORAGE_OVERHEAD_BYTES = 100;

@@ -20,7 +20,7 @@ import type { APIGatewayProxyEventV2, Context, SNSEvent, SQSEvent } from 'aws-la
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type ClientOverrides, configureClients, documentClient, sesClient, sqsClient } from '../lambdas/core/clients';
+import { type ClientOverrides, configureClients, documentClient, sesSendClient, sqsClient } from '../lambdas/core/clients';
 import { toDomainItem } from '../lambdas/core/adapters/domains';
 import { SecretBox, staticKeyProvider } from '../lambdas/core/adapters/secrets';
 import { deliveryIdFor } from '../lambdas/core/adapters/fan-out';
@@ -195,7 +195,7 @@ export async function runCpuBench(): Promise<CpuResults> {
     const ingest = (await import('../lambdas/ingest/handler')).handler;
     const deliver = (await import('../lambdas/deliver/handler')).handler;
     const doc: DynamoDBDocumentClient = documentClient();
-    const ses: SESv2Client = sesClient();
+    const ses: SESv2Client = sesSendClient();
 
     const context = (): Context => ({ awsRequestId: randomUUID(), functionName: 'bench', callbackWaitsForEmptyEventLoop: false } as Context);
 
@@ -240,7 +240,7 @@ export async function runCpuBench(): Promise<CpuResults> {
         commonHeaders: { from: [`Acme <receipts@${BENCH_DOMAIN}>`], to: ['success@simulator.amazonses.com'], messageId: sesMessageId, subject: 'Your receipt #100000' },
         tags: {
           'ses:configuration-set': ['sesame'], 'ses:source-ip': ['203.0.113.1'], 'ses:from-domain': [BENCH_DOMAIN], 'ses:caller-identity': ['sesame-send'],
-          'ses:outgoing-ip': ['54.240.0.1'], kind: ['receipt'], sesame_email_id: [emailId], sesame_tenant_id: [tenantId],
+          'ses:outgoing-ip': ['54.240.0.1'], kind: ['receipt'], sesame_email_id: [`${emailId}_${Date.parse(createdAt)}_r`], sesame_tenant_id: [tenantId],
         },
       },
       delivery: {
@@ -304,24 +304,23 @@ export async function runCpuBench(): Promise<CpuResults> {
 
     // --- the same calls, bare --------------------------------------------------------------------
     const sqs: SQSClient = sqsClient();
-    const statusUpdate = (pk: string, sk: string) =>
-      doc.send(new UpdateCommand({
-        TableName: TABLE, Key: { pk, sk }, UpdateExpression: 'SET last_event = :e, last_key = :k',
-        ConditionExpression: 'attribute_not_exists(last_key) OR last_key < :k', ExpressionAttributeValues: { ':e': 'delivered', ':k': `${deliveredAt}#30#${eventId}` },
-      }));
+    const statusItem = {
+      pk: `E#${emailId}`, sk: 'STATUS', kind: 'email_status', v: 2, tenant_id: tenantId, expires_at: emailMeta.expires_at, last_event: 'delivered',
+      last_key: `${deliveredAt}#30#${eventId}`, message_id: sesMessageId, gsi2pk: `M#${sesMessageId}`, gsi2sk: 'MSG',
+      rc: { 'delivered@resend.dev': `30#${deliveredAt}#${eventId.slice(0, 16)}` },
+      lg: [{ i: eventId, y: 'email.sent', t: createdAt, r: ['delivered@resend.dev'], d: {} }, { i: eventId, y: 'email.delivered', t: deliveredAt, r: ['delivered@resend.dev'], d: { delivery: { smtpResponse: '250 2.6.0 Message received' } } }],
+      sp: [],
+    };
+    const statusPut = () => doc.send(new PutCommand({ TableName: TABLE, Item: statusItem, ConditionExpression: 'attribute_not_exists(pk)' }));
     const sendSameCalls = async () => {
       await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: `DN#${BENCH_DOMAIN}`, sk: 'DOMAIN' } }));
       await sendFloor();
-      await statusUpdate(`E#${emailId}`, 'STATUS');
-      await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: `M#${sesMessageId}`, sk: 'MSG', kind: 'ses_message', email_id: emailId, tenant_id: tenantId } }));
+      await statusPut();
     };
     const ingestSameCalls = async () => {
-      await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: `E#${emailId}`, sk: 'META' } }));
-      await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: eventItem.pk, sk: eventItem.sk }, ConsistentRead: true, ProjectionExpression: 'pk' }));
-      await statusUpdate(`E#${emailId}`, 'R#delivered@resend.dev');
-      await statusUpdate(`E#${emailId}`, 'STATUS');
+      await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: `E#${emailId}`, sk: 'STATUS' }, ConsistentRead: true }));
+      await statusPut();
       await sqs.send(new SendMessageBatchCommand({ QueueUrl: process.env.SESAME_WEBHOOK_QUEUE_URL!, Entries: [{ Id: '0', MessageBody: JSON.stringify(message), DelaySeconds: 0 }] }));
-      await ingestFloor();
     };
     const deliverSameCalls = async () => {
       // The endpoint comes from the container's cache (EndpointCache): the delivery's read and its one write.

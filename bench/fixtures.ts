@@ -15,6 +15,25 @@ export function sendRequest(to: string, n = 0): Record<string, unknown> {
   };
 }
 
+/**
+ * The second scenario: a 20 KB HTML receipt with a 100 KB PDF attachment (base64 in the request,
+ * as Resend's API takes it), to the same recipient and endpoint.
+ */
+export function receiptRequest(to: string, n = 0): Record<string, unknown> {
+  const base = sendRequest(to, n);
+  const row = (i: number) => `<tr><td>Line ${i + 1}: a product with a long description</td><td>1</td><td>$${(4.99 + (i % 50)).toFixed(2)}</td></tr>`;
+  let rows = '';
+  for (let i = 0; rows.length < 20_000; i++) rows += row(i);
+  const pdf = Buffer.alloc(100 * 1024);
+  pdf.write('%PDF-1.7\n');
+  for (let i = 9; i < pdf.length; i++) pdf[i] = (i * 2654435761) >>> 24;
+  return {
+    ...base,
+    html: `<html><body><h1>Your receipt</h1><table>${rows.slice(0, 20_000)}</table></body></html>`,
+    attachments: [{ filename: `receipt-${100_000 + n}.pdf`, content: pdf.toString('base64'), content_type: 'application/pdf' }],
+  };
+}
+
 /** Resend's test addresses and the state each ends in, with the events each produces (SES's simulator). */
 export const TEST_ADDRESSES = [
   { to: 'delivered@resend.dev', final: 'delivered', webhooks: ['email.sent', 'email.delivered'] },

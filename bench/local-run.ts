@@ -16,14 +16,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startLocal } from '../lambdas/local/runner';
 import { LOCAL_EVENTS_TOPIC_ARN } from '../lambdas/core/config';
-import { documentClient, sesClient, sqsClient } from '../lambdas/core/clients';
+import { keys } from '../lambdas/core/table';
+import { documentClient, sesSendClient, sqsClient } from '../lambdas/core/clients';
 import { AwsTally, countRequests } from './aws-counter';
 import { STORAGE_OVERHEAD_BYTES, chunks64k, itemBytes, writeUnits } from './cost';
-import { ALL_EVENT_TYPES, BENCH_DOMAIN, TEST_ADDRESSES, sendRequest } from './fixtures';
+import { ALL_EVENT_TYPES, BENCH_DOMAIN, TEST_ADDRESSES, receiptRequest, sendRequest } from './fixtures';
 import { type Receiver, startReceiver } from './receiver';
 
 export interface LifecycleResult {
@@ -62,6 +63,8 @@ export interface LoadResult {
   readonly batch_size: number;
   readonly concurrency: number;
   readonly timed_out: boolean;
+  /** Batch requests answered with this status and retried under their key. */
+  readonly retried_batches: Record<string, number>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -103,11 +106,15 @@ function isHandlerLog(line: string): boolean {
   }
 }
 
-export async function runLocal(options: { loadEmails: number; batchSize: number; concurrency: number; loadTimeoutMs: number }): Promise<{ lifecycle: LifecycleResult; load: LoadResult }> {
+export async function runLocal(options: { loadEmails: number; batchSize: number; concurrency: number; loadTimeoutMs: number }): Promise<{ lifecycle: LifecycleResult; lifecycle_receipt: LifecycleResult; load: LoadResult }> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const out = captureStdout();
   const dataDir = mkdtempSync(join(tmpdir(), 'sesame-bench-'));
   const region = 'us-east-1';
+  // W, the window in which a keyed retry of a send SES has not confirmed answers 409: one minute
+  // here, so that a batch whose SendEmail failed before SES accepted it (local mode under this load)
+  // is sent again within the load's deadline; the retries below wait that long.
+  process.env.SESAME_SEND_RETRY_WINDOW_MINUTES ??= '1';
   const stack = await startLocal({
     port: 0, dynamoPort: 0, sesPort: 0, sqsPort: 0, dataDir,
     domain: BENCH_DOMAIN, region, tableName: 'sesame', topicArn: LOCAL_EVENTS_TOPIC_ARN,
@@ -118,7 +125,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
     // The handlers' clients: the singletons the handler modules built at import.
     const tally = new AwsTally();
     countRequests(documentClient(), 'dynamodb', tally);
-    countRequests(sesClient(), 'sesv2', tally);
+    countRequests(sesSendClient(), 'sesv2', tally);
     countRequests(sqsClient(), 'sqs', tally);
     tally.enabled = false;
 
@@ -139,6 +146,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
     };
     const hook = await api('POST', '/webhooks', { endpoint: receiver.url, events: [...ALL_EVENT_TYPES] });
     if (hook.status !== 201 && hook.status !== 200) throw new Error(`POST /webhooks answered ${hook.status}: ${JSON.stringify(hook.body)}`);
+    const webhookId = String(hook.body.id);
 
     const status = async (emailId: string) =>
       (await own.send(new GetCommand({ TableName: 'sesame', Key: { pk: `E#${emailId}`, sk: 'STATUS' }, ConsistentRead: true }))).Item?.last_event as string | undefined;
@@ -148,72 +156,78 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
       if (!webhookTypes.every((t) => got.includes(t))) return false;
       const ids = receiver!.received.filter((r) => r.emailId === emailId).map((r) => r.id);
       for (const id of ids) {
-        const d = await own.send(new GetCommand({ TableName: 'sesame', Key: { pk: `WD#${id}`, sk: 'DELIVERY' }, ConsistentRead: true }));
+        const d = await own.send(new GetCommand({ TableName: 'sesame', Key: keys.webhookDelivery(webhookId, id), ConsistentRead: true }));
         if (d.Item?.status !== 'success') return false;
       }
-      const events = await own.send(new QueryCommand({
-        TableName: 'sesame', KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)', ExpressionAttributeValues: { ':pk': `E#${emailId}`, ':ev': 'EV#' }, ConsistentRead: true,
-      }));
-      // An event is recorded once it is applied and its webhooks are queued.
-      return (events.Items ?? []).length >= webhookTypes.length;
+      return (await appliedEvents(emailId)) >= webhookTypes.length;
     };
-    const sendOne = async (n: number) => {
-      const res = await api('POST', '/emails', sendRequest('delivered@resend.dev', n));
+    /** Events applied to the email: in STATUS's log, or spilled to their own items. */
+    const appliedEvents = async (emailId: string) => {
+      const { Item } = await own.send(new GetCommand({ TableName: 'sesame', Key: { pk: `E#${emailId}`, sk: 'STATUS' }, ConsistentRead: true }));
+      return ((Item?.lg as unknown[] | undefined)?.length ?? 0) + ((Item?.sp as unknown[] | undefined)?.length ?? 0);
+    };
+    const sendOne = async (n: number, request = sendRequest) => {
+      const res = await api('POST', '/emails', request('delivered@resend.dev', n));
       if (res.status !== 200) throw new Error(`POST /emails answered ${res.status}: ${JSON.stringify(res.body)}`);
       return String(res.body.id);
     };
     const expected = ['email.sent', 'email.delivered'];
 
-    // --- 1. one email's life ---------------------------------------------------------------------
+    // --- 1. one email's life, for each scenario -------------------------------------------------
     const warm = await sendOne(0);
     await until('the warm-up email to settle', () => settled(warm, expected), 30_000);
     await sleep(300);
-    tally.reset();
-    tally.enabled = true;
-    const logStart = out.lines.length;
-    const emailId = await sendOne(1);
-    await until('the measured email to settle', () => settled(emailId, expected), 30_000);
-    await sleep(500); // anything still in flight for it would show up here
-    tally.enabled = false;
-    const logLines = out.lines.slice(logStart).filter(isHandlerLog);
+    const measureLife = async (n: number, request: typeof sendRequest): Promise<LifecycleResult> => {
+      tally.reset();
+      tally.enabled = true;
+      const logStart = out.lines.length;
+      const emailId = await sendOne(n, request);
+      await until('the measured email to settle', () => settled(emailId, expected), 30_000);
+      await sleep(500); // anything still in flight for it would show up here
+      tally.enabled = false;
+      const logLines = out.lines.slice(logStart).filter(isHandlerLog);
 
-    const items = [];
-    let indexUnits = 0;
-    let stored = 0;
-    for (const { pk, sk } of tally.written.values()) {
-      const { Item } = await own.send(new GetCommand({ TableName: 'sesame', Key: { pk, sk }, ConsistentRead: true }));
-      if (!Item) continue;
-      const bytes = itemBytes(Item);
-      const indexes: string[] = [];
-      stored += bytes + STORAGE_OVERHEAD_BYTES;
-      if (Item.gsi1pk !== undefined) {
-        indexes.push('gsi1');
-        indexUnits += writeUnits(bytes);
+      const items = [];
+      let indexUnits = 0;
+      let stored = 0;
+      for (const { pk, sk } of tally.written.values()) {
+        const { Item } = await own.send(new GetCommand({ TableName: 'sesame', Key: { pk, sk }, ConsistentRead: true }));
+        if (!Item) continue;
+        const bytes = itemBytes(Item);
+        const indexes: string[] = [];
         stored += bytes + STORAGE_OVERHEAD_BYTES;
+        if (Item.gsi1pk !== undefined) {
+          indexes.push('gsi1');
+          indexUnits += writeUnits(bytes);
+          stored += bytes + STORAGE_OVERHEAD_BYTES;
+        }
+        if (Item.gsi2pk !== undefined) {
+          // Keys only: one unit when the entry is written (its keys never change afterwards).
+          indexes.push('gsi2');
+          indexUnits += 1;
+          stored += itemBytes({ pk, sk, gsi2pk: Item.gsi2pk, gsi2sk: Item.gsi2sk }) + STORAGE_OVERHEAD_BYTES;
+        }
+        items.push({ key: `${pk.replace(/#.*/, '#')}/${sk.replace(/#.*/, '#')}`, bytes, indexes });
       }
-      if (Item.gsi2pk !== undefined) {
-        indexes.push('gsi2');
-        indexUnits += 1;
-        stored += itemBytes({ pk, sk, gsi2pk: Item.gsi2pk, gsi2sk: Item.gsi2sk }) + STORAGE_OVERHEAD_BYTES;
-      }
-      items.push({ key: `${pk.replace(/#.*/, '#')}/${sk.replace(/#.*/, '#')}`, bytes, indexes });
-    }
-    const sqsBilled = [...tally.bodyBytes.entries()].filter(([k]) => k.startsWith('sqs:')).flatMap(([, sizes]) => sizes).reduce((s, b) => s + chunks64k(b), 0);
-    const lifecycle: LifecycleResult = {
-      email_id: emailId,
-      aws_requests: tally.snapshot(),
-      dynamodb_write_units: tally.writeUnits,
-      dynamodb_read_units: tally.readUnits,
-      dynamodb_condition_failures: tally.conditionFailures,
-      dynamodb_index_write_units: indexUnits,
-      dynamodb_stored_bytes: stored,
-      items: items.sort((a, b) => a.key.localeCompare(b.key)),
-      sqs_billed_requests: sqsBilled,
-      ses_events: items.filter((i) => i.key.startsWith('E#/EV#')).length,
-      webhooks: receiver.received.filter((r) => r.emailId === emailId).length,
-      log_lines: logLines.length,
-      log_bytes: logLines.reduce((s, l) => s + Buffer.byteLength(l, 'utf8'), 0),
+      const sqsBilled = [...tally.bodyBytes.entries()].filter(([k]) => k.startsWith('sqs:')).flatMap(([, sizes]) => sizes).reduce((s, b) => s + chunks64k(b), 0);
+      return {
+        email_id: emailId,
+        aws_requests: tally.snapshot(),
+        dynamodb_write_units: tally.writeUnits,
+        dynamodb_read_units: tally.readUnits,
+        dynamodb_condition_failures: tally.conditionFailures,
+        dynamodb_index_write_units: indexUnits,
+        dynamodb_stored_bytes: stored,
+        items: items.sort((a, b) => a.key.localeCompare(b.key)),
+        sqs_billed_requests: sqsBilled,
+        ses_events: await appliedEvents(emailId),
+        webhooks: receiver!.received.filter((r) => r.emailId === emailId).length,
+        log_lines: logLines.length,
+        log_bytes: logLines.reduce((s, l) => s + Buffer.byteLength(l, 'utf8'), 0),
+      };
     };
+    const lifecycle = await measureLife(1, sendRequest);
+    const lifecycleReceipt = await measureLife(2, receiptRequest);
 
     // --- 2. load -----------------------------------------------------------------------------------
     const already = receiver.received.length;
@@ -224,6 +238,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
     let next = 0;
     const batches: number[][] = [];
     for (let i = 0; i < plan.length; i += options.batchSize) batches.push(Array.from({ length: Math.min(options.batchSize, plan.length - i) }, (_, j) => i + j));
+    const retried = new Map<number, number>();
     const worker = async () => {
       while (next < batches.length) {
         const batch = batches[next++]!;
@@ -235,9 +250,11 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
             data.forEach((d, j) => (ids[batch[j]!] = d.id));
             break;
           }
-          // 429 and 5xx are retried under the same key: what was sent is not sent again.
-          if (attempt >= 5 || (res.status < 500 && res.status !== 429)) throw new Error(`POST /emails/batch answered ${res.status}: ${JSON.stringify(res.body)}`);
-          await sleep(500 * (attempt + 1));
+          // 429, 409 (an email of the batch whose SendEmail SES has not confirmed yet: its Send event
+          // will) and 5xx are retried under the same key: what was sent is not sent again.
+          retried.set(res.status, (retried.get(res.status) ?? 0) + 1);
+          if (attempt >= 60 || (res.status < 500 && res.status !== 429 && res.status !== 409)) throw new Error(`POST /emails/batch answered ${res.status}: ${JSON.stringify(res.body)}`);
+          await sleep(Math.min(2000, 500 * (attempt + 1)));
         }
       }
     };
@@ -303,8 +320,9 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
       batch_size: options.batchSize,
       concurrency: options.concurrency,
       timed_out: timedOut,
+      retried_batches: Object.fromEntries(retried),
     };
-    return { lifecycle, load };
+    return { lifecycle, lifecycle_receipt: lifecycleReceipt, load };
   } finally {
     await receiver?.close();
     await stack.close();

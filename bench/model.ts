@@ -132,5 +132,28 @@ export function lifeUsages(life: CountedLife, compute: MeasuredCompute, a: Assum
   ];
 }
 
+/**
+ * The same email's life at the architecture's floor: the fixed requests (one HTTP request, one
+ * Lambda per request and per SES event, one SNS publish per event, one SQS message per webhook) and
+ * one write per email, per event and per webhook, with nothing else read or logged. It stores the
+ * email item as measured (the META item: the email must be kept) and, per event and webhook, one
+ * small item (keys and a state: 100 bytes of overhead plus about 100).
+ */
+export function floorLife(life: CountedLife, measured: { readonly items: readonly { readonly key: string; readonly bytes: number }[] }): CountedLife {
+  const meta = measured.items.filter((i) => i.key === 'E#/META' || i.key.startsWith('E#/BODY')).reduce((s, i) => s + i.bytes + 100, 0);
+  return {
+    awsRequests: {},
+    dynamodbWriteUnits: Math.max(1, Math.ceil(meta / 1024)) + life.sesEvents + life.webhooks,
+    dynamodbIndexWriteUnits: 0,
+    dynamodbReadUnits: 0,
+    dynamodbStoredBytes: meta + (life.sesEvents + life.webhooks) * 200,
+    sqsBilledRequests: life.webhooks,
+    sesEvents: life.sesEvents,
+    webhooks: life.webhooks,
+    logBytes: 0,
+    sesEventBytes: life.sesEventBytes,
+  };
+}
+
 /** Lines that are not per-request charges: reported apart so that both totals can be read. */
 export const isStorage = (u: Usage): boolean => u.price === 'dynamoStorageGbMonth' || u.price === 'dynamoPitrGbMonth';

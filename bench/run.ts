@@ -18,8 +18,8 @@ import { buildBundles, FUNCTIONS, type FunctionName, ROOT } from './bundles';
 import { measureInit } from './cold-start';
 import type { CpuResults } from './cpu';
 import type { LifecycleResult, LoadResult } from './local-run';
-import { priceUsages, type CostSummary } from './cost';
-import { ASSUMPTIONS, isStorage, lifeUsages } from './model';
+import { priceUsages } from './cost';
+import { ASSUMPTIONS, floorLife, isStorage, lifeUsages } from './model';
 import { PRICES, READ_ON, REGION } from './prices';
 
 const TARGETS = { bundleRatio: 1.25, initRatio: 1.25, cpuRatio: 1.5, percentOfSes: 7 } as const;
@@ -100,31 +100,57 @@ async function main(): Promise<void> {
 
   // --- 3. one email's life and load -----------------------------------------------------------------
   say(`Local mode: one email's life, counted, then ${LOAD_EMAILS} emails at once ...`);
-  const local = await runTsx<{ lifecycle: LifecycleResult; load: LoadResult }>('bench/local-run.ts', [String(LOAD_EMAILS)]);
+  const local = await runTsx<{ lifecycle: LifecycleResult; lifecycle_receipt: LifecycleResult; load: LoadResult }>('bench/local-run.ts', [String(LOAD_EMAILS)]);
   const life = local.lifecycle;
 
-  // --- 4. cost ---------------------------------------------------------------------------------------
-  const usages = lifeUsages(
-    {
-      awsRequests: life.aws_requests,
-      dynamodbWriteUnits: life.dynamodb_write_units,
-      dynamodbIndexWriteUnits: life.dynamodb_index_write_units,
-      dynamodbReadUnits: life.dynamodb_read_units,
-      dynamodbStoredBytes: life.dynamodb_stored_bytes,
-      sqsBilledRequests: life.sqs_billed_requests,
-      sesEvents: life.ses_events,
-      webhooks: life.webhooks,
-      logBytes: life.log_bytes,
+  // --- 4. cost, beside the floor ----------------------------------------------------------------------
+  const compute = {
+    cpuUs: { send: cpu.operations.send.cpu_us, ingest: cpu.operations.ingest.cpu_us, deliver: cpu.operations.deliver.cpu_us },
+    requests: { send: cpu.operations.send.requests, ingest: cpu.operations.ingest.requests, deliver: cpu.operations.deliver.requests },
+    initMs: { send: lambdas.send.init_ms, ingest: lambdas.ingest.init_ms, deliver: lambdas.deliver.init_ms },
+  };
+  const floorCompute = {
+    cpuUs: { send: cpu.operations.send.floor_cpu_us, ingest: cpu.operations.ingest.floor_cpu_us, deliver: cpu.operations.deliver.floor_cpu_us },
+    requests: { send: cpu.operations.send.floor_requests, ingest: cpu.operations.ingest.floor_requests, deliver: cpu.operations.deliver.floor_requests },
+    initMs: { send: lambdas.send.floor_init_ms, ingest: lambdas.ingest.floor_init_ms, deliver: lambdas.deliver.floor_init_ms },
+  };
+  const priced = (l: LifecycleResult) => {
+    const counted = {
+      awsRequests: l.aws_requests,
+      dynamodbWriteUnits: l.dynamodb_write_units,
+      dynamodbIndexWriteUnits: l.dynamodb_index_write_units,
+      dynamodbReadUnits: l.dynamodb_read_units,
+      dynamodbStoredBytes: l.dynamodb_stored_bytes,
+      sqsBilledRequests: l.sqs_billed_requests,
+      sesEvents: l.ses_events,
+      webhooks: l.webhooks,
+      logBytes: l.log_bytes,
       sesEventBytes: cpu.ses_event_bytes,
+    };
+    const usages = lifeUsages(counted, compute);
+    const floor = priceUsages(lifeUsages(floorLife(counted, l), floorCompute));
+    return { usages, cost: priceUsages(usages), requestsOnly: priceUsages(usages.filter((u) => !isStorage(u))), floor };
+  };
+  const { usages, cost, requestsOnly, floor } = priced(life);
+  const receipt = priced(local.lifecycle_receipt);
+  const lifecycleJson = (l: LifecycleResult, p: ReturnType<typeof priced>) => ({
+    aws_requests: l.aws_requests,
+    write_units: l.dynamodb_write_units + l.dynamodb_index_write_units,
+    read_units: l.dynamodb_read_units,
+    dynamodb: {
+      write_units: l.dynamodb_write_units, index_write_units: l.dynamodb_index_write_units, read_units: l.dynamodb_read_units,
+      condition_failures: l.dynamodb_condition_failures, stored_bytes: l.dynamodb_stored_bytes, items: l.items,
     },
-    {
-      cpuUs: { send: cpu.operations.send.cpu_us, ingest: cpu.operations.ingest.cpu_us, deliver: cpu.operations.deliver.cpu_us },
-      requests: { send: cpu.operations.send.requests, ingest: cpu.operations.ingest.requests, deliver: cpu.operations.deliver.requests },
-      initMs: { send: lambdas.send.init_ms, ingest: lambdas.ingest.init_ms, deliver: lambdas.deliver.init_ms },
-    },
-  );
-  const cost: CostSummary = priceUsages(usages);
-  const requestsOnly: CostSummary = priceUsages(usages.filter((u) => !isStorage(u)));
+    ses_events: l.ses_events,
+    webhooks: l.webhooks,
+    log_lines: l.log_lines,
+    log_bytes: l.log_bytes,
+    cost_per_million_usd: round(p.cost.usdPerMillion, 3),
+    floor_cost_per_million_usd: round(p.floor.usdPerMillion, 3),
+    cost_to_floor_ratio: round(p.cost.usdPerMillion / p.floor.usdPerMillion, 3),
+    percent_of_ses_cost: round(p.cost.percentOfSes, 2),
+    cost_per_million_usd_requests_only: round(p.requestsOnly.usdPerMillion, 3),
+  });
 
   const results = {
     generated_at: new Date().toISOString(),
@@ -136,25 +162,16 @@ async function main(): Promise<void> {
       same_calls_cpu_us: round(v.same_calls_cpu_us, 1), ratio_to_same_calls: round(v.ratio_to_same_calls, 3),
     }])),
     lifecycle: {
-      aws_requests: life.aws_requests,
+      ...lifecycleJson(life, { usages, cost, requestsOnly, floor }),
       modelled_requests: Object.fromEntries(usages.filter((u) => u.basis === 'modelled').map((u) => [u.item, round(u.quantity, 9)])),
-      dynamodb: {
-        write_units: life.dynamodb_write_units, index_write_units: life.dynamodb_index_write_units, read_units: life.dynamodb_read_units,
-        condition_failures: life.dynamodb_condition_failures, stored_bytes: life.dynamodb_stored_bytes, items: life.items,
-      },
-      ses_events: life.ses_events,
-      webhooks: life.webhooks,
-      log_lines: life.log_lines,
-      log_bytes: life.log_bytes,
       cost_lines: cost.lines.map((l) => ({ item: l.item, basis: l.basis, quantity: round(l.quantity, 9), usd_per_million: round(l.usdPerMillion, 4), price: PRICES[l.price], ...(l.note ? { note: l.note } : {}) })),
-      cost_per_million_usd: round(cost.usdPerMillion, 3),
-      percent_of_ses_cost: round(cost.percentOfSes, 2),
-      cost_per_million_usd_requests_only: round(requestsOnly.usdPerMillion, 3),
+      floor_cost_lines: floor.lines.map((l) => ({ item: l.item, quantity: round(l.quantity, 9), usd_per_million: round(l.usdPerMillion, 4) })),
       percent_of_ses_cost_requests_only: round(requestsOnly.percentOfSes, 2),
       ses_cost_per_million_usd: round(cost.sesUsdPerEmail * 1_000_000, 2),
       prices_read_on: READ_ON,
       assumptions: ASSUMPTIONS,
     },
+    lifecycle_receipt: lifecycleJson(local.lifecycle_receipt, receipt),
     load: {
       ...local.load,
       seconds: round(local.load.seconds, 1),
@@ -193,6 +210,8 @@ async function main(): Promise<void> {
   say(`${padEnd('item', 58)}${padEnd('basis', 10)}${pad('quantity', 14)}${pad('$/M emails', 12)}`);
   for (const l of cost.lines) say(`${padEnd(l.item, 58)}${padEnd(l.basis, 10)}${pad(round(l.quantity, 6), 14)}${pad(l.usdPerMillion.toFixed(3), 12)}`);
   say(`${padEnd('total', 82)}${pad(cost.usdPerMillion.toFixed(2), 12)}`);
+  say(`floor (one write per email, event and webhook; the fixed requests; floor CPU): $${floor.usdPerMillion.toFixed(2)} per million; cost to floor ${(cost.usdPerMillion / floor.usdPerMillion).toFixed(2)} (target <= 1.3)`);
+  say(`receipt (20 KB HTML + 100 KB PDF): $${receipt.cost.usdPerMillion.toFixed(2)} per million, floor $${receipt.floor.usdPerMillion.toFixed(2)}, ratio ${(receipt.cost.usdPerMillion / receipt.floor.usdPerMillion).toFixed(2)}; ${local.lifecycle_receipt.dynamodb_write_units + local.lifecycle_receipt.dynamodb_index_write_units} WRU, ${local.lifecycle_receipt.dynamodb_read_units} RRU`);
   say(`= ${cost.percentOfSes.toFixed(1)}% of SES's $${(cost.sesUsdPerEmail * 1e6).toFixed(0)} per million (without storage: $${requestsOnly.usdPerMillion.toFixed(2)}, ${requestsOnly.percentOfSes.toFixed(1)}%); target < ${TARGETS.percentOfSes}%: ${mark(cost.percentOfSes < TARGETS.percentOfSes)}`);
 
   const ld = local.load;

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The CDK app. Settings come from context (cdk.json or `-c name=value`), read once here:
- *   retentionDays, configurationSetPrefix, alarmEmail, snsCertHost, webhookBatchingWindowSeconds, stackName,
- *   logLevel, webhookMaxConcurrency, metricsTenants (comma-separated tenant ids).
+ *   retentionDays, sendRetryWindowMinutes, configurationSetPrefix, alarmEmail, snsCertHost, webhookBatchingWindowSeconds,
+ *   stackName, logLevel, webhookMaxConcurrency, metricsTenants (comma-separated tenant ids).
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
@@ -45,6 +45,7 @@ function optionalLogLevel(name: string): ApplicationLogLevel | undefined {
 const props: SesameStackProps = {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   retentionDays: optionalPositiveInteger('retentionDays'),
+  sendRetryWindowMinutes: optionalPositiveInteger('sendRetryWindowMinutes'),
   configurationSetPrefix: optionalString('configurationSetPrefix'),
   alarmEmail: optionalString('alarmEmail'),
   snsCertHost: optionalString('snsCertHost'),

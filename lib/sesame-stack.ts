@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
-import { DEFAULT_RETRY_SCHEDULE, parseMetricsTenants } from '../lambdas/core/config';
+import { DEFAULT_RETRY_SCHEDULE, DEFAULT_SEND_RETRY_WINDOW_MINUTES, parseMetricsTenants } from '../lambdas/core/config';
 import { AdminEnvironment } from './admin-environment';
 import { SesEvents } from './ses-events';
 import { OperatorPolicy } from './operator-policy';
@@ -16,6 +16,11 @@ import { WebhookQueue } from './webhook-queue';
 export interface SesameStackProps extends StackProps {
   /** Days emails and their events are kept (SESAME_RETENTION_DAYS). @default 30 */
   readonly retentionDays?: number;
+  /**
+   * W (SESAME_SEND_RETRY_WINDOW_MINUTES): how long a keyed retry of a send SES did not confirm
+   * answers 409, waiting for its Send event, before it sends again. @default 15
+   */
+  readonly sendRetryWindowMinutes?: number;
   /**
    * Prefix of the SES configuration set names (SESAME_CONFIGURATION_SET); unique per account and region.
    * @default - the stack name in lower case (`Sesame` gives `sesame`)
@@ -86,7 +91,13 @@ export class SesameStack extends Stack {
           ...extra.environment,
         },
       });
-    const send = fn('Send', 'send', { description: 'Sesame: /emails', memorySize: 256, timeout: Duration.seconds(15) });
+    const sendRetryWindowMinutes = props.sendRetryWindowMinutes ?? DEFAULT_SEND_RETRY_WINDOW_MINUTES;
+    // W must outlast a send in flight (the function's timeout), or a retry could overtake it.
+    if (!Number.isInteger(sendRetryWindowMinutes) || sendRetryWindowMinutes < 1) throw new Error(`sendRetryWindowMinutes must be a positive integer, got ${sendRetryWindowMinutes}`);
+    const send = fn('Send', 'send', {
+      description: 'Sesame: /emails', memorySize: 256, timeout: Duration.seconds(15),
+      environment: { SESAME_SEND_RETRY_WINDOW_MINUTES: String(sendRetryWindowMinutes) },
+    });
     const domains = fn('Domains', 'domains', { description: 'Sesame: /domains' });
     const account = fn('Account', 'account', {
       description: 'Sesame: /api-keys, /webhooks',

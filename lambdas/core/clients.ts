@@ -16,6 +16,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { recordAwsCalls } from './aws-calls';
+import { sendingClient } from './adapters/ses';
 
 /** What may be changed in how the clients are built. Nothing in production code sets it. */
 export interface ClientOverrides {
@@ -57,6 +58,9 @@ export const documentClient = /* @__PURE__ */ once(() =>
 );
 
 export const sesClient = /* @__PURE__ */ once(() => recordAwsCalls(new SESv2Client({ ...overrides })));
+
+/** The SES client for SendEmail: one attempt per call (adapters/ses.ts `sendingClient`). */
+export const sesSendClient = /* @__PURE__ */ once(() => recordAwsCalls(sendingClient({ ...overrides })));
 
 export const sqsClient = /* @__PURE__ */ once(() => recordAwsCalls(new SQSClient({ ...overrides })));
 

@@ -66,6 +66,8 @@ export interface SendConfig extends CoreConfig {
    * Idempotency-Key blocked; a retry meanwhile gets 409 concurrent_idempotent_requests.
    */
   readonly idempotencyLockSeconds: number;
+  /** W, SESAME_SEND_RETRY_WINDOW_MINUTES (default 15). */
+  readonly sendRetryWindowMinutes: number;
 }
 
 export function readSendConfig(env: Env = process.env): SendConfig {
@@ -73,6 +75,7 @@ export function readSendConfig(env: Env = process.env): SendConfig {
     ...readCoreConfig(env),
     configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
     idempotencyLockSeconds: intEnv('SESAME_IDEMPOTENCY_LOCK_SECONDS', 60, env, 1),
+    sendRetryWindowMinutes: intEnv('SESAME_SEND_RETRY_WINDOW_MINUTES', DEFAULT_SEND_RETRY_WINDOW_MINUTES, env, 1),
   };
 }
 
@@ -87,6 +90,13 @@ export interface DomainsConfig extends CoreConfig {
 export function readDomainsConfig(env: Env = process.env): DomainsConfig {
   return { ...readCoreConfig(env), stackName: requireEnv('SESAME_STACK_NAME', env) };
 }
+
+/**
+ * W: how long a keyed retry waits for the Send event of an email whose SendEmail outcome is
+ * unknown before it sends again. SES publishes Send events within seconds; a retry sooner than
+ * this answers 409.
+ */
+export const DEFAULT_SEND_RETRY_WINDOW_MINUTES = 15;
 
 /** The topic local mode's events come from, when SESAME_EVENTS_TOPIC_ARN is not set there. */
 export const LOCAL_EVENTS_TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:sesame-events';

@@ -13,12 +13,12 @@
  * | domain by name       | `DN#<name>`                | `DOMAIN`            | the one owner of a name; gsi1 listing  |
  * | domain id -> name    | `D#<domain id>`            | `DOMAIN`            |                                        |
  * | domain zone marker   | `DZ#<last two labels>`     | `<labels reversed>` | finds a name's subdomains (see below)  |
- * | email (written once) | `E#<email id>`             | `META`              | gsi2 (keys only, sharded) for listing  |
- * | email status         | `E#<email id>`             | `STATUS`            | small: what status updates touch       |
+ * | email (written once) | `E#<email id>`             | `META`              | gsi2 (keys only, sharded) for listing; `sending_at` mark |
+ * | email status         | `E#<email id>`             | `STATUS`            | one versioned write per SES event; gsi2 `M#<MessageId>` |
  * | email body overflow  | `E#<email id>`             | `BODY#<n>`          | gzip chunks when the body is large     |
- * | SES message -> email | `M#<SES MessageId>`        | `MSG`               | fallback correlation for events        |
- * | email event (log)    | `E#<email id>`             | `EV#<time>#<event>` | insert-if-absent, once applied and fanned out |
- * | email recipient      | `E#<email id>`             | `R#<address>`       | conditional max by recipientKey        |
+ * | email event (spilled)| `E#<email id>`             | `EV#<time>#<event>` | an event that did not fit in STATUS    |
+ * | SES message -> email | `M#<SES MessageId>`        | `MSG`               | previous layout only (read, no longer written) |
+ * | email recipient      | `E#<email id>`             | `R#<address>`       | previous layout only (read, no longer written) |
  * | idempotency record   | `I#<tenant>#<sha256(key)>` | `IDEM`              | 24 h                                   |
  * | webhook endpoint     | `WH#<webhook id>`          | `WEBHOOK`           | gsi1: `T#<tenant>#WEBHOOKS` / created  |
  * | webhook delivery     | `WH#<webhook>#WD#<shard>`  | `WD#<delivery id>`  | one event to one endpoint; see below   |
@@ -40,6 +40,13 @@
  *   `begins_with(sk, '<name reversed>.')`. Parents are one consistent GetItem per label (`DN#...`).
  * - A create writes its claim and marker first, then reads for conflicts: of two concurrent creates
  *   of related names, the later reader sees the other, so both cannot win (both may lose, and retry).
+ *
+ * Emails (lambdas/core/adapters/emails.ts, email-status.ts, events.ts; docs/architecture.md). META is
+ * written once, with the `sending` mark, before SendEmail. STATUS takes one write conditioned on its
+ * version per SES event (and one by the send after SES answers): recipients' states, applied event
+ * ids and the event log while it fits under 1 KB; events past that are `EV#` items. Once the SES
+ * MessageId is known, STATUS carries a keys-only gsi2 entry (`M#<MessageId>` / `MSG`) that finds the
+ * email of an event without tags. `M#` items and `R#` items are the previous layout's, still read.
  *
  * Webhooks: endpoints (lambdas/core/adapters/endpoints.ts) and deliveries
  * (lambdas/core/adapters/deliveries.ts). An endpoint's signing secrets are sealed (AES-256-GCM).
@@ -122,7 +129,10 @@ export const keys = {
   emailStatus: (emailId: string) => ({ pk: `E#${emailId}`, sk: 'STATUS' }),
   emailBody: (emailId: string, n: number) => ({ pk: `E#${emailId}`, sk: `BODY#${String(n).padStart(3, '0')}` }),
   emailList: (tenantId: string, shard: number) => `T#${tenantId}#E#${shard}`,
+  /** Before the one-write layout: the MessageId map item. Still read for emails it wrote. */
   sesMessage: (messageId: string) => ({ pk: `M#${messageId}`, sk: 'MSG' }),
+  /** The gsi2 partition of an SES MessageId (on the STATUS item; gsi2sk `MSG`). */
+  sesMessageIndex: (messageId: string) => `M#${messageId}`,
   /** One SES event of an email (time: fixedTime, so the log sorts oldest first). */
   emailEvent: (emailId: string, time: string, eventId: string) => ({ pk: `E#${emailId}`, sk: `EV#${time}#${eventId}` }),
   /** One recipient's state (address lower-cased). */

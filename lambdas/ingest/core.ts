@@ -1,7 +1,13 @@
 /**
  * Ingestion of SES events, shared by the ingest function (SNS → Lambda), the SNS-over-HTTPS route,
- * local mode and `npx sesame dlq redrive`: SNS message → SES event → event log, recipient states,
- * last_event → webhooks (EventFanOut), once per event.
+ * local mode and `npx sesame dlq redrive`: SNS message → SES event → the email's STATUS item (one
+ * conditional write: recipients, last_event, the event log) → webhooks (EventFanOut).
+ *
+ * The email's fields a webhook carries come from the event itself when Sesame's tag says they can
+ * (domain/email.ts `EmailTag`); the email item is read only otherwise (identity notifications,
+ * emails whose headers SES does not give back as sent, emails of the previous layout). The fan-out
+ * follows the write, and an event found applied is fanned out again (a retry after a crash between
+ * the two): webhook ids are derived from the event, so a receiver sees one id.
  *
  * Outcomes of one SNS message:
  * - refused (another topic) and malformed (not an SES event) are logged with the SNS MessageId and
@@ -16,10 +22,11 @@
 import { attributed } from '../core/aws-calls';
 import type { SNSEvent } from 'aws-lambda';
 import type { AppliedEvent, EventFanOut, WebhookEmail } from '../core/domain/applied-event';
-import { RESERVED_TAG_PREFIX } from '../core/domain/email';
+import { RESERVED_TAG_PREFIX, fromSesAddress, parseMailbox, rebuildMailbox } from '../core/domain/email';
 import { type SesEvent, parseSesMessage, recipientMapper } from '../core/domain/ses-events';
 import type { EmailRecord, EventStore, LoggedEvent } from '../core/adapters/events';
-import { isLive } from '../core/adapters/dynamo';
+import type { EmailStatusStore } from '../core/adapters/email-status';
+import { expiresAt, isLive } from '../core/adapters/dynamo';
 import type { Logger } from '../core/log';
 import { type BusinessMetrics, metrics as rootMetrics } from '../core/metrics';
 
@@ -34,7 +41,10 @@ export class EmailNotFoundError extends Error {
 export type EventWriter = Pick<EventStore, 'findEmail' | 'isRecorded' | 'record' | 'raiseRecipient' | 'raiseStatus'>;
 
 export interface IngestDeps {
+  /** The email item, and the previous layout's writes. */
   readonly events: EventWriter;
+  /** The STATUS item: one conditional write per event; the MessageId lookup. */
+  readonly status: Pick<EmailStatusStore, 'apply' | 'emailIdOf'>;
   readonly fanOut: EventFanOut;
   /** The only topic whose messages are accepted. */
   readonly topicArn: string;
@@ -103,10 +113,7 @@ export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog
     log.info('SES event without Sesame\'s tags (mail sent through its configuration set outside Sesame), dropped');
     return 'untagged';
   }
-  const email = await deps.events.findEmail({
-    ...(event.correlation.emailId !== undefined ? { emailId: event.correlation.emailId } : {}),
-    sesMessageId: event.sesMessageId,
-  });
+  const email = emailFromEvent(event, deps.retentionDays) ?? (await readEmail(deps, event));
   if (!email) {
     if (Date.parse(event.mailTimestamp) < deps.now() - deps.retentionDays * 86_400_000) {
       log.info('SES event for an email past retention, dropped');
@@ -125,6 +132,51 @@ export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog
   }
 
   const logged = toLoggedEvent(event, email);
+  if (email.layout === 'current') {
+    const { outcome, stored } = await deps.status.apply(email, logged, event.scope);
+    if (outcome !== 'legacy') {
+      // As the log has it, so that the webhook, its duplicates and a replay rebuilt from the log agree.
+      await deps.fanOut.fanOut(toAppliedEvent(stored ?? logged, email));
+      if (outcome === 'applied') metrics.count('SesEvents', { type: event.sesType, tenantId: email.tenantId });
+      emailLog.info(outcome === 'applied' ? 'SES event applied' : 'SES event already applied; fanned out again', { type: logged.type });
+      return outcome;
+    }
+  }
+  return applyPreviousLayout(deps, email, event, logged, emailLog, metrics);
+}
+
+/**
+ * The email's webhook fields from the event alone, when Sesame's tag carries its creation time
+ * (the send sets it only when SES's headers give back what the customer sent).
+ */
+function emailFromEvent(event: SesEvent, retentionDays: number): EmailRecord | undefined {
+  const { emailId, tenantId, createdMs, testAddresses } = event.correlation;
+  const { from, subject } = event.mail;
+  if (emailId === undefined || tenantId === undefined || createdMs === undefined || from === undefined || subject === undefined) return undefined;
+  return {
+    emailId,
+    tenantId,
+    from: rebuildMailbox(from, false),
+    to: event.mail.to.map((h) => rebuildMailbox(h, testAddresses === true)),
+    cc: [],
+    bcc: [],
+    subject,
+    createdAt: new Date(createdMs).toISOString(),
+    tags: Object.entries(event.mail.tags).map(([name, value]) => ({ name, value })),
+    expiresAt: expiresAt(createdMs, retentionDays),
+    layout: 'current',
+    testAddresses: testAddresses === true,
+  };
+}
+
+/** The email item, found by Sesame's tag or else by the SES MessageId. */
+async function readEmail(deps: IngestDeps, event: SesEvent): Promise<EmailRecord | undefined> {
+  const emailId = event.correlation.emailId ?? (await deps.status.emailIdOf(event.sesMessageId));
+  return emailId === undefined ? undefined : deps.events.findEmail(emailId);
+}
+
+/** Emails written before the one-write layout: recipients, status, fan-out, then the event recorded. */
+async function applyPreviousLayout(deps: IngestDeps, email: EmailRecord, event: SesEvent, logged: LoggedEvent, emailLog: Logger, metrics: BusinessMetrics): Promise<IngestOutcome> {
   if (await deps.events.isRecorded(email, logged)) {
     emailLog.info('SES event already applied');
     return 'duplicate';
@@ -144,7 +196,10 @@ export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog
 }
 
 export function toLoggedEvent(event: SesEvent, email: EmailRecord): LoggedEvent {
-  const customer = recipientMapper([...email.to, ...email.cc, ...email.bcc]);
+  const bare = (raw: string) => parseMailbox(raw)?.address ?? raw.trim();
+  const customer = email.testAddresses !== undefined
+    ? (reported: string) => (email.testAddresses ? fromSesAddress(bare(reported)) : bare(reported))
+    : recipientMapper([...email.to, ...email.cc, ...email.bcc]);
   return {
     eventId: event.id,
     type: event.type,
@@ -168,7 +223,7 @@ export function customerTags(tags: EmailRecord['tags']): Record<string, string> 
   return out;
 }
 
-export function toAppliedEvent(event: LoggedEvent, email: EmailRecord): AppliedEvent {
+export function toAppliedEvent(event: LoggedEvent, email: Omit<EmailRecord, 'layout' | 'testAddresses' | 'expiresAt'>): AppliedEvent {
   const webhookEmail: WebhookEmail = {
     email_id: email.emailId,
     from: email.from,

@@ -7,6 +7,7 @@ import { type IngestConfig, readIngestConfig, readWebhookQueueConfig } from '../
 import { documentClient, sqsClient } from '../core/clients';
 import { createDb } from '../core/adapters/dynamo';
 import { EventStore } from '../core/adapters/events';
+import { EmailStatusStore } from '../core/adapters/email-status';
 import { createWebhookFanOut } from '../core/adapters/fan-out';
 import { logger } from '../core/log';
 import type { IngestDeps } from './core';
@@ -15,6 +16,7 @@ export function ingestDeps(config: IngestConfig = readIngestConfig()): IngestDep
   const db = createDb(documentClient(), config.tableName);
   return {
     events: new EventStore(db),
+    status: new EmailStatusStore(db),
     // One SQS message per subscribed endpoint for each event applied once.
     fanOut: createWebhookFanOut(db, sqsClient(), readWebhookQueueConfig()),
     topicArn: config.eventsTopicArn,

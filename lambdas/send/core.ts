@@ -3,17 +3,29 @@
  * SES accepted it. Adapters are passed in; nothing here knows whether it runs in AWS or locally.
  */
 import type { AuthContext } from '../core/http/auth';
-import { HttpError, forbidden } from '../core/errors';
+import { HttpError, conflict, forbidden } from '../core/errors';
 import type { EmailDraft } from '../core/domain/email';
 import { derivedId, newId } from '../core/domain/ids';
+import type { LoggedEvent } from '../core/domain/email-state';
+import { sesEventId } from '../core/domain/ses-events';
+import { fixedTime } from '../core/domain/status';
+import { expiresAt } from '../core/adapters/dynamo';
 import type { EmailStore } from '../core/adapters/emails';
+import type { EmailStatusStore } from '../core/adapters/email-status';
 import type { DomainRecord, DomainStore } from '../core/adapters/domains';
-import { type EmailSender, isThrottle } from '../core/adapters/ses';
+import { type EmailSender, SendUnconfirmedError, isThrottle } from '../core/adapters/ses';
 import { configurationSetName } from '../core/routes';
 import type { Logger } from '../core/log';
 
 export interface SendDeps {
-  readonly emails: EmailStore;
+  readonly emails: Pick<EmailStore, 'create' | 'remove' | 'reclaimSending' | 'sentMessageId'>;
+  readonly status: Pick<EmailStatusStore, 'apply'>;
+  /**
+   * W (SESAME_SEND_RETRY_WINDOW_MINUTES): how long a keyed retry that finds its email `sending`
+   * with no MessageId answers 409 before it sends again, waiting for SES's Send event.
+   */
+  readonly retryWindowMs: number;
+  readonly retentionDays: number;
   readonly domains: Pick<DomainStore, 'getByName'>;
   readonly sender: EmailSender;
   /** Prefix of the configuration sets (one per tracking choice). */
@@ -53,8 +65,27 @@ function emailId(auth: AuthContext, idempotencyKey: string | undefined, index: n
   return idempotencyKey === undefined ? newId() : derivedId('email', auth.tenantId, idempotencyKey, String(index));
 }
 
+/**
+ * SES's Send event as SendEmail's answer tells it: the same event id as the Send event SES
+ * publishes (so that one is found applied), at the time the send started.
+ */
+export function sendResponseEvent(messageId: string, startedAtMs: number, addresses: readonly string[]): LoggedEvent {
+  return {
+    eventId: sesEventId(messageId, 'Send', []),
+    type: 'email.sent',
+    status: 'sent',
+    sesType: 'Send',
+    sesMessageId: messageId,
+    timestamp: fixedTime(startedAtMs),
+    recipients: [...new Set(addresses)],
+    details: {},
+  };
+}
+
 async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, domain: DomainRecord, id: string, log: Logger): Promise<string> {
-  const createdAt = new Date(deps.now()).toISOString();
+  const createdMs = deps.now();
+  const createdAt = new Date(createdMs).toISOString();
+  // The first write: the email, marked `sending` (shown as `queued`) before SES is asked.
   const created = await deps.emails.create({
     id, tenantId: auth.tenantId,
     from: draft.from.raw,
@@ -66,22 +97,45 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
     tags: draft.tags, createdAt,
     ...(draft.template ? { template: draft.template } : {}),
   });
-  if (!created && (await deps.emails.sentMessageId(id)) !== undefined) {
-    log.info('email already sent under this idempotency key', { emailId: id });
-    return id;
+  if (!created) {
+    // A retry under the same idempotency key. Sent if a MessageId is recorded (from SendEmail's
+    // answer or from the Send event); otherwise it may be in SES's hands: wait W for its Send event.
+    if ((await deps.emails.sentMessageId(id)) !== undefined) {
+      log.info('email already sent under this idempotency key', { emailId: id });
+      return id;
+    }
+    if (!(await deps.emails.reclaimSending(id, createdMs, deps.retryWindowMs))) {
+      throw conflict('concurrent_idempotent_requests', 'Same idempotency key used while the original email is still being sent, or before SES confirmed it. Try the request again later.');
+    }
+    log.warn('sending again: no SES MessageId within the retry window', { emailId: id });
   }
   const startedAt = deps.now();
   let messageId: string;
   try {
     messageId = await deps.sender.send({
-      emailId: id, tenantId: auth.tenantId, draft,
+      emailId: id, tenantId: auth.tenantId, draft, createdMs,
       configurationSet: configurationSetName(deps.configurationSet, { open: domain.openTracking, click: domain.clickTracking }),
     });
   } catch (error) {
+    if (!(error instanceof HttpError)) {
+      // SES may have accepted it (a timeout, a lost answer, a crash): the email stays `sending`,
+      // and its Send event will record the MessageId.
+      log.error('SES did not confirm the send; the email stays sending', { emailId: id, error: error instanceof SendUnconfirmedError ? error.cause : error });
+      throw error;
+    }
+    // SES refused it (EmailSender's contract: an HttpError means refused): nothing is left behind,
+    // and a retry may send it.
+    if (error.statusCode >= 500) log.error('SES refused the email', { emailId: id, error: error.cause });
     await deps.emails.remove(id).catch((e) => log.error('could not remove an email that SES refused', { emailId: id, error: e }));
     throw error;
   }
-  await deps.emails.markSent(id, auth.tenantId, messageId, startedAt, createdAt);
+  // The second write: STATUS with the MessageId, `sent`, and the Send event applied, so that the
+  // Send event, when it arrives, only fans out.
+  await deps.status.apply(
+    { emailId: id, tenantId: auth.tenantId, expiresAt: expiresAt(createdMs, deps.retentionDays) },
+    sendResponseEvent(messageId, startedAt, [...draft.to, ...draft.cc, ...draft.bcc].map((m) => m.address)),
+    'message', { assumeAbsent: true },
+  );
   log.info('email sent', { emailId: id });
   return id;
 }
@@ -120,7 +174,9 @@ export async function sendDrafts(
       try {
         outcomes.push({ index, id: await sendOne(deps, auth, draft, domain, emailId(auth, options.idempotencyKey, index), options.log) });
       } catch (error) {
-        if (!(error instanceof HttpError) || isThrottle(error) || error.statusCode >= 500 || options.stopOnError) {
+        // A throttle, a 409 (an email of the batch still in flight) and a 5xx stop the batch: the
+        // idempotency key is then released, so a retry sends what is left.
+        if (!(error instanceof HttpError) || isThrottle(error) || error.statusCode === 409 || error.statusCode >= 500 || options.stopOnError) {
           stop ??= error;
         } else {
           outcomes.push({ index, error });

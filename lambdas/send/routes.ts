@@ -6,14 +6,15 @@ import { parsePageQuery } from '../core/http/paging';
 import { HttpError, conflict, notFound } from '../core/errors';
 import { type EmailDraft, MAX_BATCH, parseJsonBody } from '../core/domain/email';
 import { isId, sha256Hex } from '../core/domain/ids';
-import { InvalidCursorError, type EmailSummary, type EmailView } from '../core/adapters/emails';
+import { InvalidCursorError, type EmailStore, type EmailSummary, type EmailView } from '../core/adapters/emails';
 import type { IdempotencyStore } from '../core/adapters/idempotency';
 import type { EventLog, LoggedEvent } from '../core/adapters/events';
 import { type BusinessMetrics, metrics as rootMetrics } from '../core/metrics';
 import { type SendDeps, sendDrafts } from './core';
 import { type TemplateReads, type TemplateSource, parseEmail } from './templates';
 
-export interface SendRouteDeps extends SendDeps {
+export interface SendRouteDeps extends Omit<SendDeps, 'emails'> {
+  readonly emails: EmailStore;
   readonly idempotency: IdempotencyStore;
   readonly region: string;
   /** The SES event log (GET /emails/{id}/events). */

@@ -3,7 +3,7 @@
  * the benchmark itself never runs in `npm test`.
  */
 import { chunks64k, gbSeconds, invocationMs, itemBytes, priceUsages, readUnits, writeUnits } from '../../bench/cost';
-import { ASSUMPTIONS, type CountedLife, invocationDurations, ioMs, isStorage, lifeUsages, type MeasuredCompute, MEMORY_MB } from '../../bench/model';
+import { ASSUMPTIONS, type CountedLife, floorLife, invocationDurations, ioMs, isStorage, lifeUsages, type MeasuredCompute, MEMORY_MB } from '../../bench/model';
 import { PRICES, READ_ON, unitPrice } from '../../bench/prices';
 
 describe('billing units', () => {
@@ -121,5 +121,12 @@ describe('one email\'s life as usage', () => {
     const storage = usages.filter(isStorage);
     expect(storage.map((u) => u.price).sort()).toEqual(['dynamoPitrGbMonth', 'dynamoStorageGbMonth']);
     expect(storage[0]!.quantity).toBeCloseTo((6000 / 1024 ** 3) * (30 / (365.25 / 12)));
+  });
+
+  it('prices the floor: one write per email, event and webhook, nothing read or logged, the email stored once', () => {
+    const floor = floorLife(life, { items: [{ key: 'E#/META', bytes: 1500 }, { key: 'E#/STATUS', bytes: 600 }, { key: 'WD#/DELIVERY', bytes: 400 }] });
+    expect(floor).toMatchObject({ dynamodbWriteUnits: 2 + 2 + 2, dynamodbIndexWriteUnits: 0, dynamodbReadUnits: 0, logBytes: 0, sqsBilledRequests: 2, sesEvents: 2, webhooks: 2 });
+    expect(floor.dynamodbStoredBytes).toBe(1600 + 4 * 200);
+    expect(priceUsages(lifeUsages(floor, compute)).usdPerMillion).toBeLessThan(priceUsages(lifeUsages(life, compute)).usdPerMillion);
   });
 });

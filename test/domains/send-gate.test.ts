@@ -11,6 +11,7 @@ import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { DomainStore } from '../../lambdas/core/adapters/domains';
 import { SendableDomainCache } from '../../lambdas/core/adapters/domain-cache';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
+import { EmailStatusStore } from '../../lambdas/core/adapters/email-status';
 import { EventStore } from '../../lambdas/core/adapters/events';
 import { TemplateStore } from '../../lambdas/core/adapters/templates';
 import { IdempotencyStore } from '../../lambdas/core/adapters/idempotency';
@@ -48,7 +49,7 @@ async function world(options: { cachedGate?: boolean } = {}) {
   const authenticator = createAuthenticator(tenants);
   const domainsApi = createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), region: 'us-east-1', now: Date.now }), authenticator, log);
   const sendApi = createApiHandler(sendRoutes({
-    emails: new EmailStore(db, 30), domains: options.cachedGate ? new SendableDomainCache(domains) : domains, idempotency: new IdempotencyStore(db), sender: new SesSender(ses.client),
+    emails: new EmailStore(db, 30), status: new EmailStatusStore(db), retryWindowMs: 15 * 60_000, retentionDays: 30, domains: options.cachedGate ? new SendableDomainCache(domains) : domains, idempotency: new IdempotencyStore(db), sender: new SesSender(ses.client),
     configurationSet: 'sesame', region: 'us-east-1', events: new EventStore(db), templates: new TemplateStore(db), now: Date.now,
   }), authenticator, log);
   const api = (method: string, url: string, options: CallOptions = {}) => call(url.startsWith('/domains') ? domainsApi : sendApi, method, url, options);

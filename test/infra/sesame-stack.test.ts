@@ -41,7 +41,7 @@ describe('SesameStack', () => {
     it('each get exactly the configuration they need, and nothing else', () => {
       const schedule = DEFAULT_RETRY_SCHEDULE.join(',');
       const expected: Record<SesameFunctionName, Record<string, unknown>> = {
-        send: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame' },
+        send: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_SEND_RETRY_WINDOW_MINUTES: '15' },
         domains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_STACK_NAME: 'Sesame' },
         account: {
           SESAME_TABLE_NAME: tableRef,
@@ -61,7 +61,8 @@ describe('SesameStack', () => {
     });
 
     it('take retention, configuration set prefix and SNS certificate host from the stack props', () => {
-      const custom = sesameStack({ retentionDays: 7, configurationSetPrefix: 'acme', snsCertHost: '^sns\\.example$' });
+      const custom = sesameStack({ retentionDays: 7, configurationSetPrefix: 'acme', snsCertHost: '^sns\\.example$', sendRetryWindowMinutes: 30 });
+      expect(environmentOf(custom.stack, custom.template, 'send').SESAME_SEND_RETRY_WINDOW_MINUTES).toBe('30');
       for (const name of ALL) expect(environmentOf(custom.stack, custom.template, name).SESAME_RETENTION_DAYS).toBe('7');
       expect(environmentOf(custom.stack, custom.template, 'send').SESAME_CONFIGURATION_SET).toBe('acme');
       expect(environmentOf(custom.stack, custom.template, 'snsHttps').SESAME_SNS_CERT_HOST).toBe('^sns\\.example$');
@@ -76,6 +77,7 @@ describe('SesameStack', () => {
 
     it('refuses a retention that is not a positive number of days', () => {
       expect(() => sesameStack({ retentionDays: 0 })).toThrow(/retentionDays/);
+      expect(() => sesameStack({ sendRetryWindowMinutes: 0 })).toThrow(/sendRetryWindowMinutes/);
     });
   });
 

@@ -82,8 +82,9 @@ describe('redriveDlqs', () => {
       ingest_failure_dlq: { received: 1, done: 1, kept: 0, unreadable: 0 },
       webhook_dlq: { received: 3, done: 3, kept: 0 },
     });
-    expect((await world.itemsOf(id, 'EV#')).map((e) => e.type)).toEqual(['email.delivered', 'email.bounced']);
-    expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'bounced' });
+    const view = await world.view(id);
+    expect(view.events.map((e) => e.type)).toEqual(['email.sent', 'email.delivered', 'email.bounced']);
+    expect(view.lastEvent).toBe('bounced');
     expect(await counts(eventsDlq.url)).toEqual({ visible: 0, hidden: 2 });
     expect(await counts(failureDlq.url)).toEqual({ visible: 0, hidden: 0 });
     expect(await counts(webhooks.dlqUrl!)).toEqual({ visible: 0, hidden: 0 });

@@ -48,7 +48,8 @@ afterAll(() => dynamo.close());
 
 describe('GET /emails/{id}/events', () => {
   it('lists the email\'s events oldest first, with their recipients and details', async () => {
-    // Prepare: a delivery (2016-10-19) and a bounce (2017-08-05), applied newest first.
+    // Prepare: sent (2016-01-01, recorded by the send with SendEmail's answer), a delivery
+    // (2016-10-19) and a bounce (2017-08-05), applied newest first.
     const { id } = await world.createEmail({ sesMessageId: FIXTURE_MESSAGE_ID });
     await world.handler(signedLambdaEvent('bounce-permanent-general'));
     await world.handler(signedLambdaEvent('delivery'));
@@ -62,6 +63,7 @@ describe('GET /emails/{id}/events', () => {
       object: 'list',
       has_more: false,
       data: [
+        { object: 'email_event', id: expect.any(String), type: 'email.sent', recipients: ['recipient@example.com'], created_at: '2016-01-01T00:00:00.000Z', details: {} },
         {
           object: 'email_event', id: expect.any(String), type: 'email.delivered', recipients: ['recipient@example.com'], created_at: '2016-10-19T23:21:04.133Z',
           details: { delivery: { smtpResponse: '250 2.6.0 Message received', reportingMTA: 'mta.example.com', processingTimeMillis: 11893 } },

@@ -7,8 +7,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createServer } from 'node:net';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { EventStore } from '../../lambdas/core/adapters/events';
+import { EmailStatusStore } from '../../lambdas/core/adapters/email-status';
 import { EmailNotFoundError, ingestSnsEvent } from '../../lambdas/ingest/core';
 import { SES_TOPIC_VALIDATION_MESSAGE } from '../../lambdas/core/domain/ses-events';
+import { shortEventId } from '../../lambdas/core/domain/email-state';
 import { localClientConfig, startTestDynamo, type TestDynamo } from '../support/services';
 import { FIXTURE_MESSAGE_ID, FIXTURE_TOPIC, SES_FIXTURE_NAMES, sesFixture, signedLambdaEvent, signedLambdaFile, snsEvent, withMail } from './fixtures';
 import { makeWorld } from './world';
@@ -43,26 +45,25 @@ describe('ingest: every SES fixture through the handler', () => {
 
     // Assess: last_event, recipient states, the event log, one webhook.
     const status = expectedStatus(name);
-    const [statusItem] = await world.itemsOf(id, 'STATUS');
-    expect(statusItem).toMatchObject({ last_event: status, message_id: ses.mail.messageId });
+    const view = await world.view(id);
+    expect(view).toMatchObject({ lastEvent: status, messageId: ses.mail.messageId, tenantId: 'tenant-a' });
+    expect(world.fanned).toHaveLength(1);
+    // The log: the Send event the send recorded with SendEmail's answer, and this one.
+    const logged = view.events.find((e) => e.eventId === world.fanned[0]!.eventId);
+    expect(view.events).toHaveLength(name === 'send' ? 1 : 2);
+    expect(logged).toMatchObject({ type: `email.${status}`, status, sesMessageId: ses.mail.messageId });
 
-    const [logged, ...more] = await world.itemsOf(id, 'EV#');
-    expect(more).toHaveLength(0);
-    expect(logged).toMatchObject({ kind: 'email_event', type: `email.${status}`, status, ses_message_id: ses.mail.messageId, tenant_id: 'tenant-a' });
-    expect(logged!.sk).toBe(`EV#${logged!.event_time as string}#${logged!.event_id as string}`);
-
-    const recipients = await world.itemsOf(id, 'R#');
     if (PER_RECIPIENT.test(name)) {
-      expect(recipients.length).toBeGreaterThan(0);
-      expect(recipients.map((r) => r.address).sort()).toEqual([...(logged!.recipients as string[])].sort());
-      for (const r of recipients) expect(r).toMatchObject({ status, event_id: logged!.event_id });
+      expect(Object.keys(view.recipients).length).toBeGreaterThan(0);
+      expect(Object.keys(view.recipients).sort()).toEqual([...logged!.recipients].map((r) => r.toLowerCase()).sort());
+      for (const r of Object.values(view.recipients)) expect(r).toEqual([status, shortEventId(logged!.eventId)]);
     } else {
-      expect(recipients).toEqual([]);
+      expect(view.recipients).toEqual({});
     }
 
-    expect(world.fanned).toHaveLength(1);
     expect(world.fanned[0]).toMatchObject({
-      eventId: logged!.event_id, tenantId: 'tenant-a', emailId: id, type: `email.${status}`, timestamp: logged!.event_time,
+      // As the log has it (for the Send event, the time SendEmail was called, as the send recorded it).
+      eventId: logged!.eventId, tenantId: 'tenant-a', emailId: id, type: `email.${status}`, timestamp: logged!.timestamp,
       email: { email_id: id, from: 'Sender <sender@example.com>', to: ses.mail.destination, subject: 'Hello', tags: { category: 'welcome' } },
       details: logged!.details,
     });
@@ -73,17 +74,18 @@ describe('ingest: every SES fixture through the handler', () => {
     const ses = sesFixture('identity-notifications/bounce-without-dsn');
     const { id } = await world.createEmail({ to: ses.mail.destination, sesMessageId: ses.mail.messageId });
     await world.handler(signedLambdaEvent('identity-notifications/bounce-without-dsn'));
-    const recipients = await world.itemsOf(id, 'R#');
-    expect(recipients.map((r) => [r.address, r.status]).sort()).toEqual([['jane@example.com', 'bounced'], ['richard@example.com', 'bounced']]);
+    const { recipients } = await world.view(id);
+    expect(Object.entries(recipients).map(([address, [status]]) => [address, status])).toEqual([['jane@example.com', 'bounced'], ['richard@example.com', 'bounced']]);
   });
 
   it('logs a Subscription event and changes nothing', async () => {
     const world = await makeWorld(dynamo);
     const ses = sesFixture('subscription');
     const { id } = await world.createEmail({ sesMessageId: ses.mail.messageId });
+    const before = await world.items(id);
     await expect(ingestSnsEvent(world.deps, signedLambdaEvent('subscription'))).resolves.toEqual(['ignored']);
-    expect(await world.itemsOf(id, 'EV#')).toEqual([]);
-    expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'sent' });
+    expect(await world.items(id)).toEqual(before);
+    expect((await world.view(id)).lastEvent).toBe('sent');
     expect(world.fanned).toEqual([]);
     expect(world.logs).toContainEqual(expect.objectContaining({ message: 'SES message needs no work', reason: 'subscription' }));
   });
@@ -98,7 +100,7 @@ describe('ingest: every SES fixture through the handler', () => {
 });
 
 describe('ingest: duplicates, order and crashes', () => {
-  it('applies an event delivered twice once, with one webhook', async () => {
+  it('applies an event delivered twice once; a duplicate writes nothing and only fans out again, under the same event id', async () => {
     const world = await makeWorld(dynamo);
     const { id } = await world.createEmail({ sesMessageId: FIXTURE_MESSAGE_ID });
     const event = signedLambdaEvent('delivery');
@@ -108,7 +110,8 @@ describe('ingest: duplicates, order and crashes', () => {
     await expect(ingestSnsEvent(world.deps, event)).resolves.toEqual(['duplicate']);
     await expect(ingestSnsEvent(world.deps, snsEvent(sesFixture('delivery')))).resolves.toEqual(['duplicate']);
     expect(await world.items(id)).toEqual(before);
-    expect(world.fanned).toHaveLength(1);
+    expect(world.fanned).toHaveLength(3);
+    expect(new Set(world.fanned.map((e) => e.eventId)).size).toBe(1);
   });
 
   it('keeps the greatest last_event whatever the order: a late Delivery does not undo a Bounce', async () => {
@@ -118,14 +121,15 @@ describe('ingest: duplicates, order and crashes', () => {
     delivery.delivery.timestamp = '2017-08-05T00:41:00.000Z'; // before the bounce below
     await world.handler(signedLambdaEvent('bounce-permanent-general'));
     await world.handler(snsEvent(delivery));
-    expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'bounced' });
+    const view = await world.view(id);
+    expect(view.lastEvent).toBe('bounced');
     // The recipient keeps the higher rank: bounced, not delivered.
-    expect((await world.itemsOf(id, 'R#'))[0]).toMatchObject({ status: 'bounced' });
-    // Both are in the log, oldest first.
-    expect((await world.itemsOf(id, 'EV#')).map((e) => e.type)).toEqual(['email.delivered', 'email.bounced']);
+    expect(Object.values(view.recipients).map(([status]) => status)).toEqual(['bounced']);
+    // All are in the log, oldest first.
+    expect(view.events.map((e) => e.type)).toEqual(['email.sent', 'email.delivered', 'email.bounced']);
   });
 
-  it('after a crash before its fan-out, a retry applies and fans out again, then records the event', async () => {
+  it('after a crash before its fan-out, a retry finds the event applied and fans it out, writing nothing', async () => {
     let failing = true;
     const fanned: string[] = [];
     const world = await makeWorld(dynamo, {
@@ -140,17 +144,15 @@ describe('ingest: duplicates, order and crashes', () => {
     const event = signedLambdaEvent('bounce-permanent-general');
 
     await expect(world.handler(event)).rejects.toThrow('queue unreachable');
-    // The status moved (idempotent), but the event is not recorded: a retry must do it all again.
-    expect(await world.itemsOf(id, 'EV#')).toEqual([]);
-    expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'bounced' });
+    // Applied (the write precedes the fan-out), not fanned out: the retry must fan it out.
+    const applied = await world.view(id);
+    expect(applied.lastEvent).toBe('bounced');
+    const after = await world.items(id);
 
     failing = false;
-    await expect(ingestSnsEvent(world.deps, event)).resolves.toEqual(['applied']);
-    const [recorded] = await world.itemsOf(id, 'EV#');
-    expect(fanned).toEqual([recorded!.event_id]);
-    expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'bounced' });
     await expect(ingestSnsEvent(world.deps, event)).resolves.toEqual(['duplicate']);
-    expect(fanned).toHaveLength(1);
+    expect(fanned).toEqual([applied.events.find((e) => e.type === 'email.bounced')!.eventId]);
+    expect(await world.items(id)).toEqual(after);
   });
 });
 
@@ -159,7 +161,7 @@ describe('ingest: correlation', () => {
     const world = await makeWorld(dynamo);
     const { id, tenantId } = await world.createEmail();
     await expect(ingestSnsEvent(world.deps, snsEvent(withMail(sesFixture('delivery'), { emailId: id, tenantId, messageId: 'not-mapped' })))).resolves.toEqual(['applied']);
-    expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'delivered', tenant_id: tenantId });
+    expect(await world.view(id)).toMatchObject({ lastEvent: 'delivered', tenantId });
   });
 
   it('throws for an email not found, so that Lambda retries and the DLQ keeps it', async () => {
@@ -171,8 +173,9 @@ describe('ingest: correlation', () => {
   it('throws when the tags name another tenant than the email\'s', async () => {
     const world = await makeWorld(dynamo);
     const { id } = await world.createEmail({ tenantId: 'tenant-a' });
+    const before = await world.items(id);
     await expect(world.handler(snsEvent(withMail(sesFixture('delivery'), { emailId: id, tenantId: 'tenant-b' })))).rejects.toBeInstanceOf(EmailNotFoundError);
-    expect(await world.itemsOf(id, 'EV#')).toEqual([]);
+    expect(await world.items(id)).toEqual(before);
   });
 
   it('drops an event for an email past retention instead of retrying it forever', async () => {
@@ -189,12 +192,12 @@ describe('ingest: correlation', () => {
     bounce.bounce.bouncedRecipients[0].emailAddress = 'bounce+x@simulator.amazonses.com';
     await world.handler(snsEvent(delivery));
     await world.handler(snsEvent(bounce));
-    const recipients = await world.itemsOf(id, 'R#');
-    expect(recipients.map((r) => [r.sk, r.address, r.status]).sort()).toEqual([
-      ['R#bounced+x@resend.dev', 'bounced+x@resend.dev', 'bounced'],
-      ['R#delivered@resend.dev', 'delivered@resend.dev', 'delivered'],
+    const view = await world.view(id);
+    expect(Object.entries(view.recipients).map(([address, [status]]) => [address, status])).toEqual([
+      ['bounced+x@resend.dev', 'bounced'],
+      ['delivered@resend.dev', 'delivered'],
     ]);
-    expect((await world.itemsOf(id, 'EV#')).map((e) => e.recipients)).toEqual([['delivered@resend.dev'], ['bounced+x@resend.dev']]);
+    expect(view.events.filter((e) => e.type !== 'email.sent').map((e) => e.recipients)).toEqual([['delivered@resend.dev'], ['bounced+x@resend.dev']]);
   });
 });
 
@@ -202,9 +205,9 @@ describe('ingest: what is refused, skipped, or retried', () => {
   it('refuses and logs a record from another topic, writing nothing and not throwing', async () => {
     const world = await makeWorld(dynamo, { topicArn: 'arn:aws:sns:us-east-1:123456789012:other-topic' });
     const { id } = await world.createEmail({ sesMessageId: FIXTURE_MESSAGE_ID });
+    const before = await world.items(id);
     await expect(ingestSnsEvent(world.deps, signedLambdaEvent('delivery'))).resolves.toEqual(['refused']);
-    expect(await world.itemsOf(id, 'EV#')).toEqual([]);
-    expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'sent' });
+    expect(await world.items(id)).toEqual(before);
     expect(world.logs).toContainEqual(expect.objectContaining({ level: 'ERROR', message: expect.stringContaining('not from the configured topic'), topicArn: FIXTURE_TOPIC }));
   });
 
@@ -215,7 +218,7 @@ describe('ingest: what is refused, skipped, or retried', () => {
     const good = signedLambdaEvent('delivery');
     const event = { Records: [bad.Records[0]!, { EventSource: 'aws:sns' }, good.Records[0]!] } as typeof good;
     await expect(ingestSnsEvent(world.deps, event)).resolves.toEqual(['malformed', 'malformed', 'applied']);
-    expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'delivered' });
+    expect((await world.view(id)).lastEvent).toBe('delivered');
     expect(world.logs).toContainEqual(expect.objectContaining({ level: 'ERROR', snsMessageId: bad.Records[0]!.Sns.MessageId, reason: expect.any(String) }));
   });
 
@@ -225,7 +228,7 @@ describe('ingest: what is refused, skipped, or retried', () => {
     const unknown = snsEvent(withMail(sesFixture('delivery'), { messageId: 'unknown-message' }));
     const event = { Records: [unknown.Records[0]!, signedLambdaEvent('open').Records[0]!] };
     await expect(ingestSnsEvent(world.deps, event)).rejects.toBeInstanceOf(EmailNotFoundError);
-    expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'opened' });
+    expect((await world.view(id)).lastEvent).toBe('opened');
   });
 
   it('throws when the table is unreachable, so that Lambda retries', async () => {
@@ -239,7 +242,8 @@ describe('ingest: what is refused, skipped, or retried', () => {
     });
     const client = new DynamoDBClient({ ...localClientConfig(`http://127.0.0.1:${port}`), maxAttempts: 1 });
     const world = await makeWorld(dynamo);
-    const deps = { ...world.deps, events: new EventStore(createDb(DynamoDBDocumentClient.from(client), 'unreachable')) };
+    const unreachable = createDb(DynamoDBDocumentClient.from(client), 'unreachable');
+    const deps = { ...world.deps, events: new EventStore(unreachable), status: new EmailStatusStore(unreachable) };
     await expect(ingestSnsEvent(deps, signedLambdaEvent('delivery'))).rejects.toThrow();
     await expect(ingestSnsEvent(deps, snsEvent(sesFixture('send'), FIXTURE_TOPIC))).rejects.toThrow();
     client.destroy();

@@ -3,7 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createDb, type Db } from '../../lambdas/core/adapters/dynamo';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
-import { EventStore } from '../../lambdas/core/adapters/events';
+import { EventStore, type LoggedEvent } from '../../lambdas/core/adapters/events';
+import { recipientStatus, shortEventId } from '../../lambdas/core/domain/email-state';
+import { RANKS } from '../../lambdas/core/domain/status';
+import { EmailStatusStore } from '../../lambdas/core/adapters/email-status';
+import { expiresAt } from '../../lambdas/core/adapters/dynamo';
+import { sendResponseEvent } from '../../lambdas/send/core';
+import { parseMailbox } from '../../lambdas/core/domain/email';
 import type { AppliedEvent, EventFanOut } from '../../lambdas/core/domain/applied-event';
 import { memoryLogger } from '../support/logs';
 import { createIngestHandler, type IngestDeps } from '../../lambdas/ingest/core';
@@ -17,7 +23,7 @@ export interface NewTestEmail {
   readonly cc?: string[];
   readonly bcc?: string[];
   readonly tags?: { name: string; value: string }[];
-  /** Written with markSent (STATUS `sent` and the `M#` item) when given. */
+  /** Recorded as the send records SendEmail's answer (STATUS: MessageId, `sent`, the Send event) when given. */
   readonly sesMessageId?: string;
   readonly createdAt?: string;
 }
@@ -27,6 +33,7 @@ export interface World {
   readonly db: Db;
   readonly emails: EmailStore;
   readonly events: EventStore;
+  readonly status: EmailStatusStore;
   readonly deps: IngestDeps;
   readonly handler: ReturnType<typeof createIngestHandler>;
   /** What was fanned out, in order. */
@@ -38,6 +45,18 @@ export interface World {
   items(emailId: string): Promise<Record<string, unknown>[]>;
   /** The items of one kind: `EV#` events, `R#` recipients, `STATUS`. */
   itemsOf(emailId: string, prefix: string): Promise<Record<string, unknown>[]>;
+  /** What the stored items mean, whatever the layout: status, recipients, the event log as listed. */
+  view(emailId: string): Promise<EmailStateView>;
+}
+
+export interface EmailStateView {
+  readonly lastEvent?: string;
+  readonly messageId?: string;
+  readonly tenantId?: string;
+  /** Address -> [status, short event id], sorted by address. */
+  readonly recipients: Record<string, [string, string]>;
+  /** The event log, as GET /emails/{id}/events lists it. */
+  readonly events: LoggedEvent[];
 }
 
 export async function makeWorld(
@@ -50,10 +69,12 @@ export async function makeWorld(
   const retentionDays = options.retentionDays ?? 36_500;
   const emails = new EmailStore(db, retentionDays);
   const events = new EventStore(db);
+  const status = new EmailStatusStore(db);
   const fanned: AppliedEvent[] = [];
   const { log, entries: logs } = memoryLogger();
   const deps: IngestDeps = {
     events,
+    status,
     fanOut: options.fanOut ?? { fanOut: async (e) => void fanned.push(e) },
     topicArn: options.topicArn ?? FIXTURE_TOPIC,
     retentionDays,
@@ -73,7 +94,7 @@ export async function makeWorld(
     return out;
   };
   return {
-    table, db, emails, events, deps, fanned, logs,
+    table, db, emails, events, status, deps, fanned, logs,
     handler: createIngestHandler(deps),
     async createEmail(email = {}) {
       // An email with a MessageId gets the id the tagged fixtures name (testEmailId).
@@ -84,12 +105,36 @@ export async function makeWorld(
         id, tenantId, from: 'Sender <sender@example.com>', to: email.to ?? ['recipient@example.com'], cc: email.cc ?? [], bcc: email.bcc ?? [],
         replyTo: [], subject: 'Hello', text: 'hi', tags: email.tags ?? [{ name: 'category', value: 'welcome' }], createdAt,
       });
-      if (email.sesMessageId) await emails.markSent(id, tenantId, email.sesMessageId, Date.parse(createdAt), createdAt);
+      if (email.sesMessageId) {
+        const addresses = [...(email.to ?? ['recipient@example.com']), ...(email.cc ?? []), ...(email.bcc ?? [])].map((a) => parseMailbox(a)?.address ?? a);
+        await status.apply(
+          { emailId: id, tenantId, expiresAt: expiresAt(Date.parse(createdAt), retentionDays) },
+          sendResponseEvent(email.sesMessageId, Date.parse(createdAt), addresses), 'message', { assumeAbsent: true },
+        );
+      }
       return { id, tenantId };
     },
     items,
     async itemsOf(emailId, prefix) {
       return (await items(emailId)).filter((i) => (i.sk as string).startsWith(prefix));
+    },
+    async view(emailId) {
+      const all = await items(emailId);
+      const item = all.find((i) => i.sk === 'STATUS');
+      const tenantId = all.find((i) => i.sk === 'META')?.tenant_id as string | undefined;
+      const stored = await status.read(emailId);
+      const recipients: Record<string, [string, string]> = {};
+      for (const [address, key] of Object.entries(stored.state.recipients)) recipients[address] = [recipientStatus(key, RANKS)!, key.slice(key.lastIndexOf('#') + 1)];
+      for (const r of all.filter((i) => String(i.sk).startsWith('R#'))) recipients[r.address as string] = [r.status as string, shortEventId(r.event_id as string)];
+      const sortedRecipients = Object.fromEntries(Object.entries(recipients).sort(([a], [b]) => a.localeCompare(b)));
+      const page = tenantId ? await events.list(tenantId, emailId) : undefined;
+      return {
+        ...(item?.last_event !== undefined ? { lastEvent: item.last_event as string } : {}),
+        ...(item?.message_id !== undefined ? { messageId: item.message_id as string } : {}),
+        ...(item?.tenant_id !== undefined ? { tenantId: item.tenant_id as string } : {}),
+        recipients: sortedRecipients,
+        events: page?.data ?? [],
+      };
     },
   };
 }

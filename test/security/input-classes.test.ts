@@ -73,6 +73,7 @@ describe('maps keyed by the customer keep every key, __proto__ included', () => 
       emailId: '0b0f2c1e-5c2a-4a55-9c3e-1d2e3f405162', tenantId: 't', from: 'a@acme.test', to: ['u@example.org'], cc: [], bcc: [],
       subject: 's', createdAt: '2026-11-29T00:00:00.000Z',
       tags: [{ name: '__proto__', value: 'polluted' }, { name: 'constructor', value: 'c' }, { name: 'plan', value: 'pro' }],
+      layout: 'current',
     };
     const event: LoggedEvent = {
       eventId: 'e1', type: 'email.delivered', status: 'delivered', sesType: 'Delivery', sesMessageId: 'm1',

@@ -22,6 +22,7 @@ import { API_ROUTES, DEFAULT_ROUTE_KEY, type ApiFunction } from '../../lambdas/c
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
 import { EventStore } from '../../lambdas/core/adapters/events';
+import { EmailStatusStore } from '../../lambdas/core/adapters/email-status';
 import { DomainStore } from '../../lambdas/core/adapters/domains';
 import { IdempotencyStore } from '../../lambdas/core/adapters/idempotency';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
@@ -99,7 +100,7 @@ beforeAll(async () => {
   known.webhook = (await webhooks.create(tenant.id, { endpoint: 'https://hooks.example.com/a', events: ['email.sent'] })).webhook.id;
 
   const send = createApiHandler(sendRoutes({
-    emails: new EmailStore(db, 30), domains, idempotency: new IdempotencyStore(db), events: new EventStore(db), templates,
+    emails: new EmailStore(db, 30), status: new EmailStatusStore(db), retryWindowMs: 15 * 60_000, retentionDays: 30, domains, idempotency: new IdempotencyStore(db), events: new EventStore(db), templates,
     sender: new SesSender(ses.client), configurationSet: 'sesame', region: 'us-east-1', now: Date.now,
   }), auth, quiet) as Lambda;
   const sent = await send(event('POST /emails', {}, {}, { authorization: `Bearer ${key}` }, JSON.stringify(TEMPLATES['POST /emails'])), context);

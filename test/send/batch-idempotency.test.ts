@@ -1,3 +1,4 @@
+import { parseEmailTag } from '../../lambdas/core/domain/email';
 import { call, isResendError, type Handler } from '../support/api';
 import { startSendHarness, type SendHarness } from './harness';
 import { HttpError } from '../../lambdas/core/errors';
@@ -24,7 +25,7 @@ describe('POST /emails/batch', () => {
     expect(res.status).toBe(200);
     expect(res.body.data).toHaveLength(3);
     const sent = h.ses.sent().slice(before);
-    const idByRecipient = new Map(sent.map((s) => [s.request.Destination!.ToAddresses![0], s.request.EmailTags!.find((t) => t.Name === 'sesame_email_id')!.Value]));
+    const idByRecipient = new Map(sent.map((s) => [s.request.Destination!.ToAddresses![0], parseEmailTag(s.request.EmailTags!.find((t) => t.Name === 'sesame_email_id')!.Value!)!.emailId]));
     expect(res.body.data.map((d: { id: string }) => d.id)).toEqual([1, 2, 3].map((n) => idByRecipient.get(`user${n}@example.org`)));
   });
 
@@ -118,10 +119,14 @@ describe('Idempotency-Key', () => {
     expect(retried.status).toBe(200);
   });
 
-  it('never stores a 5xx', async () => {
-    const broken = h.handler({ sender: () => ({ send: async () => { throw new Error('boom'); } }) });
+  it('never stores a 5xx: a retry is not answered the 500 again (it waits for the Send event, then sends)', async () => {
+    let clock = Date.now();
+    const now = () => clock;
+    const broken = h.handler({ now, sender: () => ({ send: async () => { throw new Error('boom'); } }) });
     expect((await call(broken, 'POST', '/emails', { key: acme.key, body: email(5), headers: { 'Idempotency-Key': 'order-5' } })).status).toBe(500);
-    expect((await call(handler, 'POST', '/emails', { key: acme.key, body: email(5), headers: { 'Idempotency-Key': 'order-5' } })).status).toBe(200);
+    expect((await call(h.handler({ now }), 'POST', '/emails', { key: acme.key, body: email(5), headers: { 'Idempotency-Key': 'order-5' } })).status).toBe(409);
+    clock += 16 * 60_000;
+    expect((await call(h.handler({ now }), 'POST', '/emails', { key: acme.key, body: email(5), headers: { 'Idempotency-Key': 'order-5' } })).status).toBe(200);
   });
 
   it('lets a batch that SES throttles part-way be retried with the same key, sending only what was not sent', async () => {
@@ -145,7 +150,7 @@ describe('Idempotency-Key', () => {
     const sent = h.ses.sent().slice(before);
     expect(sent).toHaveLength(5);
     expect(new Set(sent.map((s) => s.request.Content!.Simple!.Subject!.Data)).size).toBe(5);
-    const ids = sent.map((s) => s.request.EmailTags!.find((t) => t.Name === 'sesame_email_id')!.Value);
+    const ids = sent.map((s) => parseEmailTag(s.request.EmailTags!.find((t) => t.Name === 'sesame_email_id')!.Value!)!.emailId);
     expect(new Set(ids)).toEqual(new Set(retry.body.data.map((d: { id: string }) => d.id)));
 
     const replay = await call(handler, 'POST', '/emails/batch', { key: acme.key, body: batch, headers: { 'Idempotency-Key': 'batch-1' } });

@@ -2,6 +2,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
+import { EmailStatusStore } from '../../lambdas/core/adapters/email-status';
 import { EventStore } from '../../lambdas/core/adapters/events';
 import { DomainStore, type DomainRecord } from '../../lambdas/core/adapters/domains';
 import { IdempotencyStore } from '../../lambdas/core/adapters/idempotency';
@@ -23,7 +24,7 @@ export interface SendHarness {
   readonly table: string;
   readonly tenants: TenantStore;
   readonly domains: DomainStore;
-  handler(options?: { sender?: (real: EmailSender) => EmailSender; now?: () => number; batchConcurrency?: number; metrics?: EmfMetrics; log?: Logger }): Handler;
+  handler(options?: { sender?: (real: EmailSender) => EmailSender; now?: () => number; batchConcurrency?: number; retryWindowMs?: number; metrics?: EmfMetrics; log?: Logger }): Handler;
   /** A tenant with a full-access key and a verified domain `<prefix>.test`. */
   tenant(prefix: string, domain?: Partial<DomainRecord>): Promise<{ tenantId: string; key: string; domain: string }>;
   /** Every item in the table (tests only: the code never scans). */
@@ -50,6 +51,9 @@ export async function startSendHarness(): Promise<SendHarness> {
       return createApiHandler(
         sendRoutes({
           emails: new EmailStore(clockDb, 30),
+          status: new EmailStatusStore(clockDb),
+          retryWindowMs: options.retryWindowMs ?? 15 * 60_000,
+          retentionDays: 30,
           domains,
           idempotency: new IdempotencyStore(clockDb),
           events: new EventStore(clockDb),

@@ -29,7 +29,7 @@ describe('POST /emails', () => {
     expect(req.FromEmailAddress).toBe('Acme <hello@acme.test>');
     expect(req.EmailTags).toEqual(expect.arrayContaining([
       { Name: 'kind', Value: 'welcome' },
-      { Name: 'sesame_email_id', Value: res.body.id },
+      { Name: 'sesame_email_id', Value: expect.stringMatching(new RegExp(`^${res.body.id}_\\d+$`)) },
       { Name: 'sesame_tenant_id', Value: acme.tenantId },
     ]));
 
@@ -42,6 +42,9 @@ describe('POST /emails', () => {
     });
     expect(got.body.message_id).toBe(`<${sent[0]!.messageId}@email.amazonses.com>`);
     expect(Date.parse(got.body.created_at)).not.toBeNaN();
+    // The email-id tag carries the creation time, so that its SES events need not read the email.
+    const tag = req.EmailTags!.find((t) => t.Name === 'sesame_email_id')!.Value!;
+    expect(new Date(Number(tag.slice(tag.indexOf('_') + 1))).toISOString()).toBe(got.body.created_at);
   });
 
   it('maps Resend test addresses to the SES mailbox simulator but shows what the customer sent to', async () => {

@@ -1,13 +1,12 @@
 /**
  * Emails in DynamoDB.
  *
- * - META (`E#<id>`/`META`) is written once: addresses, subject, tags, and the body gzipped
- *   (in `BODY#<n>` chunks unless it is small). It carries the keys-only,
- *   per-tenant, sharded list index (gsi2).
- * - STATUS (`E#<id>`/`STATUS`) is the small item that status updates touch: last_event, its
- *   ordering key, the SES MessageId. Every update is a conditional max, so events in any order
- *   converge.
- * - `M#<SES MessageId>` maps SES's id back to the email, for events that carry no tags.
+ * - META (`E#<id>`/`META`) is written once, before SendEmail: addresses, subject, tags, the body
+ *   gzipped (in `BODY#<n>` chunks unless it is small), and `sending_at`, the `sending` mark. It
+ *   carries the keys-only, per-tenant, sharded list index (gsi2).
+ * - STATUS (`E#<id>`/`STATUS`, adapters/email-status.ts) is the small item that SendEmail's answer
+ *   and every SES event write: last_event, the SES MessageId, recipients, the event log. No STATUS,
+ *   or no MessageId in it, is `queued` to the API.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
@@ -17,7 +16,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { EMAIL_LIST_SHARDS, emailIdOfPk, keys, parseListSortKey } from '../table';
-import { emailKey, type EmailStatus, SEND_RESPONSE_EVENT } from '../domain/status';
+import type { EmailStatus } from '../domain/status';
 import { batchGetAll, type Db, expiresAt, isConditionFailure, isLive, queryItems, queryShardsMerged } from './dynamo';
 
 /**
@@ -101,6 +100,8 @@ export class EmailStore {
           to: email.to, cc: email.cc, bcc: email.bcc, reply_to: email.replyTo,
           subject: email.subject, tags: email.tags, created_at: email.createdAt,
           ...(email.template ? { template_id: email.template.id, template_version_id: email.template.versionId } : {}),
+          // The `sending` mark: set before SendEmail, moved only by a retry after the window.
+          sending_at: created,
           ...(chunks ? { body_chunks: chunks } : { body }),
           expires_at: ttl,
           gsi2pk: keys.emailList(email.tenantId, shardOf(email.id)),
@@ -132,34 +133,26 @@ export class EmailStore {
   }
 
   /**
-   * Records SES's acceptance: last_event `sent` (a conditional max, keyed by the time the send
-   * started, so a faster Delivery event still wins) and the MessageId mapping.
+   * A keyed retry found its email `sending` with no MessageId: claims it for a new SendEmail if its
+   * mark is older than the window (and moves the mark, so that one retry wins). False: still within
+   * the window (or another retry claimed it).
    */
-  async markSent(emailId: string, tenantId: string, sesMessageId: string, startedAtMs: number, createdAt: string): Promise<void> {
-    const key = emailKey(new Date(startedAtMs).toISOString(), 'sent', SEND_RESPONSE_EVENT);
-    const ttl = expiresAt(Date.parse(createdAt), this.retentionDays);
+  async reclaimSending(emailId: string, nowMs: number, windowMs: number): Promise<boolean> {
+    const cutoff = nowMs - windowMs;
     try {
       await this.db.doc.send(new UpdateCommand({
         TableName: this.db.table,
-        Key: keys.emailStatus(emailId),
-        UpdateExpression: 'SET last_event = :e, last_key = :k, message_id = :m, tenant_id = :t, expires_at = :x',
-        ConditionExpression: 'attribute_not_exists(last_key) OR last_key < :k',
-        ExpressionAttributeValues: { ':e': 'sent', ':k': key, ':m': sesMessageId, ':t': tenantId, ':x': ttl },
+        Key: keys.emailMeta(emailId),
+        UpdateExpression: 'SET sending_at = :now',
+        // Emails of the previous layout have no mark: their creation time stands for it.
+        ConditionExpression: 'attribute_exists(pk) AND (sending_at < :cutoff OR (attribute_not_exists(sending_at) AND created_at < :cutoffIso))',
+        ExpressionAttributeValues: { ':now': nowMs, ':cutoff': cutoff, ':cutoffIso': new Date(cutoff).toISOString() },
       }));
+      return true;
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // A later event got there first: keep its status, record the MessageId only.
-      await this.db.doc.send(new UpdateCommand({
-        TableName: this.db.table,
-        Key: keys.emailStatus(emailId),
-        UpdateExpression: 'SET message_id = :m, tenant_id = :t, expires_at = :x',
-        ExpressionAttributeValues: { ':m': sesMessageId, ':t': tenantId, ':x': ttl },
-      }));
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
-    await this.db.doc.send(new PutCommand({
-      TableName: this.db.table,
-      Item: { ...keys.sesMessage(sesMessageId), kind: 'ses_message', email_id: emailId, tenant_id: tenantId, expires_at: ttl },
-    }));
   }
 
   /** The SES MessageId of an email that SES has accepted, if any. */

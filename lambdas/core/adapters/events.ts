@@ -1,23 +1,25 @@
 /**
- * SES events in DynamoDB: correlation, the event log, recipient states and the email's last_event.
+ * SES events in DynamoDB: the email an event belongs to, the event log as the API lists it, and
+ * the previous layout's writes.
  *
- * - `E#<id>` / `EV#<fixed time>#<event id>`: one item per SES event, inserted if absent, and only
- *   once the event has been applied and its webhooks queued: its presence means "done", so a retry
- *   after a crash anywhere before it does everything again (each step is idempotent), and no second
- *   write is needed to mark the fan-out. Its content is a function of the event alone.
- * - `E#<id>` / `R#<address>`: one item per recipient an event names; a conditional max by
- *   recipientKey (rank, time, event id).
- * - `E#<id>` / `STATUS`: last_event, a conditional max by emailKey (time, rank, event id). Nothing
- *   else is added to it, so it stays far under 1 KB.
- *
- * Every write is one item, guarded by a condition: any order and any number of duplicates leave
- * the same items (README "Email status and SES events").
+ * Since the one-write layout, an event is applied to the email's STATUS item
+ * (adapters/email-status.ts), whose log holds the events while they fit; the others are `EV#`
+ * items. Emails written before it (they live SESAME_RETENTION_DAYS) have no version on STATUS and
+ * keep being applied the previous way, with the methods marked "previous layout" below:
+ * - `E#<id>` / `EV#<fixed time>#<event id>`: one item per SES event, inserted if absent, once
+ *   applied and fanned out (its presence means "done");
+ * - `E#<id>` / `R#<address>`: one item per recipient; a conditional max by recipientKey;
+ * - `E#<id>` / `STATUS`: last_event, a conditional max by emailKey.
+ * The event log reads both layouts: STATUS's inline log and the `EV#` items together.
  */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { EmailEventType } from '../domain/applied-event';
-import { type EmailStatus, emailKey, recipientKey } from '../domain/status';
+import { type LoggedEvent, sortLog } from '../domain/email-state';
+import { emailKey, recipientKey } from '../domain/status';
 import { keys } from '../table';
 import { type Db, isConditionFailure, isLive, queryItems } from './dynamo';
+import { EmailStatusStore, eventItem, fromEventItem } from './email-status';
+
+export type { LoggedEvent } from '../domain/email-state';
 
 /** The email an event belongs to, as META has it. */
 export interface EmailRecord {
@@ -32,21 +34,13 @@ export interface EmailRecord {
   /** The customer's tags, as the send stored them. */
   readonly tags: readonly { readonly name: string; readonly value: string }[];
   readonly expiresAt?: number;
-}
-
-/** One entry of an email's event log. */
-export interface LoggedEvent {
-  readonly eventId: string;
-  readonly type: EmailEventType;
-  readonly status: EmailStatus;
-  /** SES's name for it: Delivery, Bounce, ... */
-  readonly sesType: string;
-  readonly sesMessageId: string;
-  /** The event's own time (fixed-width ISO 8601). */
-  readonly timestamp: string;
-  /** The customer's addresses the event concerns. */
-  readonly recipients: readonly string[];
-  readonly details: Readonly<Record<string, unknown>>;
+  /** `current`: the one-write layout (META has the `sending` mark); `legacy`: written before it. */
+  readonly layout: 'current' | 'legacy';
+  /**
+   * Set when the record was built from the SES event itself, not read: whether test addresses
+   * were sent to the simulator (reported addresses are then mapped back without the email's lists).
+   */
+  readonly testAddresses?: boolean;
 }
 
 /** Most events an email's log returns; an email has a handful, opens and clicks can add more. */
@@ -58,25 +52,18 @@ export interface EventLog {
 }
 
 export class EventStore implements EventLog {
-  constructor(private readonly db: Db) {}
+  private readonly status: EmailStatusStore;
 
-  /**
-   * The email of an event: by Sesame's email id tag when the event carries it, else by the SES
-   * MessageId (`M#` item, written when SendEmail returned). Undefined when not found (yet).
-   */
-  async findEmail(ref: { readonly emailId?: string; readonly sesMessageId: string }): Promise<EmailRecord | undefined> {
-    let emailId = ref.emailId;
-    if (emailId === undefined) {
-      const { Item } = await this.db.doc.send(new GetCommand({
-        TableName: this.db.table, Key: keys.sesMessage(ref.sesMessageId), ProjectionExpression: 'email_id',
-      }));
-      emailId = Item?.email_id as string | undefined;
-      if (emailId === undefined) return undefined;
-    }
+  constructor(private readonly db: Db) {
+    this.status = new EmailStatusStore(db);
+  }
+
+  /** The email, as META has it; undefined when there is none. */
+  async findEmail(emailId: string): Promise<EmailRecord | undefined> {
     const { Item: meta } = await this.db.doc.send(new GetCommand({
       TableName: this.db.table,
       Key: keys.emailMeta(emailId),
-      ProjectionExpression: 'email_id, tenant_id, #f, #t, cc, bcc, subject, tags, created_at, expires_at',
+      ProjectionExpression: 'email_id, tenant_id, #f, #t, cc, bcc, subject, tags, created_at, expires_at, sending_at',
       ExpressionAttributeNames: { '#f': 'from', '#t': 'to' },
     }));
     if (!meta) return undefined;
@@ -91,10 +78,11 @@ export class EventStore implements EventLog {
       createdAt: meta.created_at as string,
       tags: (meta.tags as { name: string; value: string }[] | undefined) ?? [],
       ...(typeof meta.expires_at === 'number' ? { expiresAt: meta.expires_at } : {}),
+      layout: meta.sending_at !== undefined ? 'current' : 'legacy',
     };
   }
 
-  /** Whether the event is already recorded, i.e. applied and fanned out (a consistent read). */
+  /** Previous layout: whether the event is already recorded, i.e. applied and fanned out (a consistent read). */
   async isRecorded(email: EmailRecord, event: Pick<LoggedEvent, 'timestamp' | 'eventId'>): Promise<boolean> {
     const { Item } = await this.db.doc.send(new GetCommand({
       TableName: this.db.table, Key: keys.emailEvent(email.emailId, event.timestamp, event.eventId), ConsistentRead: true, ProjectionExpression: 'pk',
@@ -102,7 +90,7 @@ export class EventStore implements EventLog {
     return Item !== undefined;
   }
 
-  /** Records the event if absent; false when another delivery of it got there first. */
+  /** Previous layout: records the event if absent; false when another delivery of it got there first. */
   async record(email: EmailRecord, event: LoggedEvent): Promise<boolean> {
     const key = keys.emailEvent(email.emailId, event.timestamp, event.eventId);
     try {
@@ -110,15 +98,7 @@ export class EventStore implements EventLog {
         TableName: this.db.table,
         Item: {
           ...key,
-          kind: 'email_event',
-          event_id: event.eventId,
-          type: event.type,
-          status: event.status,
-          ses_type: event.sesType,
-          ses_message_id: event.sesMessageId,
-          event_time: event.timestamp,
-          recipients: event.recipients,
-          details: event.details,
+          ...eventItem(event),
           tenant_id: email.tenantId,
           ...(email.expiresAt !== undefined ? { expires_at: email.expiresAt } : {}),
         },
@@ -131,7 +111,7 @@ export class EventStore implements EventLog {
     }
   }
 
-  /** Raises one recipient's state to this event if it orders after the current one. */
+  /** Previous layout: raises one recipient's state to this event if it orders after the current one. */
   async raiseRecipient(email: EmailRecord, address: string, event: LoggedEvent): Promise<void> {
     const rkey = recipientKey(event.timestamp, event.status, event.eventId);
     await this.conditionalMax(new UpdateCommand({
@@ -148,7 +128,7 @@ export class EventStore implements EventLog {
     }));
   }
 
-  /** Raises the email's last_event to this event if it orders after the current one. */
+  /** Previous layout: raises the email's last_event to this event if it orders after the current one. */
   async raiseStatus(email: EmailRecord, event: LoggedEvent): Promise<void> {
     const key = emailKey(event.timestamp, event.status, event.eventId);
     await this.conditionalMax(new UpdateCommand({
@@ -170,12 +150,17 @@ export class EventStore implements EventLog {
       TableName: this.db.table, Key: keys.emailMeta(emailId), ProjectionExpression: 'tenant_id, expires_at',
     }));
     if (!meta || meta.tenant_id !== tenantId || !isLive(meta as { expires_at?: number }, this.db.now())) return undefined;
-    const items = await queryItems(this.db, {
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)',
-      ExpressionAttributeValues: { ':pk': keys.emailMeta(emailId).pk, ':ev': 'EV#' },
-      Limit: MAX_LISTED_EVENTS + 1,
-    }, MAX_LISTED_EVENTS + 1);
-    const data = items.map(toLogged);
+    const [items, status] = await Promise.all([
+      queryItems(this.db, {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)',
+        ExpressionAttributeValues: { ':pk': keys.emailMeta(emailId).pk, ':ev': 'EV#' },
+        Limit: MAX_LISTED_EVENTS + 1,
+      }, MAX_LISTED_EVENTS + 1),
+      this.status.read(emailId),
+    ]);
+    const spilled = items.map(fromEventItem);
+    const seen = new Set(spilled.map((e) => e.eventId));
+    const data = sortLog([...spilled, ...status.state.log.filter((e) => !seen.has(e.eventId))]);
     return { data: data.slice(0, MAX_LISTED_EVENTS), hasMore: data.length > MAX_LISTED_EVENTS };
   }
 
@@ -187,17 +172,4 @@ export class EventStore implements EventLog {
       if (!isConditionFailure(error)) throw error;
     }
   }
-}
-
-function toLogged(item: Record<string, unknown>): LoggedEvent {
-  return {
-    eventId: item.event_id as string,
-    type: item.type as EmailEventType,
-    status: item.status as EmailStatus,
-    sesType: item.ses_type as string,
-    sesMessageId: item.ses_message_id as string,
-    timestamp: item.event_time as string,
-    recipients: (item.recipients as string[] | undefined) ?? [],
-    details: (item.details as Record<string, unknown> | undefined) ?? {},
-  };
 }

@@ -2,23 +2,50 @@
  * Sending through SES v2 SendEmail with Simple content (which carries headers and attachments
  * itself), and the mapping of SES's errors to Resend's.
  */
-import { SendEmailCommand, type SendEmailCommandInput, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { SendEmailCommand, type SendEmailCommandInput, SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import { HttpError } from '../errors';
-import { type EmailDraft, TAG_EMAIL_ID, TAG_TENANT_ID, formatMailbox, toSesMailbox } from '../domain/email';
+import { type EmailDraft, TAG_EMAIL_ID, TAG_TENANT_ID, formatEmailTag, formatMailbox, headerRebuild, toSesMailbox } from '../domain/email';
 
 export interface OutgoingEmail {
   readonly emailId: string;
   readonly tenantId: string;
   readonly draft: EmailDraft;
   readonly configurationSet: string;
+  /** When the email was created (ms): carried in Sesame's tag, so events need not read the email. */
+  readonly createdMs: number;
+}
+
+/**
+ * SES answered, or failed in a way that does not prove it refused the email (a timeout, a dropped
+ * connection, a 5xx): SES may have accepted it. The email stays `sending`; never retried here.
+ */
+export class SendUnconfirmedError extends Error {
+  constructor(cause: unknown) {
+    super('SES did not confirm the send', { cause });
+    this.name = 'SendUnconfirmedError';
+  }
 }
 
 export interface EmailSender {
-  /** Returns SES's MessageId. Throws HttpError for SES's refusals. */
+  /**
+   * Returns SES's MessageId. Throws HttpError when, and only when, SES refused the email (a 4xx
+   * answer: rejected, throttled, invalid, sending paused): the email is then freed. Anything else
+   * (SendUnconfirmedError, a crash) leaves it `sending`.
+   */
   send(email: OutgoingEmail): Promise<string>;
 }
 
-export function toSendEmailInput({ emailId, tenantId, draft, configurationSet }: OutgoingEmail): SendEmailCommandInput {
+/**
+ * The SES client that sends: one attempt per SendEmail. An answer lost on the way back must not
+ * become a second copy, so Sesame decides about retries, not the SDK (its default is 3 attempts).
+ * Other SES calls (identities) keep the SDK's retries.
+ */
+export function sendingClient(config: SESv2ClientConfig = {}): SESv2Client {
+  return new SESv2Client({ ...config, maxAttempts: 1 });
+}
+
+export function toSendEmailInput({ emailId, tenantId, draft, configurationSet, createdMs }: OutgoingEmail): SendEmailCommandInput {
+  const rebuild = headerRebuild(draft);
   const utf8 = (Data: string) => ({ Data, Charset: 'UTF-8' });
   return {
     FromEmailAddress: formatMailbox(draft.from),
@@ -52,7 +79,7 @@ export function toSendEmailInput({ emailId, tenantId, draft, configurationSet }:
     },
     EmailTags: [
       ...draft.tags.map((t) => ({ Name: t.name, Value: t.value })),
-      { Name: TAG_EMAIL_ID, Value: emailId },
+      { Name: TAG_EMAIL_ID, Value: formatEmailTag({ emailId, ...(rebuild ? { createdMs, testAddresses: rebuild.testAddresses } : {}) }) },
       { Name: TAG_TENANT_ID, Value: tenantId },
     ],
     ConfigurationSetName: configurationSet,
@@ -63,14 +90,31 @@ export class SesSender implements EmailSender {
   constructor(private readonly client: SESv2Client) {}
 
   async send(email: OutgoingEmail): Promise<string> {
+    let messageId: string | undefined;
     try {
-      const res = await this.client.send(new SendEmailCommand(toSendEmailInput(email)));
-      if (!res.MessageId) throw new Error('SES returned no MessageId');
-      return res.MessageId;
+      messageId = (await this.client.send(new SendEmailCommand(toSendEmailInput(email)))).MessageId;
     } catch (error) {
-      throw sesError(error);
+      if (!provesRefusal(error)) throw new SendUnconfirmedError(error);
+      const mapped = sesError(error);
+      if (mapped instanceof HttpError) throw mapped;
+      // A refusal Resend has no name for (a missing configuration set, a denied permission): the
+      // operator's to fix; the client gets no internals, the log gets the cause.
+      throw Object.assign(new HttpError(502, 'application_error', 'Amazon SES refused the request. Please retry later.'), { cause: error });
     }
+    if (!messageId) throw new SendUnconfirmedError(new Error('SES returned no MessageId'));
+    return messageId;
   }
+}
+
+/**
+ * Whether an SES error proves that SES did not accept the email: SES answered with a client error
+ * (MessageRejected, throttling, validation, a paused account or tenant, ...). A 5xx, a timeout or a
+ * connection lost does not: SES may have accepted the email before the answer was lost.
+ */
+export function provesRefusal(error: unknown): boolean {
+  const e = error as { $fault?: unknown; $metadata?: { httpStatusCode?: unknown } } | undefined;
+  const status = e?.$metadata?.httpStatusCode;
+  return e?.$fault === 'client' && typeof status === 'number' && status >= 400 && status < 500;
 }
 
 /** Whether SES asked us to slow down: the caller answers 429 and stores nothing. */

@@ -4,6 +4,7 @@
  */
 import * as z from './schema';
 import { HttpError } from '../errors';
+import { isId } from './ids';
 
 export const MAX_RECIPIENTS = 50;
 export const MAX_BATCH = 100;
@@ -329,4 +330,67 @@ export function toSesAddress(address: string): string {
 export function toSesMailbox(m: Mailbox): string {
   const ses = toSesAddress(m.address);
   return ses === m.address ? formatMailbox(m) : ses;
+}
+
+const FROM_SIMULATOR: Record<string, string> = Object.fromEntries(Object.entries(TEST_ADDRESSES).map(([k, v]) => [v, k]));
+
+/** The inverse of toSesAddress: a mailbox simulator address as the Resend test address it stands for. */
+export function fromSesAddress(address: string): string {
+  const m = /^([a-z]+)(\+[^@]*)?@simulator\.amazonses\.com$/i.exec(address);
+  const source = m ? FROM_SIMULATOR[m[1]!.toLowerCase()] : undefined;
+  return source ? `${source}${m![2] ?? ''}@resend.dev` : address;
+}
+
+/**
+ * What Sesame's email-id tag carries: `<email id>`, or `<email id>_<created ms>` when the SES
+ * event's `mail` object is enough to rebuild the webhook's email fields (from, to, subject; the
+ * customer's tags are tags too), with `_r` when Resend test addresses were sent to the simulator.
+ */
+export interface EmailTag {
+  readonly emailId: string;
+  readonly createdMs?: number;
+  readonly testAddresses?: boolean;
+}
+
+export function formatEmailTag(tag: EmailTag): string {
+  if (tag.createdMs === undefined) return tag.emailId;
+  return `${tag.emailId}_${tag.createdMs}${tag.testAddresses ? '_r' : ''}`;
+}
+
+export function parseEmailTag(value: string): EmailTag | undefined {
+  const m = /^([0-9a-f-]{36})(?:_(\d{1,15})(_r)?)?$/.exec(value);
+  if (!m || !isId(m[1]!)) return undefined;
+  return { emailId: m[1]!, ...(m[2] !== undefined ? { createdMs: Number(m[2]), testAddresses: m[3] !== undefined } : {}) };
+}
+
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
+/**
+ * A mailbox of SES's `mail.commonHeaders` as the customer wrote it (parseMailbox's form), the test
+ * address put back when the send rewrote test addresses.
+ */
+export function rebuildMailbox(header: string, testAddresses: boolean): string {
+  const parsed = parseMailbox(header);
+  if (!parsed) return header.trim();
+  const address = testAddresses ? fromSesAddress(parsed.address) : parsed.address;
+  return parsed.name ? `${parsed.name} <${address}>` : address;
+}
+
+/**
+ * Whether SES's `mail.commonHeaders` give back exactly what the customer sent (from, to, subject as
+ * stored), and whether test addresses were rewritten; undefined when they would not (a non-ASCII
+ * display name or subject, which SES sees encoded, a test address whose rewrite cannot be undone):
+ * the email's events then read the email item instead.
+ */
+export function headerRebuild(draft: Pick<EmailDraft, 'from' | 'to' | 'cc' | 'bcc' | 'subject'>): { readonly testAddresses: boolean } | undefined {
+  if (!PRINTABLE.test(draft.subject)) return undefined;
+  const all = [...draft.to, ...draft.cc, ...draft.bcc];
+  const rewritten = all.filter((m) => toSesAddress(m.address) !== m.address);
+  const testAddresses = rewritten.length > 0;
+  if (rewritten.some((m) => fromSesAddress(toSesAddress(m.address)) !== m.address)) return undefined;
+  // A literal simulator address next to rewritten ones would be read back as a test address.
+  if (testAddresses && all.some((m) => fromSesAddress(m.address) !== m.address)) return undefined;
+  if (rebuildMailbox(formatMailbox(draft.from), false) !== draft.from.raw) return undefined;
+  if (draft.to.some((m) => rebuildMailbox(toSesMailbox(m), testAddresses) !== m.raw)) return undefined;
+  return { testAddresses };
 }

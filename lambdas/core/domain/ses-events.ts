@@ -6,8 +6,8 @@
  */
 import * as z from './schema';
 import type { EmailEventType } from './applied-event';
-import { TAG_EMAIL_ID, TAG_TENANT_ID, parseMailbox, toSesAddress } from './email';
-import { derivedId, isId } from './ids';
+import { RESERVED_TAG_PREFIX, TAG_EMAIL_ID, TAG_TENANT_ID, parseEmailTag, parseMailbox, toSesAddress } from './email';
+import { derivedId } from './ids';
 import { type EmailStatus, fixedTime } from './status';
 
 /** What SES publishes once, when an SNS event destination is created. Accepted, nothing to do. */
@@ -40,8 +40,20 @@ export interface SesEvent {
    * which carries the email's tags) or an identity notification (never carries tags).
    */
   readonly source: 'event_publishing' | 'identity_notification';
-  /** From Sesame's reserved tags, when the event carries them (event publishing only). */
-  readonly correlation: { readonly emailId?: string; readonly tenantId?: string };
+  /**
+   * From Sesame's reserved tags, when the event carries them (event publishing only): the email,
+   * its tenant, and, for emails whose headers SES gives back as sent, its creation time and
+   * whether test addresses were rewritten (domain/email.ts `EmailTag`).
+   */
+  readonly correlation: { readonly emailId?: string; readonly tenantId?: string; readonly createdMs?: number; readonly testAddresses?: boolean };
+  /** What the `mail` object says of the email: its headers as SES sent them and the customer's tags. */
+  readonly mail: {
+    readonly from?: string;
+    readonly to: readonly string[];
+    readonly subject?: string;
+    /** The customer's tags: neither SES's `ses:*` nor Sesame's own. */
+    readonly tags: Readonly<Record<string, string>>;
+  };
   /** When SES accepted the message (`mail.timestamp`). */
   readonly mailTimestamp: string;
   /** Type-specific details in Resend's webhook names: `bounce`, `click`, `failed`, `suppressed`, ... */
@@ -65,6 +77,11 @@ const mail = z.object({
   timestamp: time,
   destination: z._default(z.array(z.string()), []),
   tags: z.optional(z.record(z.string(), z.array(z.string()))),
+  commonHeaders: z.optional(z.object({
+    from: z.optional(z.array(z.string())),
+    to: z.optional(z.array(z.string())),
+    subject: z.optional(z.string()),
+  })),
 });
 
 const namedRecipient = z.object({
@@ -300,11 +317,29 @@ const shapes: { [T in Exclude<SesEventType, 'Subscription'>]: (e: Parsed<T>) => 
 };
 
 function correlation(m: Mail): SesEvent['correlation'] {
-  const emailId = m.tags?.[TAG_EMAIL_ID]?.[0];
+  const tag = m.tags?.[TAG_EMAIL_ID]?.[0];
+  const email = tag !== undefined ? parseEmailTag(tag) : undefined;
   const tenantId = m.tags?.[TAG_TENANT_ID]?.[0];
   return {
-    ...(emailId !== undefined && isId(emailId) ? { emailId } : {}),
+    ...(email !== undefined ? { emailId: email.emailId } : {}),
+    ...(email?.createdMs !== undefined ? { createdMs: email.createdMs, testAddresses: email.testAddresses === true } : {}),
     ...(tenantId !== undefined && tenantId !== '' ? { tenantId } : {}),
+  };
+}
+
+function mailFields(m: Mail): SesEvent['mail'] {
+  // No prototype: a customer's tag may be called `__proto__`.
+  const tags: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, values] of Object.entries(m.tags ?? {})) {
+    if (name.startsWith('ses:') || name.toLowerCase().startsWith(RESERVED_TAG_PREFIX) || values[0] === undefined) continue;
+    tags[name] = values[0];
+  }
+  const h = m.commonHeaders;
+  return {
+    ...(h?.from?.[0] !== undefined ? { from: h.from[0] } : {}),
+    to: h?.to ?? [],
+    ...(h?.subject !== undefined ? { subject: h.subject } : {}),
+    tags,
   };
 }
 
@@ -359,6 +394,7 @@ export function parseSesMessage(message: string): ParsedSesMessage {
       recipients: shape.recipients,
       source: record.eventType !== undefined ? 'event_publishing' : 'identity_notification',
       correlation: correlation(m),
+      mail: mailFields(m),
       mailTimestamp: fixedTime(m.timestamp),
       details: shape.details,
     },

@@ -38,6 +38,3 @@ export const emailKey = (time: string, status: EmailStatus, eventId: string): st
 /** Orders one recipient's events: greatest (rank, timestamp, event id) wins. */
 export const recipientKey = (time: string, status: EmailStatus, eventId: string): string =>
   `${rank2(status)}#${fixedTime(time)}#${eventId}`;
-
-/** The event id of "SES accepted the email", taken from SendEmail's response. */
-export const SEND_RESPONSE_EVENT = 'send-response';

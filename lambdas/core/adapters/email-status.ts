@@ -1,0 +1,223 @@
+/**
+ * The email's STATUS item (`E#<id>` / `STATUS`): everything an SES event changes, in one small item
+ * written with one conditional write per event (domain/email-state.ts has the rule).
+ *
+ * Attributes: `v` (version; every write is conditional on the version read), `last_event` and
+ * `last_key`, `message_id`, `rc` (recipient -> recipientKey), `lg` (the event log while it fits),
+ * `sp` (short ids of events written to their own `EV#` items because the item would pass
+ * MAX_STATUS_BYTES), `tenant_id`, `expires_at`. When the MessageId is known the item also carries
+ * `gsi2pk = M#<MessageId>` / `gsi2sk = MSG`: a keys-only entry in gsi2, which finds the email of an
+ * event without tags (identity notifications) for no write of its own.
+ *
+ * A write that loses a race (another event of the same email wrote in between) reads again and
+ * merges again. An event that spills is written to its own item first (insert-if-absent, content a
+ * function of the event), then marked applied here, so a crash between the two only repeats them.
+ */
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { applyEvent, type EmailState, EMPTY_STATE, type LoggedEvent } from '../domain/email-state';
+import { keys } from '../table';
+import { type Db, isConditionFailure, itemBytes } from './dynamo';
+
+/** The STATUS item stays under one write unit (1 KB, as DynamoDB sizes it) while its events fit; beyond, they spill. */
+export const MAX_STATUS_BYTES = 1000;
+/** Lost races retried before giving up (the event is then retried by Lambda). */
+const MAX_ATTEMPTS = 25;
+/** A short random pause before reading again, so that racing writers spread out. */
+const backoff = (attempt: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
+
+/** What the STATUS item carries besides the state. */
+export interface StatusOwner {
+  readonly emailId: string;
+  readonly tenantId: string;
+  readonly expiresAt?: number;
+}
+
+export interface StoredStatus {
+  /** Absent: no STATUS item yet. */
+  readonly exists: boolean;
+  /** A STATUS item written before the one-write layout (no version): its events are EV# and R# items. */
+  readonly legacy: boolean;
+  readonly state: EmailState;
+}
+
+/** What `update` decided: the next state (undefined: nothing to write) and whether the event spills. */
+export interface Change {
+  readonly next: EmailState | undefined;
+  readonly spill?: LoggedEvent;
+}
+
+export class EmailStatusStore {
+  constructor(private readonly db: Db) {}
+
+  /** The STATUS item, read consistently. */
+  async read(emailId: string): Promise<StoredStatus> {
+    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.emailStatus(emailId), ConsistentRead: true }));
+    if (!Item) return { exists: false, legacy: false, state: EMPTY_STATE };
+    return { exists: true, legacy: typeof Item.v !== 'number', state: fromItem(Item) };
+  }
+
+  /**
+   * Applies `change` to the stored state with one conditional write, reading again after a lost
+   * race. `assumeAbsent` skips the first read (the send writes STATUS first, in the usual case).
+   * Returns the state written, or undefined when there was nothing to write.
+   */
+  async update(owner: StatusOwner, change: (current: StoredStatus) => Change, options: { readonly assumeAbsent?: boolean } = {}): Promise<{ readonly written: boolean; readonly current: StoredStatus }> {
+    let current: StoredStatus = options.assumeAbsent ? { exists: false, legacy: false, state: EMPTY_STATE } : await this.read(owner.emailId);
+    for (let attempt = 1; ; attempt++) {
+      if (current.legacy) return { written: false, current };
+      const { next, spill } = change(current);
+      if (next === undefined) return { written: false, current };
+      if (spill) await this.putEvent(owner, spill);
+      try {
+        await this.db.doc.send(new PutCommand({
+          TableName: this.db.table,
+          Item: toItem(owner, { ...next, version: current.state.version + 1 }),
+          ...(current.exists
+            ? { ConditionExpression: 'v = :v', ExpressionAttributeValues: { ':v': current.state.version } }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
+        }));
+        return { written: true, current };
+      } catch (error) {
+        if (!isConditionFailure(error) || attempt >= MAX_ATTEMPTS) throw error;
+      }
+      await backoff(attempt);
+      current = await this.read(owner.emailId);
+    }
+  }
+
+  /**
+   * Applies one event with one conditional write (two when it spills): `applied` the first time,
+   * `duplicate` when it already was, `legacy` when the email's STATUS is of the previous layout
+   * (nothing written: the caller applies it the previous way). For a duplicate, `stored` is the
+   * event as the log has it when it is inline (the Send event the send recorded has the send's time).
+   */
+  async apply(owner: StatusOwner, event: LoggedEvent, scope: 'recipients' | 'message', options: { readonly assumeAbsent?: boolean } = {}): Promise<{ readonly outcome: 'applied' | 'duplicate' | 'legacy'; readonly stored?: LoggedEvent }> {
+    const { written, current } = await this.update(owner, ({ state }) => {
+      const inline = applyEvent(state, event, { scope, spill: false });
+      if (inline === undefined || this.fits(owner, inline)) return { next: inline };
+      return { next: applyEvent(state, event, { scope, spill: true }), spill: event };
+    }, options);
+    if (written) return { outcome: 'applied' };
+    if (current.legacy) return { outcome: 'legacy' };
+    const stored = current.state.log.find((e) => e.eventId === event.eventId);
+    return { outcome: 'duplicate', ...(stored ? { stored } : {}) };
+  }
+
+  /** Whether the state, with the event inline, still fits the item's size. */
+  fits(owner: StatusOwner, state: EmailState): boolean {
+    return itemBytes(toItem(owner, state)) <= MAX_STATUS_BYTES;
+  }
+
+  /** An event kept in its own item (insert-if-absent; its content is a function of the event). */
+  async putEvent(owner: StatusOwner, event: LoggedEvent): Promise<void> {
+    try {
+      await this.db.doc.send(new PutCommand({
+        TableName: this.db.table,
+        Item: { ...keys.emailEvent(owner.emailId, event.timestamp, event.eventId), ...eventItem(event), tenant_id: owner.tenantId, ...(owner.expiresAt !== undefined ? { expires_at: owner.expiresAt } : {}) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * The email of an SES MessageId: the keys-only gsi2 entry of its STATUS item, else (emails sent
+   * before the one-write layout) the `M#` item. Undefined when not found (yet: the index is
+   * eventually consistent).
+   */
+  async emailIdOf(sesMessageId: string): Promise<string | undefined> {
+    const { Items } = await this.db.doc.send(new QueryCommand({
+      TableName: this.db.table, IndexName: 'gsi2',
+      KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk = :sk',
+      ExpressionAttributeValues: { ':pk': keys.sesMessageIndex(sesMessageId), ':sk': 'MSG' },
+      Limit: 1,
+    }));
+    const pk = Items?.[0]?.pk as string | undefined;
+    if (pk !== undefined) return pk.slice(2);
+    const { Item } = await this.db.doc.send(new GetCommand({
+      TableName: this.db.table, Key: keys.sesMessage(sesMessageId), ProjectionExpression: 'email_id',
+    }));
+    return Item?.email_id as string | undefined;
+  }
+}
+
+function toItem(owner: StatusOwner, state: EmailState): Record<string, unknown> {
+  return {
+    ...keys.emailStatus(owner.emailId),
+    kind: 'email_status',
+    v: state.version,
+    tenant_id: owner.tenantId,
+    ...(owner.expiresAt !== undefined ? { expires_at: owner.expiresAt } : {}),
+    ...(state.lastEvent !== undefined ? { last_event: state.lastEvent, last_key: state.lastKey } : {}),
+    ...(state.messageId !== undefined ? { message_id: state.messageId, gsi2pk: keys.sesMessageIndex(state.messageId), gsi2sk: 'MSG' } : {}),
+    rc: state.recipients,
+    lg: state.log.map((e) => compact(e, state.messageId)),
+    sp: state.spilled,
+  };
+}
+
+function fromItem(item: Record<string, unknown>): EmailState {
+  return {
+    version: typeof item.v === 'number' ? item.v : 0,
+    ...(typeof item.last_event === 'string' ? { lastEvent: item.last_event as EmailState['lastEvent'], lastKey: item.last_key as string } : {}),
+    ...(typeof item.message_id === 'string' ? { messageId: item.message_id } : {}),
+    recipients: (item.rc as Record<string, string> | undefined) ?? {},
+    log: ((item.lg as Record<string, unknown>[] | undefined) ?? []).map((e) => expand(e, item.message_id as string | undefined)),
+    spilled: (item.sp as string[] | undefined) ?? [],
+  };
+}
+
+/** A log entry in short attribute names; the MessageId only when it is not the email's. */
+function compact(e: LoggedEvent, messageId: string | undefined): Record<string, unknown> {
+  return { i: e.eventId, y: e.type, ...(e.sesType !== DEFAULT_SES_TYPE[e.status] ? { e: e.sesType } : {}), ...(e.sesMessageId !== messageId ? { m: e.sesMessageId } : {}), t: e.timestamp, r: e.recipients, d: e.details };
+}
+
+function expand(e: Record<string, unknown>, messageId: string | undefined): LoggedEvent {
+  return {
+    eventId: e.i as string,
+    type: e.y as LoggedEvent['type'],
+    // The status is the type's name without `email.` (one-to-one, see ses-events.ts).
+    status: (e.y as string).slice('email.'.length) as LoggedEvent['status'],
+    sesType: (e.e as string | undefined) ?? DEFAULT_SES_TYPE[(e.y as string).slice('email.'.length) as LoggedEvent['status']] ?? '',
+    sesMessageId: (e.m as string | undefined) ?? messageId ?? '',
+    timestamp: e.t as string,
+    recipients: (e.r as string[] | undefined) ?? [],
+    details: (e.d as Record<string, unknown> | undefined) ?? {},
+  };
+}
+
+/** SES's event type that a status usually comes from: a log entry names another one only. */
+const DEFAULT_SES_TYPE: Partial<Record<LoggedEvent['status'], string>> = {
+  sent: 'Send', delivered: 'Delivery', delivery_delayed: 'DeliveryDelay', bounced: 'Bounce', complained: 'Complaint',
+  opened: 'Open', clicked: 'Click', failed: 'Reject', suppressed: 'Bounce',
+};
+
+/** An event's own item, as the event log has always stored it. */
+export function eventItem(event: LoggedEvent): Record<string, unknown> {
+  return {
+    kind: 'email_event',
+    event_id: event.eventId,
+    type: event.type,
+    status: event.status,
+    ses_type: event.sesType,
+    ses_message_id: event.sesMessageId,
+    event_time: event.timestamp,
+    recipients: event.recipients,
+    details: event.details,
+  };
+}
+
+/** An event's own item, read back. */
+export function fromEventItem(item: Record<string, unknown>): LoggedEvent {
+  return {
+    eventId: item.event_id as string,
+    type: item.type as LoggedEvent['type'],
+    status: item.status as LoggedEvent['status'],
+    sesType: item.ses_type as string,
+    sesMessageId: item.ses_message_id as string,
+    timestamp: item.event_time as string,
+    recipients: (item.recipients as string[] | undefined) ?? [],
+    details: (item.details as Record<string, unknown> | undefined) ?? {},
+  };
+}

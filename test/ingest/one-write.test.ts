@@ -1,0 +1,164 @@
+/**
+ * The one-write layout: an SES event costs one read and one conditional write of the STATUS item;
+ * a tagged event never reads the email or the MessageId map; the item stays small, events that
+ * do not fit spill; an untagged event finds its email through the MessageId's index entry; emails
+ * of the previous layout keep being read and applied.
+ */
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDb, expiresAt, itemBytes } from '../../lambdas/core/adapters/dynamo';
+import { sendResponseEvent } from '../../lambdas/send/core';
+import { EmailStatusStore, MAX_STATUS_BYTES } from '../../lambdas/core/adapters/email-status';
+import { EventStore } from '../../lambdas/core/adapters/events';
+import { SesSender } from '../../lambdas/core/adapters/ses';
+import { fromSesAddress, headerRebuild, parseEmailTag, parseSendRequest } from '../../lambdas/core/domain/email';
+import { ingestSnsEvent } from '../../lambdas/ingest/core';
+import { simulateSesEvents, toSnsEvent } from '../../lambdas/local/events';
+import { startTestDynamo, startTestSes, type TestDynamo, type TestSes } from '../support/services';
+import { FIXTURE_TOPIC, sesFixture, snsEvent, withMail } from './fixtures';
+import { makeWorld, type World } from './world';
+
+let dynamo: TestDynamo;
+let ses: TestSes;
+beforeAll(async () => {
+  [dynamo, ses] = await Promise.all([startTestDynamo(), startTestSes()]);
+  await ses.seedIdentity('example.com', { verified: true });
+});
+afterAll(() => Promise.all([dynamo.close(), ses.close()]));
+
+/** A document client that records each request (operation and key) before sending it. */
+function recording(doc: DynamoDBDocumentClient): { doc: DynamoDBDocumentClient; calls: string[] } {
+  const calls: string[] = [];
+  const wrapped = {
+    send: (command: { constructor: { name: string }; input: { Key?: { sk?: string }; Item?: { sk?: string }; IndexName?: string } }) => {
+      calls.push(`${command.constructor.name.replace('Command', '')} ${command.input.Key?.sk ?? command.input.Item?.sk ?? command.input.IndexName ?? ''}`.trim());
+      return (doc.send as (c: unknown) => Promise<unknown>)(command);
+    },
+  } as unknown as DynamoDBDocumentClient;
+  return { doc: wrapped, calls };
+}
+
+/** Sends as the send function does (META, SES, STATUS) and returns SES's events for it. */
+async function sendThroughSes(world: World, fields: Record<string, unknown>) {
+  const draft = parseSendRequest({ from: 'Acme <hello@example.com>', subject: 'Your receipt', text: 'hi', tags: [{ name: 'kind', value: 'receipt' }], ...fields });
+  const createdAt = new Date().toISOString();
+  const { id, tenantId } = await world.createEmail({ to: draft.to.map((m) => m.raw), cc: draft.cc.map((m) => m.raw), createdAt, tags: [{ name: 'kind', value: 'receipt' }] });
+  const before = ses.sent().length;
+  const startedAt = Date.now();
+  const messageId = await new SesSender(ses.client).send({ emailId: id, tenantId, draft, configurationSet: 'sesame', createdMs: Date.parse(createdAt) });
+  await world.status.apply(
+    { emailId: id, tenantId, expiresAt: expiresAt(Date.parse(createdAt), 36_500) },
+    sendResponseEvent(messageId, startedAt, [...draft.to, ...draft.cc].map((m) => m.address)), 'message', { assumeAbsent: true },
+  );
+  const sent = ses.sent().slice(before)[0]!;
+  const events = simulateSesEvents(sent, { region: 'us-east-1', accountId: '123456789012', stepMs: 1 }).map((e) => e.event);
+  return { id, tenantId, messageId, createdAt, draft, events };
+}
+
+describe('the email tag', () => {
+  it('carries the creation time only when SES\'s headers give back what the customer sent', () => {
+    const draft = (fields: Record<string, unknown>) => parseSendRequest({ from: 'Acme <a@example.com>', to: 'b@example.org', subject: 'Hi', text: 'x', ...fields });
+    expect(headerRebuild(draft({}))).toEqual({ testAddresses: false });
+    expect(headerRebuild(draft({ to: ['delivered@resend.dev', 'x@example.org'] }))).toEqual({ testAddresses: true });
+    // A display name on a test address is dropped for the simulator; non-ASCII is encoded by SES.
+    expect(headerRebuild(draft({ to: 'Tester <delivered@resend.dev>' }))).toBeUndefined();
+    expect(headerRebuild(draft({ subject: 'Reçu' }))).toBeUndefined();
+    expect(headerRebuild(draft({ from: 'Zoë <a@example.com>' }))).toBeUndefined();
+    // A literal simulator address beside a rewritten one could not be told apart.
+    expect(headerRebuild(draft({ to: ['delivered@resend.dev'], cc: ['success@simulator.amazonses.com'] }))).toBeUndefined();
+    expect(parseEmailTag('5d0c3a52-1b7e-4f0a-9c6d-8e2f4a1b3c5d_1709287200000_r')).toEqual({ emailId: '5d0c3a52-1b7e-4f0a-9c6d-8e2f4a1b3c5d', createdMs: 1709287200000, testAddresses: true });
+    expect(parseEmailTag('5d0c3a52-1b7e-4f0a-9c6d-8e2f4a1b3c5d')).toEqual({ emailId: '5d0c3a52-1b7e-4f0a-9c6d-8e2f4a1b3c5d' });
+    expect(parseEmailTag('not-an-id_1')).toBeUndefined();
+    expect(fromSesAddress('bounce+x@simulator.amazonses.com')).toBe('bounced+x@resend.dev');
+  });
+});
+
+describe('one write per SES event', () => {
+  it('applies a tagged event with one STATUS read and one write, never reading the email, with the webhook fields the email has', async () => {
+    const world = await makeWorld(dynamo);
+    const { id, events, createdAt } = await sendThroughSes(world, { to: ['delivered@resend.dev'] });
+    const rec = recording(dynamo.doc);
+    const deps = { ...world.deps, events: new EventStore(createDb(rec.doc, world.table)), status: new EmailStatusStore(createDb(rec.doc, world.table)) };
+
+    for (const event of events) await ingestSnsEvent(deps, toSnsEvent(event, FIXTURE_TOPIC, 'sub'));
+
+    // Send (found applied: the send recorded it) reads only; each Delivery reads and writes STATUS once.
+    const deliveries = events.filter((e) => e.eventType === 'Delivery').length;
+    expect(rec.calls).toEqual(['Get STATUS', ...Array.from({ length: deliveries }, () => ['Get STATUS', 'Put STATUS']).flat()]);
+    expect(world.fanned.map((e) => e.email)).toEqual(world.fanned.map(() => ({
+      email_id: id, from: 'Acme <hello@example.com>', to: ['delivered@resend.dev'], subject: 'Your receipt', created_at: createdAt, tags: { kind: 'receipt' },
+    })));
+    const view = await world.view(id);
+    expect(Object.fromEntries(Object.entries(view.recipients).map(([a, [s]]) => [a, s]))).toEqual({
+      'delivered@resend.dev': 'delivered',
+    });
+
+  });
+
+  it('rebuilds display names and test addresses from SES\'s headers as the customer wrote them', async () => {
+    const world = await makeWorld(dynamo);
+    const rec = recording(dynamo.doc);
+    const deps = { ...world.deps, events: new EventStore(createDb(rec.doc, world.table)) };
+    const { id, events } = await sendThroughSes(world, { to: ['Bob Smith <bob@example.org>', 'bounced+x@resend.dev'], cc: ['Carol <carol@example.org>'] });
+    for (const event of events) await ingestSnsEvent(deps, toSnsEvent(event, FIXTURE_TOPIC, 'sub'));
+    expect(rec.calls).toEqual([]);
+    expect(new Set(world.fanned.map((e) => JSON.stringify(e.email.to)))).toEqual(new Set([JSON.stringify(['Bob Smith <bob@example.org>', 'bounced+x@resend.dev'])]));
+    const view = await world.view(id);
+    expect(Object.fromEntries(Object.entries(view.recipients).map(([a, [s]]) => [a, s]))).toEqual({
+      'bob@example.org': 'delivered', 'bounced+x@resend.dev': 'bounced', 'carol@example.org': 'delivered',
+    });
+  });
+
+  it('keeps STATUS under 1 KB: events that do not fit spill to their own items, and the log lists them all', async () => {
+    const world = await makeWorld(dynamo);
+    const { id, messageId, tenantId } = await sendThroughSes(world, { to: ['bob@example.org'] });
+    const opens = Array.from({ length: 12 }, (_, i) => {
+      const open = withMail(sesFixture('open'), { messageId, emailId: id, tenantId });
+      open.open.timestamp = new Date(Date.parse('2030-01-01T00:00:00.000Z') + i * 1000).toISOString();
+      return open;
+    });
+    for (const open of opens) await ingestSnsEvent(world.deps, snsEvent(open));
+
+    const [status] = await world.itemsOf(id, 'STATUS');
+    expect(itemBytes(status!)).toBeLessThanOrEqual(MAX_STATUS_BYTES);
+    expect((await world.itemsOf(id, 'EV#')).length).toBeGreaterThan(0);
+    const view = await world.view(id);
+    expect(view.events.map((e) => e.type)).toEqual(['email.sent', ...opens.map(() => 'email.opened')]);
+    expect(view.lastEvent).toBe('opened');
+  });
+
+  it('finds the email of an untagged event through its MessageId\'s index entry (no map item written)', async () => {
+    const world = await makeWorld(dynamo);
+    const { id, messageId } = await sendThroughSes(world, { to: ['bob@example.org'] });
+    const { Item } = await dynamo.doc.send(new GetCommand({ TableName: world.table, Key: { pk: `M#${messageId}`, sk: 'MSG' } }));
+    expect(Item).toBeUndefined();
+    const bounce = withMail(sesFixture('identity-notifications/bounce-without-dsn'), { messageId, destination: ['bob@example.org'] });
+    bounce.bounce.bouncedRecipients = [{ emailAddress: 'bob@example.org' }];
+    bounce.bounce.timestamp = new Date(Date.now() + 60_000).toISOString();
+    await expect(ingestSnsEvent(world.deps, snsEvent(bounce))).resolves.toEqual(['applied']);
+    expect((await world.view(id)).lastEvent).toBe('bounced');
+  });
+});
+
+describe('emails of the previous layout', () => {
+  it('are still applied the previous way, found by their MessageId map, and their log reads the same', async () => {
+    const world = await makeWorld(dynamo);
+    const id = '3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a';
+    const messageId = 'legacy-message-1';
+    const put = (Item: Record<string, unknown>) => dynamo.doc.send(new PutCommand({ TableName: world.table, Item }));
+    // As the previous send wrote them: META without the sending mark, STATUS without a version, the M# map.
+    await put({ pk: `E#${id}`, sk: 'META', kind: 'email', email_id: id, tenant_id: 'tenant-a', from: 'a@example.com', to: ['bob@example.org'], cc: [], bcc: [], reply_to: [], subject: 'Old', tags: [], created_at: '2016-01-01T00:00:00.000Z' });
+    await put({ pk: `E#${id}`, sk: 'STATUS', last_event: 'sent', last_key: '2016-01-01T00:00:00.000Z#10#send-response', message_id: messageId, tenant_id: 'tenant-a' });
+    await put({ pk: `M#${messageId}`, sk: 'MSG', kind: 'ses_message', email_id: id, tenant_id: 'tenant-a' });
+
+    const delivery = withMail(sesFixture('identity-notifications/delivery'), { messageId, destination: ['bob@example.org'] });
+    delivery.delivery.recipients = ['bob@example.org'];
+    await expect(ingestSnsEvent(world.deps, snsEvent(delivery))).resolves.toEqual(['applied']);
+    await expect(ingestSnsEvent(world.deps, snsEvent(delivery))).resolves.toEqual(['duplicate']);
+
+    expect((await world.itemsOf(id, 'R#')).map((r) => r.status)).toEqual(['delivered']);
+    const view = await world.view(id);
+    expect(view.lastEvent).toBe('delivered');
+    expect(view.events.map((e) => e.type)).toEqual(['email.delivered']);
+    expect(world.fanned).toHaveLength(1);
+  });
+});
