@@ -19,22 +19,24 @@ export function accessDenied(error: unknown): { action?: string; resource?: stri
  * names, and answered 500 with the request id, by which the operator finds that line.
  */
 export function errorResponse(error: unknown, log: Logger, requestId = ''): APIGatewayProxyStructuredResultV2 {
+  // Also when an adapter wrapped it (an SES refusal that frees the email, say): the cause decides.
+  const cause = accessDenied(error) ? error : (error as { cause?: unknown } | undefined)?.cause;
+  const denied = accessDenied(cause);
+  if (denied) {
+    log.error('AWS denied access: a permission is missing', { ...denied, awsError: (cause as Error).name });
+    const message = `An unexpected error occurred. Request id: ${requestId || 'unknown'}.`;
+    return {
+      statusCode: 500,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ statusCode: 500, name: 'application_error', message }),
+    };
+  }
   if (error instanceof HttpError) {
     if (error.statusCode >= 500) log.error('request failed', { statusCode: error.statusCode, error });
     return {
       statusCode: error.statusCode,
       headers: { 'content-type': 'application/json', ...error.headers },
       body: JSON.stringify({ statusCode: error.statusCode, name: error.errorName, message: error.message }),
-    };
-  }
-  const denied = accessDenied(error);
-  if (denied) {
-    log.error('AWS denied access: a permission is missing', { ...denied, awsError: (error as Error).name });
-    const message = `An unexpected error occurred. Request id: ${requestId || 'unknown'}.`;
-    return {
-      statusCode: 500,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ statusCode: 500, name: 'application_error', message }),
     };
   }
   log.error('unhandled error', { error });
