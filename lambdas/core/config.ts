@@ -31,6 +31,14 @@ export function intEnv(name: string, fallback: number, env: Env = process.env, m
   return value;
 }
 
+/** A positive number, fractions allowed (a window of 0.05 minutes is 3 seconds, for local tests). */
+export function positiveNumberEnv(name: string, fallback: number, env: Env = process.env): number {
+  const raw = optionalEnv(name, String(fallback), env);
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a number > 0, got "${raw}"`);
+  return value;
+}
+
 export const DEFAULT_RETRY_SCHEDULE = [0, 5, 300, 1800, 7200, 18000, 36000, 36000];
 
 export function parseRetrySchedule(raw: string | undefined): number[] {
@@ -75,12 +83,15 @@ export function readSendConfig(env: Env = process.env): SendConfig {
     ...readCoreConfig(env),
     configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
     idempotencyLockSeconds: intEnv('SESAME_IDEMPOTENCY_LOCK_SECONDS', 60, env, 1),
-    sendRetryWindowMinutes: intEnv('SESAME_SEND_RETRY_WINDOW_MINUTES', DEFAULT_SEND_RETRY_WINDOW_MINUTES, env, 1),
+    sendRetryWindowMinutes: positiveNumberEnv('SESAME_SEND_RETRY_WINDOW_MINUTES', DEFAULT_SEND_RETRY_WINDOW_MINUTES, env),
   };
 }
 
 /** The stack name local mode (and the tests) tag SES identities with, when SESAME_STACK_NAME is not set. */
 export const LOCAL_STACK_NAME = 'sesame-local';
+
+/** The prefix of local mode's configuration sets (SESAME_CONFIGURATION_SET), and the tests'. */
+export const LOCAL_CONFIGURATION_SET = 'sesame';
 
 export interface DomainsConfig extends CoreConfig {
   /** The stack's name (SESAME_STACK_NAME): the sesame_stack tag of every identity it creates. */

@@ -14,7 +14,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { LOCAL_STACK_NAME } from '../core/config';
+import { LOCAL_CONFIGURATION_SET, LOCAL_STACK_NAME } from '../core/config';
 import { createDb } from '../core/adapters/dynamo';
 import { TenantStore } from '../core/adapters/tenants';
 import { DomainStore } from '../core/adapters/domains';
@@ -71,8 +71,6 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export const LOCAL_TENANT_ID = derivedId('local', 'tenant');
 
-/** The prefix of local mode's configuration sets (SESAME_CONFIGURATION_SET). */
-const LOCAL_CONFIGURATION_SET = 'sesame';
 
 /** The configuration sets the stack makes (lib/ses-events.ts), as the local SES endpoint answers for them. */
 export function localConfigurationSets(prefix: string, topicArn: string): LocalConfigurationSet[] {

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { freePort, startLocalMode, type RunningLocal } from '../support/local-mode';
+import { parseEmailTag } from '../../lambdas/core/domain/email';
 
 jest.setTimeout(150_000);
 
@@ -69,7 +70,7 @@ afterAll(async () => {
 const start = (dataDir: string) =>
   startLocalMode({
     dataDir, apiKey: API_KEY, domain: DOMAIN,
-    extraEnv: { SESAME_WEBHOOK_RETRY_SCHEDULE: '0,1,1,1,1,1', SESAME_IDEMPOTENCY_LOCK_SECONDS: '2', POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    extraEnv: { SESAME_WEBHOOK_RETRY_SCHEDULE: '0,1,1,1,1,1', SESAME_IDEMPOTENCY_LOCK_SECONDS: '2', SESAME_SEND_RETRY_WINDOW_MINUTES: '0.05', POWERTOOLS_LOG_LEVEL: 'ERROR' },
   });
 
 /** One keyed send: the email id once acknowledged, undefined when refused for now or cut off. */
@@ -185,7 +186,8 @@ it('loses nothing accepted and does nothing twice across SIGKILLs at different m
   };
   const sendsPerEmail = new Map<string, number>();
   for (const email of mailbox.emails) {
-    const id = email.request.EmailTags?.find((t) => t.Name === 'sesame_email_id')?.Value ?? '(untagged)';
+    const tag = email.request.EmailTags?.find((t) => t.Name === 'sesame_email_id')?.Value;
+    const id = (tag !== undefined ? parseEmailTag(tag)?.emailId : undefined) ?? '(untagged)';
     sendsPerEmail.set(id, (sendsPerEmail.get(id) ?? 0) + 1);
   }
   expect(Object.fromEntries(sendsPerEmail)).toEqual(Object.fromEntries(keys.map((k) => [k.id!, 1])));

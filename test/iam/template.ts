@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CALL_LOG_ENV, type Caller } from '../../lambdas/core/aws-calls';
-import { LOCAL_STACK_NAME } from '../../lambdas/core/config';
+import { LOCAL_CONFIGURATION_SET, LOCAL_STACK_NAME } from '../../lambdas/core/config';
 import { SesameStack } from '../../lib/sesame-stack';
 import { cdkJsonContext } from '../infra/helpers';
 
@@ -191,7 +191,7 @@ export function synthesizeForIam(): SynthesizedStack {
 
 function synthesize(): SynthesizedStack {
   const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
-  const stack = new SesameStack(app, 'Sesame', { stackName: LOCAL_STACK_NAME, env: { account: ACCOUNT, region: REGION } });
+  const stack = new SesameStack(app, 'Sesame', { stackName: LOCAL_STACK_NAME, configurationSetPrefix: LOCAL_CONFIGURATION_SET, env: { account: ACCOUNT, region: REGION } });
   const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, CfnResource> };
   const resolver = new Resolver(template.Resources, stack.stackName);
   const arnOf = (token: string) => resolver.resolve(stack.resolve(token)) as string;
