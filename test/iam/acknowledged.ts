@@ -9,7 +9,13 @@ const DOCTOR = 'a read-only check of `npx sesame doctor` that no admin-tool call
 const SNS_HTTPS_IS_INGEST =
   "snsHttps applies each event with the ingest function's own code (ingestSnsMessage, ingestDeps), whose recorded calls use this; the SNS-over-HTTPS tests check signatures and topics, not the fan-out again";
 
+const PREVIOUS_LAYOUT =
+  'UpdateItem raises the recipient and status items of emails written before the one-write layout (applyPreviousLayout), for as long as such emails live (the retention); the suites exercise that path through the events adapter directly, and every new email is applied with one conditional PutItem';
+
 export const ACKNOWLEDGED_UNUSED: readonly Acknowledgment[] = [
+  { caller: 'ingest', action: 'dynamodb:UpdateItem', reason: PREVIOUS_LAYOUT },
+  { caller: 'snsHttps', action: 'dynamodb:UpdateItem', reason: PREVIOUS_LAYOUT },
+  { caller: 'admin', action: 'dynamodb:UpdateItem', reason: `${PREVIOUS_LAYOUT} (\`dlq redrive\` applies parked events with the ingest code)` },
   { caller: 'snsHttps', action: 'dynamodb:Query', reason: SNS_HTTPS_IS_INGEST },
   { caller: 'snsHttps', action: 'sqs:SendMessage', reason: SNS_HTTPS_IS_INGEST },
   {
