@@ -2,12 +2,14 @@
 /**
  * The CDK app. Settings come from context (cdk.json or `-c name=value`), read once here:
  *   retentionDays, sendRetryWindowMinutes, configurationSetPrefix, alarmEmail, snsCertHost, webhookBatchingWindowSeconds,
- *   stackName, logLevel, webhookMaxConcurrency, metricsTenants (comma-separated tenant ids).
+ *   stackName, logLevel, webhookMaxConcurrency, metricsTenants (comma-separated tenant ids),
+ *   route53Zones (`<zone id>:<zone name>` entries: a list in cdk.json, or comma-separated with -c).
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SesameStack, type SesameStackProps } from '../lib/sesame-stack';
+import { type HostedZone, parseZones } from '../lambdas/core/domain/route53-records';
 
 const app = new App();
 
@@ -42,6 +44,14 @@ function optionalLogLevel(name: string): ApplicationLogLevel | undefined {
   return value as ApplicationLogLevel;
 }
 
+function zones(name: string): HostedZone[] {
+  const raw: unknown = app.node.tryGetContext(name);
+  if (raw === undefined || raw === null || raw === '') return [];
+  if (typeof raw === 'string') return parseZones(raw);
+  if (Array.isArray(raw) && raw.every((z) => typeof z === 'string')) return parseZones(raw.join(','));
+  throw new Error(`Context ${name} must be a list of "<zone id>:<zone name>" strings`);
+}
+
 const props: SesameStackProps = {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   retentionDays: optionalPositiveInteger('retentionDays'),
@@ -53,6 +63,7 @@ const props: SesameStackProps = {
   logLevel: optionalLogLevel('logLevel'),
   webhookMaxConcurrency: optionalPositiveInteger('webhookMaxConcurrency'),
   metricsTenants: optionalString('metricsTenants')?.split(','),
+  route53Zones: zones('route53Zones'),
 };
 
 new SesameStack(app, optionalString('stackName') ?? 'Sesame', props);

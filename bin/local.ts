@@ -35,6 +35,10 @@ async function main(): Promise<void> {
     allowLoopbackWebhooks: optionalEnv('SESAME_ALLOW_LOOPBACK_WEBHOOKS', '1') === '1',
     // Svix's schedule in minutes instead of hours, so that a developer sees retries happen.
     retrySchedule: optionalEnv('SESAME_WEBHOOK_RETRY_SCHEDULE', LOCAL_RETRY_SCHEDULE),
+    // A new domain's records are "published" after 10 s, and pending domains are checked every few
+    // seconds: automatic verification and domain.updated show within a quarter of a minute.
+    verifyDelaySeconds: intEnv('SESAME_LOCAL_VERIFY_DELAY_SECONDS', 10),
+    domainCheckBaseSeconds: intEnv('SESAME_DOMAIN_CHECK_BASE_SECONDS', 5, process.env, 1),
   });
 
   const out = (line = '') => process.stdout.write(line + '\n');

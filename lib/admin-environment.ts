@@ -20,6 +20,8 @@ export interface AdminEnvironmentProps {
   readonly webhookQueue: IQueue;
   readonly webhookDeadLetterQueue: IQueue;
   readonly secretsKey: ISecret;
+  /** The Route 53 zones Sesame writes records into, as SESAME_ROUTE53_ZONES names them ('' for none). */
+  readonly route53Zones: string;
 }
 
 /**
@@ -44,6 +46,7 @@ export class AdminEnvironment extends Construct {
       SESAME_WEBHOOK_QUEUE_URL: props.webhookQueue.queueUrl,
       SESAME_WEBHOOK_DLQ_URL: props.webhookDeadLetterQueue.queueUrl,
       SESAME_SECRETS_KEY_ARN: props.secretsKey.secretArn,
+      SESAME_ROUTE53_ZONES: props.route53Zones,
     };
     const output = new CfnOutput(this, 'Output', {
       value: Object.entries(this.variables).map(([name, value]) => `${name}=${value}`).join(' '),

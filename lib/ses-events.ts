@@ -5,6 +5,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import {
   ConfigurationSet,
   ConfigurationSetEventDestination,
+  ConfigurationSetTlsPolicy,
   EmailSendingEvent,
   EventDestination,
   SuppressionReasons,
@@ -12,8 +13,8 @@ import {
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { configurationSetName, TRACKING_CHOICES } from '../lambdas/core/routes';
-import { publishedEventTypes } from '../lambdas/core/domain/configuration-sets';
+import { CONFIGURATION_SET_CHOICES, type ConfigurationSetChoice, configurationSetName } from '../lambdas/core/routes';
+import { publishedEventTypes, tlsPolicyFor } from '../lambdas/core/domain/configuration-sets';
 import { DeadLetterQueue } from './dead-letter-queue';
 import type { SesameFunction } from './sesame-function';
 
@@ -40,7 +41,7 @@ export interface SesEventsProps {
 }
 
 /**
- * SES configuration sets (one per tracking choice) publishing every event type to one SNS topic,
+ * SES configuration sets (one per tracking and TLS choice) publishing every event type to one SNS topic,
  * and the ingest function subscribed directly to that topic. Nothing is dropped on the way:
  * - SNS → Lambda: SNS hands the event to Lambda's asynchronous queue; if it cannot (throttling
  *   beyond SNS's retries, a permission error), the subscription's dead-letter queue keeps it.
@@ -51,7 +52,7 @@ export class SesEvents extends Construct {
   /** The topic every configuration set publishes to. */
   readonly topic: Topic;
   readonly configurationSetPrefix: string;
-  /** One configuration set per entry of TRACKING_CHOICES, in the same order. */
+  /** One configuration set per entry of CONFIGURATION_SET_CHOICES, in the same order. */
   readonly configurationSets: ConfigurationSet[];
   /** ARNs of the configuration sets, for the send function's policy. */
   readonly configurationSetArns: string[];
@@ -64,7 +65,7 @@ export class SesEvents extends Construct {
     super(scope, id);
     this.configurationSetPrefix = props.configurationSetPrefix ?? configurationSetPrefixFor(Stack.of(this).stackName);
     this.topic = new Topic(this, 'Topic', { enforceSSL: true });
-    this.configurationSets = TRACKING_CHOICES.map((tracking) => this.addConfigurationSet(tracking));
+    this.configurationSets = CONFIGURATION_SET_CHOICES.map((choice) => this.addConfigurationSet(choice));
     this.configurationSetArns = this.configurationSets.map((set) =>
       Stack.of(this).formatArn({ service: 'ses', resource: 'configuration-set', resourceName: set.configurationSetName }),
     );
@@ -79,10 +80,11 @@ export class SesEvents extends Construct {
     this.subscribeIngest(props.ingest, props.ingestRetryAttempts ?? 2);
   }
 
-  private addConfigurationSet(tracking: { readonly open: boolean; readonly click: boolean }): ConfigurationSet {
-    const name = configurationSetName(this.configurationSetPrefix, tracking);
+  private addConfigurationSet(choice: ConfigurationSetChoice): ConfigurationSet {
+    const name = configurationSetName(this.configurationSetPrefix, choice);
     const set = new ConfigurationSet(this, `ConfigurationSet-${name}`, {
       configurationSetName: name,
+      tlsPolicy: ConfigurationSetTlsPolicy[tlsPolicyFor(choice)],
       suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
       reputationMetrics: true,
       sendingEnabled: true,
@@ -90,7 +92,7 @@ export class SesEvents extends Construct {
     new ConfigurationSetEventDestination(this, `Destination-${name}`, {
       configurationSet: set,
       destination: EventDestination.snsTopic(this.topic),
-      events: eventTypesFor(tracking),
+      events: eventTypesFor(choice),
     });
     return set;
   }

@@ -11,6 +11,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type LambdaBundling, lambdaBundling } from './bundling';
 import { TAG_STACK_KEY, TAG_TENANT_KEY } from '../lambdas/core/domain/identity-tags';
+import type { HostedZone } from '../lambdas/core/domain/route53-records';
 import { iam4ManagedPolicyFinding, iam5ResourceFinding } from './nag-findings';
 
 /** Folder that holds one sub-folder per function (`lambdas/<name>/handler.ts`). */
@@ -225,6 +226,39 @@ export class SesameFunction extends Construct {
     this.acknowledge(iam5ResourceFinding(this, identities), IDENTITY_WILDCARD_REASON);
     this.setEnv('SESAME_STACK_NAME', stackName);
     return this.setEnv('SESAME_CONFIGURATION_SET', configurationSetPrefix);
+  }
+
+  /**
+   * Allows reading SES identities (GetEmailIdentity: the domain verifier), nothing else of SES, and
+   * sets SESAME_STACK_NAME (the domains adapters it shares with the domains function read it).
+   */
+  bindIdentityReads(): this {
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ['ses:GetEmailIdentity'], resources: [identityArn(this)] }));
+    this.acknowledge(iam5ResourceFinding(this, identityArn(this)), IDENTITY_WILDCARD_REASON);
+    return this.setEnv('SESAME_STACK_NAME', Stack.of(this).stackName);
+  }
+
+  /**
+   * Allows writing domain records into these Route 53 zones only, and sets SESAME_ROUTE53_ZONES.
+   * One statement per zone, limited by Route 53's condition keys to what Sesame writes: names below
+   * the zone's apex (never the apex itself: its NS, SOA, MX and SPF stay out of reach), the CNAME,
+   * MX and TXT types, and CREATE, UPSERT and DELETE.
+   */
+  bindRoute53Zones(zones: readonly HostedZone[]): this {
+    for (const zone of zones) {
+      this.fn.addToRolePolicy(new PolicyStatement({
+        actions: ['route53:ChangeResourceRecordSets'],
+        resources: [Stack.of(this).formatArn({ service: 'route53', region: '', account: '', resource: 'hostedzone', resourceName: zone.id })],
+        conditions: {
+          'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [`*.${zone.name}`] },
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME', 'MX', 'TXT'],
+            'route53:ChangeResourceRecordSetsActions': ['CREATE', 'UPSERT', 'DELETE'],
+          },
+        },
+      }));
+    }
+    return this.setEnv('SESAME_ROUTE53_ZONES', zones.map((z) => `${z.id}:${z.name}`).join(','));
   }
 
   /** Acknowledges one cdk-nag finding on this function's role and policy, with its reason. */

@@ -2,7 +2,9 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { DEFAULT_RETRY_SCHEDULE, DEFAULT_SEND_RETRY_WINDOW_MINUTES, parseMetricsTenants } from '../lambdas/core/config';
+import type { HostedZone } from '../lambdas/core/domain/route53-records';
 import { AdminEnvironment } from './admin-environment';
+import { DomainVerifier } from './domain-verifier';
 import { SesEvents } from './ses-events';
 import { OperatorPolicy } from './operator-policy';
 import { SecretsKey } from './secrets-key';
@@ -48,13 +50,18 @@ export interface SesameStackProps extends StackProps {
    * @default - none: metrics for all tenants together only
    */
   readonly metricsTenants?: readonly string[];
+  /**
+   * Route 53 public hosted zones of this account Sesame writes domain records into itself (DKIM,
+   * MAIL FROM, DMARC), for domains under them. @default - none: customers publish the records
+   */
+  readonly route53Zones?: readonly HostedZone[];
 }
 
 /** Memory of the functions that mostly wait (ingest, deliver): Lambda's least. */
 export const WAITING_FUNCTION_MEMORY_MB = 128;
 
 /** The functions of the stack, by the names the rest of the code uses. */
-export type SesameFunctionName = 'send' | 'domains' | 'account' | 'snsHttps' | 'ingest' | 'deliver';
+export type SesameFunctionName = 'send' | 'domains' | 'account' | 'snsHttps' | 'ingest' | 'deliver' | 'verifyDomains';
 
 /** The Sesame stack: composes the constructs of lib/ and wires each function to what it uses. */
 export class SesameStack extends Stack {
@@ -68,6 +75,7 @@ export class SesameStack extends Stack {
   /** The managed policy for whoever runs the admin tool (`npx sesame`). */
   readonly operatorPolicy: OperatorPolicy;
   readonly dashboard: SesameDashboard;
+  readonly domainVerifier: DomainVerifier;
 
   constructor(scope: Construct, id: string, props: SesameStackProps = {}) {
     super(scope, id, props);
@@ -98,7 +106,8 @@ export class SesameStack extends Stack {
       description: 'Sesame: /emails', memorySize: 256, timeout: Duration.seconds(15),
       environment: { SESAME_SEND_RETRY_WINDOW_MINUTES: String(sendRetryWindowMinutes) },
     });
-    const domains = fn('Domains', 'domains', { description: 'Sesame: /domains' });
+    // Queues domain events (domain.created/updated/deleted) with the schedule's first delay, as the fan-out does.
+    const domains = fn('Domains', 'domains', { description: 'Sesame: /domains', environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule } });
     const account = fn('Account', 'account', {
       description: 'Sesame: /api-keys, /webhooks',
       environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
@@ -125,7 +134,15 @@ export class SesameStack extends Stack {
       environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
     });
 
-    this.functions = { send, domains, account, snsHttps, ingest, deliver };
+    // Re-reads pending domains from SES on their schedules and fires domain.updated.
+    const verifyDomains = fn('VerifyDomains', 'verify-domains', {
+      description: 'Sesame: checks pending domains',
+      memorySize: WAITING_FUNCTION_MEMORY_MB,
+      timeout: Duration.seconds(60),
+      environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
+    });
+
+    this.functions = { send, domains, account, snsHttps, ingest, deliver, verifyDomains };
 
     this.table = new SesameTable(this, 'Table');
     this.webhooks = new WebhookQueue(this, 'Webhooks', {
@@ -147,11 +164,17 @@ export class SesameStack extends Stack {
     // fan-out reads the tenant's subscribers from an index.
     for (const f of [ingest, snsHttps]) f.bindTable(table, { items: ['GetItem', 'PutItem', 'UpdateItem'], queryIndexes: true });
     deliver.bindTable(table, { items: ['GetItem', 'PutItem', 'UpdateItem'] });
+    // The domain verifier: due domains through gsi2, each read and changed under a condition, subscribers through gsi1.
+    verifyDomains.bindTable(table, { items: ['GetItem', 'UpdateItem'], queryIndexes: true });
     send.bindSending(events);
     domains.bindIdentityManagement(events.configurationSetPrefix);
-    for (const f of [account, snsHttps, ingest]) f.bindWebhookQueue(webhooks.queue, 'send');
+    verifyDomains.bindIdentityReads();
+    if (props.route53Zones?.length) domains.bindRoute53Zones(props.route53Zones);
+    for (const f of [account, snsHttps, ingest, domains, verifyDomains]) f.bindWebhookQueue(webhooks.queue, 'send');
     snsHttps.bindEventsTopic(events.topic);
     for (const f of [account, deliver]) f.bindSecretsKey(secretsKey);
+
+    this.domainVerifier = new DomainVerifier(this, 'DomainVerifier', { verifier: verifyDomains });
 
     this.api = new SesameApi(this, 'Api', {
       functions: { send: send.fn, domains: domains.fn, account: account.fn, snsHttps: snsHttps.fn },
@@ -194,6 +217,7 @@ export class SesameStack extends Stack {
       table, configurationSetPrefix: events.configurationSetPrefix, eventsTopic: events.topic, ingest: ingest.fn,
       eventsDeadLetterQueue: events.subscriptionDeadLetterQueue.queue, ingestFailureQueue: events.ingestFailureQueue.queue,
       webhookQueue: webhooks.queue, webhookDeadLetterQueue: webhooks.deadLetterQueue.queue, secretsKey,
+      route53Zones: (props.route53Zones ?? []).map((z) => `${z.id}:${z.name}`).join(','),
     });
   }
 }

@@ -11,7 +11,7 @@ import * as z from '../core/domain/schema';
 import type { ApiResponse, RouteContext, Routes } from '../core/http/api';
 import { parsePageQuery } from '../core/http/paging';
 import { HttpError, notFound } from '../core/errors';
-import { EMAIL_EVENT_TYPES, type EmailEventType } from '../core/domain/applied-event';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../core/domain/applied-event';
 import { parseJsonBody } from '../core/domain/email';
 import { isId } from '../core/domain/ids';
 import type { DeliveryMessage } from '../core/domain/webhook-payload';
@@ -35,9 +35,9 @@ const MAX_ENDPOINT_LENGTH = 2048;
 /** Deliveries one recover call replays; the response says when there are more (call again). */
 export const RECOVER_BATCH = 500;
 
-const EVENT_TYPES = new Set<string>(EMAIL_EVENT_TYPES);
+const EVENT_TYPES = new Set<string>(WEBHOOK_EVENT_TYPES);
 
-const eventsSchema = z.array(z.string()).check(z.minLength(1), z.maxLength(EMAIL_EVENT_TYPES.length * 2));
+const eventsSchema = z.array(z.string()).check(z.minLength(1), z.maxLength(WEBHOOK_EVENT_TYPES.length * 2));
 // A URL parser drops CR, LF and tabs silently: an endpoint holding them would be stored as given and
 // called as something else.
 const endpointSchema = z.string().check(z.maxLength(MAX_ENDPOINT_LENGTH), z.singleLine());
@@ -62,12 +62,12 @@ function parseBody<T>(schema: z.ZodMiniType<T>, body: string): T {
   throw new HttpError(422, 'validation_error', `Invalid \`${name || 'body'}\` field: ${issue.message}`);
 }
 
-function checkEvents(events: readonly string[]): EmailEventType[] {
+function checkEvents(events: readonly string[]): WebhookEventType[] {
   const unknown = events.filter((e) => !EVENT_TYPES.has(e));
   if (unknown.length > 0) {
-    throw new HttpError(422, 'validation_error', `Unknown event type \`${unknown[0]!.slice(0, 64)}\`. Use one of: ${EMAIL_EVENT_TYPES.join(', ')}.`);
+    throw new HttpError(422, 'validation_error', `Unknown event type \`${unknown[0]!.slice(0, 64)}\`. Use one of: ${WEBHOOK_EVENT_TYPES.join(', ')}.`);
   }
-  return [...new Set(events)] as EmailEventType[];
+  return [...new Set(events)] as WebhookEventType[];
 }
 
 function checkEndpoint(endpoint: string, policy: EndpointPolicy): string {

@@ -1,6 +1,7 @@
 /** The admin tool's adapters, from the same configuration as the handlers. */
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { readCoreConfig } from '../core/config';
 import { documentClient, sesClient, sqsClient } from '../core/clients';
 import { recordAwsCalls } from '../core/aws-calls';
@@ -27,6 +28,7 @@ function doctorDeps(): DoctorDeps {
     secretsManager: recordAwsCalls(new SecretsManagerClient({})),
     ...(config.tableName !== undefined ? { domains: new DomainStore(createDb(documentClient(), config.tableName)) } : {}),
     identities: new SesIdentities(sesClient()),
+    ...(config.route53Zones !== undefined ? { route53: new Route53Client({}) } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { DomainStore } from '../core/adapters/domains';
 import type { IdentityService } from '../core/adapters/ses-identities';
 import type { DoctorConfig } from './doctor-config';
@@ -41,6 +42,8 @@ export interface DoctorDeps {
   /** Undefined when SESAME_TABLE_NAME is not set. */
   readonly domains?: Pick<DomainStore, 'listEveryTenant'>;
   readonly identities: Pick<IdentityService, 'get'>;
+  /** Present when SESAME_ROUTE53_ZONES names zones. */
+  readonly route53?: Pick<Route53Client, 'send'>;
 }
 
 /** A group of checks; `name` stands for the group when it throws. */

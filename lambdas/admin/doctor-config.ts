@@ -23,6 +23,7 @@ export const DOCTOR_ENV = {
   SESAME_WEBHOOK_DLQ_URL: "the webhook queue's dead-letter queue",
   SESAME_SECRETS_KEY_ARN: 'the Secrets Manager secret holding the key of webhook signing secrets',
   SESAME_SECRETS_KEY: 'that key itself (local mode and tests)',
+  SESAME_ROUTE53_ZONES: 'the Route 53 zones Sesame writes domain records into (`<zone id>:<zone name>,...`; empty: none)',
 } as const;
 
 export type DoctorVariable = keyof typeof DOCTOR_ENV;
@@ -39,6 +40,8 @@ export interface DoctorConfig {
   readonly webhookDlqUrl?: string;
   readonly secretsKeyArn?: string;
   readonly secretsKey?: string;
+  /** SESAME_ROUTE53_ZONES as given (doctor-route53.ts reads it). */
+  readonly route53Zones?: string;
 }
 
 export function readDoctorConfig(env: Env = process.env): DoctorConfig {
@@ -56,6 +59,7 @@ export function readDoctorConfig(env: Env = process.env): DoctorConfig {
     webhookDlqUrl: pick('SESAME_WEBHOOK_DLQ_URL'),
     secretsKeyArn: pick('SESAME_SECRETS_KEY_ARN'),
     secretsKey: pick('SESAME_SECRETS_KEY'),
+    route53Zones: pick('SESAME_ROUTE53_ZONES'),
   };
   const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
   return { local: flagEnv('SESAME_LOCAL', env), ...present };

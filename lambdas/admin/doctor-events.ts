@@ -10,8 +10,8 @@ import {
   type GetConfigurationSetCommandOutput,
 } from '@aws-sdk/client-sesv2';
 import { GetSubscriptionAttributesCommand, ListSubscriptionsByTopicCommand, type Subscription } from '@aws-sdk/client-sns';
-import { configurationSetName, TRACKING_CHOICES } from '../core/routes';
-import { publishedEventTypes, SUPPRESSED_REASONS } from '../core/domain/configuration-sets';
+import { CONFIGURATION_SET_CHOICES, configurationSetName } from '../core/routes';
+import { publishedEventTypes, type SesTlsPolicy, SUPPRESSED_REASONS, tlsPolicyFor } from '../core/domain/configuration-sets';
 import { type CheckResult, type DoctorDeps, fail, ok, warn } from './doctor-check';
 import { unset } from './doctor-config';
 
@@ -20,13 +20,13 @@ const isNotFound = (error: unknown) => (error as { name?: string } | undefined)?
 export async function checkConfigurationSets(deps: Pick<DoctorDeps, 'ses' | 'config'>): Promise<CheckResult[]> {
   const prefix = deps.config.configurationSetPrefix;
   if (prefix === undefined) return [fail('configuration sets', unset('SESAME_CONFIGURATION_SET'))];
-  return Promise.all(TRACKING_CHOICES.map((tracking) => checkConfigurationSet(deps, configurationSetName(prefix, tracking), tracking)));
+  return Promise.all(CONFIGURATION_SET_CHOICES.map((choice) => checkConfigurationSet(deps, configurationSetName(prefix, choice), choice)));
 }
 
 async function checkConfigurationSet(
   deps: Pick<DoctorDeps, 'ses' | 'config'>,
   setName: string,
-  tracking: { readonly open: boolean; readonly click: boolean },
+  choice: { readonly open: boolean; readonly click: boolean; readonly tls: 'opportunistic' | 'enforced' },
 ): Promise<CheckResult> {
   const name = `configuration set ${setName}`;
   let set: GetConfigurationSetCommandOutput;
@@ -38,20 +38,27 @@ async function checkConfigurationSet(
     if (!isNotFound(error)) throw error;
     return fail(name, `SES has no configuration set ${setName}: deploy the stack (cdk deploy), or set SESAME_CONFIGURATION_SET to its ConfigurationSetPrefix output`);
   }
-  return assessConfigurationSet(name, set, destinations, publishedEventTypes(tracking), deps.config.eventsTopicArn);
+  return assessConfigurationSet(name, set, destinations, publishedEventTypes(choice), deps.config.eventsTopicArn, tlsPolicyFor(choice));
 }
 
 /** One configuration set against what the stack makes. Pure. */
 export function assessConfigurationSet(
   name: string,
-  set: Pick<GetConfigurationSetCommandOutput, 'ConfigurationSetName' | 'SendingOptions' | 'SuppressionOptions'>,
+  set: Pick<GetConfigurationSetCommandOutput, 'ConfigurationSetName' | 'SendingOptions' | 'SuppressionOptions' | 'DeliveryOptions'>,
   destinations: readonly EventDestination[],
   expected: readonly string[],
   topicArn: string | undefined,
+  tlsPolicy?: SesTlsPolicy,
 ): CheckResult {
   const setName = set.ConfigurationSetName ?? name;
   if (set.SendingOptions?.SendingEnabled === false) {
     return fail(name, `sending through the set is paused: aws sesv2 put-configuration-set-sending-options --configuration-set-name ${setName} --sending-enabled`);
+  }
+  const actualTls = set.DeliveryOptions?.TlsPolicy ?? 'OPTIONAL';
+  if (tlsPolicy !== undefined && actualTls !== tlsPolicy) {
+    return fail(name, tlsPolicy === 'REQUIRE'
+      ? `its TLS policy is ${actualTls}, not REQUIRE: emails of domains with tls enforced may be delivered without TLS; the stack makes it so: cdk deploy`
+      : `its TLS policy is ${actualTls}, not OPTIONAL: emails to servers without TLS are not delivered; the stack makes it so: cdk deploy`);
   }
   if (topicArn === undefined) return fail(name, `cannot tell where its events go: ${unset('SESAME_EVENTS_TOPIC_ARN')}`);
   const toTopic = destinations.filter((d) => d.SnsDestination?.TopicArn === topicArn);

@@ -16,6 +16,7 @@ import { checkConfigurationSets, checkSubscription } from './doctor-events';
 import { checkDeadLetterQueues } from './doctor-queues';
 import { checkDomains } from './doctor-domains';
 import { checkSecretsKey } from './doctor-secrets';
+import { checkRoute53Zones } from './doctor-route53';
 
 export const CHECKS: readonly Check[] = [
   { name: 'ses account', run: checkAccount },
@@ -24,6 +25,7 @@ export const CHECKS: readonly Check[] = [
   { name: 'dead-letter queues', run: checkDeadLetterQueues },
   { name: 'domains', run: checkDomains },
   { name: 'secrets key', run: checkSecretsKey },
+  { name: 'route53 zones', run: checkRoute53Zones },
 ];
 
 /** Runs every check (at once: they read different services), in a stable order. */

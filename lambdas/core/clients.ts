@@ -17,6 +17,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { recordAwsCalls } from './aws-calls';
 import { sendingClient } from './adapters/ses';
+import { Route53Client } from '@aws-sdk/client-route-53';
 
 /** What may be changed in how the clients are built. Nothing in production code sets it. */
 export interface ClientOverrides {
@@ -66,3 +67,6 @@ export const sqsClient = /* @__PURE__ */ once(() => recordAwsCalls(new SQSClient
 
 /** Secrets Manager: the key of webhook signing secrets (adapters/secrets.ts), fetched once per container. */
 export const secretsClient = /* @__PURE__ */ once(() => recordAwsCalls(new SecretsManagerClient({ ...overrides })));
+
+/** Only for stacks given Route 53 zones (the domains function). */
+export const route53Client = /* @__PURE__ */ once(() => recordAwsCalls(new Route53Client({ ...overrides })));

@@ -4,6 +4,8 @@
  * demand the webhook queue's URL.
  */
 
+import { type HostedZone, parseZones } from './domain/route53-records';
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -92,15 +94,6 @@ export const LOCAL_STACK_NAME = 'sesame-local';
 
 /** The prefix of local mode's configuration sets (SESAME_CONFIGURATION_SET), and the tests'. */
 export const LOCAL_CONFIGURATION_SET = 'sesame';
-
-export interface DomainsConfig extends CoreConfig {
-  /** The stack's name (SESAME_STACK_NAME): the sesame_stack tag of every identity it creates. */
-  readonly stackName: string;
-}
-
-export function readDomainsConfig(env: Env = process.env): DomainsConfig {
-  return { ...readCoreConfig(env), stackName: requireEnv('SESAME_STACK_NAME', env) };
-}
 
 /**
  * W: how long a keyed retry waits for the Send event of an email whose SendEmail outcome is
@@ -194,6 +187,29 @@ export function readWebhookQueueConfig(env: Env = process.env): WebhookQueueConf
   return {
     webhookQueueUrl: requireEnv('SESAME_WEBHOOK_QUEUE_URL', env),
     retrySchedule: parseRetrySchedule(env.SESAME_WEBHOOK_RETRY_SCHEDULE),
+  };
+}
+
+/** The domains function and the domain verifier: they change domains, and queue domain events. */
+export interface DomainsConfig extends CoreConfig, WebhookQueueConfig {
+  /** The stack's name (SESAME_STACK_NAME): the sesame_stack tag of every identity it creates. */
+  readonly stackName: string;
+  /** The base of the automatic checks' schedule (SESAME_DOMAIN_CHECK_BASE_SECONDS, default 60). */
+  readonly checkBaseSeconds: number;
+  /** Route 53 zones Sesame writes domain records into (SESAME_ROUTE53_ZONES, `<id>:<name>,...`; default none). */
+  readonly route53Zones: readonly HostedZone[];
+}
+
+export function readDomainsConfig(env: Env = process.env): DomainsConfig {
+  let route53Zones: HostedZone[];
+  try {
+    route53Zones = parseZones(optionalEnv('SESAME_ROUTE53_ZONES', '', env));
+  } catch (error) {
+    throw new ConfigError(`SESAME_ROUTE53_ZONES: ${(error as Error).message}`);
+  }
+  return {
+    ...readCoreConfig(env), ...readWebhookQueueConfig(env), stackName: requireEnv('SESAME_STACK_NAME', env),
+    checkBaseSeconds: intEnv('SESAME_DOMAIN_CHECK_BASE_SECONDS', 60, env, 1), route53Zones,
   };
 }
 

@@ -61,14 +61,25 @@ export const API_ROUTES: readonly ApiRoute[] = [
   route(DEFAULT_ROUTE_KEY, 'account'),
 ];
 
-/** Configuration set names: one per open/click tracking choice, all sharing a prefix. */
-export function configurationSetName(prefix: string, tracking: { open: boolean; click: boolean }): string {
-  return `${prefix}${tracking.open ? '-open' : ''}${tracking.click ? '-click' : ''}`;
+/**
+ * What a configuration set stands for: the domain's open and click tracking, and its TLS choice
+ * (Resend's `tls`; absent: opportunistic). The send function picks the set from the domain.
+ */
+export interface ConfigurationSetChoice {
+  readonly open: boolean;
+  readonly click: boolean;
+  readonly tls?: 'opportunistic' | 'enforced';
 }
 
-export const TRACKING_CHOICES = [
-  { open: false, click: false },
-  { open: true, click: false },
-  { open: false, click: true },
-  { open: true, click: true },
-] as const;
+/** Configuration set names: one per choice, all sharing a prefix (`sesame`, `sesame-open-click-tls`, ...). */
+export function configurationSetName(prefix: string, choice: ConfigurationSetChoice): string {
+  return `${prefix}${choice.open ? '-open' : ''}${choice.click ? '-click' : ''}${choice.tls === 'enforced' ? '-tls' : ''}`;
+}
+
+/** Every set the stack makes (and local mode answers for): each tracking choice, with TLS opportunistic and enforced. */
+export const CONFIGURATION_SET_CHOICES: readonly Required<ConfigurationSetChoice>[] = (['opportunistic', 'enforced'] as const).flatMap((tls) => [
+  { open: false, click: false, tls },
+  { open: true, click: false, tls },
+  { open: false, click: true, tls },
+  { open: true, click: true, tls },
+]);

@@ -10,7 +10,7 @@
  * | tenant               | `T#<tenant>`               | `TENANT`            |                                        |
  * | API key by hash      | `KH#<sha256 of key>`       | `KEY`               | what the auth middleware reads         |
  * | API key by id        | `K#<key id>`               | `KEY`               | gsi1: `T#<tenant>#KEYS` / created      |
- * | domain by name       | `DN#<name>`                | `DOMAIN`            | the one owner of a name; gsi1 listing  |
+ * | domain by name       | `DN#<name>`                | `DOMAIN`            | the one owner of a name; gsi1 listing; gsi2 `DCHECK` / `<due>#<name>` while the verifier must look at it |
  * | domain id -> name    | `D#<domain id>`            | `DOMAIN`            |                                        |
  * | domain zone marker   | `DZ#<last two labels>`     | `<labels reversed>` | finds a name's subdomains (see below)  |
  * | email (written once) | `E#<email id>`             | `META`              | gsi2 (keys only, sharded) for listing; `sending_at` mark |
@@ -40,6 +40,9 @@
  *   `begins_with(sk, '<name reversed>.')`. Parents are one consistent GetItem per label (`DN#...`).
  * - A create writes its claim and marker first, then reads for conflicts: of two concurrent creates
  *   of related names, the later reader sees the other, so both cannot win (both may lose, and retry).
+ * - Automatic verification: a domain that may still verify on its own, or whose last event waits in
+ *   its `outbox`, carries a sparse gsi2 entry `DCHECK` / `<due time ISO>#<name>`; the verifier
+ *   queries the entries due by now (lambdas/verify-domains), so no scan finds pending domains.
  *
  * Emails (lambdas/core/adapters/emails.ts, email-status.ts, events.ts; docs/architecture.md). META is
  * written once, with the `sending` mark, before SendEmail. STATUS takes one write conditioned on its

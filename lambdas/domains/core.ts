@@ -3,6 +3,14 @@
  * state, re-check it with SES, change its tracking, remove it. Adapters are passed in; nothing
  * here knows whether it runs in AWS or locally.
  *
+ * Events: every change of what a domain says fires `domain.created`, `domain.updated` or
+ * `domain.deleted` through the webhook fan-out. The event is written with the change (the domain's
+ * outbox, adapters/domains.ts), queued next, then cleared; one the request could not queue is
+ * queued by the verifier, or by the next change of the domain, so none is lost.
+ *
+ * Automatic checks: a domain that may still verify on its own is re-read from SES by the verifier
+ * (lambdas/verify-domains) on a schedule that backs off (domain/verification-schedule.ts).
+ *
  * Ownership: a name, its parent domains and its subdomains belong to one tenant. Another tenant's
  * domains are invisible (404); registering a name related to one of them is refused with
  * Resend's 403 validation_error, as is registering a name twice.
@@ -12,16 +20,60 @@ import { HttpError, forbidden, notFound } from '../core/errors';
 import type { Logger } from '../core/log';
 import { newId } from '../core/domain/ids';
 import { type DnsRecord, type IdentitySnapshot, dnsRecords, identityState, mailFromDomainOf } from '../core/domain/dns';
-import type { DomainRecord, DomainStore } from '../core/adapters/domains';
+import { type DomainEvent, domainCreated, domainDeleted, domainUpdated, statusChanged } from '../core/domain/domain-events';
+import { needsChecks, nextCheckAt } from '../core/domain/verification-schedule';
+import type { DomainRecord, DomainStore, StatusUpdate, StoredDomain } from '../core/adapters/domains';
+import type { DomainEventPublisher } from '../core/adapters/fan-out';
+import type { DnsPublisher } from '../core/adapters/route53';
+import type { PublishedRecords } from '../core/domain/route53-records';
 import { type IdentityService, TAG_TENANT_KEY } from '../core/adapters/ses-identities';
 import type { CreateDomainInput, UpdateDomainInput } from './requests';
 
 export interface DomainsDeps {
   readonly domains: DomainStore;
   readonly identities: IdentityService;
+  /** Queues domain events for the tenant's endpoints (the webhook fan-out). */
+  readonly events: DomainEventPublisher;
   /** The stack's region: where SES sends from, and what `region` says. */
   readonly region: string;
   readonly now: () => number;
+  /** The base of the automatic checks' schedule, in ms (SESAME_DOMAIN_CHECK_BASE_SECONDS; 60 s). */
+  readonly checkBaseMs?: number;
+  /** Writes the records of domains under the stack's Route 53 zones (absent: none were given). */
+  readonly dns?: DnsPublisher;
+}
+
+/** Attempts of a change that finds the domain changed meanwhile (each re-reads it). */
+const CHANGE_ATTEMPTS = 3;
+
+const baseMs = (deps: DomainsDeps): number => deps.checkBaseMs ?? 60_000;
+
+/** When the verifier looks at a domain next: on its schedule while it may still verify on its own. */
+function checkTime(deps: DomainsDeps, d: Pick<DomainRecord, 'status' | 'createdAt'>): number | undefined {
+  return needsChecks(d.status) ? nextCheckAt(Date.parse(d.createdAt), deps.now(), baseMs(deps)) : undefined;
+}
+
+/** The verifier's look at a domain whose event waits in its outbox: soon, to queue it again. */
+const retryTime = (deps: DomainsDeps): number => deps.now() + baseMs(deps);
+
+/**
+ * Queues a change's event, then empties the outbox and schedules the verifier's next look. The
+ * change is made already: a failure here is logged, and the outbox keeps the event for the verifier.
+ */
+async function queueEvent(deps: DomainsDeps, domain: Pick<DomainRecord, 'id' | 'name' | 'status' | 'createdAt'>, event: DomainEvent, log: Logger): Promise<void> {
+  try {
+    await deps.events.publish(event);
+    await deps.domains.clearOutbox(domain, event.eventId, checkTime(deps, domain));
+  } catch (error) {
+    log.error('could not queue a domain event; the verifier queues it later', { domainId: domain.id, eventType: event.type, error });
+  }
+}
+
+/** Queues an event a change before left in the outbox (before a new change, which would replace it). Throws when it cannot. */
+export async function flushOutbox(deps: DomainsDeps, domain: StoredDomain): Promise<void> {
+  if (!domain.outbox) return;
+  await deps.events.publish(domain.outbox);
+  await deps.domains.clearOutbox(domain, domain.outbox.eventId, checkTime(deps, domain));
 }
 
 const registeredAlready = (name: string) => forbidden(`The ${name} domain has been registered already.`);
@@ -44,7 +96,7 @@ const dkimTokensOf = (records: readonly DnsRecord[]): string[] =>
   records.filter((r) => r.record === 'DKIM' && r.name.includes('._domainkey.')).map((r) => r.name.slice(0, r.name.indexOf('._domainkey.')));
 
 /** The caller's domain with this id, or 404: another tenant's domain does not exist for the caller. */
-async function ownDomain(deps: DomainsDeps, auth: AuthContext, id: string): Promise<DomainRecord> {
+async function ownDomain(deps: DomainsDeps, auth: AuthContext, id: string): Promise<StoredDomain> {
   const domain = await deps.domains.getById(id);
   if (!domain || domain.tenantId !== auth.tenantId) throw notFound('Domain');
   return domain;
@@ -58,7 +110,7 @@ async function ownDomain(deps: DomainsDeps, auth: AuthContext, id: string): Prom
 export async function createDomain(deps: DomainsDeps, auth: AuthContext, input: CreateDomainInput, log: Logger): Promise<DomainRecord> {
   const draft: DomainRecord = {
     id: newId(), name: input.name, tenantId: auth.tenantId, status: 'not_started', verifiedForSending: false,
-    region: deps.region, openTracking: input.openTracking, clickTracking: input.clickTracking,
+    region: deps.region, openTracking: input.openTracking, clickTracking: input.clickTracking, tls: input.tls,
     customReturnPath: input.customReturnPath, records: [], createdAt: new Date(deps.now()).toISOString(),
   };
   const claim = await deps.domains.claim(draft);
@@ -74,6 +126,7 @@ export async function createDomain(deps: DomainsDeps, auth: AuthContext, input: 
   }
 
   let identityIsOurs = false;
+  let published: PublishedRecords | undefined;
   try {
     const conflict = await deps.domains.findConflict(input.name, auth.tenantId);
     if (conflict === 'parent') throw forbidden(`A parent domain of ${input.name} is registered by another account: a domain and its subdomains belong to one account.`);
@@ -100,11 +153,19 @@ export async function createDomain(deps: DomainsDeps, auth: AuthContext, input: 
     }
     await deps.identities.configure(input.name, mailFromDomain);
 
-    const domain: DomainRecord = { ...draft, ...evaluate(draft, identity, deps.region) };
-    await deps.domains.activate(domain);
+    let domain: DomainRecord = { ...draft, ...evaluate(draft, identity, deps.region) };
+    // Under one of the stack's Route 53 zones, Sesame publishes the records itself.
+    published = await deps.dns?.publish(domain.name, domain.records, log);
+    if (published) domain = { ...domain, route53: published };
+    const event = domainCreated(domain);
+    await deps.domains.activate(domain, { event, checkAt: retryTime(deps) });
     log.info('domain created', { domainId: domain.id, status: domain.status });
+    await queueEvent(deps, domain, event, log);
     return domain;
   } catch (error) {
+    if (published) {
+      await deps.dns!.remove(published, log).catch((e) => log.error('could not remove the Route 53 records of a failed create', { domainId: draft.id, error: e }));
+    }
     if (identityIsOurs) {
       await deps.identities.delete(input.name).catch((e) => log.error('could not delete the SES identity of a failed create', { domainId: draft.id, error: e }));
     }
@@ -122,45 +183,97 @@ export async function listDomains(deps: DomainsDeps, auth: AuthContext): Promise
   return deps.domains.list(auth.tenantId);
 }
 
+/** What the identity SES has now makes of the domain; a missing identity fails it and stops its sends. */
+function statusFromSes(domain: StoredDomain, identity: IdentitySnapshot | undefined): StatusUpdate {
+  if (!identity) {
+    return { status: 'failed', verifiedForSending: false, records: domain.records.map((r) => ({ ...r, status: 'not_started' as const })) };
+  }
+  return evaluate(domain, identity, domain.region, dkimTokensOf(domain.records));
+}
+
+export type RefreshResult = { readonly domain: StoredDomain; readonly changed: boolean; readonly identityGone: boolean };
+
 /**
  * Reads the identity from SES (GetEmailIdentity) and stores its state: status, records and
- * whether SES sends from it, which is what the send gate reads. An identity that SES no longer
- * has stops sending and answers 404.
+ * whether SES sends from it, which is what the send gate reads. A change fires `domain.updated`;
+ * the verifier's next look follows the new status. Undefined when the domain is gone.
+ * `reschedule`: whether an unchanged domain gets its next look (the verifier's own reads).
  */
-export async function verifyDomain(deps: DomainsDeps, auth: AuthContext, id: string, log: Logger): Promise<DomainRecord> {
-  const domain = await ownDomain(deps, auth, id);
-  const identity = await deps.identities.get(domain.name);
-  if (!identity) {
-    await deps.domains.updateStatus(domain, {
-      status: 'failed', verifiedForSending: false,
-      records: domain.records.map((r) => ({ ...r, status: 'not_started' as const })),
-    });
-    log.warn('the SES identity of a domain is gone', { domainId: domain.id });
-    throw new HttpError(404, 'not_found', `SES no longer has an identity for ${domain.name}. Delete the domain and add it again.`);
+export async function refreshFromSes(deps: DomainsDeps, start: StoredDomain, log: Logger, reschedule: boolean): Promise<RefreshResult | undefined> {
+  let domain: StoredDomain | undefined = start;
+  for (let attempt = 0; attempt < CHANGE_ATTEMPTS && domain; attempt++) {
+    await flushOutbox(deps, domain);
+    const identity = await deps.identities.get(domain.name);
+    const update = statusFromSes(domain, identity);
+    const after: StoredDomain = { ...domain, ...update };
+    if (!statusChanged(domain, after)) {
+      if (reschedule) await deps.domains.reschedule(domain, checkTime(deps, domain));
+      return { domain, changed: false, identityGone: !identity };
+    }
+    const event = domainUpdated(after, new Date(deps.now()).toISOString());
+    if (await deps.domains.updateStatus(domain, update, { event, checkAt: retryTime(deps) })) {
+      log.info('domain status changed', { domainId: domain.id, from: domain.status, to: update.status });
+      if (!identity) log.warn('the SES identity of a domain is gone', { domainId: domain.id });
+      await queueEvent(deps, after, event, log);
+      return { domain: after, changed: true, identityGone: !identity };
+    }
+    domain = await deps.domains.getById(domain.id);
   }
-  const update = evaluate(domain, identity, domain.region, dkimTokensOf(domain.records));
-  if (!(await deps.domains.updateStatus(domain, update))) throw notFound('Domain');
-  log.info('domain verified', { domainId: domain.id, status: update.status });
-  return { ...domain, ...update };
+  if (domain) throw new Error('The domain kept changing while it was verified');
+  return undefined;
 }
 
-/** Tracking takes effect on the next send: the send path picks the configuration set from it. */
-export async function updateDomain(deps: DomainsDeps, auth: AuthContext, id: string, input: UpdateDomainInput, log: Logger): Promise<DomainRecord> {
-  const domain = await ownDomain(deps, auth, id);
-  if (!(await deps.domains.updateSettings(domain, input))) throw notFound('Domain');
-  log.info('domain updated', { domainId: domain.id });
-  return { ...domain, ...input };
+/** POST /domains/{id}/verify: checks with SES at once. An identity that SES no longer has answers 404. */
+export async function verifyDomain(deps: DomainsDeps, auth: AuthContext, id: string, log: Logger): Promise<DomainRecord> {
+  const result = await refreshFromSes(deps, await ownDomain(deps, auth, id), log, false);
+  if (!result) throw notFound('Domain');
+  if (result.identityGone) {
+    throw new HttpError(404, 'not_found', `SES no longer has an identity for ${result.domain.name}. Delete the domain and add it again.`);
+  }
+  log.info('domain verified', { domainId: id, status: result.domain.status });
+  return result.domain;
 }
 
 /**
- * Stops sends from the domain first (it becomes `deleting`), then deletes the SES identity, then
- * the items. A delete that failed half-way can be repeated: a `deleting` domain is still found here.
+ * Tracking and TLS take effect on the next send: the send path picks the configuration set from
+ * them. A change fires `domain.updated`; a body that changes nothing writes nothing.
+ */
+export async function updateDomain(deps: DomainsDeps, auth: AuthContext, id: string, input: UpdateDomainInput, log: Logger): Promise<DomainRecord> {
+  let domain: StoredDomain | undefined = await ownDomain(deps, auth, id);
+  for (let attempt = 0; attempt < CHANGE_ATTEMPTS && domain; attempt++) {
+    const after: StoredDomain = { ...domain, ...input };
+    const same = after.openTracking === domain.openTracking && after.clickTracking === domain.clickTracking && (after.tls ?? 'opportunistic') === (domain.tls ?? 'opportunistic');
+    if (same) return domain;
+    await flushOutbox(deps, domain);
+    const event = domainUpdated(after, new Date(deps.now()).toISOString());
+    if (await deps.domains.updateSettings(domain, input, { event, checkAt: retryTime(deps) })) {
+      log.info('domain updated', { domainId: domain.id });
+      await queueEvent(deps, after, event, log);
+      return after;
+    }
+    domain = await deps.domains.getById(id);
+    if (domain && domain.tenantId !== auth.tenantId) domain = undefined;
+  }
+  if (domain) throw new HttpError(409, 'concurrent_idempotent_requests', 'The domain is being changed by another request. Retry in a moment.');
+  throw notFound('Domain');
+}
+
+/**
+ * Stops sends from the domain first (it becomes `deleting`), then deletes the SES identity, queues
+ * `domain.deleted`, then deletes the items. A delete that failed half-way can be repeated: a
+ * `deleting` domain is still found here, and its event keeps its id and time (the same deliveries).
  */
 export async function deleteDomain(deps: DomainsDeps, auth: AuthContext, id: string, log: Logger): Promise<void> {
   const domain = await deps.domains.getStoredById(id);
   if (!domain || domain.tenantId !== auth.tenantId || domain.lifecycle === 'creating') throw notFound('Domain');
-  if (!(await deps.domains.beginDelete(domain))) throw notFound('Domain');
+  const deleting = await deps.domains.beginDelete(domain);
+  if (!deleting) throw notFound('Domain');
+  // The verifier no longer looks at a deleting domain: an event still waiting goes now.
+  if (deleting.outbox) await deps.events.publish(deleting.outbox);
   const existed = await deps.identities.delete(domain.name);
+  // The records Sesame wrote, and only those; a repeated delete finds them gone and goes on.
+  if (deleting.route53 && deps.dns) await deps.dns.remove(deleting.route53, log);
+  await deps.events.publish(domainDeleted(deleting, deleting.deletingAt ?? new Date(deps.now()).toISOString()));
   await deps.domains.finishDelete(domain);
   log.info('domain deleted', { domainId: domain.id, identityExisted: existed });
 }

@@ -1,23 +1,16 @@
 /** The domains function: POST/GET /domains, GET/PATCH/DELETE /domains/{id}, POST /domains/{id}/verify. */
 import { readDomainsConfig } from '../core/config';
-import { documentClient, sesClient } from '../core/clients';
-import { createDb } from '../core/adapters/dynamo';
-import { DomainStore } from '../core/adapters/domains';
-import { SesIdentities } from '../core/adapters/ses-identities';
+import { documentClient, route53Client, sesClient, sqsClient } from '../core/clients';
+import { domainsDeps } from './deps';
 import { TenantStore } from '../core/adapters/tenants';
+import { createDb } from '../core/adapters/dynamo';
 import { createAuthenticator } from '../core/http/auth';
 import { createApiHandler } from '../core/http/api';
 import { domainRoutes } from './routes';
 
 const config = readDomainsConfig();
-const db = createDb(documentClient(), config.tableName);
 
 export const handler = createApiHandler(
-  domainRoutes({
-    domains: new DomainStore(db),
-    identities: new SesIdentities(sesClient(), config.stackName),
-    region: config.region,
-    now: Date.now,
-  }),
-  createAuthenticator(new TenantStore(db)),
+  domainRoutes(domainsDeps(config, documentClient(), sesClient(), sqsClient(), route53Client)),
+  createAuthenticator(new TenantStore(createDb(documentClient(), config.tableName))),
 );

@@ -6,17 +6,20 @@ import * as z from '../core/domain/schema';
 import { HttpError } from '../core/errors';
 import { DEFAULT_RETURN_PATH, isDnsLabel, isDomainName, mailFromDomainOf } from '../core/domain/dns';
 import { isValidDomain } from '../core/domain/email';
+import type { TlsMode } from '../core/adapters/domains';
 
 export interface CreateDomainInput {
   readonly name: string;
   readonly customReturnPath: string;
   readonly openTracking: boolean;
   readonly clickTracking: boolean;
+  readonly tls: TlsMode;
 }
 
 export interface UpdateDomainInput {
   readonly openTracking?: boolean;
   readonly clickTracking?: boolean;
+  readonly tls?: TlsMode;
 }
 
 const capabilities = z.object({
@@ -56,9 +59,6 @@ function schemaError(error: z.core.$ZodError, input: unknown): HttpError {
 const unsupported = (message: string) => new HttpError(422, 'validation_error', message);
 
 function checkSettings(s: Settings): void {
-  if (s.tls === 'enforced') {
-    throw unsupported('`tls: enforced` is not supported: Sesame sends with opportunistic TLS (SES sets the TLS policy per configuration set, not per domain).');
-  }
   if (s.capabilities?.receiving === 'enabled') throw unsupported('Receiving emails is not supported: `capabilities.receiving` must be `disabled`.');
   if (s.capabilities?.sending === 'disabled') throw unsupported('A domain that cannot send is not supported: `capabilities.sending` must be `enabled`.');
   if (s.tracking_subdomain !== undefined) {
@@ -96,7 +96,7 @@ export function parseCreateDomain(input: unknown, region: string): CreateDomainI
     throw new HttpError(422, 'validation_error', 'Invalid `custom_return_path` field: the return path domain would be longer than a domain name may be.');
   }
   checkSettings(body);
-  return { name, customReturnPath, openTracking: body.open_tracking ?? false, clickTracking: body.click_tracking ?? false };
+  return { name, customReturnPath, openTracking: body.open_tracking ?? false, clickTracking: body.click_tracking ?? false, tls: body.tls ?? 'opportunistic' };
 }
 
 /** PATCH /domains/{id}. An empty body changes nothing. */
@@ -107,5 +107,6 @@ export function parseUpdateDomain(input: unknown): UpdateDomainInput {
   return {
     ...(parsed.data.open_tracking !== undefined ? { openTracking: parsed.data.open_tracking } : {}),
     ...(parsed.data.click_tracking !== undefined ? { clickTracking: parsed.data.click_tracking } : {}),
+    ...(parsed.data.tls !== undefined ? { tls: parsed.data.tls } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { HttpError, notFound } from '../core/errors';
 import { parseJsonBody } from '../core/domain/email';
 import { isId } from '../core/domain/ids';
 import type { DomainRecord } from '../core/adapters/domains';
+import { dmarcAdvice, resendDomainStatus } from '../core/domain/dns';
 import { type DomainsDeps, createDomain, deleteDomain, getDomain, listDomains, updateDomain, verifyDomain } from './core';
 import { parseCreateDomain, parseUpdateDomain } from './requests';
 
@@ -20,7 +21,7 @@ function summary(d: DomainRecord) {
   return {
     id: d.id,
     name: d.name,
-    status: d.status,
+    status: resendDomainStatus(d.status),
     created_at: d.createdAt,
     region: d.region,
     open_tracking: d.openTracking,
@@ -28,6 +29,20 @@ function summary(d: DomainRecord) {
     capabilities: CAPABILITIES,
   };
 }
+
+/** Resend's `tls` as the domain has it (domains stored before it was chosen are opportunistic). */
+const tlsOf = (d: DomainRecord) => d.tls ?? 'opportunistic';
+
+/**
+ * The fields of the domain object beyond the summary: Resend's `tracking_subdomain` (null: Sesame
+ * has no custom tracking domains; Resend answers null too when none is set), the records to publish,
+ * and Sesame's own `dmarc`, the DMARC record it advises (not a record to verify).
+ */
+const details = (d: DomainRecord) => ({ tls: tlsOf(d), tracking_subdomain: null, records: records(d), dmarc: dmarcAdvice(d.name), route53: route53Of(d) });
+
+/** Sesame's own: the Route 53 zone and the records Sesame wrote there itself (null: it wrote none). */
+const route53Of = (d: DomainRecord) =>
+  (d.route53 ? { hosted_zone_id: d.route53.zoneId, records: d.route53.records.map((r) => ({ name: r.name, type: r.type, ttl: r.ttl, value: r.value })) } : null);
 
 const records = (d: DomainRecord) =>
   d.records.map((r) => ({ record: r.record, name: r.name, type: r.type, ttl: r.ttl, status: r.status, value: r.value, ...(r.priority !== undefined ? { priority: r.priority } : {}) }));
@@ -57,7 +72,7 @@ export function domainRoutes(deps: DomainRouteDeps): Routes {
         const input = parseCreateDomain(parseJsonBody(ctx.request.body), deps.region);
         const d = await createDomain(deps, ctx.auth, input, ctx.log);
         const { id, name, status, created_at, region, capabilities, open_tracking, click_tracking } = summary(d);
-        return { statusCode: 201, body: { id, name, status, created_at, region, records: records(d), capabilities, open_tracking, click_tracking } };
+        return { statusCode: 201, body: { id, name, status, created_at, region, capabilities, open_tracking, click_tracking, ...details(d) } };
       },
     },
 
@@ -73,7 +88,7 @@ export function domainRoutes(deps: DomainRouteDeps): Routes {
       permission: 'full_access',
       async handle(ctx) {
         const d = await getDomain(deps, ctx.auth, domainId(ctx.request.params));
-        return { statusCode: 200, body: { object: 'domain', ...summary(d), records: records(d) } };
+        return { statusCode: 200, body: { object: 'domain', ...summary(d), ...details(d) } };
       },
     },
 

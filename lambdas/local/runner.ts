@@ -22,15 +22,16 @@ import { SesIdentities } from '../core/adapters/ses-identities';
 import { silentLogger } from '../core/log';
 import { createDomain, verifyDomain } from '../domains/core';
 import { derivedId, hashApiKey, newApiKey } from '../core/domain/ids';
-import { type ApiFunction, configurationSetName, TRACKING_CHOICES } from '../core/routes';
-import { publishedEventTypes, SUPPRESSED_REASONS } from '../core/domain/configuration-sets';
+import { type ApiFunction, CONFIGURATION_SET_CHOICES, configurationSetName } from '../core/routes';
+import { publishedEventTypes, SUPPRESSED_REASONS, tlsPolicyFor } from '../core/domain/configuration-sets';
 import { ensureTable, startDynamo } from './dynamodb';
 import { ensureQueue, startSqs } from './sqs';
-import { type LocalConfigurationSet, startSesServer } from './ses-server';
+import { type LocalConfigurationSet, type LocalSes, startSesServer } from './ses-server';
 import { type ApiLambda, startApiServer } from './api-server';
 import { simulationPlan, startLocalEvents } from './events';
 import { EventOutbox } from './event-outbox';
 import { startDeliverPoller } from './deliver-poller';
+import { startDomainChecks } from './domain-checks';
 import { keptSecret, prepareDataFolder } from './data-folder';
 
 export interface LocalOptions {
@@ -51,6 +52,10 @@ export interface LocalOptions {
   readonly retrySchedule?: string;
   /** The sesame_stack tag of the identities local mode creates (SESAME_STACK_NAME). @default LOCAL_STACK_NAME */
   readonly stackName?: string;
+  /** Seconds after its creation before the local SES finds a domain's records (SESAME_LOCAL_VERIFY_DELAY_SECONDS). @default 0: at the first read */
+  readonly verifyDelaySeconds?: number;
+  /** The base of the domain check schedule, and how often the local verifier runs (SESAME_DOMAIN_CHECK_BASE_SECONDS). @default 60 */
+  readonly domainCheckBaseSeconds?: number;
 }
 
 export interface LocalStack {
@@ -74,8 +79,9 @@ export const LOCAL_TENANT_ID = derivedId('local', 'tenant');
 
 /** The configuration sets the stack makes (lib/ses-events.ts), as the local SES endpoint answers for them. */
 export function localConfigurationSets(prefix: string, topicArn: string): LocalConfigurationSet[] {
-  return TRACKING_CHOICES.map((tracking) => ({
+  return CONFIGURATION_SET_CHOICES.map((tracking) => ({
     name: configurationSetName(prefix, tracking),
+    tlsPolicy: tlsPolicyFor(tracking),
     suppressedReasons: SUPPRESSED_REASONS,
     eventDestinations: [{ name: 'sesame-events', enabled: true, matchingEventTypes: publishedEventTypes(tracking), snsTopicArn: topicArn }],
   }));
@@ -86,7 +92,7 @@ const localSecretsKey = (dataDir: string): string => keptSecret(dataDir, 'secret
 
 const localApiKey = (options: LocalOptions): string => options.apiKey ?? keptSecret(options.dataDir, 'api-key', newApiKey);
 
-async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SESv2Client, apiKey: string): Promise<void> {
+async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SESv2Client, localSes: Pick<LocalSes, 'seedIdentity'>, apiKey: string): Promise<void> {
   const db = createDb(doc, options.tableName);
   const tenants = new TenantStore(db);
   if (!(await tenants.getTenant(LOCAL_TENANT_ID))) await tenants.createTenant('local', LOCAL_TENANT_ID);
@@ -98,11 +104,14 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
   }
   if (existing?.verifiedForSending) return;
   // The seeded domain goes through the domains API's own code: the embedded SES server makes the
-  // identity (DKIM tokens, MAIL FROM), and verify finds it verified, as if the records were published.
-  const deps = { domains, identities: new SesIdentities(ses, options.stackName ?? LOCAL_STACK_NAME), region: options.region, now: Date.now };
+  // identity (DKIM tokens, MAIL FROM), which is then verified at once, without the verify delay (its
+  // records count as published), and verify finds it so.
+  // No endpoint exists before the first start: the seeded domain's events have nobody to go to.
+  const deps = { domains, identities: new SesIdentities(ses, options.stackName ?? LOCAL_STACK_NAME), events: { publish: async () => undefined }, region: options.region, now: Date.now };
   const auth = { keyId: 'local-seed', tenantId: LOCAL_TENANT_ID, permission: 'full_access' as const };
   const quiet = silentLogger;
-  const domain = existing ?? (await createDomain(deps, auth, { name: options.domain, customReturnPath: 'send', openTracking: false, clickTracking: false }, quiet));
+  const domain = existing ?? (await createDomain(deps, auth, { name: options.domain, customReturnPath: 'send', openTracking: false, clickTracking: false, tls: 'opportunistic' }, quiet));
+  await localSes.seedIdentity(options.domain, { verified: true });
   await verifyDomain(deps, auth, domain.id, quiet);
 }
 
@@ -124,6 +133,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       region: options.region,
       configurationSets: localConfigurationSets(LOCAL_CONFIGURATION_SET, options.topicArn),
       journal: outbox,
+      ...(options.verifyDelaySeconds !== undefined ? { verifyDelaySeconds: options.verifyDelaySeconds } : {}),
     });
     closers.push(() => ses.close());
     await outbox.recover(new Set(ses.sent().map((email) => email.messageId)));
@@ -153,13 +163,14 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       SESAME_ALLOW_LOOPBACK_WEBHOOKS: options.allowLoopbackWebhooks ? '1' : '0',
       SESAME_SECRETS_KEY: localSecretsKey(options.dataDir),
       ...(options.retrySchedule ? { SESAME_WEBHOOK_RETRY_SCHEDULE: options.retrySchedule } : {}),
+      SESAME_DOMAIN_CHECK_BASE_SECONDS: String(options.domainCheckBaseSeconds ?? 60),
     });
     delete process.env.AWS_PROFILE;
 
     const doc = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
     const apiKey = localApiKey(options);
     const sesClient = new SESv2Client({ region: options.region, endpoint: ses.endpoint, credentials: LOCAL_CREDENTIALS });
-    await seed(options, doc, sesClient, apiKey);
+    await seed(options, doc, sesClient, ses, apiKey);
 
     // Imported only now: handlers read their configuration at import, as at a Lambda cold start.
     const handlers: Record<ApiFunction, ApiLambda> = {
@@ -180,6 +191,11 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     const deliver = (await import('../deliver/handler')).handler;
     const poller = startDeliverPoller({ sqs: sqsClient, queueUrl, handler: deliver });
     closers.push(() => poller.stop());
+
+    // Automatic domain verification, run as the EventBridge schedule would, at the check schedule's base.
+    const verifyDomains = (await import('../verify-domains/handler')).handler;
+    const checks = startDomainChecks({ handler: verifyDomains, intervalMs: (options.domainCheckBaseSeconds ?? 60) * 1000 });
+    closers.push(() => checks.stop());
 
     // Every endpoint and name the admin tool reads (`dlq redrive`, `doctor` included), on one line.
     // SESAME_LOCAL tells doctor which parts local mode replaces; the secrets key stays in the data folder.

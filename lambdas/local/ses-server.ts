@@ -39,7 +39,10 @@
  * for sending), as in SES. The first GetEmailIdentity after that finds it verified, as if the DNS
  * records had been published and SES had just checked them: DKIM SUCCESS, VerificationStatus
  * SUCCESS, VerifiedForSendingStatus true, and a custom MAIL FROM domain SUCCESS. A MAIL FROM
- * domain set later is PENDING until the next GetEmailIdentity in the same way. Identities seeded
+ * domain set later is PENDING until the next GetEmailIdentity in the same way. With
+ * `verifyDelaySeconds`, a read verifies only once that long has passed since the identity was
+ * created (as if its records took that long to be published and seen): reads before then find
+ * it PENDING. Identities seeded
  * with `verified: true` are verified from the start; `dnsPublished: false` keeps a seeded identity
  * PENDING whatever is read (records never published). Email-address identities follow the same
  * rule (as if the verification link had been followed).
@@ -100,6 +103,11 @@ export interface StartSesServerOptions {
   readonly dataDir?: string;
   /** The region SES's messages name (default us-east-1). */
   readonly region?: string;
+  /**
+   * Seconds after its creation before a read finds an identity verified (local mode's
+   * SESAME_LOCAL_VERIFY_DELAY_SECONDS). Absent or 0: the first read does.
+   */
+  readonly verifyDelaySeconds?: number;
   /** The configuration sets that GetConfigurationSet and GetConfigurationSetEventDestinations know (default none). */
   readonly configurationSets?: readonly LocalConfigurationSet[];
   /**
@@ -128,6 +136,8 @@ export interface LocalConfigurationSet {
   readonly name: string;
   /** SendingOptions.SendingEnabled (default true). */
   readonly sendingEnabled?: boolean;
+  /** DeliveryOptions.TlsPolicy (default OPTIONAL, as SES answers for a set made without delivery options). */
+  readonly tlsPolicy?: 'REQUIRE' | 'OPTIONAL';
   /** SuppressionOptions.SuppressedReasons; absent: the set has no suppression options (the account's apply). */
   readonly suppressedReasons?: readonly string[];
   readonly eventDestinations: readonly LocalEventDestination[];
@@ -152,7 +162,7 @@ export interface LocalAccount {
 }
 
 export interface SeedIdentityOptions {
-  /** Verified for sending from the start. */
+  /** Verified for sending from the start, with the custom MAIL FROM domain it has at the time. */
   readonly verified: boolean;
   /** When false, the identity stays PENDING on every read (default true: the simulation rule applies). */
   readonly dnsPublished?: boolean;
@@ -456,6 +466,7 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
     }
     const pending = identity.status === 'PENDING' || identity.mailFrom?.status === 'PENDING';
     if (!pending) return false;
+    if (now - identity.createdAt < (options.verifyDelaySeconds ?? 0) * 1000) return false;
     identity.status = 'SUCCESS';
     if (identity.mailFrom) identity.mailFrom.status = 'SUCCESS';
     identity.lastCheckedAt = now;
@@ -650,6 +661,7 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
     return {
       body: {
         ConfigurationSetName: set.name,
+        DeliveryOptions: { TlsPolicy: set.tlsPolicy ?? 'OPTIONAL' },
         ReputationOptions: { ReputationMetricsEnabled: true },
         SendingOptions: { SendingEnabled: set.sendingEnabled ?? true },
         ...(set.suppressedReasons ? { SuppressionOptions: { SuppressedReasons: set.suppressedReasons } } : {}),
@@ -821,6 +833,7 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
       identity.dnsPublished = seed.dnsPublished ?? true;
       if (seed.verified) {
         identity.status = 'SUCCESS';
+        if (identity.mailFrom) identity.mailFrom.status = 'SUCCESS';
         identity.lastCheckedAt = identity.lastSuccessAt = now;
       }
       identities.set(identity.name, identity);

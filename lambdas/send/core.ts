@@ -114,7 +114,7 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
   try {
     messageId = await deps.sender.send({
       emailId: id, tenantId: auth.tenantId, draft, createdMs,
-      configurationSet: configurationSetName(deps.configurationSet, { open: domain.openTracking, click: domain.clickTracking }),
+      configurationSet: configurationSetName(deps.configurationSet, { open: domain.openTracking, click: domain.clickTracking, ...(domain.tls ? { tls: domain.tls } : {}) }),
     });
   } catch (error) {
     if (!(error instanceof HttpError)) {

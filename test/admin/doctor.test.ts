@@ -119,7 +119,7 @@ describe('the configuration set checks', () => {
   const changed = (name: string, change: (set: LocalConfigurationSet) => LocalConfigurationSet) => sets.map((s) => (s.name === name ? change(s) : s));
   const destination = (set: LocalConfigurationSet) => set.eventDestinations[0]!;
 
-  it('is ok for each of the four sets the stack makes, publishing to the events topic', async () => {
+  it('is ok for each of the eight sets the stack makes, publishing to the events topic', async () => {
     // Act
     const results = await check(sets);
 
@@ -129,6 +129,10 @@ describe('the configuration set checks', () => {
       'configuration set sesame-open': 'ok',
       'configuration set sesame-click': 'ok',
       'configuration set sesame-open-click': 'ok',
+      'configuration set sesame-tls': 'ok',
+      'configuration set sesame-open-tls': 'ok',
+      'configuration set sesame-click-tls': 'ok',
+      'configuration set sesame-open-click-tls': 'ok',
     });
   });
 
@@ -137,7 +141,7 @@ describe('the configuration set checks', () => {
     const results = await check(sets, { configurationSetPrefix: 'acme', eventsTopicArn: TOPIC });
 
     // Assess
-    expect(results.map((r) => r.status)).toEqual(['fail', 'fail', 'fail', 'fail']);
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill('fail'));
     expect(results[0]!.message).toMatch(/^SES has no configuration set acme: .*SESAME_CONFIGURATION_SET/);
   });
 
@@ -157,6 +161,16 @@ describe('the configuration set checks', () => {
     expect(results['configuration set sesame-open']!.status).toBe('ok');
   });
 
+  it.each([
+    ['sesame-tls', 'OPTIONAL', /TLS policy is OPTIONAL, not REQUIRE/],
+    ['sesame', 'REQUIRE', /TLS policy is REQUIRE, not OPTIONAL/],
+  ] as const)('fails for %s when its TLS policy is %s', async (name, tlsPolicy, message) => {
+    // Act
+    const results = byName(await check(changed(name, (s) => ({ ...s, tlsPolicy }))));
+    // Assess
+    expect(results[`configuration set ${name}`]).toMatchObject({ status: 'fail', message: expect.stringMatching(message) });
+  });
+
   it('fails, naming the variable, when the prefix or the topic is not configured', async () => {
     // Act
     const noPrefix = await check(sets, { eventsTopicArn: TOPIC });
@@ -164,7 +178,7 @@ describe('the configuration set checks', () => {
 
     // Assess
     expect(noPrefix).toEqual([expect.objectContaining({ status: 'fail', message: expect.stringMatching(/^SESAME_CONFIGURATION_SET is not set/) })]);
-    expect(noTopic.map((r) => r.status)).toEqual(['fail', 'fail', 'fail', 'fail']);
+    expect(noTopic.map((r) => r.status)).toEqual(Array(8).fill('fail'));
     expect(noTopic[0]!.message).toMatch(/SESAME_EVENTS_TOPIC_ARN is not set/);
   });
 });

@@ -15,6 +15,7 @@ import { type IdentityService, SesIdentities, TAG_STACK_KEY, TAG_TENANT_KEY } fr
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { keys } from '../../lambdas/core/table';
 import { domainRoutes } from '../../lambdas/domains/routes';
+import type { DomainEvent } from '../../lambdas/core/domain/domain-events';
 import { type TestDynamo, type TestSes, startTestDynamo, startTestSes } from '../support/services';
 import { type CallOptions, call, captureLogger } from '../support/api';
 
@@ -57,7 +58,10 @@ async function world() {
   const sendingKeyA = (await tenants.createKey(a.id, { permission: 'sending_access' })).token;
   const { service, calls } = counting(new SesIdentities(ses.client, LOCAL_STACK_NAME));
   const { log, lines } = captureLogger();
-  const handler = createApiHandler(domainRoutes({ domains: store, identities: service, region: 'us-east-1', now: () => clock }), createAuthenticator(tenants), log);
+  // Domain events are recorded here; test/domains/events.test.ts follows them through the real fan-out.
+  const events: DomainEvent[] = [];
+  const publisher = { publish: async (e: DomainEvent) => void events.push(e) };
+  const handler = createApiHandler(domainRoutes({ domains: store, identities: service, events: publisher, region: 'us-east-1', now: () => clock }), createAuthenticator(tenants), log);
   const api = (method: string, url: string, options: CallOptions = {}) => call(handler, method, url, options);
   const item = async (key: { pk: string; sk: string }) => (await dynamo.doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
   const sesIdentity = async (name: string) => {
@@ -73,7 +77,7 @@ async function world() {
     if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body as { id: string; name: string };
   };
-  return { db, table, tenants, store, a, b, keyA, keyB, sendingKeyA, calls, lines, api, item, sesIdentity, create, advance: (ms: number) => (clock += ms) };
+  return { db, table, tenants, store, a, b, keyA, keyB, sendingKeyA, calls, lines, api, item, sesIdentity, create, events, advance: (ms: number) => (clock += ms) };
 }
 
 describe('POST /domains', () => {
@@ -85,17 +89,18 @@ describe('POST /domains', () => {
     const res = await w.api('POST', '/domains', { key: w.keyA, body: { name } });
     // Assess
     expect(res.status).toBe(201);
-    expect(Object.keys(res.body).sort()).toEqual(['capabilities', 'click_tracking', 'created_at', 'id', 'name', 'open_tracking', 'records', 'region', 'status']);
+    expect(Object.keys(res.body).sort()).toEqual(['capabilities', 'click_tracking', 'created_at', 'dmarc', 'id', 'name', 'open_tracking', 'records', 'region', 'route53', 'status', 'tls', 'tracking_subdomain']);
+    expect(res.body.tracking_subdomain).toBeNull();
+    expect(res.body.dmarc).toEqual({ name: `_dmarc.${name}`, type: 'TXT', ttl: 'Auto', value: `"v=DMARC1;p=quarantine;pct=25;rua=mailto:dmarcreports@${name}"` });
     expect(res.body).toMatchObject({ name, status: 'pending', region: 'us-east-1', open_tracking: false, click_tracking: false, capabilities: { sending: 'enabled', receiving: 'disabled' } });
     expect(Number.isNaN(Date.parse(res.body.created_at))).toBe(false);
     const records = res.body.records as { record: string; name: string; type: string; value: string; status: string; ttl: string; priority?: number }[];
     expect(records.map((r) => [r.record, r.type, r.status])).toEqual([
       ['DKIM', 'CNAME', 'pending'], ['DKIM', 'CNAME', 'pending'], ['DKIM', 'CNAME', 'pending'],
-      ['SPF', 'MX', 'pending'], ['SPF', 'TXT', 'pending'], ['DMARC', 'TXT', 'not_started'],
+      ['SPF', 'MX', 'pending'], ['SPF', 'TXT', 'pending'],
     ]);
     expect(records[3]).toEqual({ record: 'SPF', name: `send.${name}`, type: 'MX', ttl: 'Auto', status: 'pending', value: 'feedback-smtp.us-east-1.amazonses.com', priority: 10 });
     expect(records[4]).toMatchObject({ name: `send.${name}`, value: '"v=spf1 include:amazonses.com ~all"' });
-    expect(records[5]).toMatchObject({ name: `_dmarc.${name}` });
 
     // ... and SES has the identity as the records say, configured as documented.
     const identity = await w.sesIdentity(name);
@@ -132,7 +137,7 @@ describe('POST /domains', () => {
     ['another region', { name: 'example.com', region: 'eu-west-1' }, 422, 'validation_error', /us-east-1 only/],
     ['a return path of two labels', { name: 'example.com', custom_return_path: 'a.b' }, 422, 'validation_error', /custom_return_path/],
     ['a return path with a leading hyphen', { name: 'example.com', custom_return_path: '-send' }, 422, 'validation_error', /custom_return_path/],
-    ['enforced TLS', { name: 'example.com', tls: 'enforced' }, 422, 'validation_error', /tls/],
+    ['an unknown TLS mode', { name: 'example.com', tls: 'required' }, 422, 'validation_error', /tls/],
     ['a tracking subdomain', { name: 'example.com', tracking_subdomain: 'links' }, 422, 'validation_error', /tracking_subdomain/],
     ['receiving', { name: 'example.com', capabilities: { receiving: 'enabled' } }, 422, 'validation_error', /receiving/],
     ['a tracking flag that is not a boolean', { name: 'example.com', open_tracking: 'yes' }, 422, 'validation_error', /open_tracking/],
@@ -311,7 +316,7 @@ describe('reading, verifying, updating and deleting', () => {
     expect(res.body).toEqual({
       object: 'domain', id: created.id, name: created.name, status: 'pending', created_at: expect.any(String), region: 'us-east-1',
       open_tracking: false, click_tracking: false, capabilities: { sending: 'enabled', receiving: 'disabled' },
-      records: (created as unknown as { records: unknown[] }).records,
+      records: (created as unknown as { records: unknown[] }).records, tls: 'opportunistic', tracking_subdomain: null, route53: null, dmarc: (created as unknown as { dmarc: unknown }).dmarc,
     });
     expect(w.calls).toEqual([]);
   });
@@ -330,7 +335,7 @@ describe('reading, verifying, updating and deleting', () => {
     const after = await w.api('GET', `/domains/${created.id}`, { key: w.keyA });
     expect(after.body.status).toBe('verified');
     expect(after.body.records.map((r: { record: string; status: string }) => [r.record, r.status])).toEqual([
-      ['DKIM', 'verified'], ['DKIM', 'verified'], ['DKIM', 'verified'], ['SPF', 'verified'], ['SPF', 'verified'], ['DMARC', 'not_started'],
+      ['DKIM', 'verified'], ['DKIM', 'verified'], ['DKIM', 'verified'], ['SPF', 'verified'], ['SPF', 'verified'],
     ]);
     expect(await w.store.getByName(created.name)).toMatchObject({ verifiedForSending: true, status: 'verified' });
   });
@@ -392,7 +397,7 @@ describe('reading, verifying, updating and deleting', () => {
 
   it.each([
     [{ open_tracking: 'yes' }, /open_tracking/],
-    [{ tls: 'enforced' }, /tls/],
+    [{ tls: 'always' }, /tls/],
     [{ tracking_subdomain: 'links' }, /tracking_subdomain/],
   ])('PATCH refuses %j with 422 and changes nothing', async (body, message) => {
     const w = await world();

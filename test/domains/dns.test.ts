@@ -4,6 +4,7 @@
  */
 import {
   type IdentitySnapshot,
+  dmarcAdvice,
   dnsRecords,
   identityState,
   isDnsLabel,
@@ -43,12 +44,15 @@ function snapshotOf(file: string): IdentitySnapshot {
 }
 
 describe('dnsRecords', () => {
-  it('gives exactly the records of the SES guide for example.com', () => {
+  it('gives exactly the records of the SES guide for example.com, and its DMARC example as separate advice', () => {
     // Act
     const records = dnsRecords({ domain: 'example.com', customReturnPath: 'mail', region: 'us-east-1', dkimTokens: TOKENS });
+    const dmarc = dmarcAdvice('example.com');
     // Assess
-    const fromFixture = [...expected.easyDkim, ...expected.customMailFrom, ...expected.dmarc];
+    const fromFixture = [...expected.easyDkim, ...expected.customMailFrom];
     expect(records.map(({ name, type, value, priority }) => ({ name, type, value, ...(priority !== undefined ? { priority } : {}) }))).toEqual(fromFixture);
+    expect([{ name: dmarc.name, type: dmarc.type, value: dmarc.value }]).toEqual(expected.dmarc);
+    expect(dmarc.ttl).toBe('Auto');
   });
 
   it("labels them as Resend does, with Resend's fields", () => {
@@ -59,7 +63,6 @@ describe('dnsRecords', () => {
       ['DKIM', 'CNAME', `${TOKENS[2]}._domainkey.example.com`],
       ['SPF', 'MX', 'send.example.com'],
       ['SPF', 'TXT', 'send.example.com'],
-      ['DMARC', 'TXT', '_dmarc.example.com'],
     ]);
     for (const r of records) expect(Object.keys(r).sort()).toEqual(r.type === 'MX' ? ['name', 'priority', 'record', 'status', 'ttl', 'type', 'value'] : ['name', 'record', 'status', 'ttl', 'type', 'value']);
     expect(records.find((r) => r.type === 'MX')!.value).toBe('feedback-smtp.eu-west-1.amazonses.com');
@@ -71,12 +74,11 @@ describe('dnsRecords', () => {
     expect(records[0]!.value).toBe('tok.dkim.af-south-1.amazonses.com');
   });
 
-  it('gives each record the status of what SES verifies it by; DMARC is advice, never checked', () => {
+  it('gives each record the status of what SES verifies it by', () => {
     const records = dnsRecords({ domain: 'example.com', customReturnPath: 'send', region: 'us-east-1', dkimTokens: TOKENS }, { dkim: 'verified', mailFrom: 'pending' });
     expect(records.map((r) => [r.record, r.type, r.status])).toEqual([
       ['DKIM', 'CNAME', 'verified'], ['DKIM', 'CNAME', 'verified'], ['DKIM', 'CNAME', 'verified'],
       ['SPF', 'MX', 'pending'], ['SPF', 'TXT', 'pending'],
-      ['DMARC', 'TXT', 'not_started'],
     ]);
   });
 });

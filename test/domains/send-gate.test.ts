@@ -47,7 +47,7 @@ async function world(options: { cachedGate?: boolean } = {}) {
   const keyB = (await tenants.createKey(b.id)).token;
   const { log } = captureLogger();
   const authenticator = createAuthenticator(tenants);
-  const domainsApi = createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), region: 'us-east-1', now: Date.now }), authenticator, log);
+  const domainsApi = createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined }, region: 'us-east-1', now: Date.now }), authenticator, log);
   const sendApi = createApiHandler(sendRoutes({
     emails: new EmailStore(db, 30), status: new EmailStatusStore(db), retryWindowMs: 15 * 60_000, retentionDays: 30, domains: options.cachedGate ? new SendableDomainCache(domains) : domains, idempotency: new IdempotencyStore(db), sender: new SesSender(ses.client),
     configurationSet: 'sesame', region: 'us-east-1', events: new EventStore(db), templates: new TemplateStore(db), now: Date.now,
@@ -116,6 +116,17 @@ describe('POST /emails', () => {
     await w.api('PATCH', `/domains/${mine.id}`, { key: w.keyA, body: { click_tracking: false } });
     const opens = await w.sentDuring(() => w.api('POST', '/emails', { key: w.keyA, body: w.email(mine.name) }));
     expect([plain, tracked, opens].map((s) => s.map((e) => e.request.ConfigurationSetName))).toEqual([['sesame'], ['sesame-open-click'], ['sesame-open']]);
+  });
+
+  it('sends a domain with tls enforced through the TLS-requiring configuration set, and back when opportunistic', async () => {
+    const w = await world();
+    const mine = await w.domain(w.keyA);
+    await w.api('PATCH', `/domains/${mine.id}`, { key: w.keyA, body: { tls: 'enforced', open_tracking: true } });
+    const enforced = await w.sentDuring(() => w.api('POST', '/emails', { key: w.keyA, body: w.email(mine.name) }));
+    await w.api('PATCH', `/domains/${mine.id}`, { key: w.keyA, body: { tls: 'opportunistic' } });
+    const opportunistic = await w.sentDuring(() => w.api('POST', '/emails', { key: w.keyA, body: w.email(mine.name) }));
+    expect([enforced, opportunistic].map((s) => s.map((e) => e.request.ConfigurationSetName))).toEqual([['sesame-open-tls'], ['sesame-open']]);
+    expect((await w.api('GET', `/domains/${mine.id}`, { key: w.keyA })).body.tls).toBe('opportunistic');
   });
 
   it('stops sending from a deleted domain', async () => {

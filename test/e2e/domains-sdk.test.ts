@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { GetConfigurationSetCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { Resend } from 'resend';
 import { startLocalMode, type RunningLocal } from '../support/local-mode';
 
@@ -17,7 +18,8 @@ let resend: Resend;
 let other: Resend;
 
 beforeAll(async () => {
-  local = await startLocalMode({ dataDir: mkdtempSync(join(tmpdir(), 'sesame-domains-')), domain: 'seeded.test' });
+  // Records count as published at once, so that verify finds a new domain verified (domains-auto-verify.test.ts waits instead).
+  local = await startLocalMode({ dataDir: mkdtempSync(join(tmpdir(), 'sesame-domains-')), domain: 'seeded.test', extraEnv: { SESAME_LOCAL_VERIFY_DELAY_SECONDS: '0' } });
   resend = new Resend(local.apiKey, { baseUrl: local.apiUrl });
   const line = local.output().split('\n').find((l) => l.includes('AWS_ENDPOINT_URL_DYNAMODB='))!;
   const adminEnv = Object.fromEntries([...line.matchAll(/([A-Z][A-Z0-9_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
@@ -40,8 +42,9 @@ it('walks a domain through its life with the SDK', async () => {
   expect(domain.records).toEqual(expect.arrayContaining([
     expect.objectContaining({ record: 'SPF', type: 'MX', name: 'send.acme-e2e.com', value: 'feedback-smtp.us-east-1.amazonses.com', priority: 10 }),
     expect.objectContaining({ record: 'SPF', type: 'TXT', name: 'send.acme-e2e.com', value: '"v=spf1 include:amazonses.com ~all"' }),
-    expect.objectContaining({ record: 'DMARC', type: 'TXT', name: '_dmarc.acme-e2e.com' }),
   ]));
+  expect(domain.records.map((r) => r.record)).toEqual(['DKIM', 'DKIM', 'DKIM', 'SPF', 'SPF']);
+  expect(domain).toMatchObject({ tracking_subdomain: null, dmarc: { type: 'TXT', name: '_dmarc.acme-e2e.com' } });
 
   const early = await resend.emails.send({ from: 'hi@acme-e2e.com', to: 'delivered@resend.dev', subject: 'x', text: 'x' });
   expect(early.error).toMatchObject({ statusCode: 403, name: 'validation_error' });
@@ -59,9 +62,7 @@ it('walks a domain through its life with the SDK', async () => {
   expect((await resend.domains.verify(domain.id)).error).toBeNull();
   const verified = await resend.domains.get(domain.id);
   expect(verified.data).toMatchObject({ object: 'domain', id: domain.id, status: 'verified' });
-  // DMARC is advice that SES does not check (its status stays not_started); every other record is verified.
-  const records = verified.data!.records as { record: string; status: string }[];
-  expect(records.filter((r) => r.record !== 'DMARC').every((r) => r.status === 'verified')).toBe(true);
+  expect(verified.data!.records.every((r) => r.status === 'verified')).toBe(true);
 
   const sent = await resend.emails.send({ from: 'hi@acme-e2e.com', to: 'delivered@resend.dev', subject: 'x', text: 'x' });
   expect(sent.error).toBeNull();
@@ -73,4 +74,27 @@ it('walks a domain through its life with the SDK', async () => {
   expect((await resend.domains.remove(domain.id)).data).toMatchObject({ id: domain.id, deleted: true });
   const after = await resend.emails.send({ from: 'hi@acme-e2e.com', to: 'delivered@resend.dev', subject: 'x', text: 'x' });
   expect(after.error).toMatchObject({ statusCode: 403 });
+});
+
+it('round-trips tls: enforced through the SDK and sends through a configuration set that requires TLS', async () => {
+  // Prepare
+  const created = await resend.domains.create({ name: 'tls-e2e.com', tls: 'enforced' });
+  expect(created.error).toBeNull();
+  const id = created.data!.id;
+  expect((await resend.domains.verify(id)).error).toBeNull();
+  const ses = new SESv2Client({ region: 'us-east-1', endpoint: `http://127.0.0.1:${local.env.SESAME_SES_PORT}`, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  // Act
+  const got = await resend.domains.get(id);
+  const sent = await resend.emails.send({ from: 'hi@tls-e2e.com', to: 'delivered@resend.dev', subject: 'tls', text: 'x' });
+  const store = (await (await fetch(`http://127.0.0.1:${local.env.SESAME_SES_PORT}/store`)).json()) as { emails: { envelope: { from: string }; request: { ConfigurationSetName?: string } }[] };
+  const set = await ses.send(new GetConfigurationSetCommand({ ConfigurationSetName: 'sesame-tls' }));
+  const plainSet = await ses.send(new GetConfigurationSetCommand({ ConfigurationSetName: 'sesame' }));
+  ses.destroy();
+  // Assess
+  expect(got.data).toMatchObject({ id, tls: 'enforced' });
+  expect(sent.error).toBeNull();
+  const fromDomain = store.emails.filter((e) => e.envelope.from === 'hi@tls-e2e.com');
+  expect(fromDomain.map((e) => e.request.ConfigurationSetName)).toEqual(['sesame-tls']);
+  expect(set.DeliveryOptions?.TlsPolicy).toBe('REQUIRE');
+  expect(plainSet.DeliveryOptions?.TlsPolicy).toBe('OPTIONAL');
 });

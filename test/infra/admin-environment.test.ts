@@ -37,7 +37,15 @@ describe('AdminEnvironment', () => {
       SESAME_WEBHOOK_QUEUE_URL: ref(stack.webhooks.queue),
       SESAME_WEBHOOK_DLQ_URL: ref(stack.webhooks.deadLetterQueue.queue),
       SESAME_SECRETS_KEY_ARN: ref(stack.secretsKey.secret),
+      SESAME_ROUTE53_ZONES: '',
     });
+  });
+
+  it('names the Route 53 zones the stack was given', () => {
+    const zoned = sesameStack({ route53Zones: [{ id: 'Z0SESAMETEST0001', name: 'zone-test.com' }] });
+    const line = adminLine((zoned.template.findOutputs('AdminEnvironment') as Record<string, { Value: unknown }>).AdminEnvironment!);
+    expect(line.SESAME_ROUTE53_ZONES).toBe('Z0SESAMETEST0001:zone-test.com');
+    expect(readDoctorConfig(line).route53Zones).toBe('Z0SESAMETEST0001:zone-test.com');
   });
 
   it('gives doctor every variable it reads against a deployed stack', () => {

@@ -1,5 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { configurationSetName, TRACKING_CHOICES } from '../../lambdas/core/routes';
+import { CONFIGURATION_SET_CHOICES, configurationSetName } from '../../lambdas/core/routes';
 import { SesEvents } from '../../lib/ses-events';
 import { SesameFunction } from '../../lib/sesame-function';
 import { logicalId, minimalStack } from './helpers';
@@ -18,11 +18,12 @@ describe('SesEvents', () => {
   const topicId = logicalId(stack, events.topic);
   const ingestId = logicalId(stack, ingest.fn);
 
-  it('creates one configuration set per tracking choice, named from the default prefix: the stack name (here `Test`) in lower case', () => {
-    template.resourceCountIs('AWS::SES::ConfigurationSet', TRACKING_CHOICES.length);
-    for (const tracking of TRACKING_CHOICES) {
+  it('creates one configuration set per tracking and TLS choice, named from the default prefix (the stack name, here `Test`, in lower case), requiring TLS where enforced', () => {
+    template.resourceCountIs('AWS::SES::ConfigurationSet', 8);
+    for (const tracking of CONFIGURATION_SET_CHOICES) {
       template.hasResourceProperties('AWS::SES::ConfigurationSet', {
         Name: configurationSetName('test', tracking),
+        DeliveryOptions: { TlsPolicy: tracking.tls === 'enforced' ? 'REQUIRE' : 'OPTIONAL' },
         SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
         ReputationOptions: { ReputationMetricsEnabled: true },
         SendingOptions: { SendingEnabled: true },
@@ -32,15 +33,15 @@ describe('SesEvents', () => {
 
   it('names the configuration sets from the prefix prop', () => {
     const custom = build('acme').template;
-    for (const tracking of TRACKING_CHOICES) {
+    for (const tracking of CONFIGURATION_SET_CHOICES) {
       custom.hasResourceProperties('AWS::SES::ConfigurationSet', { Name: configurationSetName('acme', tracking) });
     }
   });
 
   it('publishes every event type to the topic, with OPEN and CLICK only where tracking asks for them', () => {
-    template.resourceCountIs('AWS::SES::ConfigurationSetEventDestination', TRACKING_CHOICES.length);
+    template.resourceCountIs('AWS::SES::ConfigurationSetEventDestination', CONFIGURATION_SET_CHOICES.length);
     const setIds = events.configurationSets.map((set) => logicalId(stack, set));
-    TRACKING_CHOICES.forEach((tracking, i) => {
+    CONFIGURATION_SET_CHOICES.forEach((tracking, i) => {
       const expected = [...BASE_TYPES, ...(tracking.open ? ['open'] : []), ...(tracking.click ? ['click'] : [])];
       template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
         ConfigurationSetName: { Ref: setIds[i] },

@@ -13,7 +13,7 @@ import {
   statementsOf,
 } from './helpers';
 
-const ALL: SesameFunctionName[] = ['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver'];
+const ALL: SesameFunctionName[] = ['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver', 'verifyDomains'];
 
 describe('SesameStack', () => {
   const { stack, template } = sesameStack();
@@ -24,9 +24,9 @@ describe('SesameStack', () => {
   const secretRef = ref(stack.secretsKey.secret);
 
   describe('functions', () => {
-    it('are six, all Node.js 24 on arm64 with tracing off', () => {
+    it('are seven, all Node.js 24 on arm64 with tracing off', () => {
       const fns = Object.values(resources(template, 'AWS::Lambda::Function'));
-      expect(fns).toHaveLength(6);
+      expect(fns).toHaveLength(7);
       for (const fn of fns) {
         expect(fn.Properties).toEqual(expect.objectContaining({ Runtime: 'nodejs24.x', Architectures: ['arm64'] }));
         expect(fn.Properties?.TracingConfig).toBeUndefined();
@@ -42,7 +42,7 @@ describe('SesameStack', () => {
       const schedule = DEFAULT_RETRY_SCHEDULE.join(',');
       const expected: Record<SesameFunctionName, Record<string, unknown>> = {
         send: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_SEND_RETRY_WINDOW_MINUTES: '15' },
-        domains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_STACK_NAME: 'Sesame' },
+        domains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_STACK_NAME: 'Sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
         account: {
           SESAME_TABLE_NAME: tableRef,
           SESAME_RETENTION_DAYS: '30',
@@ -53,9 +53,10 @@ describe('SesameStack', () => {
         snsHttps: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_EVENTS_TOPIC_ARN: topicRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
         ingest: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_EVENTS_TOPIC_ARN: topicRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
         deliver: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_RETRY_SCHEDULE: schedule, SESAME_SECRETS_KEY_ARN: secretRef },
+        verifyDomains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule, SESAME_STACK_NAME: 'Sesame' },
       };
       // Every function also has its Powertools service (log lines' and metrics' `service`) and the stack's metrics namespace.
-      const folder: Record<SesameFunctionName, string> = { send: 'send', domains: 'domains', account: 'account', snsHttps: 'sns-https', ingest: 'ingest', deliver: 'deliver' };
+      const folder: Record<SesameFunctionName, string> = { send: 'send', domains: 'domains', account: 'account', snsHttps: 'sns-https', ingest: 'ingest', deliver: 'deliver', verifyDomains: 'verify-domains' };
       const powertools = (name: SesameFunctionName) => ({ POWERTOOLS_SERVICE_NAME: folder[name], POWERTOOLS_METRICS_NAMESPACE: 'Sesame/Sesame' });
       for (const name of ALL) expect([name, environmentOf(stack, template, name)]).toEqual([name, { ...powertools(name), ...expected[name] }]);
     });
@@ -118,7 +119,13 @@ describe('SesameStack', () => {
       expect(ses.flatMap(resourcesOf)).toEqual([identityArn, identityArn, identityArn]);
     });
 
-    it('gives SES permissions to send and domains only', () => {
+    it('lets the domain verifier read identities only, on identity/*', () => {
+      const ses = statementsOf(stack, template, 'verifyDomains').filter((s) => actionsOf([s]).some((a) => a.startsWith('ses:')));
+      expect(actionsOf(ses)).toEqual(['ses:GetEmailIdentity']);
+      expect(ses.flatMap(resourcesOf)).toEqual([identityArn]);
+    });
+
+    it('gives SES permissions to send, domains and the domain verifier only', () => {
       for (const name of ['account', 'snsHttps', 'ingest', 'deliver'] as const) {
         expect([name, actionsOf(statementsOf(stack, template, name)).filter((a) => a.startsWith('ses:'))]).toEqual([name, []]);
       }
@@ -127,20 +134,22 @@ describe('SesameStack', () => {
     it('gives every function single-item reads and writes on the table, and none Scan, BatchWriteItem or stream reads', () => {
       for (const name of ALL) {
         const actions = actionsOf(statementsOf(stack, template, name));
-        expect([name, actions]).toEqual([name, expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'])]);
+        // The domain verifier only reads domains and updates them.
+        const writes = name === 'verifyDomains' ? ['dynamodb:GetItem', 'dynamodb:UpdateItem'] : ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+        expect([name, actions]).toEqual([name, expect.arrayContaining(writes)]);
         for (const never of ['dynamodb:Scan', 'dynamodb:BatchWriteItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeTable']) {
           expect([name, actions]).toEqual([name, expect.not.arrayContaining([never])]);
         }
       }
     });
 
-    it('lets account, snsHttps and ingest send to the webhook queue; only deliver consumes it', () => {
+    it('lets account, snsHttps, ingest and domains (domain events) send to the webhook queue; only deliver consumes it', () => {
       const sqs = (name: SesameFunctionName) => actionsOf(statementsOf(stack, template, name)).filter((a) => a.startsWith('sqs:'));
-      for (const name of ['account', 'snsHttps', 'ingest'] as const) expect(sqs(name)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
-      for (const name of ['send', 'domains'] as const) expect(sqs(name)).toEqual([]);
+      for (const name of ['account', 'snsHttps', 'ingest', 'domains', 'verifyDomains'] as const) expect(sqs(name)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
+      for (const name of ['send'] as const) expect(sqs(name)).toEqual([]);
       expect(sqs('deliver')).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']));
       expect(sqs('deliver')).not.toContain('sqs:SendMessage');
-      for (const name of ['account', 'snsHttps', 'ingest'] as const) expect(sqs(name)).not.toContain('sqs:ReceiveMessage');
+      for (const name of ['account', 'snsHttps', 'ingest', 'domains'] as const) expect(sqs(name)).not.toContain('sqs:ReceiveMessage');
     });
 
     it('lets only account and deliver read the signing-secrets key', () => {

@@ -273,6 +273,24 @@ describe('local SES v2 server', () => {
       expect(second).toMatchObject({ VerifiedForSendingStatus: false, VerificationStatus: 'PENDING', DkimAttributes: { Status: 'PENDING' } });
     });
 
+    it('with a verify delay, finds a created identity PENDING until the delay has passed, then verified', async () => {
+      // Prepare
+      const delayed = await startTestSes({ verifyDelaySeconds: 1 });
+      try {
+        const domain = freshDomain();
+        await delayed.client.send(new CreateEmailIdentityCommand({ EmailIdentity: domain }));
+        // Act
+        const early = await delayed.client.send(new GetEmailIdentityCommand({ EmailIdentity: domain }));
+        await new Promise((r) => setTimeout(r, 1100));
+        const later = await delayed.client.send(new GetEmailIdentityCommand({ EmailIdentity: domain }));
+        // Assess
+        expect(early).toMatchObject({ VerifiedForSendingStatus: false, DkimAttributes: { Status: 'PENDING' } });
+        expect(later).toMatchObject({ VerifiedForSendingStatus: true, DkimAttributes: { Status: 'SUCCESS' } });
+      } finally {
+        await delayed.close();
+      }
+    });
+
     it('raises the SDK AlreadyExistsException for a duplicate and NotFoundException for an unknown identity', async () => {
       // Prepare
       const domain = freshDomain();

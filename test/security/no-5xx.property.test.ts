@@ -109,7 +109,7 @@ beforeAll(async () => {
   const testCert = readFileSync(join(SIGNED, 'test-signing-cert.pem'), 'utf8');
   handlers = {
     send,
-    domains: createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), region: 'us-east-1', now: Date.now }), auth, quiet) as Lambda,
+    domains: createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined }, region: 'us-east-1', now: Date.now }), auth, quiet) as Lambda,
     account: createApiHandler({
       ...apiKeyRoutes({ tenants, domains }),
       ...webhookRoutes({

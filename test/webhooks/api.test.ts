@@ -120,6 +120,13 @@ describe('/webhooks API', () => {
     expect((await api('GET', `/webhooks/${id}`)).status).toBe(404);
   });
 
+  it("subscribes to Resend's domain events as well as email events", async () => {
+    const created = await api('POST', '/webhooks', { endpoint: 'https://hooks.example.com/domains', events: ['domain.created', 'domain.updated', 'domain.deleted', 'email.sent'] });
+    expect(created.status).toBe(201);
+    expect((await api('GET', `/webhooks/${created.body.id}`)).body.events).toEqual(['domain.created', 'domain.updated', 'domain.deleted', 'email.sent']);
+    expect((await api('POST', '/webhooks', { endpoint: 'https://hooks.example.com/d', events: ['domain.verified'] })).body.name).toBe('validation_error');
+  });
+
   it('refuses bad endpoints and unknown event types with 422', async () => {
     const cases: [unknown, string][] = [
       [{ endpoint: 'https://10.1.2.3/hook', events: ['email.sent'] }, 'validation_error'],

@@ -6,8 +6,10 @@
  *   kept on the item itself (`first_attempt`); any later one (a retry, a replay, a concurrent copy)
  *   finds that slot taken and is written as its own item (`WD#<id>` / `A#<time>#<n>`). `generation`
  *   orders replays: a replay increments it, so an older message of the same delivery is dropped.
- * - The item does not keep the webhook body: the queued message carries it, and a replay rebuilds
- *   it from the email and the event (DeliveryPayloads), byte for byte what the fan-out sent.
+ * - The item of an email event does not keep the webhook body: the queued message carries it, and a
+ *   replay rebuilds it from the email and the event (DeliveryPayloads), byte for byte what the
+ *   fan-out sent. A domain event's body (small, and built from a domain that changes or goes) is
+ *   kept on the item.
  * - Listing reads the endpoint's shards in the order of their sort keys (time-ordered ids) and
  *   merges them; `recover` reads the endpoint's deliveries since a time and keeps the failed ones,
  *   so no index entry is written per delivery. A recover pays for reading every delivery since
@@ -17,7 +19,7 @@
  *   expire with the retention; nothing new is written in that layout.
  */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { EmailEventType } from '../domain/applied-event';
+import { isDomainEventType, type WebhookEventType } from '../domain/applied-event';
 import { derivedId, isTimeOrderedId } from '../domain/ids';
 import { DELIVERY_SHARDS, deliveryIdOfKey, deliveryShard, keys, parseListSortKey } from '../table';
 import {
@@ -34,14 +36,14 @@ export interface Delivery {
   /** The email of the event; absent only on deliveries of the earlier layout. */
   readonly emailId?: string;
   readonly eventId: string;
-  readonly eventType: EmailEventType;
+  readonly eventType: WebhookEventType;
   readonly status: DeliveryStatus;
   readonly attempts: number;
   readonly createdAt: string;
   readonly generation: number;
   readonly nextAttemptAt?: string;
   readonly lastAttemptAt?: string;
-  /** The body as sent, kept only by deliveries of the earlier layout (others rebuild it). */
+  /** The body as sent, kept by deliveries of domain events and of the earlier layout (email events rebuild it). */
   readonly payload?: string;
   /** The first attempt, kept on the item. */
   readonly firstAttempt?: Attempt;
@@ -66,8 +68,8 @@ export interface DeliveryIdentity {
   readonly tenantId: string;
   readonly emailId?: string;
   readonly eventId: string;
-  readonly eventType: EmailEventType;
-  /** The body; stored only for a delivery of the earlier layout. */
+  readonly eventType: WebhookEventType;
+  /** The body; stored for a domain event and for a delivery of the earlier layout. */
   readonly payload: string;
   /** The delivery's created_at (the time it was queued), kept from the first write. */
   readonly queuedAt: string;
@@ -158,6 +160,8 @@ export class DeliveryStore {
     ];
     const removes: string[] = [];
     if (identity.emailId !== undefined) (sets.push('email_id = if_not_exists(email_id, :em)'), (values[':em'] = identity.emailId));
+    // A domain event is not rebuilt from anything: its body (small) is kept for a replay.
+    if (!legacy && isDomainEventType(identity.eventType)) (sets.push('payload = if_not_exists(payload, :p)'), (values[':p'] = identity.payload));
     const attempt = outcome.attempt;
     if (attempt !== undefined) {
       sets.push('attempts = if_not_exists(attempts, :zero) + :one', 'last_attempt_at = :at');
@@ -352,7 +356,7 @@ function toDelivery(i: Record<string, unknown>): Delivery {
     tenantId: i.tenant_id as string,
     ...(i.email_id !== undefined ? { emailId: i.email_id as string } : {}),
     eventId: i.event_id as string,
-    eventType: i.event_type as EmailEventType,
+    eventType: i.event_type as WebhookEventType,
     status: i.status as DeliveryStatus,
     attempts: (i.attempts as number | undefined) ?? 0,
     createdAt: i.created_at as string,

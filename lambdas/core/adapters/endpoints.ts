@@ -10,7 +10,7 @@
  * - The deliver function reads an endpoint through EndpointCache: at most ENDPOINT_CACHE_MS old.
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { EmailEventType } from '../domain/applied-event';
+import type { WebhookEventType } from '../domain/applied-event';
 import { newId } from '../domain/ids';
 import { newSigningSecret, ROTATION_OVERLAP_MS, type StoredSecrets } from '../domain/webhook-signing';
 import { keys } from '../table';
@@ -23,7 +23,7 @@ export interface Webhook {
   readonly id: string;
   readonly tenantId: string;
   readonly endpoint: string;
-  readonly events: readonly EmailEventType[];
+  readonly events: readonly WebhookEventType[];
   readonly status: WebhookStatus;
   readonly createdAt: string;
   readonly failingSince?: string;
@@ -37,13 +37,13 @@ export interface WebhookWithSecrets extends Webhook {
 /** What the fan-out needs of an endpoint. */
 export interface Subscriber {
   readonly id: string;
-  readonly events: readonly EmailEventType[];
+  readonly events: readonly WebhookEventType[];
   readonly status: WebhookStatus;
 }
 
 export interface WebhookPatch {
   readonly endpoint?: string;
-  readonly events?: readonly EmailEventType[];
+  readonly events?: readonly WebhookEventType[];
   readonly status?: WebhookStatus;
 }
 
@@ -53,7 +53,7 @@ export class WebhookStore {
     private readonly box: SecretBox,
   ) {}
 
-  async create(tenantId: string, input: { endpoint: string; events: readonly EmailEventType[] }): Promise<{ webhook: Webhook; signingSecret: string }> {
+  async create(tenantId: string, input: { endpoint: string; events: readonly WebhookEventType[] }): Promise<{ webhook: Webhook; signingSecret: string }> {
     const id = newId();
     const createdAt = new Date(this.db.now()).toISOString();
     const signingSecret = newSigningSecret();
@@ -218,7 +218,7 @@ export class WebhookSubscribers {
 
   async subscribers(tenantId: string): Promise<Subscriber[]> {
     const items = await queryTenantWebhooks(this.db, tenantId, 'webhook_id, events, #s');
-    return items.map((i) => ({ id: i.webhook_id as string, events: (i.events as EmailEventType[]) ?? [], status: i.status as WebhookStatus }));
+    return items.map((i) => ({ id: i.webhook_id as string, events: (i.events as WebhookEventType[]) ?? [], status: i.status as WebhookStatus }));
   }
 }
 
@@ -227,7 +227,7 @@ function toWebhook(i: Record<string, unknown>): Webhook {
     id: i.webhook_id as string,
     tenantId: i.tenant_id as string,
     endpoint: i.endpoint as string,
-    events: (i.events as EmailEventType[]) ?? [],
+    events: (i.events as WebhookEventType[]) ?? [],
     status: i.status as WebhookStatus,
     createdAt: i.created_at as string,
     ...(i.failing_since !== undefined ? { failingSince: i.failing_since as string } : {}),

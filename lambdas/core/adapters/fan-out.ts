@@ -1,6 +1,7 @@
 /**
- * The fan-out: an applied SES event becomes one SQS message per subscribed, enabled endpoint of
- * its tenant. Implements the EventFanOut seam (domain/applied-event.ts).
+ * The fan-out: an applied SES event, or a domain event, becomes one SQS message per subscribed,
+ * enabled endpoint of its tenant. Implements the EventFanOut seam (domain/applied-event.ts) and
+ * DomainEventPublisher (domain events: domain/domain-events.ts).
  *
  * - Endpoint lookup is one Query per tenant (WebhookStore.subscribers), cached in the container for
  *   SUBSCRIBER_CACHE_MS (30 s): a busy tenant costs one Query per container every 30 s, and a new,
@@ -13,7 +14,8 @@
  *   and if some still fail the call throws, so that ingestion retries the event.
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { AppliedEvent, EventFanOut } from '../domain/applied-event';
+import type { AppliedEvent, EventFanOut, WebhookEventType } from '../domain/applied-event';
+import type { DomainEvent } from '../domain/domain-events';
 import { timeOrderedDerivedId } from '../domain/ids';
 import { buildPayload, type DeliveryMessage, jittered, serializePayload } from '../domain/webhook-payload';
 import type { WebhookQueueConfig } from '../config';
@@ -83,6 +85,21 @@ export class SqsDeliveryQueue implements DeliveryQueue {
   }
 }
 
+/** An event with its body built, as the fan-out queues it. */
+interface ReadyEvent {
+  readonly eventId: string;
+  readonly tenantId: string;
+  readonly type: WebhookEventType;
+  readonly timestamp: string;
+  readonly payload: string;
+  readonly emailId?: string;
+}
+
+/** Queues a domain event for every subscribed, enabled endpoint; idempotent as fanOut is. */
+export interface DomainEventPublisher {
+  publish(event: DomainEvent): Promise<void>;
+}
+
 export interface SubscriberSource {
   subscribers(tenantId: string): Promise<readonly Subscriber[]>;
 }
@@ -99,16 +116,25 @@ export interface WebhookFanOutDeps {
   readonly cacheEntries?: number;
 }
 
-export class WebhookFanOut implements EventFanOut {
+export class WebhookFanOut implements EventFanOut, DomainEventPublisher {
   private readonly cache = new Map<string, { subscribers: readonly Subscriber[]; until: number }>();
 
   constructor(private readonly deps: WebhookFanOutDeps) {}
 
   async fanOut(event: AppliedEvent): Promise<void> {
+    // The body is built only when some endpoint wants the event.
+    await this.queue(event, () => serializePayload(buildPayload(event)));
+  }
+
+  async publish(event: DomainEvent): Promise<void> {
+    await this.queue(event, () => event.payload);
+  }
+
+  private async queue(event: Omit<ReadyEvent, 'payload'>, body: () => string): Promise<void> {
     const subscribers = (await this.subscribersOf(event.tenantId)).filter((s) => s.status === 'enabled' && s.events.includes(event.type));
     if (subscribers.length === 0) return;
     const now = this.deps.now ?? Date.now;
-    const payload = serializePayload(buildPayload(event));
+    const payload = body();
     const queuedAt = new Date(now()).toISOString();
     const first = this.deps.retrySchedule[0] ?? 0;
     await this.deps.queue.enqueue(subscribers.map((s) => ({
@@ -117,7 +143,7 @@ export class WebhookFanOut implements EventFanOut {
         delivery_id: deliveryIdFor(event.eventId, s.id, event.timestamp),
         webhook_id: s.id,
         tenant_id: event.tenantId,
-        email_id: event.emailId,
+        ...(event.emailId !== undefined ? { email_id: event.emailId } : {}),
         event_id: event.eventId,
         event_type: event.type,
         payload,

@@ -21,6 +21,19 @@ export const EMAIL_EVENT_TYPES = [
 
 export type EmailEventType = (typeof EMAIL_EVENT_TYPES)[number];
 
+/** Resend's webhook event types for domains (domain/domain-events.ts builds their bodies). */
+export const DOMAIN_EVENT_TYPES = ['domain.created', 'domain.updated', 'domain.deleted'] as const;
+
+export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
+
+/** Every event type an endpoint can subscribe to. */
+export const WEBHOOK_EVENT_TYPES = [...EMAIL_EVENT_TYPES, ...DOMAIN_EVENT_TYPES] as const;
+
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+const DOMAIN_EVENT_TYPE_SET = new Set<string>(DOMAIN_EVENT_TYPES);
+export const isDomainEventType = (type: string): type is DomainEventType => DOMAIN_EVENT_TYPE_SET.has(type);
+
 /** The email fields a webhook carries (README "Webhooks"). */
 export interface WebhookEmail {
   readonly email_id: string;

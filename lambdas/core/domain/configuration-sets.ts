@@ -1,6 +1,6 @@
 /**
  * What every Sesame configuration set is, in SES v2's own names: the event types it publishes to
- * the events topic and the reasons it suppresses addresses for. Read by the CDK construct that
+ * the events topic, its TLS policy and the reasons it suppresses addresses for. Read by the CDK construct that
  * makes the sets (lib/ses-events.ts), by local mode's SES endpoint, which answers for the same sets,
  * and by `npx sesame doctor`, which compares a deployed set against it. Pure: no AWS imports.
  */
@@ -39,6 +39,14 @@ export const BASE_EVENT_TYPES: readonly SesEventType[] = [
 export function publishedEventTypes(tracking: { readonly open: boolean; readonly click: boolean }): SesEventType[] {
   return [...BASE_EVENT_TYPES, ...(tracking.open ? (['OPEN'] as const) : []), ...(tracking.click ? (['CLICK'] as const) : [])];
 }
+
+/**
+ * DeliveryOptions.TlsPolicy: REQUIRE for a domain whose `tls` is `enforced` (SES delivers only over
+ * TLS, and an email whose receiving server cannot do TLS is not delivered), OPTIONAL otherwise.
+ */
+export type SesTlsPolicy = 'REQUIRE' | 'OPTIONAL';
+
+export const tlsPolicyFor = (choice: { readonly tls?: 'opportunistic' | 'enforced' }): SesTlsPolicy => (choice.tls === 'enforced' ? 'REQUIRE' : 'OPTIONAL');
 
 /** Every set suppresses addresses that bounced or complained (SuppressionOptions.SuppressedReasons). */
 export const SUPPRESSED_REASONS = ['BOUNCE', 'COMPLAINT'] as const;

@@ -1,6 +1,6 @@
 /**
  * Domains as DNS sees them: the records a customer publishes for an SES identity (Easy DKIM,
- * custom MAIL FROM, DMARC advice), and SES's verification states in Resend's words.
+ * custom MAIL FROM), the DMARC record Sesame advises, and SES's verification states in Resend's words.
  * Pure code: no AWS imports. The SES adapter (adapters/ses-identities.ts) produces an
  * IdentitySnapshot; everything here works from that.
  */
@@ -9,10 +9,26 @@ import { isValidDomain } from './email';
 /** Resend's status values, for a domain and for each of its records. */
 export type DomainStatus = 'not_started' | 'pending' | 'verified' | 'partially_verified' | 'failed' | 'temporary_failure';
 
+/**
+ * Resend's `records[].record` values. Sesame publishes `DKIM` and `SPF` (the MAIL FROM MX and TXT,
+ * as Resend labels them); the others are for receiving and custom tracking domains.
+ */
+export const RECORD_KINDS = ['SPF', 'DKIM', 'Receiving', 'Tracking', 'TrackingCAA'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
+const RECORD_KIND_SET = new Set<string>(RECORD_KINDS);
+export const isRecordKind = (value: unknown): value is RecordKind => typeof value === 'string' && RECORD_KIND_SET.has(value);
+
+/**
+ * A domain's status as Resend answers it. Resend's domain statuses have no `temporary_failure` (a
+ * record's status does): a domain whose DNS lookup failed for a while is `pending`, as it is
+ * while SES keeps checking.
+ */
+export const resendDomainStatus = (status: DomainStatus): Exclude<DomainStatus, 'temporary_failure'> => (status === 'temporary_failure' ? 'pending' : status);
+
 /** A DNS record in Resend's fields. Names are absolute (`<token>._domainkey.example.com`). */
 export interface DnsRecord {
-  /** What the record is for: `DKIM`, `SPF` (the MAIL FROM MX and TXT, as Resend labels them) or `DMARC`. */
-  readonly record: string;
+  /** What the record is for, in Resend's words. */
+  readonly record: RecordKind;
   readonly name: string;
   readonly type: string;
   readonly ttl: string;
@@ -52,6 +68,19 @@ export const DEFAULT_DKIM_ZONE = 'dkim.amazonses.com';
 export const SPF_VALUE = '"v=spf1 include:amazonses.com ~all"';
 /** SES's developer guide example; start with `p=none` while reports come in (docs/domains.md). */
 export const dmarcValue = (domain: string): string => `"v=DMARC1;p=quarantine;pct=25;rua=mailto:dmarcreports@${domain}"`;
+
+/**
+ * The DMARC record Sesame advises. Not one of the records to verify: SES does not check DMARC,
+ * and Resend's `records[].record` has no value for it, so it is its own field of the domain object.
+ */
+export interface DmarcAdvice {
+  readonly name: string;
+  readonly type: 'TXT';
+  readonly ttl: string;
+  readonly value: string;
+}
+
+export const dmarcAdvice = (domain: string): DmarcAdvice => ({ name: `_dmarc.${domain}`, type: 'TXT', ttl: RECORD_TTL, value: dmarcValue(domain) });
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -105,7 +134,7 @@ export interface IdentityState {
  * is `verified` when SES sends from it and its custom MAIL FROM is verified too, and
  * `partially_verified` when SES sends from it with its default MAIL FROM (the MX is missing or
  * not yet seen: BehaviorOnMxFailure USE_DEFAULT_VALUE). DKIM verified but SES not sending yet
- * is still `pending`. DMARC is advice: SES does not check it, so it does not count.
+ * is still `pending`. DMARC is advice (dmarcAdvice): SES does not check it, so it does not count.
  */
 export function identityState(identity: IdentitySnapshot, mailFromDomain?: string): IdentityState {
   const dkim = recordStatus(identity.dkim.status);
@@ -134,8 +163,8 @@ export interface RecordInputs {
 export const mailFromDomainOf = (domain: string, customReturnPath: string): string => `${customReturnPath}.${domain}`;
 
 /**
- * The records to publish, in the order of the SES guide: the three Easy DKIM CNAMEs, the MAIL
- * FROM MX and SPF TXT, and DMARC. Statuses come from `state` (all `not_started` without one).
+ * The records to publish, in the order of the SES guide: the three Easy DKIM CNAMEs, then the MAIL
+ * FROM MX and SPF TXT. Statuses come from `state` (all `not_started` without one).
  */
 export function dnsRecords(inputs: RecordInputs, state?: Pick<IdentityState, 'dkim' | 'mailFrom'>): DnsRecord[] {
   const dkim = state?.dkim ?? 'not_started';
@@ -148,6 +177,5 @@ export function dnsRecords(inputs: RecordInputs, state?: Pick<IdentityState, 'dk
     })),
     { record: 'SPF', name: mailFromDomain, type: 'MX', ttl: RECORD_TTL, status: mailFrom, value: `feedback-smtp.${inputs.region}.amazonses.com`, priority: 10 },
     { record: 'SPF', name: mailFromDomain, type: 'TXT', ttl: RECORD_TTL, status: mailFrom, value: SPF_VALUE },
-    { record: 'DMARC', name: `_dmarc.${inputs.domain}`, type: 'TXT', ttl: RECORD_TTL, status: 'not_started', value: dmarcValue(inputs.domain) },
   ];
 }

@@ -3,7 +3,7 @@
  * `{"type", "created_at": <the event's own time>, "data": {email_id, from, to, subject, created_at,
  * tags, ...type-specific details (bounce, click, ...)}}`. Pure code.
  */
-import type { AppliedEvent, EmailEventType } from './applied-event';
+import type { AppliedEvent, EmailEventType, WebhookEventType } from './applied-event';
 
 export interface WebhookPayload {
   readonly type: EmailEventType;
@@ -55,10 +55,10 @@ export interface DeliveryMessage {
   readonly delivery_id: string;
   readonly webhook_id: string;
   readonly tenant_id: string;
-  /** The email of the event (absent from messages queued before it was added: read from the payload). */
+  /** The email of an email event (absent from messages queued before it was added: read from the payload; absent for domain events). */
   readonly email_id?: string;
   readonly event_id: string;
-  readonly event_type: EmailEventType;
+  readonly event_type: WebhookEventType;
   /** The exact body to sign and send. */
   readonly payload: string;
   /** When the event was queued for this endpoint: the delivery's created_at. */
