@@ -1,7 +1,7 @@
 /**
  * AWS SDK clients, created once per container and only when first used (a function that never
  * touches SQS never builds an SQS client). Endpoints follow the SDK's own convention
- * (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SESV2, AWS_ENDPOINT_URL_SQS), so local mode and
+ * (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SESV2, AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_SCHEDULER), so local mode and
  * tests only set environment variables.
  *
  * Each getter is marked pure, so that esbuild drops a getter a function never calls, and with it
@@ -17,6 +17,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { recordAwsCalls } from './aws-calls';
 import { sendingClient } from './adapters/ses';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 
 /** What may be changed in how the clients are built. Nothing in production code sets it. */
 export interface ClientOverrides {
@@ -66,3 +67,5 @@ export const sqsClient = /* @__PURE__ */ once(() => recordAwsCalls(new SQSClient
 
 /** Secrets Manager: the key of webhook signing secrets (adapters/secrets.ts), fetched once per container. */
 export const secretsClient = /* @__PURE__ */ once(() => recordAwsCalls(new SecretsManagerClient({ ...overrides })));
+
+export const schedulerClient = /* @__PURE__ */ once(() => recordAwsCalls(new SchedulerClient({ ...overrides })));

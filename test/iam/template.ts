@@ -58,6 +58,9 @@ export interface StackResources {
   readonly queues: Readonly<Record<string, string>>;
   readonly secretArn: string;
   readonly eventsTopicArn: string;
+  /** The stack's schedule group and the role its schedules run as. */
+  readonly scheduleGroup: string;
+  readonly schedulerRoleArn: string;
 }
 
 export interface SynthesizedStack {
@@ -191,7 +194,9 @@ export function synthesizeForIam(): SynthesizedStack {
 
 function synthesize(): SynthesizedStack {
   const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
-  const stack = new SesameStack(app, 'Sesame', { stackName: LOCAL_STACK_NAME, env: { account: ACCOUNT, region: REGION } });
+  // Local mode and the tests send through configuration sets named `sesame` (the runner's prefix), as a
+  // stack named Sesame would; the stack's own default prefix would follow LOCAL_STACK_NAME.
+  const stack = new SesameStack(app, 'Sesame', { stackName: LOCAL_STACK_NAME, configurationSetPrefix: 'sesame', env: { account: ACCOUNT, region: REGION } });
   const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, CfnResource> };
   const resolver = new Resolver(template.Resources, stack.stackName);
   const arnOf = (token: string) => resolver.resolve(stack.resolve(token)) as string;
@@ -246,7 +251,10 @@ function synthesize(): SynthesizedStack {
         SESAME_WEBHOOK_DLQ_URL: arnOf(stack.webhooks.deadLetterQueue.queue.queueArn),
         SESAME_EVENTS_DLQ_URL: arnOf(stack.events.subscriptionDeadLetterQueue.queue.queueArn),
         SESAME_INGEST_FAILURE_DLQ_URL: arnOf(stack.events.ingestFailureQueue.queue.queueArn),
+        SESAME_DISPATCH_QUEUE_URL: arnOf(stack.scheduler.queue.queueArn),
       },
+      scheduleGroup: stack.scheduler.group.scheduleGroupName,
+      schedulerRoleArn: arnOf(stack.scheduler.role.roleArn),
       secretArn: arnOf(stack.secretsKey.secret.secretArn),
       eventsTopicArn: arnOf(stack.events.topic.topicArn),
     },
