@@ -43,6 +43,7 @@ function resourceArn(ref: ResourceRef, call: RecordedCall, stack: StackResources
       // The functions address only the webhook queue (the DLQs are written by SQS, SNS and Lambda).
       // The admin tool names each queue by the variable it was given; one it was handed otherwise
       // (a test's configuration object) may be any of the stack's queues, so each must allow it.
+      if (ref.env === 'SESAME_DISPATCH_QUEUE_URL') return stack.dispatchQueueArn;
       const env = ref.env ?? (call.caller === 'admin' ? undefined : 'SESAME_WEBHOOK_QUEUE_URL');
       if (env === undefined) return Object.values(stack.queues);
       const queue = stack.queues[env];
