@@ -11,7 +11,7 @@ import { FULL_VCPU_MB, type Usage, chunks64k, gbSeconds, invocationMs } from './
  * part of a duration costs the same GB-seconds at any memory (invocationMs stretches it), while the
  * I/O wait is billed by memory: ingest and deliver, which mostly wait, are cheapest at the least.
  */
-export const MEMORY_MB = { send: 256, ingest: 128, deliver: 128 } as const;
+export const MEMORY_MB = { send: 256, ingest: 128, deliver: 128, dispatch: 128 } as const;
 
 export const ASSUMPTIONS = {
   /** Wall time of one call in the same region (ms): the I/O part of each invocation's duration. */
@@ -153,6 +153,33 @@ export function floorLife(life: CountedLife, measured: { readonly items: readonl
     logBytes: 0,
     sesEventBytes: life.sesEventBytes,
   };
+}
+
+/**
+ * What scheduling adds to an email's life (its SES events, webhooks and storage are an immediate
+ * email's): the schedule's one invocation, the dispatch queue (the schedule's SendMessage, the event
+ * source mapping's receive and delete), one dispatch invocation, and the table requests scheduling
+ * adds (dispatch's claim of META and its consistent read of META and STATUS; reschedule and cancel
+ * are not counted). Dispatch does the send's own SendEmail and STATUS writes, which the immediate
+ * life already counts, so the send invocation's CPU stands for dispatch's.
+ */
+export function scheduledExtraUsages(compute: MeasuredCompute, a: Assumptions = ASSUMPTIONS): Usage[] {
+  // Dispatch waits on its claim, the read, the domain lookup, SendEmail and the STATUS writes.
+  const dispatchIoMs = 5 * a.dynamodbCallMs + a.sesSendEmailMs;
+  const dispatchMs = invocationMs(compute.cpuUs.send / 1000, MEMORY_MB.dispatch, dispatchIoMs);
+  const stretch = Math.max(1, FULL_VCPU_MB / MEMORY_MB.dispatch);
+  return [
+    { item: 'EventBridge Scheduler invocation', price: 'schedulerInvocation', quantity: 1, basis: 'modelled', note: 'one one-time schedule; creating, updating and deleting it are free' },
+    { item: 'SQS requests (dispatch queue: send, receive, delete)', price: 'sqsRequest', quantity: 3, basis: 'modelled', note: 'one message per email, one per batch at a quiet minute' },
+    { item: 'Lambda invocation (dispatch)', price: 'lambdaRequest', quantity: 1, basis: 'modelled' },
+    {
+      item: 'Lambda compute (dispatch, arm64)', price: 'lambdaArmGbSecond',
+      quantity: gbSeconds(MEMORY_MB.dispatch, dispatchMs) + a.coldStartShare * gbSeconds(MEMORY_MB.dispatch, compute.initMs.send * stretch), basis: 'modelled',
+      note: `${dispatchMs.toFixed(0)} ms @${MEMORY_MB.dispatch} MB (the send's measured CPU, plus assumed I/O)`,
+    },
+    { item: 'DynamoDB write request units (the claim of META)', price: 'dynamoWriteUnit', quantity: 2, basis: 'modelled', note: 'META up to 2 KB with its inline body' },
+    { item: 'DynamoDB read request units (consistent read of META and STATUS)', price: 'dynamoReadUnit', quantity: 2, basis: 'modelled' },
+  ];
 }
 
 /** Lines that are not per-request charges: reported apart so that both totals can be read. */

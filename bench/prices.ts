@@ -61,6 +61,11 @@ export const PRICES = {
     source: 'https://aws.amazon.com/cloudwatch/pricing/ (as cross-read at https://www.duckbillgroup.com/?p=9080)',
   },
 
+  schedulerInvocation: {
+    usd: 1.0, per: 1_000_000, unit: 'EventBridge Scheduler invocation (after 14 million free a month, ignored); schedule API calls are free',
+    source: 'https://aws.amazon.com/eventbridge/pricing/',
+  },
+
   secretsManagerCall: {
     usd: 0.05, per: 10_000, unit: 'Secrets Manager API call',
     source: 'https://aws.amazon.com/secrets-manager/pricing/ (as cross-read at https://hivebook.wiki/wiki/aws-secrets-manager-rotated-secrets-dynamic-db-credentials-kms)',

@@ -19,7 +19,7 @@ import { measureInit } from './cold-start';
 import type { CpuResults } from './cpu';
 import type { LifecycleResult, LoadResult } from './local-run';
 import { priceUsages } from './cost';
-import { ASSUMPTIONS, floorLife, isStorage, lifeUsages } from './model';
+import { ASSUMPTIONS, floorLife, isStorage, lifeUsages, scheduledExtraUsages } from './model';
 import { PRICES, READ_ON, REGION } from './prices';
 
 const TARGETS = { bundleRatio: 1.25, initRatio: 1.25, cpuRatio: 1.5, percentOfSes: 7 } as const;
@@ -133,6 +133,8 @@ async function main(): Promise<void> {
   };
   const { usages, cost, requestsOnly, floor } = priced(life);
   const receipt = priced(local.lifecycle_receipt);
+  // What scheduling adds to the same email: the schedule, the dispatch queue, the dispatch invocation.
+  const scheduledExtra = priceUsages(scheduledExtraUsages(compute));
   const lifecycleJson = (l: LifecycleResult, p: ReturnType<typeof priced>) => ({
     aws_requests: l.aws_requests,
     write_units: l.dynamodb_write_units + l.dynamodb_index_write_units,
@@ -168,6 +170,11 @@ async function main(): Promise<void> {
       floor_cost_lines: floor.lines.map((l) => ({ item: l.item, quantity: round(l.quantity, 9), usd_per_million: round(l.usdPerMillion, 4) })),
       percent_of_ses_cost_requests_only: round(requestsOnly.percentOfSes, 2),
       ses_cost_per_million_usd: round(cost.sesUsdPerEmail * 1_000_000, 2),
+      scheduled_extra: {
+        cost_lines: scheduledExtra.lines.map((l) => ({ item: l.item, quantity: round(l.quantity, 9), usd_per_million: round(l.usdPerMillion, 4), ...(l.note ? { note: l.note } : {}) })),
+        cost_per_million_usd: round(scheduledExtra.usdPerMillion, 3),
+        scheduled_email_cost_per_million_usd: round(cost.usdPerMillion + scheduledExtra.usdPerMillion, 3),
+      },
       prices_read_on: READ_ON,
       assumptions: ASSUMPTIONS,
     },
@@ -213,6 +220,7 @@ async function main(): Promise<void> {
   say(`floor (one write per email, event and webhook; the fixed requests; floor CPU): $${floor.usdPerMillion.toFixed(2)} per million; cost to floor ${(cost.usdPerMillion / floor.usdPerMillion).toFixed(2)} (target <= 1.3)`);
   say(`receipt (20 KB HTML + 100 KB PDF): $${receipt.cost.usdPerMillion.toFixed(2)} per million, floor $${receipt.floor.usdPerMillion.toFixed(2)}, ratio ${(receipt.cost.usdPerMillion / receipt.floor.usdPerMillion).toFixed(2)}; ${local.lifecycle_receipt.dynamodb_write_units + local.lifecycle_receipt.dynamodb_index_write_units} WRU, ${local.lifecycle_receipt.dynamodb_read_units} RRU`);
   say(`= ${cost.percentOfSes.toFixed(1)}% of SES's $${(cost.sesUsdPerEmail * 1e6).toFixed(0)} per million (without storage: $${requestsOnly.usdPerMillion.toFixed(2)}, ${requestsOnly.percentOfSes.toFixed(1)}%); target < ${TARGETS.percentOfSes}%: ${mark(cost.percentOfSes < TARGETS.percentOfSes)}`);
+  say(`a scheduled email adds $${scheduledExtra.usdPerMillion.toFixed(2)} per million (the schedule $${(scheduledExtra.lines.find((l) => l.price === 'schedulerInvocation')?.usdPerMillion ?? 0).toFixed(2)}, the dispatch queue, one dispatch invocation, the claim): $${(cost.usdPerMillion + scheduledExtra.usdPerMillion).toFixed(2)} per million in all`);
 
   const ld = local.load;
   say(`\n== Load: ${ld.emails} emails to the four test addresses (batches of ${ld.batch_size}, ${ld.concurrency} at once), one endpoint`);

@@ -24,6 +24,8 @@ async function main(): Promise<void> {
     dynamoPort: intEnv('SESAME_DYNAMODB_PORT', 8000),
     sesPort: intEnv('SESAME_SES_PORT', 8005),
     sqsPort: intEnv('SESAME_SQS_PORT', 9324),
+    schedulerPort: intEnv('SESAME_SCHEDULER_PORT', 8006),
+    ...(process.env.SESAME_LOCAL_SCHEDULER_MINUTE_MS ? { schedulerMinuteMs: intEnv('SESAME_LOCAL_SCHEDULER_MINUTE_MS', 60_000, process.env, 1) } : {}),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(projectRoot, dataDir),
     ...(process.env.SESAME_API_KEY ? { apiKey: process.env.SESAME_API_KEY } : {}),
     domain: optionalEnv('SESAME_DOMAIN', 'example.com').toLowerCase(),

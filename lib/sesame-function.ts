@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Grant, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IRole, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -259,6 +260,32 @@ export class SesameFunction extends Construct {
       }));
     }
     return this.setEnv('SESAME_ROUTE53_ZONES', zones.map((z) => `${z.id}:${z.name}`).join(','));
+  }
+
+  /**
+   * Allows creating, updating, reading and deleting the schedules of the stack's schedule group
+   * (nothing else of EventBridge Scheduler), and passing its role to the scheduler only; sets
+   * SESAME_SCHEDULE_GROUP, SESAME_DISPATCH_QUEUE_ARN and SESAME_SCHEDULER_ROLE_ARN.
+   */
+  bindScheduler(scheduler: { readonly group: IScheduleGroup; readonly queue: IQueue; readonly role: IRole }): this {
+    // Not the group's grantWriteSchedules/grantReadSchedules: they bring GetSchedule and
+    // ListSchedules, which Sesame never calls.
+    const schedules = Stack.of(this).formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${scheduler.group.scheduleGroupName}/*` });
+    this.fn.addToRolePolicy(new PolicyStatement({
+      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+      resources: [schedules],
+    }));
+    this.fn.addToRolePolicy(new PolicyStatement({
+      actions: ['iam:PassRole'], resources: [scheduler.role.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    }));
+    this.acknowledge(
+      iam5ResourceFinding(this, schedules),
+      "Schedules are made at run time, one per scheduled email and named after it: schedule/<this stack's group>/* only, no other group's.",
+    );
+    return this.setEnv('SESAME_SCHEDULE_GROUP', scheduler.group.scheduleGroupName)
+      .setEnv('SESAME_DISPATCH_QUEUE_ARN', scheduler.queue.queueArn)
+      .setEnv('SESAME_SCHEDULER_ROLE_ARN', scheduler.role.roleArn);
   }
 
   /** Acknowledges one cdk-nag finding on this function's role and policy, with its reason. */

@@ -14,6 +14,7 @@ import { SesameDashboard } from './sesame-dashboard';
 import { SesameFunction, type SesameFunctionProps } from './sesame-function';
 import { SesameTable } from './sesame-table';
 import { WebhookQueue } from './webhook-queue';
+import { EmailScheduler } from './email-scheduler';
 
 export interface SesameStackProps extends StackProps {
   /** Days emails and their events are kept (SESAME_RETENTION_DAYS). @default 30 */
@@ -55,13 +56,15 @@ export interface SesameStackProps extends StackProps {
    * MAIL FROM, DMARC), for domains under them. @default - none: customers publish the records
    */
   readonly route53Zones?: readonly HostedZone[];
+  /** Dispatch invocations at most at once, sending scheduled emails (2 to 1000). @default 5 */
+  readonly dispatchMaxConcurrency?: number;
 }
 
 /** Memory of the functions that mostly wait (ingest, deliver): Lambda's least. */
 export const WAITING_FUNCTION_MEMORY_MB = 128;
 
 /** The functions of the stack, by the names the rest of the code uses. */
-export type SesameFunctionName = 'send' | 'domains' | 'account' | 'snsHttps' | 'ingest' | 'deliver' | 'verifyDomains';
+export type SesameFunctionName = 'send' | 'domains' | 'account' | 'snsHttps' | 'ingest' | 'deliver' | 'verifyDomains' | 'dispatch';
 
 /** The Sesame stack: composes the constructs of lib/ and wires each function to what it uses. */
 export class SesameStack extends Stack {
@@ -76,6 +79,7 @@ export class SesameStack extends Stack {
   readonly operatorPolicy: OperatorPolicy;
   readonly dashboard: SesameDashboard;
   readonly domainVerifier: DomainVerifier;
+  readonly scheduler: EmailScheduler;
 
   constructor(scope: Construct, id: string, props: SesameStackProps = {}) {
     super(scope, id, props);
@@ -104,7 +108,8 @@ export class SesameStack extends Stack {
     if (!Number.isInteger(sendRetryWindowMinutes) || sendRetryWindowMinutes < 1) throw new Error(`sendRetryWindowMinutes must be a positive integer, got ${sendRetryWindowMinutes}`);
     const send = fn('Send', 'send', {
       description: 'Sesame: /emails', memorySize: 256, timeout: Duration.seconds(15),
-      environment: { SESAME_SEND_RETRY_WINDOW_MINUTES: String(sendRetryWindowMinutes) },
+      // The fan-out of email.scheduled queues each webhook's first attempt with the schedule's first delay.
+      environment: { SESAME_SEND_RETRY_WINDOW_MINUTES: String(sendRetryWindowMinutes), SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
     });
     // Queues domain events (domain.created/updated/deleted) with the schedule's first delay, as the fan-out does.
     const domains = fn('Domains', 'domains', { description: 'Sesame: /domains', environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule } });
@@ -142,7 +147,16 @@ export class SesameStack extends Stack {
       environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
     });
 
-    this.functions = { send, domains, account, snsHttps, ingest, deliver, verifyDomains };
+
+    // Sends scheduled emails at their time: one SendEmail each, mostly waiting on SES and DynamoDB.
+    const dispatch = fn('Dispatch', 'dispatch', {
+      description: 'Sesame: sends scheduled emails',
+      memorySize: WAITING_FUNCTION_MEMORY_MB,
+      timeout: Duration.seconds(30),
+      environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
+    });
+
+    this.functions = { send, domains, account, snsHttps, ingest, deliver, verifyDomains, dispatch };
 
     this.table = new SesameTable(this, 'Table');
     this.webhooks = new WebhookQueue(this, 'Webhooks', {
@@ -152,6 +166,10 @@ export class SesameStack extends Stack {
     });
     this.secretsKey = new SecretsKey(this, 'SecretsKey', { secretName: props.secretsKeyName });
     this.events = new SesEvents(this, 'SesEvents', { configurationSetPrefix: props.configurationSetPrefix, ingest });
+    this.scheduler = new EmailScheduler(this, 'Scheduler', {
+      dispatch,
+      ...(props.dispatchMaxConcurrency !== undefined ? { maxConcurrency: props.dispatchMaxConcurrency } : {}),
+    });
     const { table } = this.table;
     const { webhooks, events } = this;
     const secretsKey = this.secretsKey.secret;
@@ -166,11 +184,13 @@ export class SesameStack extends Stack {
     deliver.bindTable(table, { items: ['GetItem', 'PutItem', 'UpdateItem'] });
     // The domain verifier: due domains through gsi2, each read and changed under a condition, subscribers through gsi1.
     verifyDomains.bindTable(table, { items: ['GetItem', 'UpdateItem'], queryIndexes: true });
-    send.bindSending(events);
+    dispatch.bindTable(table, { items: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'], queryIndexes: true });
+    for (const f of [send, dispatch]) f.bindSending(events);
+    send.bindScheduler(this.scheduler);
     domains.bindIdentityManagement(events.configurationSetPrefix);
     verifyDomains.bindIdentityReads();
     if (props.route53Zones?.length) domains.bindRoute53Zones(props.route53Zones);
-    for (const f of [account, snsHttps, ingest, domains, verifyDomains]) f.bindWebhookQueue(webhooks.queue, 'send');
+    for (const f of [send, account, snsHttps, ingest, dispatch, domains, verifyDomains]) f.bindWebhookQueue(webhooks.queue, 'send');
     snsHttps.bindEventsTopic(events.topic);
     for (const f of [account, deliver]) f.bindSecretsKey(secretsKey);
 
@@ -188,14 +208,14 @@ export class SesameStack extends Stack {
       secretsKey,
     });
     this.alarms = new SesameAlarms(this, 'Alarms', {
-      deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue],
+      deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue, this.scheduler.deadLetterQueue],
       alarmEmail: props.alarmEmail,
     });
 
     this.dashboard = new SesameDashboard(this, 'Dashboard', {
       api: this.api.httpApi,
-      functions: { send: send.fn, domains: domains.fn, account: account.fn, snsHttps: snsHttps.fn, ingest: ingest.fn, deliver: deliver.fn },
-      deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue],
+      functions: { send: send.fn, domains: domains.fn, account: account.fn, snsHttps: snsHttps.fn, ingest: ingest.fn, deliver: deliver.fn, dispatch: dispatch.fn },
+      deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue, this.scheduler.deadLetterQueue],
       metricsNamespace,
     });
 
@@ -211,6 +231,7 @@ export class SesameStack extends Stack {
       value: this.operatorPolicy.policy.managedPolicyArn,
       description: 'Managed policy to attach to the operator who runs npx sesame',
     });
+    new CfnOutput(this, 'DispatchDlqUrl', { value: this.scheduler.deadLetterQueue.queue.queueUrl, description: 'Scheduled emails dispatch could not process' });
     new CfnOutput(this, 'WebhookDlqUrl', { value: webhooks.deadLetterQueue.queue.queueUrl, description: 'SESAME_WEBHOOK_DLQ_URL' });
     // Everything `npx sesame` reads (doctor included), as one line to prefix to it.
     new AdminEnvironment(this, 'AdminEnvironment', {

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { API_ROUTES } from './routes';
 
 /** The principals whose calls are evaluated: the stack's functions and the admin tool. */
-export const CALLERS = ['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver', 'verifyDomains', 'admin'] as const;
+export const CALLERS = ['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver', 'verifyDomains', 'dispatch', 'admin'] as const;
 export type Caller = (typeof CALLERS)[number];
 
 /** Folder that receives one `<pid>.jsonl` file of recorded calls per process. */
@@ -32,11 +32,12 @@ export type ResourceRef =
   | { readonly type: 'queue'; readonly url: string; readonly env?: string }
   | { readonly type: 'secret'; readonly id: string; readonly env?: string }
   | { readonly type: 'topic'; readonly arn: string; readonly env?: string }
-  | { readonly type: 'subscription'; readonly arn: string };
+  | { readonly type: 'subscription'; readonly arn: string }
+  | { readonly type: 'schedule'; readonly group: string; readonly name: string; readonly roleArn?: string };
 
 export interface RecordedCall {
   readonly caller: Caller;
-  /** The IAM service prefix: dynamodb, ses, sqs, secretsmanager, sns. */
+  /** The IAM service prefix: dynamodb, ses, sqs, secretsmanager, sns, scheduler. */
   readonly service: string;
   /** The API operation, e.g. `GetItem`, `SendMessageBatch`. */
   readonly operation: string;
@@ -80,6 +81,7 @@ const SERVICE_OF_CLIENT: Readonly<Record<string, string>> = {
   SQSClient: 'sqs',
   SecretsManagerClient: 'secretsmanager',
   SNSClient: 'sns',
+  SchedulerClient: 'scheduler',
 };
 
 type Input = Record<string, unknown>;
@@ -121,6 +123,11 @@ export function describeInput(input: Input): { resources: ResourceRef[]; tags?: 
   const tags = Array.isArray(input.Tags)
     ? Object.fromEntries((input.Tags as { Key?: string; Value?: string }[]).map((t) => [t.Key ?? '', t.Value ?? '']))
     : undefined;
+  const schedule = str(input.Name);
+  if (schedule && str(input.GroupName)) {
+    const roleArn = str((input.Target as Input | undefined)?.RoleArn);
+    resources.push({ type: 'schedule', group: str(input.GroupName)!, name: schedule, ...(roleArn ? { roleArn } : {}) });
+  }
   return { resources, ...(tags ? { tags } : {}) };
 }
 

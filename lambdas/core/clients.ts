@@ -1,7 +1,7 @@
 /**
  * AWS SDK clients, created once per container and only when first used (a function that never
  * touches SQS never builds an SQS client). Endpoints follow the SDK's own convention
- * (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SESV2, AWS_ENDPOINT_URL_SQS), so local mode and
+ * (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SESV2, AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_SCHEDULER), so local mode and
  * tests only set environment variables.
  *
  * Each getter is marked pure, so that esbuild drops a getter a function never calls, and with it
@@ -18,6 +18,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { recordAwsCalls } from './aws-calls';
 import { sendingClient } from './adapters/ses';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 
 /** What may be changed in how the clients are built. Nothing in production code sets it. */
 export interface ClientOverrides {
@@ -70,3 +71,5 @@ export const secretsClient = /* @__PURE__ */ once(() => recordAwsCalls(new Secre
 
 /** Only for stacks given Route 53 zones (the domains function). */
 export const route53Client = /* @__PURE__ */ once(() => recordAwsCalls(new Route53Client({ ...overrides })));
+
+export const schedulerClient = /* @__PURE__ */ once(() => recordAwsCalls(new SchedulerClient({ ...overrides })));

@@ -68,7 +68,27 @@ export function readCoreConfig(env: Env = process.env): CoreConfig {
   };
 }
 
-export interface SendConfig extends CoreConfig {
+/** Where scheduled emails' schedules go (lambdas/core/adapters/schedules.ts). */
+export interface SchedulerConfig {
+  readonly scheduler: {
+    /** SESAME_SCHEDULE_GROUP: the stack's schedule group. */
+    readonly groupName: string;
+    /** SESAME_DISPATCH_QUEUE_ARN: the queue schedules put their message on. */
+    readonly queueArn: string;
+    /** SESAME_SCHEDULER_ROLE_ARN: the role schedules run as. */
+    readonly roleArn: string;
+  };
+}
+
+export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
+  const queueArn = requireEnv('SESAME_DISPATCH_QUEUE_ARN', env);
+  if (!/^arn:[\w-]+:sqs:/.test(queueArn)) throw new ConfigError(`SESAME_DISPATCH_QUEUE_ARN must be an SQS queue ARN, got "${queueArn}"`);
+  return {
+    scheduler: { groupName: requireEnv('SESAME_SCHEDULE_GROUP', env), queueArn, roleArn: requireEnv('SESAME_SCHEDULER_ROLE_ARN', env) },
+  };
+}
+
+export interface SendConfig extends CoreConfig, SchedulerConfig, WebhookQueueConfig {
   /** Prefix of the configuration sets: `<prefix>-<tracking>` (see configurationSetName). */
   readonly configurationSet: string;
   /**
@@ -83,6 +103,8 @@ export interface SendConfig extends CoreConfig {
 export function readSendConfig(env: Env = process.env): SendConfig {
   return {
     ...readCoreConfig(env),
+    ...readSchedulerConfig(env),
+    ...readWebhookQueueConfig(env),
     configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
     idempotencyLockSeconds: intEnv('SESAME_IDEMPOTENCY_LOCK_SECONDS', 60, env, 1),
     sendRetryWindowMinutes: positiveNumberEnv('SESAME_SEND_RETRY_WINDOW_MINUTES', DEFAULT_SEND_RETRY_WINDOW_MINUTES, env),
@@ -101,6 +123,23 @@ export const LOCAL_CONFIGURATION_SET = 'sesame';
  * this answers 409.
  */
 export const DEFAULT_SEND_RETRY_WINDOW_MINUTES = 15;
+
+/** The dispatch function: sends scheduled emails (SQS consumer); `email.failed` goes to the webhook queue. */
+export interface DispatchConfig extends CoreConfig, WebhookQueueConfig {
+  readonly configurationSet: string;
+  /** The queue it consumes (SESAME_DISPATCH_QUEUE_URL); when absent, derived from each record's eventSourceARN. */
+  readonly dispatchQueueUrl?: string;
+}
+
+export function readDispatchConfig(env: Env = process.env): DispatchConfig {
+  const queueUrl = optionalEnv('SESAME_DISPATCH_QUEUE_URL', '', env);
+  return {
+    ...readCoreConfig(env),
+    ...readWebhookQueueConfig(env),
+    configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
+    ...(queueUrl !== '' ? { dispatchQueueUrl: queueUrl } : {}),
+  };
+}
 
 /** The topic local mode's events come from, when SESAME_EVENTS_TOPIC_ARN is not set there. */
 export const LOCAL_EVENTS_TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:sesame-events';

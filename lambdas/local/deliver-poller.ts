@@ -1,5 +1,5 @@
 /**
- * Local stand-in for the SQS event source mapping of the deliver function: long-polls the queue,
+ * Local stand-in for an SQS event source mapping (the deliver function's, the dispatch function's): long-polls the queue,
  * hands batches of up to 10 records to the handler as an SQSEvent, deletes the records it did not
  * report as failures, and leaves the failures alone, so they come back after their visibility
  * timeout (which the handler sets to the retry delay), exactly as in AWS.
@@ -24,6 +24,8 @@ export interface DeliverPollerOptions {
   /** Long-poll wait of each receive, in seconds. @default 5 */
   readonly waitSeconds?: number;
   readonly log?: Logger;
+  /** The function it feeds, for its log lines. @default 'deliver' */
+  readonly name?: string;
 }
 
 export interface DeliverPoller {
@@ -35,7 +37,8 @@ export function startDeliverPoller(options: DeliverPollerOptions): DeliverPoller
   const { sqs, queueUrl, handler } = options;
   const batchSize = Math.min(10, Math.max(1, options.batchSize ?? 10));
   const waitSeconds = options.waitSeconds ?? 5;
-  const log = (options.log ?? rootLogger).child({ component: 'deliver-poller' });
+  const name = options.name ?? 'deliver';
+  const log = (options.log ?? rootLogger).child({ component: `${name}-poller` });
   const abort = new AbortController();
   let stopped = false;
   let queueArn: string | undefined;
@@ -86,7 +89,7 @@ export function startDeliverPoller(options: DeliverPollerOptions): DeliverPoller
       failed = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (error) {
       // As with the mapping: a thrown invocation fails the whole batch.
-      log.error('deliver handler threw; the batch will be received again', { error });
+      log.error(`${name} handler threw; the batch will be received again`, { error });
       return;
     }
     const done = records.filter((r) => !failed.has(r.messageId));
@@ -104,7 +107,7 @@ export function startDeliverPoller(options: DeliverPollerOptions): DeliverPoller
         await once();
       } catch (error) {
         if (stopped) break;
-        log.error('webhook queue poll failed', { error });
+        log.error(`${name} queue poll failed`, { error });
         await sleep(1000);
       }
     }

@@ -5,21 +5,21 @@
  *
  * Everything accepted lives in the data folder (data-folder.ts) and is picked up at start: the
  * tables, the mailbox, the SES events still to apply (the outbox, filled inside SendEmail), and
- * the webhook queue and its DLQ. So a kill -9 at any moment loses nothing a client was told was
+ * the webhook queue and its DLQ, the schedules of scheduled emails and their dispatch queue. So a kill -9 at any moment loses nothing a client was told was
  * accepted, and starting again finishes what was under way.
  */
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { LOCAL_CONFIGURATION_SET, LOCAL_STACK_NAME } from '../core/config';
 import { createDb } from '../core/adapters/dynamo';
 import { TenantStore } from '../core/adapters/tenants';
 import { DomainStore } from '../core/adapters/domains';
 import { SesIdentities } from '../core/adapters/ses-identities';
-import { silentLogger } from '../core/log';
+import { logger, silentLogger } from '../core/log';
 import { createDomain, verifyDomain } from '../domains/core';
 import { derivedId, hashApiKey, newApiKey } from '../core/domain/ids';
 import { type ApiFunction, CONFIGURATION_SET_CHOICES, configurationSetName } from '../core/routes';
@@ -32,6 +32,7 @@ import { simulationPlan, startLocalEvents } from './events';
 import { EventOutbox } from './event-outbox';
 import { startDeliverPoller } from './deliver-poller';
 import { startDomainChecks } from './domain-checks';
+import { startScheduler } from './scheduler';
 import { keptSecret, prepareDataFolder } from './data-folder';
 
 export interface LocalOptions {
@@ -39,6 +40,12 @@ export interface LocalOptions {
   readonly dynamoPort: number;
   readonly sesPort: number;
   readonly sqsPort: number;
+  readonly schedulerPort: number;
+  /**
+   * How long a minute of waiting for a schedule lasts (SESAME_LOCAL_SCHEDULER_MINUTE_MS): 60 000 is
+   * real time; less makes scheduled emails go out sooner (tests, demos). Their `scheduled_at` is unchanged.
+   */
+  readonly schedulerMinuteMs?: number;
   /** Absolute path of the data folder (DynamoDB data, SES identities and mailbox, the generated key). */
   readonly dataDir: string;
   /** The seeded key; generated once and kept in the data folder when absent. */
@@ -76,6 +83,9 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export const LOCAL_TENANT_ID = derivedId('local', 'tenant');
 
+
+/** The queue schedules put scheduled emails on. */
+const LOCAL_DISPATCH_QUEUE = 'sesame-dispatch';
 
 /** The configuration sets the stack makes (lib/ses-events.ts), as the local SES endpoint answers for them. */
 export function localConfigurationSets(prefix: string, topicArn: string): LocalConfigurationSet[] {
@@ -146,6 +156,20 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     const queueUrl = await ensureQueue(sqsClient, 'sesame-webhooks', { dlqName: 'sesame-webhooks-dlq', maxReceiveCount: 12 });
     const { QueueUrl: dlqUrl } = await sqsClient.send(new GetQueueUrlCommand({ QueueName: 'sesame-webhooks-dlq' }));
     if (!dlqUrl) throw new Error('the local webhook DLQ has no URL');
+    // Scheduled emails: schedules (kept in the data folder) put their message on the dispatch queue.
+    const dispatchQueueUrl = await ensureQueue(sqsClient, LOCAL_DISPATCH_QUEUE, { dlqName: `${LOCAL_DISPATCH_QUEUE}-dlq`, maxReceiveCount: 20 });
+    const scheduler = await startScheduler({
+      port: options.schedulerPort,
+      dataDir: join(options.dataDir, 'scheduler'),
+      region: options.region,
+      ...(options.schedulerMinuteMs !== undefined ? { minuteMs: options.schedulerMinuteMs } : {}),
+      deliver: async (targetArn, input) => {
+        const { QueueUrl } = await sqsClient.send(new GetQueueUrlCommand({ QueueName: targetArn.split(':').pop()! }));
+        await sqsClient.send(new SendMessageCommand({ QueueUrl, MessageBody: input }));
+      },
+      onError: (error) => logger.child({ component: 'scheduler' }).error('a schedule could not reach its target; trying again', { error }),
+    });
+    closers.push(() => scheduler.close());
 
     Object.assign(process.env, {
       AWS_REGION: options.region,
@@ -154,6 +178,11 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SESV2: ses.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint,
+      SESAME_SCHEDULE_GROUP: 'sesame-scheduled',
+      SESAME_DISPATCH_QUEUE_ARN: `arn:aws:sqs:${options.region}:000000000000:${LOCAL_DISPATCH_QUEUE}`,
+      SESAME_DISPATCH_QUEUE_URL: dispatchQueueUrl,
+      SESAME_SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/sesame-scheduler',
       SESAME_TABLE_NAME: options.tableName,
       SESAME_STACK_NAME: options.stackName ?? LOCAL_STACK_NAME,
       SESAME_CONFIGURATION_SET: LOCAL_CONFIGURATION_SET,
@@ -196,6 +225,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     const verifyDomains = (await import('../verify-domains/handler')).handler;
     const checks = startDomainChecks({ handler: verifyDomains, intervalMs: (options.domainCheckBaseSeconds ?? 60) * 1000 });
     closers.push(() => checks.stop());
+    // The dispatch queue drained by the dispatch handler, as its event source mapping would.
+    const dispatch = (await import('../dispatch/handler')).handler;
+    const dispatchPoller = startDeliverPoller({ sqs: sqsClient, queueUrl: dispatchQueueUrl, handler: dispatch, name: 'dispatch' });
+    closers.push(() => dispatchPoller.stop());
 
     // Every endpoint and name the admin tool reads (`dlq redrive`, `doctor` included), on one line.
     // SESAME_LOCAL tells doctor which parts local mode replaces; the secrets key stays in the data folder.

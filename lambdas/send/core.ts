@@ -10,7 +10,10 @@ import type { LoggedEvent } from '../core/domain/email-state';
 import { sesEventId } from '../core/domain/ses-events';
 import { fixedTime } from '../core/domain/status';
 import { expiresAt } from '../core/adapters/dynamo';
-import type { EmailStore } from '../core/adapters/emails';
+import type { EmailStore, NewEmail } from '../core/adapters/emails';
+import type { EmailSchedules } from '../core/adapters/schedules';
+import type { AppliedEvent, EventFanOut } from '../core/domain/applied-event';
+import { type ScheduleTime, apiEvent, parseScheduledAt } from '../core/domain/schedule';
 import type { EmailStatusStore } from '../core/adapters/email-status';
 import type { DomainRecord, DomainStore } from '../core/adapters/domains';
 import { type EmailSender, SendUnconfirmedError, isThrottle } from '../core/adapters/ses';
@@ -18,7 +21,7 @@ import { configurationSetName } from '../core/routes';
 import type { Logger } from '../core/log';
 
 export interface SendDeps {
-  readonly emails: Pick<EmailStore, 'create' | 'remove' | 'reclaimSending' | 'sentMessageId'>;
+  readonly emails: Pick<EmailStore, 'create' | 'remove' | 'reclaimSending' | 'sentMessageId' | 'get' | 'reschedule' | 'isScheduled' | 'cancelScheduled'>;
   readonly status: Pick<EmailStatusStore, 'apply'>;
   /**
    * W (SESAME_SEND_RETRY_WINDOW_MINUTES): how long a keyed retry that finds its email `sending`
@@ -33,6 +36,10 @@ export interface SendDeps {
   readonly now: () => number;
   /** How many SendEmail calls a batch makes at once. */
   readonly batchConcurrency?: number;
+  /** The schedules of scheduled emails (absent: `scheduled_at` in the future is refused). */
+  readonly schedules?: EmailSchedules;
+  /** Webhooks for the events the API originates (`email.scheduled`, `email.failed`). */
+  readonly fanOut?: EventFanOut;
 }
 
 export interface SendOutcome {
@@ -42,7 +49,7 @@ export interface SendOutcome {
 }
 
 /** Resolves and checks the sending domain of every draft; one lookup per distinct domain. */
-export async function gateDomains(deps: SendDeps, auth: AuthContext, drafts: readonly EmailDraft[]): Promise<Map<string, DomainRecord | HttpError>> {
+export async function gateDomains(deps: Pick<SendDeps, 'domains'>, auth: AuthContext, drafts: readonly EmailDraft[]): Promise<Map<string, DomainRecord | HttpError>> {
   const names = [...new Set(drafts.map((d) => d.from.domain))];
   const results = await Promise.all(names.map(async (name): Promise<[string, DomainRecord | HttpError]> => {
     if (auth.domain !== undefined && auth.domain !== name) {
@@ -84,19 +91,8 @@ export function sendResponseEvent(messageId: string, startedAtMs: number, addres
 
 async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, domain: DomainRecord, id: string, log: Logger): Promise<string> {
   const createdMs = deps.now();
-  const createdAt = new Date(createdMs).toISOString();
   // The first write: the email, marked `sending` (shown as `queued`) before SES is asked.
-  const created = await deps.emails.create({
-    id, tenantId: auth.tenantId,
-    from: draft.from.raw,
-    to: draft.to.map((m) => m.raw), cc: draft.cc.map((m) => m.raw), bcc: draft.bcc.map((m) => m.raw),
-    replyTo: draft.replyTo.map((m) => m.raw),
-    subject: draft.subject,
-    ...(draft.html !== undefined ? { html: draft.html } : {}),
-    ...(draft.text !== undefined ? { text: draft.text } : {}),
-    tags: draft.tags, createdAt,
-    ...(draft.template ? { template: draft.template } : {}),
-  });
+  const created = await deps.emails.create(newEmail(auth.tenantId, id, draft, new Date(createdMs).toISOString()));
   if (!created) {
     // A retry under the same idempotency key. Sent if a MessageId is recorded (from SendEmail's
     // answer or from the Send event); otherwise it may be in SES's hands: wait W for its Send event.
@@ -109,35 +105,109 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
     }
     log.warn('sending again: no SES MessageId within the retry window', { emailId: id });
   }
+  const outcome = await sendToSes(deps, auth.tenantId, draft, domain, id, createdMs, createdMs);
+  if (outcome.kind === 'unconfirmed') {
+    // SES may have accepted it (a timeout, a lost answer, a crash): the email stays `sending`,
+    // and its Send event will record the MessageId.
+    log.error('SES did not confirm the send; the email stays sending', { emailId: id, error: outcome.error instanceof SendUnconfirmedError ? outcome.error.cause : outcome.error });
+    throw outcome.error;
+  }
+  if (outcome.kind === 'refused') {
+    // SES refused it (EmailSender's contract: an HttpError means refused): nothing is left behind,
+    // and a retry may send it.
+    if (outcome.error.statusCode >= 500) log.error('SES refused the email', { emailId: id, error: outcome.error.cause });
+    await deps.emails.remove(id).catch((e) => log.error('could not remove an email that SES refused', { emailId: id, error: e }));
+    throw outcome.error;
+  }
+  log.info('email sent', { emailId: id });
+  return id;
+}
+
+export type SesOutcome =
+  | { readonly kind: 'sent'; readonly messageId: string }
+  | { readonly kind: 'refused'; readonly error: HttpError }
+  | { readonly kind: 'unconfirmed'; readonly error: unknown };
+
+/**
+ * One SendEmail attempt for an email already marked `sending`. Accepted: the second write, STATUS
+ * with the MessageId, `sent`, and the Send event applied (so that the Send event, when it arrives,
+ * only fans out), kept for the retention from `retainedFromMs` (its creation, or its due time if it
+ * was scheduled). Refused (an HttpError, EmailSender's contract) or unconfirmed: told to the caller.
+ */
+export async function sendToSes(
+  deps: Pick<SendDeps, 'sender' | 'configurationSet' | 'now' | 'status' | 'retentionDays'>,
+  tenantId: string, draft: EmailDraft, domain: DomainRecord, id: string, createdMs: number, retainedFromMs: number,
+): Promise<SesOutcome> {
   const startedAt = deps.now();
   let messageId: string;
   try {
     messageId = await deps.sender.send({
-      emailId: id, tenantId: auth.tenantId, draft, createdMs,
+      emailId: id, tenantId, draft, createdMs,
       configurationSet: configurationSetName(deps.configurationSet, { open: domain.openTracking, click: domain.clickTracking, ...(domain.tls ? { tls: domain.tls } : {}) }),
     });
   } catch (error) {
-    if (!(error instanceof HttpError)) {
-      // SES may have accepted it (a timeout, a lost answer, a crash): the email stays `sending`,
-      // and its Send event will record the MessageId.
-      log.error('SES did not confirm the send; the email stays sending', { emailId: id, error: error instanceof SendUnconfirmedError ? error.cause : error });
-      throw error;
-    }
-    // SES refused it (EmailSender's contract: an HttpError means refused): nothing is left behind,
-    // and a retry may send it.
-    if (error.statusCode >= 500) log.error('SES refused the email', { emailId: id, error: error.cause });
-    await deps.emails.remove(id).catch((e) => log.error('could not remove an email that SES refused', { emailId: id, error: e }));
-    throw error;
+    return error instanceof HttpError ? { kind: 'refused', error } : { kind: 'unconfirmed', error };
   }
-  // The second write: STATUS with the MessageId, `sent`, and the Send event applied, so that the
-  // Send event, when it arrives, only fans out.
   await deps.status.apply(
-    { emailId: id, tenantId: auth.tenantId, expiresAt: expiresAt(createdMs, deps.retentionDays) },
+    { emailId: id, tenantId, expiresAt: expiresAt(retainedFromMs, deps.retentionDays) },
     sendResponseEvent(messageId, startedAt, [...draft.to, ...draft.cc, ...draft.bcc].map((m) => m.address)),
     'message', { assumeAbsent: true },
   );
-  log.info('email sent', { emailId: id });
+  return { kind: 'sent', messageId };
+}
+
+function newEmail(tenantId: string, id: string, draft: EmailDraft, createdAt: string, scheduledAt?: string): NewEmail {
+  return {
+    id, tenantId,
+    from: draft.from.raw,
+    to: draft.to.map((m) => m.raw), cc: draft.cc.map((m) => m.raw), bcc: draft.bcc.map((m) => m.raw),
+    replyTo: draft.replyTo.map((m) => m.raw),
+    subject: draft.subject,
+    ...(draft.html !== undefined ? { html: draft.html } : {}),
+    ...(draft.text !== undefined ? { text: draft.text } : {}),
+    tags: draft.tags, createdAt,
+    ...(draft.template ? { template: draft.template } : {}),
+    ...(scheduledAt !== undefined ? { headers: draft.headers, scheduledAt } : {}),
+  };
+}
+
+/**
+ * Writes a scheduled email (`scheduled`, its content kept for the due time), creates its schedule
+ * and fires `email.scheduled`. The sending domain is checked at the due time, not now. A retry
+ * under the same idempotency key finds the email and makes sure its schedule exists (at the time
+ * the email holds, which a reschedule may have moved).
+ */
+async function scheduleOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dueMs: number, id: string, log: Logger): Promise<string> {
+  if (!deps.schedules) throw new HttpError(422, 'validation_error', 'Scheduled sending is not configured on this server; send without `scheduled_at`.');
+  if (auth.domain !== undefined && auth.domain !== draft.from.domain) {
+    throw forbidden(`This API key can only send from ${auth.domain}, not from ${draft.from.domain}.`);
+  }
+  const nowMs = deps.now();
+  const email = newEmail(auth.tenantId, id, draft, new Date(nowMs).toISOString(), new Date(dueMs).toISOString());
+  if (!(await deps.emails.create(email))) {
+    const existing = await deps.emails.get(auth.tenantId, id, true);
+    if (existing?.scheduleState === 'scheduled' && existing.scheduledAt !== undefined) await deps.schedules.create(id, Date.parse(existing.scheduledAt));
+    log.info('email already scheduled under this idempotency key', { emailId: id });
+    return id;
+  }
+  await deps.schedules.create(id, dueMs);
+  await fanOutApiEvent(deps, apiEvent(email, 'email.scheduled', nowMs), log);
+  log.info('email scheduled', { emailId: id, scheduledAt: email.scheduledAt });
   return id;
+}
+
+/**
+ * Queues an event the API originates for the tenant's webhooks. A failure is logged, not answered:
+ * the email is already written (and scheduled or failed); failing the request would only invite a
+ * second email.
+ */
+export async function fanOutApiEvent(deps: Pick<SendDeps, 'fanOut'>, event: AppliedEvent, log: Logger): Promise<void> {
+  if (!deps.fanOut) return;
+  try {
+    await deps.fanOut.fanOut(event);
+  } catch (error) {
+    log.error('could not queue the webhooks of an event', { emailId: event.emailId, type: event.type, error });
+  }
 }
 
 /**
@@ -151,10 +221,23 @@ export async function sendDrafts(
   drafts: readonly { readonly index: number; readonly draft: EmailDraft }[],
   options: { readonly idempotencyKey?: string; readonly stopOnError: boolean; readonly log: Logger },
 ): Promise<SendOutcome[]> {
-  const gate = await gateDomains(deps, auth, drafts.map((d) => d.draft));
+  // `scheduled_at` is read against the request's time; a time past or now sends at once.
+  const requestMs = deps.now();
+  // Strict: the first refusal refuses the request; permissive: it is that email's error.
+  const times = new Map<number, ScheduleTime | HttpError>(drafts.map(({ index, draft }) => {
+    if (draft.scheduledAt === undefined) return [index, { kind: 'now' }];
+    try {
+      return [index, parseScheduledAt(draft.scheduledAt, requestMs, options.stopOnError && drafts.length > 1 ? `emails[${index}]: ` : '')];
+    } catch (error) {
+      if (options.stopOnError || !(error instanceof HttpError)) throw error;
+      return [index, error];
+    }
+  }));
+  const dueNow = drafts.filter((d) => { const t = times.get(d.index)!; return !(t instanceof HttpError) && t.kind === 'now'; });
+  const gate = await gateDomains(deps, auth, dueNow.map((d) => d.draft));
   if (options.stopOnError) {
     // Strict: a refused domain refuses the request before anything is written or sent.
-    for (const { draft } of drafts) {
+    for (const { draft } of dueNow) {
       const verdict = gate.get(draft.from.domain);
       if (verdict instanceof HttpError) throw verdict;
     }
@@ -165,14 +248,20 @@ export async function sendDrafts(
   const worker = async () => {
     while (stop === undefined && next < drafts.length) {
       const { index, draft } = drafts[next++]!;
-      const domain = gate.get(draft.from.domain)!;
+      const time = times.get(index)!;
+      if (time instanceof HttpError) {
+        outcomes.push({ index, error: time });
+        continue;
+      }
+      const domain = time.kind === 'at' ? undefined : gate.get(draft.from.domain)!;
       if (domain instanceof HttpError) {
         outcomes.push({ index, error: domain });
         if (options.stopOnError) stop = domain;
         continue;
       }
       try {
-        outcomes.push({ index, id: await sendOne(deps, auth, draft, domain, emailId(auth, options.idempotencyKey, index), options.log) });
+        const id = emailId(auth, options.idempotencyKey, index);
+        outcomes.push({ index, id: time.kind === 'at' ? await scheduleOne(deps, auth, draft, time.dueMs, id, options.log) : await sendOne(deps, auth, draft, domain!, id, options.log) });
       } catch (error) {
         // A throttle, a 409 (an email of the batch still in flight) and a 5xx stop the batch: the
         // idempotency key is then released, so a retry sends what is left.

@@ -1,6 +1,8 @@
-/** The send function: POST /emails, POST /emails/batch, GET /emails, GET /emails/{id}, GET /emails/{id}/events. */
+/** The send function: the /emails routes (lambdas/core/routes.ts), scheduling included. */
 import { readSendConfig } from '../core/config';
-import { documentClient, sesSendClient } from '../core/clients';
+import { documentClient, schedulerClient, sesSendClient, sqsClient } from '../core/clients';
+import { SchedulerSchedules } from '../core/adapters/schedules';
+import { createWebhookFanOut } from '../core/adapters/fan-out';
 import { createDb } from '../core/adapters/dynamo';
 import { EmailStore } from '../core/adapters/emails';
 import { EventStore } from '../core/adapters/events';
@@ -32,6 +34,8 @@ export const handler = createApiHandler(
     events: new EventStore(db),
     templates: new TemplateStore(db),
     now: Date.now,
+    schedules: new SchedulerSchedules(schedulerClient(), config.scheduler),
+    fanOut: createWebhookFanOut(db, sqsClient(), config),
   }),
   createAuthenticator(new TenantStore(db)),
 );

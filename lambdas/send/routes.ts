@@ -12,6 +12,10 @@ import type { EventLog, LoggedEvent } from '../core/adapters/events';
 import { type BusinessMetrics, metrics as rootMetrics } from '../core/metrics';
 import { type SendDeps, sendDrafts } from './core';
 import { type TemplateReads, type TemplateSource, parseEmail } from './templates';
+import { cancelEmail, rescheduleEmail } from './schedule';
+import * as z from '../core/domain/schema';
+
+const updateSchema = z.object({ scheduled_at: z.string() });
 
 export interface SendRouteDeps extends Omit<SendDeps, 'emails'> {
   readonly emails: EmailStore;
@@ -101,7 +105,7 @@ function summaryBody(e: EmailSummary, region: string) {
     cc: e.cc,
     reply_to: e.replyTo,
     last_event: e.lastEvent,
-    scheduled_at: null,
+    scheduled_at: e.scheduledAt ?? null,
     tags: e.tags,
     message_id: messageIdHeader(e.sesMessageId, region),
   };
@@ -178,6 +182,26 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
         const email = isId(id) ? await deps.emails.get(ctx.auth.tenantId, id) : undefined;
         if (!email) throw notFound('Email');
         return { statusCode: 200, body: emailBody(email, deps.region) };
+      },
+    },
+
+    'PATCH /emails/{id}': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const parsed = updateSchema.safeParse(parseJsonBody(ctx.request.body));
+        if (!parsed.success) throw new HttpError(422, 'missing_required_field', 'Missing `scheduled_at` field: the time to send the email at.');
+        const id = ctx.request.params.id ?? '';
+        await rescheduleEmail(deps, ctx.auth, id, parsed.data.scheduled_at, ctx.log);
+        return { statusCode: 200, body: { object: 'email', id } };
+      },
+    },
+
+    'POST /emails/{id}/cancel': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const id = ctx.request.params.id ?? '';
+        await cancelEmail(deps, ctx.auth, id, ctx.log);
+        return { statusCode: 200, body: { object: 'email', id } };
       },
     },
 

@@ -3,7 +3,7 @@
  * the benchmark itself never runs in `npm test`.
  */
 import { chunks64k, gbSeconds, invocationMs, itemBytes, priceUsages, readUnits, writeUnits } from '../../bench/cost';
-import { ASSUMPTIONS, type CountedLife, floorLife, invocationDurations, ioMs, isStorage, lifeUsages, type MeasuredCompute, MEMORY_MB } from '../../bench/model';
+import { ASSUMPTIONS, type CountedLife, floorLife, invocationDurations, ioMs, isStorage, lifeUsages, type MeasuredCompute, MEMORY_MB, scheduledExtraUsages } from '../../bench/model';
 import { PRICES, READ_ON, unitPrice } from '../../bench/prices';
 
 describe('billing units', () => {
@@ -128,5 +128,27 @@ describe('one email\'s life as usage', () => {
     expect(floor).toMatchObject({ dynamodbWriteUnits: 2 + 2 + 2, dynamodbIndexWriteUnits: 0, dynamodbReadUnits: 0, logBytes: 0, sqsBilledRequests: 2, sesEvents: 2, webhooks: 2 });
     expect(floor.dynamodbStoredBytes).toBe(1600 + 4 * 200);
     expect(priceUsages(lifeUsages(floor, compute)).usdPerMillion).toBeLessThan(priceUsages(lifeUsages(life, compute)).usdPerMillion);
+  });
+});
+
+describe('a scheduled email', () => {
+  const compute: MeasuredCompute = {
+    cpuUs: { send: 2000, ingest: 2000, deliver: 2000 },
+    requests: { send: {}, ingest: {}, deliver: {} },
+    initMs: { send: 70, ingest: 70, deliver: 70 },
+  };
+
+  it('adds one schedule invocation ($1 a million), three dispatch-queue requests, one dispatch invocation and its claim', () => {
+    const usages = scheduledExtraUsages(compute);
+    const byPrice = (key: string) => usages.filter((u) => u.price === key).reduce((n, u) => n + u.quantity, 0);
+    expect(byPrice('schedulerInvocation')).toBe(1);
+    expect(byPrice('sqsRequest')).toBe(3);
+    expect(byPrice('lambdaRequest')).toBe(1);
+    expect(byPrice('lambdaArmGbSecond')).toBeGreaterThan(0);
+    const summary = priceUsages(usages);
+    // $1 (schedule) + $1.20 (SQS) + $0.20 (invocation) + compute + the claim: a few dollars a million.
+    expect(summary.usdPerMillion).toBeGreaterThan(2.4);
+    expect(summary.usdPerMillion).toBeLessThan(5);
+    expect(summary.lines.find((l) => l.price === 'schedulerInvocation')!.usdPerMillion).toBeCloseTo(1);
   });
 });

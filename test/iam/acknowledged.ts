@@ -9,6 +9,12 @@ const DOCTOR = 'a read-only check of `npx sesame doctor` that no admin-tool call
 const SNS_HTTPS_IS_INGEST =
   "snsHttps applies each event with the ingest function's own code (ingestSnsMessage, ingestDeps), whose recorded calls use this; the SNS-over-HTTPS tests check signatures and topics, not the fan-out again";
 
+const API_EVENTS =
+  'the webhooks of events the API originates (email.scheduled, email.failed) are queued by the same WebhookFanOut as ingestion\'s, whose SendMessage and subscriber Query are recorded; the scheduling tests record these events at the EventFanOut seam';
+
+const DISPATCH_IS_SEND =
+  "dispatch sends with the send path's own code (sendToSes, configurationSetName), whose recorded calls use every configuration set; the scheduled emails of the suites come from domains without tracking";
+
 const PREVIOUS_LAYOUT =
   'UpdateItem raises the recipient and status items of emails written before the one-write layout (applyPreviousLayout), for as long as such emails live (the retention); the suites exercise that path through the events adapter directly, and every new email is applied with one conditional PutItem';
 
@@ -16,6 +22,10 @@ export const ACKNOWLEDGED_UNUSED: readonly Acknowledgment[] = [
   { caller: 'ingest', action: 'dynamodb:UpdateItem', reason: PREVIOUS_LAYOUT },
   { caller: 'snsHttps', action: 'dynamodb:UpdateItem', reason: PREVIOUS_LAYOUT },
   { caller: 'admin', action: 'dynamodb:UpdateItem', reason: `${PREVIOUS_LAYOUT} (\`dlq redrive\` applies parked events with the ingest code)` },
+  { caller: 'send', action: 'sqs:SendMessage', reason: API_EVENTS },
+  { caller: 'dispatch', action: 'sqs:SendMessage', reason: API_EVENTS },
+  { caller: 'dispatch', action: 'dynamodb:Query', reason: `${API_EVENTS}; on the table, the BODY# chunks of an email whose gzipped body is over 2 KB (EmailStore.get, recorded for send)` },
+  { caller: 'dispatch', action: 'ses:SendEmail', reason: DISPATCH_IS_SEND },
   { caller: 'snsHttps', action: 'dynamodb:Query', reason: SNS_HTTPS_IS_INGEST },
   { caller: 'snsHttps', action: 'sqs:SendMessage', reason: SNS_HTTPS_IS_INGEST },
   {

@@ -43,6 +43,7 @@ function resourceArn(ref: ResourceRef, call: RecordedCall, stack: StackResources
       // The functions address only the webhook queue (the DLQs are written by SQS, SNS and Lambda).
       // The admin tool names each queue by the variable it was given; one it was handed otherwise
       // (a test's configuration object) may be any of the stack's queues, so each must allow it.
+      if (ref.env === 'SESAME_DISPATCH_QUEUE_URL') return stack.dispatchQueueArn;
       const env = ref.env ?? (call.caller === 'admin' ? undefined : 'SESAME_WEBHOOK_QUEUE_URL');
       if (env === undefined) return Object.values(stack.queues);
       const queue = stack.queues[env];
@@ -55,6 +56,9 @@ function resourceArn(ref: ResourceRef, call: RecordedCall, stack: StackResources
       return stack.eventsTopicArn;
     case 'subscription':
       return `${stack.eventsTopicArn}:${ref.arn.slice(ref.arn.lastIndexOf(':') + 1)}`;
+    case 'schedule':
+      // Sesame makes schedules in the stack's one group only (local mode and the tests name theirs).
+      return arn('scheduler', `schedule/${stack.scheduleGroup}/${ref.name}`);
   }
 }
 
@@ -81,6 +85,10 @@ export function authorizationsOf(call: RecordedCall, stack: StackResources): Aut
     const existing: Record<string, string> = ref?.type === 'identity' && !call.operation.startsWith('Create') ? { [`aws:ResourceTag/${TAG_STACK_KEY}`]: stack.stackName } : {};
     for (const resource of ref ? resourceArns(ref, call, stack) : ['*']) {
       out.push({ action, resource, context: { ...requestTags, ...existing }, from });
+      if (ref?.type === 'schedule' && ref.roleArn !== undefined) {
+        // A schedule's target role is passed to the scheduler: iam:PassRole on the stack's role.
+        out.push({ action: 'iam:PassRole', resource: stack.schedulerRoleArn, context: { 'iam:PassedToService': 'scheduler.amazonaws.com' }, from: `${from} (its target's role)` });
+      }
       if (call.tags && call.operation.startsWith('Create') && call.service === 'ses') {
         out.push({ action: 'ses:TagResource', resource, context: requestTags, from: `${from} (tags on create)` });
       }

@@ -146,7 +146,7 @@ describe('unused grants', () => {
   });
 
   it('grants no function a Scan, BatchWriteItem, stream read, SendRawEmail or unused identity action', () => {
-    const actions = (['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver', 'admin'] as const).flatMap((c) => grantsOf(stack.principals[c]).map((g) => g.action));
+    const actions = (['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver', 'dispatch', 'admin'] as const).flatMap((c) => grantsOf(stack.principals[c]).map((g) => g.action));
     for (const never of ['dynamodb:Scan', 'dynamodb:BatchWriteItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'ses:SendRawEmail', 'ses:PutEmailIdentityDkimSigningAttributes', 'ses:PutEmailIdentityConfigurationSetAttributes']) {
       expect(actions).not.toContain(never);
     }

@@ -58,6 +58,11 @@ export interface StackResources {
   readonly queues: Readonly<Record<string, string>>;
   readonly secretArn: string;
   readonly eventsTopicArn: string;
+  /** The dispatch queue: only the dispatch function addresses it (SESAME_DISPATCH_QUEUE_URL, local mode). */
+  readonly dispatchQueueArn: string;
+  /** The stack's schedule group and the role its schedules run as. */
+  readonly scheduleGroup: string;
+  readonly schedulerRoleArn: string;
 }
 
 export interface SynthesizedStack {
@@ -247,6 +252,9 @@ function synthesize(): SynthesizedStack {
         SESAME_EVENTS_DLQ_URL: arnOf(stack.events.subscriptionDeadLetterQueue.queue.queueArn),
         SESAME_INGEST_FAILURE_DLQ_URL: arnOf(stack.events.ingestFailureQueue.queue.queueArn),
       },
+      dispatchQueueArn: arnOf(stack.scheduler.queue.queueArn),
+      scheduleGroup: stack.scheduler.group.scheduleGroupName,
+      schedulerRoleArn: arnOf(stack.scheduler.role.roleArn),
       secretArn: arnOf(stack.secretsKey.secret.secretArn),
       eventsTopicArn: arnOf(stack.events.topic.topicArn),
     },

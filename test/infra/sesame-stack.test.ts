@@ -13,7 +13,7 @@ import {
   statementsOf,
 } from './helpers';
 
-const ALL: SesameFunctionName[] = ['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver', 'verifyDomains'];
+const ALL: SesameFunctionName[] = ['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver', 'verifyDomains', 'dispatch'];
 
 describe('SesameStack', () => {
   const { stack, template } = sesameStack();
@@ -33,15 +33,22 @@ describe('SesameStack', () => {
       }
     });
 
-    it('runs ingest and deliver, which mostly wait on I/O, at the least memory (the cheapest), send at 256 MB', () => {
+    it('runs ingest, deliver and dispatch, which mostly wait on I/O, at the least memory (the cheapest), send at 256 MB', () => {
       const memory = (name: SesameFunctionName) => resources(template, 'AWS::Lambda::Function')[functionLogicalId(stack, name)]!.Properties!.MemorySize;
-      expect([memory('ingest'), memory('deliver'), memory('send')]).toEqual([128, 128, 256]);
+      expect([memory('ingest'), memory('deliver'), memory('dispatch'), memory('send')]).toEqual([128, 128, 128, 256]);
     });
 
     it('each get exactly the configuration they need, and nothing else', () => {
       const schedule = DEFAULT_RETRY_SCHEDULE.join(',');
       const expected: Record<SesameFunctionName, Record<string, unknown>> = {
-        send: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_SEND_RETRY_WINDOW_MINUTES: '15' },
+        send: {
+          SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_SEND_RETRY_WINDOW_MINUTES: '15',
+          SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule,
+          SESAME_SCHEDULE_GROUP: `${stack.stackName}-scheduled`,
+          SESAME_DISPATCH_QUEUE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.scheduler.queue), 'Arn'] },
+          SESAME_SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.scheduler.role), 'Arn'] },
+        },
+        dispatch: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
         domains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_STACK_NAME: 'Sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
         account: {
           SESAME_TABLE_NAME: tableRef,
@@ -56,7 +63,7 @@ describe('SesameStack', () => {
         verifyDomains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule, SESAME_STACK_NAME: 'Sesame' },
       };
       // Every function also has its Powertools service (log lines' and metrics' `service`) and the stack's metrics namespace.
-      const folder: Record<SesameFunctionName, string> = { send: 'send', domains: 'domains', account: 'account', snsHttps: 'sns-https', ingest: 'ingest', deliver: 'deliver', verifyDomains: 'verify-domains' };
+      const folder: Record<SesameFunctionName, string> = { send: 'send', domains: 'domains', account: 'account', snsHttps: 'sns-https', ingest: 'ingest', deliver: 'deliver', verifyDomains: 'verify-domains', dispatch: 'dispatch' };
       const powertools = (name: SesameFunctionName) => ({ POWERTOOLS_SERVICE_NAME: folder[name], POWERTOOLS_METRICS_NAMESPACE: 'Sesame/Sesame' });
       for (const name of ALL) expect([name, environmentOf(stack, template, name)]).toEqual([name, { ...powertools(name), ...expected[name] }]);
     });
@@ -87,8 +94,8 @@ describe('SesameStack', () => {
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':identity/*']],
     };
 
-    it('lets send use ses:SendEmail on the identities AND on each configuration set (aws-cdk issue 34402)', () => {
-      const statements = statementsOf(stack, template, 'send').filter((s) => actionsOf([s]).includes('ses:SendEmail'));
+    it.each(['send', 'dispatch'] as const)('lets %s use ses:SendEmail on the identities AND on each configuration set (aws-cdk issue 34402)', (fn) => {
+      const statements = statementsOf(stack, template, fn).filter((s) => actionsOf([s]).includes('ses:SendEmail'));
       expect(statements).toHaveLength(1);
       expect(actionsOf(statements)).toEqual(['ses:SendEmail']);
       const arns = resourcesOf(statements[0]).map((r) => JSON.stringify(r));
@@ -125,7 +132,7 @@ describe('SesameStack', () => {
       expect(ses.flatMap(resourcesOf)).toEqual([identityArn]);
     });
 
-    it('gives SES permissions to send, domains and the domain verifier only', () => {
+    it('gives SES permissions to send, dispatch, domains and the domain verifier only', () => {
       for (const name of ['account', 'snsHttps', 'ingest', 'deliver'] as const) {
         expect([name, actionsOf(statementsOf(stack, template, name)).filter((a) => a.startsWith('ses:'))]).toEqual([name, []]);
       }
@@ -143,10 +150,9 @@ describe('SesameStack', () => {
       }
     });
 
-    it('lets account, snsHttps, ingest and domains (domain events) send to the webhook queue; only deliver consumes it', () => {
+    it('lets send, account, snsHttps, ingest, dispatch and domains (domain events) send to the webhook queue; only deliver consumes it', () => {
       const sqs = (name: SesameFunctionName) => actionsOf(statementsOf(stack, template, name)).filter((a) => a.startsWith('sqs:'));
-      for (const name of ['account', 'snsHttps', 'ingest', 'domains', 'verifyDomains'] as const) expect(sqs(name)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
-      for (const name of ['send'] as const) expect(sqs(name)).toEqual([]);
+      for (const name of ['send', 'account', 'snsHttps', 'ingest', 'domains', 'verifyDomains', 'dispatch'] as const) expect(sqs(name)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
       expect(sqs('deliver')).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']));
       expect(sqs('deliver')).not.toContain('sqs:SendMessage');
       for (const name of ['account', 'snsHttps', 'ingest', 'domains'] as const) expect(sqs(name)).not.toContain('sqs:ReceiveMessage');
@@ -172,7 +178,7 @@ describe('SesameStack', () => {
 
   describe('dead-letter queues', () => {
     it('each have a depth alarm', () => {
-      const dlqs = [stack.events.subscriptionDeadLetterQueue, stack.events.ingestFailureQueue, stack.webhooks.deadLetterQueue];
+      const dlqs = [stack.events.subscriptionDeadLetterQueue, stack.events.ingestFailureQueue, stack.webhooks.deadLetterQueue, stack.scheduler.deadLetterQueue];
       for (const dlq of dlqs) {
         template.hasResourceProperties('AWS::CloudWatch::Alarm', {
           MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -180,9 +186,9 @@ describe('SesameStack', () => {
           Threshold: 1,
         });
       }
-      // Every queue that is not the webhook queue is a DLQ, and every DLQ has an alarm.
+      // Every queue that is not the webhook or the dispatch queue is a DLQ, and every DLQ has an alarm.
       const queues = Object.keys(resources(template, 'AWS::SQS::Queue'));
-      expect(queues.sort()).toEqual([...dlqs.map((d) => logicalId(stack, d.queue)), logicalId(stack, stack.webhooks.queue)].sort());
+      expect(queues.sort()).toEqual([...dlqs.map((d) => logicalId(stack, d.queue)), logicalId(stack, stack.webhooks.queue), logicalId(stack, stack.scheduler.queue)].sort());
     });
   });
 

@@ -15,6 +15,8 @@ import { type Logger, silentLogger } from '../../lambdas/core/log';
 import type { EmfMetrics } from '../../lambdas/core/metrics';
 import { newId } from '../../lambdas/core/domain/ids';
 import { sendRoutes } from '../../lambdas/send/routes';
+import type { EmailSchedules } from '../../lambdas/core/adapters/schedules';
+import type { EventFanOut } from '../../lambdas/core/domain/applied-event';
 import { startTestDynamo, startTestSes, type TestDynamo, type TestSes } from '../support/services';
 import type { Handler } from '../support/api';
 
@@ -24,7 +26,7 @@ export interface SendHarness {
   readonly table: string;
   readonly tenants: TenantStore;
   readonly domains: DomainStore;
-  handler(options?: { sender?: (real: EmailSender) => EmailSender; now?: () => number; batchConcurrency?: number; retryWindowMs?: number; metrics?: EmfMetrics; log?: Logger }): Handler;
+  handler(options?: { sender?: (real: EmailSender) => EmailSender; now?: () => number; batchConcurrency?: number; retryWindowMs?: number; metrics?: EmfMetrics; log?: Logger; schedules?: EmailSchedules; fanOut?: EventFanOut }): Handler;
   /** A tenant with a full-access key and a verified domain `<prefix>.test`. */
   tenant(prefix: string, domain?: Partial<DomainRecord>): Promise<{ tenantId: string; key: string; domain: string }>;
   /** Every item in the table (tests only: the code never scans). */
@@ -64,6 +66,8 @@ export async function startSendHarness(): Promise<SendHarness> {
           now,
           ...(options.batchConcurrency ? { batchConcurrency: options.batchConcurrency } : {}),
           ...(options.metrics ? { metrics: options.metrics } : {}),
+          ...(options.schedules ? { schedules: options.schedules } : {}),
+          ...(options.fanOut ? { fanOut: options.fanOut } : {}),
         }),
         createAuthenticator(tenants, now),
         options.log ?? quietLog,

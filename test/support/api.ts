@@ -51,10 +51,12 @@ export function apiEvent(method: string, target: string, options: CallOptions = 
   };
 }
 
-const context = { awsRequestId: 'test', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+// A context per call, as Lambda gives each invocation: the handler keeps each request's state by
+// its context, so calls made at the same moment must not share one.
+const newContext = () => ({ awsRequestId: 'test', getRemainingTimeInMillis: () => 10_000 }) as unknown as Context;
 
 export async function call(handler: Handler, method: string, target: string, options: CallOptions = {}): Promise<CallResult> {
-  const res = await handler(apiEvent(method, target, options), context);
+  const res = await handler(apiEvent(method, target, options), newContext());
   if (typeof res === 'string') return { status: 200, headers: {}, body: JSON.parse(res) };
   const text = res.body ?? '';
   return {

@@ -66,7 +66,7 @@ describe('parseSendRequest', () => {
     [{ ...valid, headers: { 'X-A': 'a\r\nBcc: x@y.z' } }, 422, 'validation_error', 'X-A'],
     [{ ...valid, attachments: [{ filename: 'a.txt', content: '%%%' }] }, 422, 'invalid_attachment', 'base64'],
     [{ ...valid, attachments: [{ filename: 'a.txt', path: 'https://x.io/a' }] }, 422, 'invalid_attachment', 'path'],
-    [{ ...valid, scheduled_at: '2030-01-01T00:00:00Z' }, 422, 'validation_error', 'Scheduled sending'],
+    [{ ...valid, scheduled_at: 'in 1 hour', attachments: [{ filename: 'a.txt', content: 'aGk=' }] }, 422, 'validation_error', 'attachments'],
     [{ ...valid, scheduled_at: 'whenever' }, 422, 'invalid_parameter', 'scheduled_at'],
     [[valid], 422, 'validation_error', 'JSON object'],
   ])('refuses bad input %#', (input, status, name, fragment) => {

@@ -7,6 +7,10 @@
  * - STATUS (`E#<id>`/`STATUS`, adapters/email-status.ts) is the small item that SendEmail's answer
  *   and every SES event write: last_event, the SES MessageId, recipients, the event log. No STATUS,
  *   or no MessageId in it, is `queued` to the API.
+ * - A scheduled email's META has no `sending` mark at first: it holds `schedule_state` (scheduled →
+ *   sending → failed, or scheduled → canceled), moved only by single-item conditional writes (dispatch's
+ *   claim sets `sending_at`), and `scheduled_at`; its body keeps the custom headers, since it is sent
+ *   later. Until SES accepts it (STATUS), the state is its `last_event`.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
@@ -43,12 +47,27 @@ export interface NewEmail {
   readonly createdAt: string;
   /** The template and version the email was rendered from. */
   readonly template?: { readonly id: string; readonly versionId: string };
+  /** Custom headers, kept for an email that is sent later. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The due time (ISO 8601) of a scheduled email: written `scheduled`, not sent now. */
+  readonly scheduledAt?: string;
 }
+
+/** Where a scheduled email stands before SES has it. */
+export type ScheduleState = 'scheduled' | 'sending' | 'canceled' | 'failed';
+
+const STATE_EVENT: Record<ScheduleState, EmailStatus> = { scheduled: 'scheduled', sending: 'queued', canceled: 'canceled', failed: 'failed' };
 
 export interface EmailView extends NewEmail {
   readonly lastEvent: EmailStatus;
   readonly sesMessageId?: string;
+  readonly scheduleState?: ScheduleState;
+  /** Why dispatch could not send a scheduled email. */
+  readonly failedReason?: string;
 }
+
+/** The outcome of a conditional move of a scheduled email (cancel, reschedule). */
+export type ScheduleMove = { readonly outcome: 'moved' } | { readonly outcome: 'not_found' } | { readonly outcome: 'not_scheduled'; readonly lastEvent: EmailStatus };
 
 /** What a list returns: the email object without its body. */
 export type EmailSummary = Omit<EmailView, 'html' | 'text'>;
@@ -79,9 +98,9 @@ export class EmailStore {
    * request whose ids are derived from its idempotency key).
    */
   async create(email: NewEmail): Promise<boolean> {
-    const created = Date.parse(email.createdAt);
-    const ttl = expiresAt(created, this.retentionDays);
-    const body = gzipSync(JSON.stringify({ html: email.html, text: email.text }));
+    const ttl = this.expiry(email.createdAt, email.scheduledAt);
+    const headers = email.headers && Object.keys(email.headers).length ? email.headers : undefined;
+    const body = gzipSync(JSON.stringify({ html: email.html, text: email.text, ...(headers ? { headers } : {}) }));
     let chunks = 0;
     if (body.length > INLINE_BODY_BYTES) {
       for (let offset = 0; offset < body.length; offset += CHUNK_BYTES, chunks++) {
@@ -100,9 +119,11 @@ export class EmailStore {
           to: email.to, cc: email.cc, bcc: email.bcc, reply_to: email.replyTo,
           subject: email.subject, tags: email.tags, created_at: email.createdAt,
           ...(email.template ? { template_id: email.template.id, template_version_id: email.template.versionId } : {}),
-          // The `sending` mark: set before SendEmail, moved only by a retry after the window.
-          sending_at: created,
+          // The `sending` mark: set before SendEmail, moved only by a retry after the window. A
+          // scheduled email gets it from dispatch's claim instead.
+          ...(email.scheduledAt === undefined ? { sending_at: Date.parse(email.createdAt) } : {}),
           ...(chunks ? { body_chunks: chunks } : { body }),
+          ...(email.scheduledAt !== undefined ? { schedule_state: 'scheduled', scheduled_at: email.scheduledAt } : {}),
           expires_at: ttl,
           gsi2pk: keys.emailList(email.tenantId, shardOf(email.id)),
           gsi2sk: `${email.createdAt}#${email.id}`,
@@ -155,6 +176,88 @@ export class EmailStore {
     }
   }
 
+  /** Retention counts from when the email is sent: the later of its creation and its due time. */
+  private expiry(createdAt: string, scheduledAt: string | undefined): number {
+    const from = Math.max(Date.parse(createdAt), scheduledAt !== undefined ? Date.parse(scheduledAt) : 0);
+    return expiresAt(from, this.retentionDays);
+  }
+
+  /**
+   * Dispatch's claim: `scheduled → sending`, only if the email is still scheduled for `scheduledAt`
+   * (a firing left over from before a reschedule finds another time). One claim wins; a cancel that
+   * got there first makes it fail. `sending_at` is the claim's own mark.
+   */
+  async claimScheduled(emailId: string, scheduledAt: string, nowMs: number): Promise<boolean> {
+    return this.move(emailId, 'SET schedule_state = :sending, sending_at = :now', 'schedule_state = :scheduled AND scheduled_at = :at', {
+      ':sending': 'sending', ':scheduled': 'scheduled', ':at': scheduledAt, ':now': nowMs,
+    });
+  }
+
+  /** SES throttled a claimed send: back to `scheduled` (only if this claim still holds it), to be tried again. */
+  async releaseClaim(emailId: string, claimedAtMs: number): Promise<boolean> {
+    return this.move(emailId, 'SET schedule_state = :scheduled REMOVE sending_at', 'schedule_state = :sending AND sending_at = :claim', {
+      ':sending': 'sending', ':scheduled': 'scheduled', ':claim': claimedAtMs,
+    });
+  }
+
+  /** SES (or the gate) refused a claimed send: `sending → failed`, with the reason. Never deleted. */
+  async failClaimed(emailId: string, claimedAtMs: number, reason: string): Promise<boolean> {
+    return this.move(emailId, 'SET schedule_state = :failed, failed_reason = :reason', 'schedule_state = :sending AND sending_at = :claim', {
+      ':sending': 'sending', ':failed': 'failed', ':claim': claimedAtMs, ':reason': reason.slice(0, 1000),
+    });
+  }
+
+  /** Cancel: `scheduled → canceled`, for this tenant's email only. */
+  async cancelScheduled(tenantId: string, emailId: string, nowMs: number): Promise<ScheduleMove> {
+    const moved = await this.move(emailId, 'SET schedule_state = :canceled, canceled_at = :now', 'tenant_id = :t AND schedule_state = :scheduled', {
+      ':canceled': 'canceled', ':scheduled': 'scheduled', ':t': tenantId, ':now': nowMs,
+    });
+    return moved ? { outcome: 'moved' } : this.whyNotMoved(tenantId, emailId);
+  }
+
+  /** Reschedule: a new due time for this tenant's email, only while it is still scheduled. */
+  async reschedule(tenantId: string, emailId: string, scheduledAt: string): Promise<ScheduleMove> {
+    const meta = await this.db.doc.send(new GetCommand({
+      TableName: this.db.table, Key: keys.emailMeta(emailId), ConsistentRead: true, ProjectionExpression: 'created_at',
+    }));
+    const createdAt = meta.Item?.created_at as string | undefined;
+    const moved = createdAt !== undefined && await this.move(emailId, 'SET scheduled_at = :at, expires_at = :x', 'tenant_id = :t AND schedule_state = :scheduled', {
+      ':scheduled': 'scheduled', ':t': tenantId, ':at': scheduledAt, ':x': this.expiry(createdAt, scheduledAt),
+    });
+    return moved ? { outcome: 'moved' } : this.whyNotMoved(tenantId, emailId);
+  }
+
+  /** Whether the email is still `scheduled` (a reschedule that found its schedule gone asks). */
+  async isScheduled(emailId: string): Promise<boolean> {
+    const { Item } = await this.db.doc.send(new GetCommand({
+      TableName: this.db.table, Key: keys.emailMeta(emailId), ConsistentRead: true, ProjectionExpression: 'schedule_state',
+    }));
+    return Item?.schedule_state === 'scheduled';
+  }
+
+  private async move(emailId: string, update: string, condition: string, values: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.db.doc.send(new UpdateCommand({
+        TableName: this.db.table,
+        Key: keys.emailMeta(emailId),
+        UpdateExpression: update,
+        ConditionExpression: `attribute_exists(pk) AND ${condition}`,
+        ExpressionAttributeValues: values,
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  private async whyNotMoved(tenantId: string, emailId: string): Promise<ScheduleMove> {
+    const items = await this.batchGet([emailId], false, true);
+    const meta = items.get(`${emailId}#META`);
+    if (!meta || meta.tenant_id !== tenantId || !isLive(meta as { expires_at?: number }, this.db.now())) return { outcome: 'not_found' };
+    return { outcome: 'not_scheduled', lastEvent: toSummary(meta, items.get(`${emailId}#STATUS`)).lastEvent };
+  }
+
   /** The SES MessageId of an email that SES has accepted, if any. */
   async sentMessageId(emailId: string): Promise<string | undefined> {
     const { Item } = await this.db.doc.send(new GetCommand({
@@ -164,18 +267,33 @@ export class EmailStore {
   }
 
   /** An email of this tenant, or undefined (absent, another tenant's, or past retention). */
-  async get(tenantId: string, emailId: string): Promise<EmailView | undefined> {
-    const items = await this.batchGet([emailId], true);
+  async get(tenantId: string, emailId: string, consistent = false): Promise<EmailView | undefined> {
+    const email = await this.load(emailId, consistent);
+    return email?.tenantId === tenantId ? email : undefined;
+  }
+
+  /** An email whatever its tenant (dispatch, which has the email's id from its schedule), read consistently. */
+  async getForDispatch(emailId: string): Promise<EmailView | undefined> {
+    return this.load(emailId, true);
+  }
+
+  private async load(emailId: string, consistent: boolean): Promise<EmailView | undefined> {
+    const items = await this.batchGet([emailId], true, consistent);
     const meta = items.get(`${emailId}#META`);
-    if (!meta || meta.tenant_id !== tenantId || !isLive(meta as { expires_at?: number }, this.db.now())) return undefined;
+    if (!meta || !isLive(meta as { expires_at?: number }, this.db.now())) return undefined;
     let bodyBytes: Buffer | undefined = meta.body ? Buffer.from(meta.body as Uint8Array) : undefined;
     const chunks = (meta.body_chunks as number | undefined) ?? 0;
     if (chunks > 0) {
       const parts = (await this.bodyChunks(emailId)).map((i) => Buffer.from(i.data as Uint8Array));
       bodyBytes = Buffer.concat(parts);
     }
-    const body = bodyBytes ? (JSON.parse(gunzipSync(bodyBytes).toString('utf8')) as { html?: string; text?: string }) : {};
-    return { ...toSummary(meta, items.get(`${emailId}#STATUS`)), ...(body.html !== undefined ? { html: body.html } : {}), ...(body.text !== undefined ? { text: body.text } : {}) };
+    const body = bodyBytes ? (JSON.parse(gunzipSync(bodyBytes).toString('utf8')) as { html?: string; text?: string; headers?: Record<string, string> }) : {};
+    return {
+      ...toSummary(meta, items.get(`${emailId}#STATUS`)),
+      ...(body.html !== undefined ? { html: body.html } : {}),
+      ...(body.text !== undefined ? { text: body.text } : {}),
+      ...(body.headers !== undefined ? { headers: body.headers } : {}),
+    };
   }
 
   /** A tenant's emails, newest first, by cursor (`after`: older than that email; `before`: newer). */
@@ -220,15 +338,16 @@ export class EmailStore {
     return { data, hasMore };
   }
 
-  private async batchGet(ids: readonly string[], withBody: boolean): Promise<Map<string, Record<string, unknown>>> {
+  private async batchGet(ids: readonly string[], withBody: boolean, consistent = false): Promise<Map<string, Record<string, unknown>>> {
     const wanted = ids.flatMap((id) => [keys.emailMeta(id), keys.emailStatus(id)]);
-    const projection = 'pk, sk, email_id, tenant_id, #f, #t, cc, bcc, reply_to, subject, tags, created_at, expires_at, last_event, message_id, body_chunks, template_id, template_version_id' + (withBody ? ', body' : '');
-    const items = await batchGetAll(this.db, wanted, { projection, names: { '#f': 'from', '#t': 'to' } });
+    const projection = 'pk, sk, email_id, tenant_id, #f, #t, cc, bcc, reply_to, subject, tags, created_at, expires_at, last_event, message_id, body_chunks, template_id, template_version_id, schedule_state, scheduled_at, failed_reason' + (withBody ? ', body' : '');
+    const items = await batchGetAll(this.db, wanted, { projection, names: { '#f': 'from', '#t': 'to' }, consistent });
     return new Map(items.map((item) => [`${emailIdOfPk(item.pk as string)}#${item.sk as string}`, item]));
   }
 }
 
 function toSummary(meta: Record<string, unknown>, status: Record<string, unknown> | undefined): EmailSummary {
+  const state = meta.schedule_state as ScheduleState | undefined;
   return {
     id: meta.email_id as string,
     tenantId: meta.tenant_id as string,
@@ -241,8 +360,11 @@ function toSummary(meta: Record<string, unknown>, status: Record<string, unknown
     tags: (meta.tags as { name: string; value: string }[]) ?? [],
     createdAt: meta.created_at as string,
     ...(meta.template_id ? { template: { id: meta.template_id as string, versionId: meta.template_version_id as string } } : {}),
-    lastEvent: ((status?.last_event as EmailStatus | undefined) ?? 'queued'),
+    lastEvent: (status?.last_event as EmailStatus | undefined) ?? (state ? STATE_EVENT[state] : 'queued'),
     ...(status?.message_id ? { sesMessageId: status.message_id as string } : {}),
+    ...(state ? { scheduleState: state } : {}),
+    ...(meta.scheduled_at ? { scheduledAt: meta.scheduled_at as string } : {}),
+    ...(meta.failed_reason ? { failedReason: meta.failed_reason as string } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * Pure code: no AWS imports. Every refusal is an HttpError in Resend's format.
  */
 import * as z from './schema';
+import { readInstant } from './schedule';
 import { HttpError } from '../errors';
 import { isId } from './ids';
 
@@ -45,6 +46,8 @@ export interface EmailDraft {
   readonly attachments: readonly Attachment[];
   /** The template and version the content was rendered from (lambdas/send/templates.ts). */
   readonly template?: { readonly id: string; readonly versionId: string };
+  /** `scheduled_at` as given; read against the request's time by domain/schedule.ts. */
+  readonly scheduledAt?: string;
 }
 
 // A pragmatic address check: what SES and mail servers accept in practice (dot-atom local part,
@@ -214,10 +217,11 @@ export function parseSendRequest(input: unknown, options: ParseOptions = {}): Em
 
   if (req.topic_id !== undefined) throw new HttpError(422, 'validation_error', `${prefix}\`topic_id\` is not supported by this server.`);
   const scheduledAt = req.scheduled_at ?? req.scheduledAt;
-  if (scheduledAt !== undefined) {
-    if (options.batch) throw new HttpError(422, 'validation_error', `${prefix}\`scheduled_at\` is not supported in batch emails.`);
-    if (Number.isNaN(Date.parse(scheduledAt))) throw new HttpError(422, 'invalid_parameter', `${prefix}Invalid \`scheduled_at\` field. Use an ISO 8601 date.`);
-    throw new HttpError(422, 'validation_error', `${prefix}Scheduled sending is not available yet; send without \`scheduled_at\`.`);
+  if (scheduledAt !== undefined && readInstant(scheduledAt, Date.now()) === undefined) {
+    throw new HttpError(422, 'invalid_parameter', `${prefix}Invalid \`scheduled_at\` field. Use an ISO 8601 date or a time such as \`in 1 min\` or \`tomorrow at 9am\`.`);
+  }
+  if (scheduledAt !== undefined && req.attachments !== undefined && req.attachments.length > 0) {
+    throw new HttpError(422, 'validation_error', `${prefix}\`attachments\` cannot be sent with \`scheduled_at\` yet: send the email without scheduling it.`);
   }
 
   const from = parseMailbox(req.from);
@@ -273,6 +277,7 @@ export function parseSendRequest(input: unknown, options: ParseOptions = {}): Em
     headers,
     tags,
     attachments,
+    ...(scheduledAt !== undefined ? { scheduledAt } : {}),
   };
 }
 
