@@ -68,6 +68,8 @@ export interface SendConfig extends CoreConfig {
   readonly idempotencyLockSeconds: number;
   /** W, SESAME_SEND_RETRY_WINDOW_MINUTES (default 15). */
   readonly sendRetryWindowMinutes: number;
+  /** The content bucket (SESAME_CONTENT_BUCKET): attachments of sent emails. */
+  readonly contentBucket: string;
 }
 
 export function readSendConfig(env: Env = process.env): SendConfig {
@@ -76,6 +78,7 @@ export function readSendConfig(env: Env = process.env): SendConfig {
     configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
     idempotencyLockSeconds: intEnv('SESAME_IDEMPOTENCY_LOCK_SECONDS', 60, env, 1),
     sendRetryWindowMinutes: intEnv('SESAME_SEND_RETRY_WINDOW_MINUTES', DEFAULT_SEND_RETRY_WINDOW_MINUTES, env, 1),
+    contentBucket: requireEnv('SESAME_CONTENT_BUCKET', env),
   };
 }
 

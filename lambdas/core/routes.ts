@@ -22,6 +22,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   route('GET /emails', 'send'),
   route('GET /emails/{id}', 'send'),
   route('GET /emails/{id}/events', 'send'),
+  route('GET /emails/{id}/attachments', 'send'),
+  route('GET /emails/{id}/attachments/{attachment_id}', 'send'),
 
   route('POST /domains', 'domains'),
   route('GET /domains', 'domains'),

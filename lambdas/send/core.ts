@@ -1,10 +1,11 @@
 /**
- * The send use cases: gate the sending domain, write the email once, hand it to SES, record that
- * SES accepted it. Adapters are passed in; nothing here knows whether it runs in AWS or locally.
+ * The send use cases: gate the sending domain, write the email once, keep its attachments in the
+ * content bucket, hand it to SES, record that SES accepted it. Adapters are passed in; nothing here
+ * knows whether it runs in AWS or locally.
  */
 import type { AuthContext } from '../core/http/auth';
 import { HttpError, conflict, forbidden } from '../core/errors';
-import type { EmailDraft } from '../core/domain/email';
+import { type AttachmentMeta, type EmailDraft, attachmentDisposition } from '../core/domain/email';
 import { derivedId, newId } from '../core/domain/ids';
 import type { LoggedEvent } from '../core/domain/email-state';
 import { sesEventId } from '../core/domain/ses-events';
@@ -12,6 +13,7 @@ import { fixedTime } from '../core/domain/status';
 import { expiresAt } from '../core/adapters/dynamo';
 import type { EmailStore } from '../core/adapters/emails';
 import type { EmailStatusStore } from '../core/adapters/email-status';
+import type { ContentStore } from '../core/adapters/content';
 import type { DomainRecord, DomainStore } from '../core/adapters/domains';
 import { type EmailSender, SendUnconfirmedError, isThrottle } from '../core/adapters/ses';
 import { configurationSetName } from '../core/routes';
@@ -28,6 +30,8 @@ export interface SendDeps {
   readonly retentionDays: number;
   readonly domains: Pick<DomainStore, 'getByName'>;
   readonly sender: EmailSender;
+  /** The content bucket: attachments are written there once, never read back here. */
+  readonly content: Pick<ContentStore, 'putAttachments' | 'removeAttachments'>;
   /** Prefix of the configuration sets (one per tracking choice). */
   readonly configurationSet: string;
   readonly now: () => number;
@@ -82,9 +86,33 @@ export function sendResponseEvent(messageId: string, startedAtMs: number, addres
   };
 }
 
+/** What the email record keeps of each attachment; ids derived from the email's, so a retry reproduces them. */
+function attachmentsOf(emailId: string, draft: EmailDraft): AttachmentMeta[] {
+  return draft.attachments.map((a, index) => ({
+    id: derivedId('attachment', emailId, String(index)),
+    filename: a.filename, contentType: a.contentType, disposition: attachmentDisposition(a), size: a.content.length,
+    ...(a.contentId !== undefined ? { contentId: a.contentId } : {}),
+  }));
+}
+
+/** One PutObject per attachment, under keys derived from the ids: a retried send overwrites them with the same bytes. */
+async function keepAttachments(deps: SendDeps, tenantId: string, emailId: string, draft: EmailDraft, kept: readonly AttachmentMeta[]): Promise<void> {
+  if (kept.length === 0) return;
+  await deps.content.putAttachments(tenantId, emailId, kept.map((meta, i) => ({ ...meta, content: draft.attachments[i]!.content })));
+}
+
+/** Removes an email that was not sent, and its attachments, so that nothing is left behind. */
+async function discard(deps: SendDeps, tenantId: string, id: string, attachments: readonly AttachmentMeta[], log: Logger): Promise<void> {
+  await deps.emails.remove(id).catch((e) => log.error('could not remove an email that was not sent', { emailId: id, error: e }));
+  if (attachments.length === 0) return;
+  await deps.content.removeAttachments(tenantId, id, attachments.map((a) => a.id))
+    .catch((e) => log.error('could not remove the attachments of an email that was not sent', { emailId: id, error: e }));
+}
+
 async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, domain: DomainRecord, id: string, log: Logger): Promise<string> {
   const createdMs = deps.now();
   const createdAt = new Date(createdMs).toISOString();
+  const attachments = attachmentsOf(id, draft);
   // The first write: the email, marked `sending` (shown as `queued`) before SES is asked.
   const created = await deps.emails.create({
     id, tenantId: auth.tenantId,
@@ -96,6 +124,7 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
     ...(draft.text !== undefined ? { text: draft.text } : {}),
     tags: draft.tags, createdAt,
     ...(draft.template ? { template: draft.template } : {}),
+    ...(attachments.length ? { attachments } : {}),
   });
   if (!created) {
     // A retry under the same idempotency key. Sent if a MessageId is recorded (from SendEmail's
@@ -108,6 +137,13 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
       throw conflict('concurrent_idempotent_requests', 'Same idempotency key used while the original email is still being sent, or before SES confirmed it. Try the request again later.');
     }
     log.warn('sending again: no SES MessageId within the retry window', { emailId: id });
+  }
+  try {
+    await keepAttachments(deps, auth.tenantId, id, draft, attachments);
+  } catch (error) {
+    // The bucket refused: SES was not asked, so nothing is left behind and a retry may send it.
+    await discard(deps, auth.tenantId, id, attachments, log);
+    throw error;
   }
   const startedAt = deps.now();
   let messageId: string;
@@ -126,7 +162,7 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
     // SES refused it (EmailSender's contract: an HttpError means refused): nothing is left behind,
     // and a retry may send it.
     if (error.statusCode >= 500) log.error('SES refused the email', { emailId: id, error: error.cause });
-    await deps.emails.remove(id).catch((e) => log.error('could not remove an email that SES refused', { emailId: id, error: e }));
+    await discard(deps, auth.tenantId, id, attachments, log);
     throw error;
   }
   // The second write: STATUS with the MessageId, `sent`, and the Send event applied, so that the

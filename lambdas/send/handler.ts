@@ -1,6 +1,6 @@
-/** The send function: POST /emails, POST /emails/batch, GET /emails, GET /emails/{id}, GET /emails/{id}/events. */
+/** The send function: POST /emails, POST /emails/batch, GET /emails, GET /emails/{id}, GET /emails/{id}/events, GET /emails/{id}/attachments[/{attachment_id}]. */
 import { readSendConfig } from '../core/config';
-import { documentClient, sesSendClient } from '../core/clients';
+import { documentClient, s3Client, sesSendClient } from '../core/clients';
 import { createDb } from '../core/adapters/dynamo';
 import { EmailStore } from '../core/adapters/emails';
 import { EventStore } from '../core/adapters/events';
@@ -11,6 +11,7 @@ import { IdempotencyStore } from '../core/adapters/idempotency';
 import { TenantStore } from '../core/adapters/tenants';
 import { SesSender } from '../core/adapters/ses';
 import { TemplateStore } from '../core/adapters/templates';
+import { ContentStore } from '../core/adapters/content';
 import { createAuthenticator } from '../core/http/auth';
 import { createApiHandler } from '../core/http/api';
 import { sendRoutes } from './routes';
@@ -31,6 +32,7 @@ export const handler = createApiHandler(
     region: config.region,
     events: new EventStore(db),
     templates: new TemplateStore(db),
+    content: new ContentStore(s3Client(), config.contentBucket),
     now: Date.now,
   }),
   createAuthenticator(new TenantStore(db)),
