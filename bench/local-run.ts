@@ -116,7 +116,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
   // is sent again within the load's deadline; the retries below wait that long.
   process.env.SESAME_SEND_RETRY_WINDOW_MINUTES ??= '1';
   const stack = await startLocal({
-    port: 0, dynamoPort: 0, sesPort: 0, sqsPort: 0, dataDir,
+    port: 0, dynamoPort: 0, sesPort: 0, sqsPort: 0, s3Port: 0, dataDir,
     domain: BENCH_DOMAIN, region, tableName: 'sesame', topicArn: LOCAL_EVENTS_TOPIC_ARN,
     retentionDays: 30, allowLoopbackWebhooks: true, retrySchedule: '0,5,15,30,60,120,300,300',
   });

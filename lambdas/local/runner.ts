@@ -32,12 +32,15 @@ import { simulationPlan, startLocalEvents } from './events';
 import { EventOutbox } from './event-outbox';
 import { startDeliverPoller } from './deliver-poller';
 import { keptSecret, prepareDataFolder } from './data-folder';
+import { startS3Server } from './s3-server';
+import { LOCAL_CONTENT_BUCKET } from '../core/content';
 
 export interface LocalOptions {
   readonly port: number;
   readonly dynamoPort: number;
   readonly sesPort: number;
   readonly sqsPort: number;
+  readonly s3Port: number;
   /** Absolute path of the data folder (DynamoDB data, SES identities and mailbox, the generated key). */
   readonly dataDir: string;
   /** The seeded key; generated once and kept in the data folder when absent. */
@@ -58,6 +61,8 @@ export interface LocalStack {
   readonly mailboxUrl: string;
   readonly dynamoEndpoint: string;
   readonly sqsEndpoint: string;
+  /** The S3-protocol stand-in holding the content bucket. */
+  readonly s3Endpoint: string;
   readonly apiKey: string;
   readonly tenantId: string;
   readonly domain: string;
@@ -131,6 +136,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     await outbox.recover(new Set(ses.sent().map((email) => email.messageId)));
     const sqs = await startSqs({ port: options.sqsPort, dataDir: join(options.dataDir, 'sqs'), region: options.region });
     closers.push(() => sqs.close());
+    const s3 = await startS3Server({ port: options.s3Port, dataDir: join(options.dataDir, 's3'), buckets: [LOCAL_CONTENT_BUCKET], credentials: LOCAL_CREDENTIALS });
+    closers.push(() => s3.close());
 
     const dynamoClient = new DynamoDBClient({ region: options.region, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS });
     await ensureTable(dynamoClient, options.tableName);
@@ -146,8 +153,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SESV2: ses.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
       SESAME_TABLE_NAME: options.tableName,
       SESAME_STACK_NAME: options.stackName ?? LOCAL_STACK_NAME,
+      SESAME_CONTENT_BUCKET: LOCAL_CONTENT_BUCKET,
       SESAME_CONFIGURATION_SET: LOCAL_CONFIGURATION_SET,
       SESAME_WEBHOOK_QUEUE_URL: queueUrl,
       SESAME_EVENTS_TOPIC_ARN: options.topicArn,
@@ -192,6 +201,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       `AWS_ENDPOINT_URL_DYNAMODB=${dynamo.endpoint}`,
       `AWS_ENDPOINT_URL_SESV2=${ses.endpoint}`,
       `AWS_ENDPOINT_URL_SQS=${sqs.endpoint}`,
+      `AWS_ENDPOINT_URL_S3=${s3.endpoint}`,
       'SESAME_LOCAL=1',
       `SESAME_TABLE_NAME=${options.tableName}`,
       `SESAME_CONFIGURATION_SET=${LOCAL_CONFIGURATION_SET}`,
@@ -205,6 +215,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       mailboxUrl: `${ses.endpoint}/`,
       dynamoEndpoint: dynamo.endpoint,
       sqsEndpoint: sqs.endpoint,
+      s3Endpoint: s3.endpoint,
       apiKey,
       tenantId: LOCAL_TENANT_ID,
       domain: options.domain,

@@ -35,6 +35,7 @@ export async function startLocalMode(options: { dataDir: string; apiKey?: string
     SESAME_DYNAMODB_PORT: String(await freePort()),
     SESAME_SES_PORT: String(await freePort()),
     SESAME_SQS_PORT: String(await freePort()),
+    SESAME_S3_PORT: String(await freePort()),
     SESAME_DATA_DIR: options.dataDir,
     SESAME_DOMAIN: options.domain ?? 'example.com',
     ...(options.apiKey ? { SESAME_API_KEY: options.apiKey } : {}),
