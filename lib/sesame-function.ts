@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -12,6 +13,7 @@ import { Construct } from 'constructs';
 import { type LambdaBundling, lambdaBundling } from './bundling';
 import { TAG_STACK_KEY, TAG_TENANT_KEY } from '../lambdas/core/domain/identity-tags';
 import { iam4ManagedPolicyFinding, iam5ResourceFinding } from './nag-findings';
+import { CONTENT_OBJECT_PATTERNS } from './content-bucket';
 
 /** Folder that holds one sub-folder per function (`lambdas/<name>/handler.ts`). */
 export const LAMBDAS_DIR = path.join(__dirname, '..', 'lambdas');
@@ -154,6 +156,25 @@ export class SesameFunction extends Construct {
     }
     Grant.addToPrincipal({ grantee: this.fn, actions: ['sqs:SendMessage'], resourceArns: [queue.queueArn] });
     return this.setEnv('SESAME_WEBHOOK_QUEUE_URL', queue.queueUrl);
+  }
+
+  /**
+   * Grants access to the content bucket's objects and sets SESAME_CONTENT_BUCKET. `r`: GetObject
+   * (what a presigned download URL is authorised with); `w`: PutObject and DeleteObject; `rw`: both.
+   * Only these actions, on the objects under Sesame's prefixes: the L2 grants would add bucket
+   * reads, listings, tagging, ACL, retention and legal-hold actions that nothing here calls.
+   */
+  bindContent(bucket: IBucket, access: 'r' | 'w' | 'rw'): this {
+    const actions = [...(access.includes('r') ? ['s3:GetObject'] : []), ...(access.includes('w') ? ['s3:PutObject', 's3:DeleteObject'] : [])];
+    const objects = CONTENT_OBJECT_PATTERNS.map((pattern) => bucket.arnForObjects(pattern));
+    this.fn.addToRolePolicy(new PolicyStatement({ actions, resources: objects }));
+    for (const arn of objects) {
+      this.acknowledge(
+        iam5ResourceFinding(this, arn),
+        "Objects are keyed by tenant, email and attachment ids made at run time, so the grant names the bucket's key prefixes (emails/*, scheduled/*: lambdas/core/content.ts), not single objects; the handlers check the tenant before making any key.",
+      );
+    }
+    return this.setEnv('SESAME_CONTENT_BUCKET', bucket.bucketName);
   }
 
   /** Sets SESAME_EVENTS_TOPIC_ARN: the only topic whose events the function accepts. No permission needed. */

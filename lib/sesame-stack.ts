@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { DEFAULT_RETRY_SCHEDULE, DEFAULT_SEND_RETRY_WINDOW_MINUTES, parseMetricsTenants } from '../lambdas/core/config';
 import { AdminEnvironment } from './admin-environment';
+import { ContentBucket } from './content-bucket';
 import { SesEvents } from './ses-events';
 import { OperatorPolicy } from './operator-policy';
 import { SecretsKey } from './secrets-key';
@@ -63,6 +64,7 @@ export class SesameStack extends Stack {
   readonly events: SesEvents;
   readonly webhooks: WebhookQueue;
   readonly secretsKey: SecretsKey;
+  readonly content: ContentBucket;
   readonly api: SesameApi;
   readonly alarms: SesameAlarms;
   /** The managed policy for whoever runs the admin tool (`npx sesame`). */
@@ -134,6 +136,7 @@ export class SesameStack extends Stack {
       ...(props.webhookBatchingWindowSeconds !== undefined ? { maxBatchingWindow: Duration.seconds(props.webhookBatchingWindowSeconds) } : {}),
     });
     this.secretsKey = new SecretsKey(this, 'SecretsKey', { secretName: props.secretsKeyName });
+    this.content = new ContentBucket(this, 'Content', { retentionDays });
     this.events = new SesEvents(this, 'SesEvents', { configurationSetPrefix: props.configurationSetPrefix, ingest });
     const { table } = this.table;
     const { webhooks, events } = this;
@@ -148,6 +151,7 @@ export class SesameStack extends Stack {
     for (const f of [ingest, snsHttps]) f.bindTable(table, { items: ['GetItem', 'PutItem', 'UpdateItem'], queryIndexes: true });
     deliver.bindTable(table, { items: ['GetItem', 'PutItem', 'UpdateItem'] });
     send.bindSending(events);
+    send.bindContent(this.content.bucket, 'rw');
     domains.bindIdentityManagement(events.configurationSetPrefix);
     for (const f of [account, snsHttps, ingest]) f.bindWebhookQueue(webhooks.queue, 'send');
     snsHttps.bindEventsTopic(events.topic);
@@ -180,6 +184,7 @@ export class SesameStack extends Stack {
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'SESAME_TABLE_NAME for npx sesame' });
     new CfnOutput(this, 'EventsTopicArn', { value: events.topic.topicArn, description: 'SNS topic of SES events' });
     new CfnOutput(this, 'WebhookQueueUrl', { value: webhooks.queue.queueUrl, description: 'SQS queue of webhook deliveries' });
+    new CfnOutput(this, 'ContentBucketName', { value: this.content.bucket.bucketName, description: 'S3 bucket of attachments (SESAME_CONTENT_BUCKET)' });
     new CfnOutput(this, 'ConfigurationSetPrefix', { value: events.configurationSetPrefix, description: 'Prefix of the SES configuration sets' });
     // The dead-letter queues, named as `npx sesame dlq redrive` reads them (lambdas/core/config.ts readDlqConfig).
     new CfnOutput(this, 'EventsDlqUrl', { value: events.subscriptionDeadLetterQueue.queue.queueUrl, description: 'SESAME_EVENTS_DLQ_URL' });

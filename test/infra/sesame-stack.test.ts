@@ -22,6 +22,7 @@ describe('SesameStack', () => {
   const queueRef = ref(stack.webhooks.queue);
   const topicRef = ref(stack.events.topic);
   const secretRef = ref(stack.secretsKey.secret);
+  const contentRef = ref(stack.content.bucket);
 
   describe('functions', () => {
     it('are six, all Node.js 24 on arm64 with tracing off', () => {
@@ -41,7 +42,7 @@ describe('SesameStack', () => {
     it('each get exactly the configuration they need, and nothing else', () => {
       const schedule = DEFAULT_RETRY_SCHEDULE.join(',');
       const expected: Record<SesameFunctionName, Record<string, unknown>> = {
-        send: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_SEND_RETRY_WINDOW_MINUTES: '15' },
+        send: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_SEND_RETRY_WINDOW_MINUTES: '15', SESAME_CONTENT_BUCKET: contentRef },
         domains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_STACK_NAME: 'Sesame' },
         account: {
           SESAME_TABLE_NAME: tableRef,
@@ -67,6 +68,7 @@ describe('SesameStack', () => {
       expect(environmentOf(custom.stack, custom.template, 'send').SESAME_CONFIGURATION_SET).toBe('acme');
       expect(environmentOf(custom.stack, custom.template, 'snsHttps').SESAME_SNS_CERT_HOST).toBe('^sns\\.example$');
       custom.template.hasResourceProperties('AWS::SES::ConfigurationSet', { Name: 'acme-open-click' });
+      custom.template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'emails/', ExpirationInDays: 7 })]) } });
     });
 
     it('gives per-tenant metrics to the listed tenants only, and refuses a list beyond the cap', () => {
@@ -143,6 +145,16 @@ describe('SesameStack', () => {
       for (const name of ['account', 'snsHttps', 'ingest'] as const) expect(sqs(name)).not.toContain('sqs:ReceiveMessage');
     });
 
+    it('lets only send touch the content bucket: get, put and delete objects under its prefixes', () => {
+      const s3 = (name: SesameFunctionName) => statementsOf(stack, template, name).filter((st) => actionsOf([st]).some((a) => a.startsWith('s3:')));
+      for (const name of ALL.filter((n) => n !== 'send')) expect([name, s3(name)]).toEqual([name, []]);
+      const [statement, ...more] = s3('send');
+      expect(more).toEqual([]);
+      expect(actionsOf([statement!]).sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+      const arns = resourcesOf(statement!).map((r) => JSON.stringify(r));
+      expect(arns).toEqual(['emails/*', 'scheduled/*'].map((p) => JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack, stack.content.bucket), 'Arn'] }, `/${p}`]] })));
+    });
+
     it('lets only account and deliver read the signing-secrets key', () => {
       const readers = ALL.filter((name) => actionsOf(statementsOf(stack, template, name)).includes('secretsmanager:GetSecretValue'));
       expect(readers.sort()).toEqual(['account', 'deliver']);
@@ -201,6 +213,7 @@ describe('SesameStack', () => {
 
   it('outputs the API URL, table name, topic ARN, queue URL and configuration set prefix', () => {
     for (const output of ['ApiUrl', 'TableName', 'EventsTopicArn', 'WebhookQueueUrl', 'ConfigurationSetPrefix']) template.hasOutput(output, {});
+    template.hasOutput('ContentBucketName', { Value: contentRef });
     template.hasOutput('ConfigurationSetPrefix', { Value: 'sesame' });
     template.hasOutput('TableName', { Value: tableRef });
   });
