@@ -3,10 +3,10 @@
  * (PutObject, GetObject, HeadObject, DeleteObject, CreateBucket, HeadBucket), path-style
  * (`http://127.0.0.1:<port>/<bucket>/<key>`), objects kept in the data folder.
  *
- * - Durable before acknowledged: an object is one file (a header line of JSON metadata, then the
- *   bytes) written to a temporary name, fsynced, renamed over its target and the folder fsynced
- *   before PutObject answers; a delete is fsynced before DeleteObject answers. A crash leaves the old
- *   object or the new one, never half of one; the temporary files a crash leaves are removed at start.
+ * - Local mode's crash rules (docs/local-durability.md): an object is one file (a header line of JSON
+ *   metadata, then the bytes) written atomically and fsynced (json-files.ts) before PutObject answers;
+ *   a delete is fsynced before DeleteObject answers. A crash leaves the old object or the new one,
+ *   never half of one; the temporary files an interrupted write leaves are removed at start.
  * - Presigned URLs (SigV4 in the query string, as the SDK's presigner makes them) are checked as S3
  *   checks them: the access key, the signature over the same canonical request, and the expiry. So a
  *   `download_url` opens in a browser until it expires, and not after. Requests signed in headers
@@ -17,10 +17,10 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
+import { isTemporaryFile, removeDurably, writeFileAtomic } from './json-files';
 
 export interface StartS3ServerOptions {
   /** 0 picks a free port. */
@@ -141,7 +141,7 @@ export async function startS3Server(options: StartS3ServerOptions): Promise<Loca
           ...(req.headers['content-disposition'] ? { contentDisposition: String(req.headers['content-disposition']) } : {}),
           etag, lastModified: new Date(now()).toUTCString(), size: body.length, metadata,
         };
-        await writeFileDurably(file, Buffer.concat([Buffer.from(MAGIC + JSON.stringify(header) + '\n'), body]));
+        await writeFileAtomic(file, Buffer.concat([Buffer.from(MAGIC + JSON.stringify(header) + '\n'), body]));
         res.writeHead(200, { etag }).end();
         return;
       }
@@ -287,53 +287,11 @@ async function readObject(file: string): Promise<{ header: ObjectHeader; body: B
   return { header: JSON.parse(data.subarray(MAGIC.length, end).toString('utf8')) as ObjectHeader, body: data.subarray(end + 1) };
 }
 
-const TEMPORARY = /\.tmp-[0-9a-f]{8}$/;
-
-/** The file written whole under a temporary name, fsynced, renamed over the target, the folder fsynced. */
-async function writeFileDurably(file: string, data: Buffer): Promise<void> {
-  const dir = join(file, '..');
-  await mkdir(dir, { recursive: true });
-  const temporary = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-  try {
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await syncDir(dir);
-}
-
-async function removeDurably(file: string): Promise<void> {
-  try {
-    await unlink(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  await syncDir(join(file, '..'));
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Start-up: a temporary file is a write a crash interrupted, never acknowledged; it goes. */
 async function removeTemporaryFiles(dir: string): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) await removeTemporaryFiles(path);
-    else if (TEMPORARY.test(entry.name)) await rm(path, { force: true });
+    else if (isTemporaryFile(entry.name)) await rm(path, { force: true });
   }
 }

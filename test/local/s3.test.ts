@@ -75,7 +75,7 @@ describe('the local S3 stand-in', () => {
     await s3.close();
     // What a crash in the middle of a write leaves: a temporary file beside its target.
     const shard = readdirSync(join(dataDir, s3.bucket)).find((d) => /^[0-9a-f]{2}$/.test(d))!;
-    const leftover = join(dataDir, s3.bucket, shard, `${'0'.repeat(64)}.tmp-0badf00d`);
+    const leftover = join(dataDir, s3.bucket, shard, `${'0'.repeat(64)}.4242.0badf00d.tmp`);
     writeFileSync(leftover, 'half an obj');
     s3 = await startTestS3({ dataDir, now: () => clock });
     expect(existsSync(leftover)).toBe(false);

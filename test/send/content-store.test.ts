@@ -5,6 +5,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { ContentStore } from '../../lambdas/core/adapters/content';
 import { DOWNLOAD_URL_SECONDS } from '../../lambdas/core/content';
+import { readSendConfig } from '../../lambdas/core/config';
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/services';
 
 let s3: TestS3;
@@ -68,5 +69,14 @@ describe('ContentStore', () => {
   it('refuses ids that would not make a content key', async () => {
     const store = new ContentStore(s3.client, s3.bucket, () => clock);
     await expect(store.downloadUrl('../other', email, 'a1')).rejects.toThrow('invalid tenant id');
+  });
+});
+
+describe('the send function\'s configuration', () => {
+  const env = { SESAME_TABLE_NAME: 't', AWS_REGION: 'us-east-1', SESAME_CONFIGURATION_SET: 'sesame' };
+
+  it('names the content bucket from SESAME_CONTENT_BUCKET, and fails with that name when it is missing', () => {
+    expect(readSendConfig({ ...env, SESAME_CONTENT_BUCKET: 'sesame-content-1' }).contentBucket).toBe('sesame-content-1');
+    expect(() => readSendConfig(env)).toThrow('Missing required environment variable SESAME_CONTENT_BUCKET');
   });
 });
