@@ -32,7 +32,7 @@ export const handler = createApiHandler(
     region: config.region,
     events: new EventStore(db),
     templates: new TemplateStore(db),
-    content: new ContentStore(s3Client(), config.contentBucket),
+    content: new ContentStore(s3Client, config.contentBucket),
     now: Date.now,
   }),
   createAuthenticator(new TenantStore(db)),

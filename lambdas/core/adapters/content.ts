@@ -25,19 +25,27 @@ export interface DownloadUrl {
 }
 
 export class ContentStore {
+  private readonly client: () => S3Client;
+
+  /**
+   * `client` may be a getter (lambdas/core/clients.ts), so that a container whose requests never
+   * touch attachments never builds an S3 client.
+   */
   constructor(
-    private readonly client: S3Client,
+    client: S3Client | (() => S3Client),
     private readonly bucket: string,
     private readonly now: () => number = Date.now,
     private readonly urlSeconds: number = DOWNLOAD_URL_SECONDS,
-  ) {}
+  ) {
+    this.client = typeof client === 'function' ? client : () => client;
+  }
 
   /**
    * Writes a sent email's attachments, one PutObject each. Keys are derived from the email and
    * attachment ids, so a retried send overwrites the same objects with the same bytes.
    */
   async putAttachments(tenantId: string, emailId: string, attachments: readonly AttachmentObject[]): Promise<void> {
-    await Promise.all(attachments.map((a) => this.client.send(new PutObjectCommand({
+    await Promise.all(attachments.map((a) => this.client().send(new PutObjectCommand({
       Bucket: this.bucket,
       Key: attachmentKey('sent', tenantId, emailId, a.id),
       Body: a.content,
@@ -48,7 +56,7 @@ export class ContentStore {
 
   /** Deletes attachments of an email that was not sent (SES refused it). Absent objects are fine. */
   async removeAttachments(tenantId: string, emailId: string, attachmentIds: readonly string[]): Promise<void> {
-    await Promise.all(attachmentIds.map((id) => this.client.send(new DeleteObjectCommand({
+    await Promise.all(attachmentIds.map((id) => this.client().send(new DeleteObjectCommand({
       Bucket: this.bucket, Key: attachmentKey('sent', tenantId, emailId, id),
     }))));
   }
@@ -58,11 +66,12 @@ export class ContentStore {
    * after `urlSeconds`, or when the credentials that signed it do, whichever comes first.
    */
   async downloadUrl(tenantId: string, emailId: string, attachmentId: string): Promise<DownloadUrl> {
-    const credentials = await this.client.config.credentials();
+    const client = this.client();
+    const credentials = await client.config.credentials();
     // SigV4 dates have whole seconds: the URL's life starts at the second it was signed in.
     const signedAt = Math.floor(this.now() / 1000) * 1000;
     const url = await getSignedUrl(
-      this.client,
+      client,
       new GetObjectCommand({ Bucket: this.bucket, Key: attachmentKey('sent', tenantId, emailId, attachmentId) }),
       { expiresIn: this.urlSeconds, signingDate: new Date(signedAt) },
     );
