@@ -55,6 +55,9 @@ function resourceArn(ref: ResourceRef, call: RecordedCall, stack: StackResources
       return stack.eventsTopicArn;
     case 'subscription':
       return `${stack.eventsTopicArn}:${ref.arn.slice(ref.arn.lastIndexOf(':') + 1)}`;
+    case 'object':
+      // Sesame has one bucket, the content bucket: local mode's and the tests' stand in for it.
+      return `${stack.contentBucketArn}/${ref.key}`;
   }
 }
 

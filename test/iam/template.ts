@@ -58,6 +58,7 @@ export interface StackResources {
   readonly queues: Readonly<Record<string, string>>;
   readonly secretArn: string;
   readonly eventsTopicArn: string;
+  readonly contentBucketArn: string;
 }
 
 export interface SynthesizedStack {
@@ -88,6 +89,7 @@ export class Resolver {
     const name = this.physicalName(logicalId, r);
     switch (r.Type) {
       case 'AWS::SQS::Queue': return `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${name}`;
+      case 'AWS::S3::Bucket': return name.toLowerCase();
       case 'AWS::SNS::Topic': return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${name}`;
       case 'AWS::SecretsManager::Secret': return `arn:${PARTITION}:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf`;
       case 'AWS::IAM::ManagedPolicy': return `arn:${PARTITION}:iam::${ACCOUNT}:policy/${name}`;
@@ -116,6 +118,7 @@ export class Resolver {
       case 'AWS::SNS::Topic.TopicName': return name;
       case 'AWS::Lambda::Function.Arn': return `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${name}`;
       case 'AWS::IAM::Role.Arn': return `arn:${PARTITION}:iam::${ACCOUNT}:role/${name}`;
+      case 'AWS::S3::Bucket.Arn': return `arn:${PARTITION}:s3:::${this.ref(logicalId)}`;
       case 'AWS::Logs::LogGroup.Arn': return `arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:${name}:*`;
       default:
         throw new Error(`IAM evaluation: no value for Fn::GetAtt ${logicalId}.${attribute} (${r.Type})`);
@@ -249,6 +252,7 @@ function synthesize(): SynthesizedStack {
       },
       secretArn: arnOf(stack.secretsKey.secret.secretArn),
       eventsTopicArn: arnOf(stack.events.topic.topicArn),
+      contentBucketArn: arnOf(stack.content.bucket.bucketArn),
     },
   };
 }

@@ -150,7 +150,7 @@ export async function startTestS3(options: { dataDir?: string; now?: () => numbe
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sesame-s3-'));
   const bucket = 'sesame-content';
   const s3 = await startS3Server({ port: 0, dataDir, buckets: [bucket], credentials: TEST_CREDENTIALS, ...(options.now ? { now: options.now } : {}) });
-  const client = new S3Client({ ...localClientConfig(s3.endpoint), forcePathStyle: true });
+  const client = recordAwsCalls(new S3Client({ ...localClientConfig(s3.endpoint), forcePathStyle: true }));
   return {
     ...s3, client, bucket, dataDir,
     close: async () => {
