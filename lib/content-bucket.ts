@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, type LifecycleRule, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { CONTENT_PREFIXES, EXPIRING_PREFIXES } from '../lambdas/core/content';
+import { CONTENT_PREFIXES, type ContentStage, EXPIRING_PREFIXES } from '../lambdas/core/content';
 
 export interface ContentBucketProps {
   /** Days a sent email's content is kept, as the email itself (SESAME_RETENTION_DAYS). */
@@ -80,5 +80,5 @@ export function contentLifecycle(retentionDays: number): LifecycleRule[] {
   ];
 }
 
-/** The prefixes a function may touch: every stage's (lambdas/core/content.ts). */
-export const CONTENT_OBJECT_PATTERNS: readonly string[] = Object.values(CONTENT_PREFIXES).map((p) => `${p}*`);
+/** The object pattern of one stage's prefix (lambdas/core/content.ts), for grants. */
+export const contentObjectPattern = (stage: ContentStage): string => `${CONTENT_PREFIXES[stage]}*`;

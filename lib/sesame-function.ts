@@ -13,7 +13,8 @@ import { Construct } from 'constructs';
 import { type LambdaBundling, lambdaBundling } from './bundling';
 import { TAG_STACK_KEY, TAG_TENANT_KEY } from '../lambdas/core/domain/identity-tags';
 import { iam4ManagedPolicyFinding, iam5ResourceFinding } from './nag-findings';
-import { CONTENT_OBJECT_PATTERNS } from './content-bucket';
+import { contentObjectPattern } from './content-bucket';
+import type { ContentStage } from '../lambdas/core/content';
 
 /** Folder that holds one sub-folder per function (`lambdas/<name>/handler.ts`). */
 export const LAMBDAS_DIR = path.join(__dirname, '..', 'lambdas');
@@ -161,17 +162,18 @@ export class SesameFunction extends Construct {
   /**
    * Grants access to the content bucket's objects and sets SESAME_CONTENT_BUCKET. `r`: GetObject
    * (what a presigned download URL is authorised with); `w`: PutObject and DeleteObject; `rw`: both.
-   * Only these actions, on the objects under Sesame's prefixes: the L2 grants would add bucket
-   * reads, listings, tagging, ACL, retention and legal-hold actions that nothing here calls.
+   * Only these actions, on the objects under the prefixes of the given stages (the sent emails' by
+   * default; scheduled sending adds its own): the L2 grants would add bucket reads, listings,
+   * tagging, ACL, retention and legal-hold actions that nothing here calls.
    */
-  bindContent(bucket: IBucket, access: 'r' | 'w' | 'rw'): this {
+  bindContent(bucket: IBucket, access: 'r' | 'w' | 'rw', stages: readonly ContentStage[] = ['sent']): this {
     const actions = [...(access.includes('r') ? ['s3:GetObject'] : []), ...(access.includes('w') ? ['s3:PutObject', 's3:DeleteObject'] : [])];
-    const objects = CONTENT_OBJECT_PATTERNS.map((pattern) => bucket.arnForObjects(pattern));
+    const objects = stages.map((stage) => bucket.arnForObjects(contentObjectPattern(stage)));
     this.fn.addToRolePolicy(new PolicyStatement({ actions, resources: objects }));
     for (const arn of objects) {
       this.acknowledge(
         iam5ResourceFinding(this, arn),
-        "Objects are keyed by tenant, email and attachment ids made at run time, so the grant names the bucket's key prefixes (emails/*, scheduled/*: lambdas/core/content.ts), not single objects; the handlers check the tenant before making any key.",
+        "Objects are keyed by tenant, email and attachment ids made at run time, so the grant names a key prefix of the bucket (emails/* or scheduled/*: lambdas/core/content.ts), not single objects; the handlers check the tenant before making any key.",
       );
     }
     return this.setEnv('SESAME_CONTENT_BUCKET', bucket.bucketName);

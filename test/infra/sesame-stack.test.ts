@@ -145,14 +145,14 @@ describe('SesameStack', () => {
       for (const name of ['account', 'snsHttps', 'ingest'] as const) expect(sqs(name)).not.toContain('sqs:ReceiveMessage');
     });
 
-    it('lets only send touch the content bucket: get, put and delete objects under its prefixes', () => {
+    it('lets only send touch the content bucket: get, put and delete objects under the sent prefix', () => {
       const s3 = (name: SesameFunctionName) => statementsOf(stack, template, name).filter((st) => actionsOf([st]).some((a) => a.startsWith('s3:')));
       for (const name of ALL.filter((n) => n !== 'send')) expect([name, s3(name)]).toEqual([name, []]);
       const [statement, ...more] = s3('send');
       expect(more).toEqual([]);
       expect(actionsOf([statement!]).sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
       const arns = resourcesOf(statement!).map((r) => JSON.stringify(r));
-      expect(arns).toEqual(['emails/*', 'scheduled/*'].map((p) => JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack, stack.content.bucket), 'Arn'] }, `/${p}`]] })));
+      expect(arns).toEqual(['emails/*'].map((p) => JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack, stack.content.bucket), 'Arn'] }, `/${p}`]] })));
     });
 
     it('lets only account and deliver read the signing-secrets key', () => {
