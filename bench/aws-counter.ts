@@ -8,9 +8,10 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 
-type Stacked = Pick<DynamoDBDocumentClient | SESv2Client | SQSClient, 'middlewareStack'>;
+type Stacked = Pick<DynamoDBDocumentClient | SESv2Client | SQSClient | S3Client, 'middlewareStack'>;
 
 export interface WrittenKey {
   readonly pk: string;
@@ -72,7 +73,7 @@ function rememberKeys(tally: AwsTally, operation: string, body: string): void {
 }
 
 /** Adds the counting middleware to a client (and, for DynamoDB, asks for consumed capacity). */
-export function countRequests(client: Stacked, service: 'dynamodb' | 'sesv2' | 'sqs', tally: AwsTally): void {
+export function countRequests(client: Stacked, service: 'dynamodb' | 'sesv2' | 'sqs' | 's3', tally: AwsTally): void {
   // The stacks of the three clients have different type parameters; the middleware is the same.
   const stack = client.middlewareStack as unknown as Stacked['middlewareStack'] & {
     add: (mw: unknown, options: Record<string, unknown>) => void;
@@ -96,7 +97,9 @@ export function countRequests(client: Stacked, service: 'dynamodb' | 'sesv2' | '
         const key = `${service}:${operation}`;
         const body = bodyText(args.request?.body);
         tally.requests.set(key, (tally.requests.get(key) ?? 0) + 1);
-        tally.bodyBytes.set(key, [...(tally.bodyBytes.get(key) ?? []), Buffer.byteLength(body, 'utf8')]);
+        // Bytes as sent: an S3 object's body is binary, so its length is taken as is, not as text.
+        const bytes = args.request?.body instanceof Uint8Array ? args.request.body.byteLength : Buffer.byteLength(body, 'utf8');
+        tally.bodyBytes.set(key, [...(tally.bodyBytes.get(key) ?? []), bytes]);
         if (service === 'dynamodb') rememberKeys(tally, operation, body);
         try {
           const result = await next(args);

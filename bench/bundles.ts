@@ -16,11 +16,11 @@ export const ROOT = join(__dirname, '..');
 export const OUT_DIR = join(ROOT, 'node_modules', '.cache', 'sesame-bench');
 
 export type FunctionName = 'send' | 'domains' | 'account' | 'snsHttps' | 'ingest' | 'deliver';
-type Client = 'dynamodb' | 'sesv2' | 'sqs' | 'secretsManager';
+type Client = 'dynamodb' | 'sesv2' | 'sqs' | 'secretsManager' | 's3';
 
 /** Each function's folder under lambdas/ and the SDK clients it uses (lambdas/core/clients.ts, adapters/secrets.ts). */
 export const FUNCTIONS: Record<FunctionName, { readonly dir: string; readonly clients: readonly Client[] }> = {
-  send: { dir: 'send', clients: ['dynamodb', 'sesv2'] },
+  send: { dir: 'send', clients: ['dynamodb', 'sesv2', 's3'] },
   domains: { dir: 'domains', clients: ['dynamodb', 'sesv2'] },
   account: { dir: 'account', clients: ['dynamodb', 'sqs', 'secretsManager'] },
   snsHttps: { dir: 'sns-https', clients: ['dynamodb', 'sqs'] },
@@ -36,6 +36,8 @@ const IMPORTS: Record<Client, { readonly imports: string; readonly construct: st
   sesv2: { imports: "import { SESv2Client } from '@aws-sdk/client-sesv2';", construct: 'new SESv2Client({})' },
   sqs: { imports: "import { SQSClient } from '@aws-sdk/client-sqs';", construct: 'new SQSClient({})' },
   secretsManager: { imports: "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';", construct: 'new SecretsManagerClient({})' },
+  // The send function presigns download URLs: the presigner is part of what it cannot do without.
+  s3: { imports: "import { S3Client } from '@aws-sdk/client-s3';\nimport { getSignedUrl } from '@aws-sdk/s3-request-presigner';", construct: 'new S3Client({}), getSignedUrl' },
 };
 
 /** The floor's source: the function's clients, imported and constructed at module scope, nothing else. */

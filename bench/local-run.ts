@@ -21,7 +21,7 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-s
 import { startLocal } from '../lambdas/local/runner';
 import { LOCAL_EVENTS_TOPIC_ARN } from '../lambdas/core/config';
 import { keys } from '../lambdas/core/table';
-import { documentClient, sesSendClient, sqsClient } from '../lambdas/core/clients';
+import { documentClient, s3Client, sesSendClient, sqsClient } from '../lambdas/core/clients';
 import { AwsTally, countRequests } from './aws-counter';
 import { STORAGE_OVERHEAD_BYTES, chunks64k, itemBytes, writeUnits } from './cost';
 import { ALL_EVENT_TYPES, BENCH_DOMAIN, TEST_ADDRESSES, receiptRequest, sendRequest } from './fixtures';
@@ -41,6 +41,8 @@ export interface LifecycleResult {
   readonly items: readonly { readonly key: string; readonly bytes: number; readonly indexes: readonly string[] }[];
   /** SQS requests billed (a request per started 64 KB of its body). */
   readonly sqs_billed_requests: number;
+  /** Bytes written to the content bucket (attachments, one PutObject each). */
+  readonly s3_put_bytes: number;
   readonly ses_events: number;
   readonly webhooks: number;
   /** Lines and bytes the handlers logged during the email's life (newlines included). */
@@ -116,7 +118,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
   // is sent again within the load's deadline; the retries below wait that long.
   process.env.SESAME_SEND_RETRY_WINDOW_MINUTES ??= '1';
   const stack = await startLocal({
-    port: 0, dynamoPort: 0, sesPort: 0, sqsPort: 0, schedulerPort: 0, dataDir,
+    port: 0, dynamoPort: 0, sesPort: 0, sqsPort: 0, schedulerPort: 0, s3Port: 0, dataDir,
     domain: BENCH_DOMAIN, region, tableName: 'sesame', topicArn: LOCAL_EVENTS_TOPIC_ARN,
     retentionDays: 30, allowLoopbackWebhooks: true, retrySchedule: '0,5,15,30,60,120,300,300',
   });
@@ -127,6 +129,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
     countRequests(documentClient(), 'dynamodb', tally);
     countRequests(sesSendClient(), 'sesv2', tally);
     countRequests(sqsClient(), 'sqs', tally);
+    countRequests(s3Client(), 's3', tally);
     tally.enabled = false;
 
     // The benchmark's own clients: never counted.
@@ -220,6 +223,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
         dynamodb_stored_bytes: stored,
         items: items.sort((a, b) => a.key.localeCompare(b.key)),
         sqs_billed_requests: sqsBilled,
+        s3_put_bytes: (tally.bodyBytes.get('s3:PutObject') ?? []).reduce((s, b) => s + b, 0),
         ses_events: await appliedEvents(emailId),
         webhooks: receiver!.received.filter((r) => r.emailId === emailId).length,
         log_lines: logLines.length,

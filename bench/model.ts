@@ -45,6 +45,8 @@ export interface CountedLife {
   readonly dynamodbStoredBytes: number;
   /** SQS requests as billed (64 KB chunks). */
   readonly sqsBilledRequests: number;
+  /** Bytes kept in the content bucket (attachments; their PUTs are `s3:PutObject` in awsRequests). @default 0 */
+  readonly s3StoredBytes?: number;
   /** SES events ingested (each is one SNS publish and one ingest invocation). */
   readonly sesEvents: number;
   /** Webhooks delivered (each is one SQS message and one deliver attempt). */
@@ -96,6 +98,7 @@ export function lifeUsages(life: CountedLife, compute: MeasuredCompute, a: Assum
   const logBytes = life.logBytes + invocations * a.platformLogBytesPerInvocation;
   const months = a.retentionDays / (365.25 / 12);
   const storedGbMonths = (life.dynamodbStoredBytes / 1024 ** 3) * months;
+  const s3Puts = life.awsRequests['s3:PutObject'] ?? 0;
   return [
     { item: 'API Gateway HTTP API request (POST /emails)', price: 'apiGatewayHttpRequest', quantity: 1, basis: 'modelled', note: 'one per send; under 512 KB' },
     {
@@ -129,6 +132,13 @@ export function lifeUsages(life: CountedLife, compute: MeasuredCompute, a: Assum
       note: `${life.dynamodbStoredBytes} B: items and index entries, 100 B overhead each`,
     },
     { item: `DynamoDB point-in-time recovery (${a.retentionDays} days)`, price: 'dynamoPitrGbMonth', quantity: storedGbMonths, basis: 'counted' },
+    ...(s3Puts > 0 ? [
+      { item: 'S3 PUT requests (attachments, content bucket)', price: 's3PutRequest', quantity: s3Puts, basis: 'counted', note: 'one per attachment' } as const,
+      {
+        item: `S3 storage (${a.retentionDays} days)`, price: 's3StorageGbMonth', quantity: ((life.s3StoredBytes ?? 0) / 1024 ** 3) * months, basis: 'counted',
+        note: `${life.s3StoredBytes ?? 0} B of attachments`,
+      } as const,
+    ] : []),
   ];
 }
 
@@ -141,8 +151,11 @@ export function lifeUsages(life: CountedLife, compute: MeasuredCompute, a: Assum
  */
 export function floorLife(life: CountedLife, measured: { readonly items: readonly { readonly key: string; readonly bytes: number }[] }): CountedLife {
   const meta = measured.items.filter((i) => i.key === 'E#/META' || i.key.startsWith('E#/BODY')).reduce((s, i) => s + i.bytes + 100, 0);
+  // An attachment must be kept somewhere: its PUT and its bytes are part of the floor.
+  const s3Puts = life.awsRequests['s3:PutObject'];
   return {
-    awsRequests: {},
+    awsRequests: s3Puts ? { 's3:PutObject': s3Puts } : {},
+    ...(life.s3StoredBytes !== undefined ? { s3StoredBytes: life.s3StoredBytes } : {}),
     dynamodbWriteUnits: Math.max(1, Math.ceil(meta / 1024)) + life.sesEvents + life.webhooks,
     dynamodbIndexWriteUnits: 0,
     dynamodbReadUnits: 0,
@@ -183,4 +196,4 @@ export function scheduledExtraUsages(compute: MeasuredCompute, a: Assumptions = 
 }
 
 /** Lines that are not per-request charges: reported apart so that both totals can be read. */
-export const isStorage = (u: Usage): boolean => u.price === 'dynamoStorageGbMonth' || u.price === 'dynamoPitrGbMonth';
+export const isStorage = (u: Usage): boolean => u.price === 'dynamoStorageGbMonth' || u.price === 'dynamoPitrGbMonth' || u.price === 's3StorageGbMonth';

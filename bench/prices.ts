@@ -45,6 +45,12 @@ export const PRICES = {
     source: 'https://aws.amazon.com/sqs/pricing/ (as cross-read at https://cloudburn.io/blog/amazon-sqs-pricing)',
   },
 
+  s3PutRequest: {
+    usd: 0.005, per: 1_000, unit: 'S3 Standard PUT request (an attachment written to the content bucket)',
+    source: 'https://aws.amazon.com/s3/pricing/ (Requests & data retrievals, S3 Standard: PUT, COPY, POST, LIST)',
+  },
+  s3StorageGbMonth: { usd: 0.023, per: 1, unit: 'GB-month stored in S3 Standard (first 50 TB)', source: 'https://aws.amazon.com/s3/pricing/' },
+
   snsPublish: {
     usd: 0.5, per: 1_000_000, unit: 'standard-topic publish (each 64 KB chunk is one)',
     source: 'https://aws.amazon.com/sns/pricing/ (as cross-read at https://www.factualminds.com/blog/amazon-sns-pricing-publishes-fanout-protocols/)',

@@ -122,6 +122,7 @@ async function main(): Promise<void> {
       dynamodbReadUnits: l.dynamodb_read_units,
       dynamodbStoredBytes: l.dynamodb_stored_bytes,
       sqsBilledRequests: l.sqs_billed_requests,
+      s3StoredBytes: l.s3_put_bytes,
       sesEvents: l.ses_events,
       webhooks: l.webhooks,
       logBytes: l.log_bytes,

@@ -4,6 +4,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { intEnv, LOCAL_STACK_NAME, optionalEnv } from '../lambdas/core/config';
+import { LOCAL_CONTENT_BUCKET } from '../lambdas/core/content';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // Logs for a person at a terminal: Powertools' development mode indents each line (and turns its
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     sqsPort: intEnv('SESAME_SQS_PORT', 9324),
     schedulerPort: intEnv('SESAME_SCHEDULER_PORT', 8006),
     ...(process.env.SESAME_LOCAL_SCHEDULER_MINUTE_MS ? { schedulerMinuteMs: intEnv('SESAME_LOCAL_SCHEDULER_MINUTE_MS', 60_000, process.env, 1) } : {}),
+    s3Port: intEnv('SESAME_S3_PORT', 4569),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(projectRoot, dataDir),
     ...(process.env.SESAME_API_KEY ? { apiKey: process.env.SESAME_API_KEY } : {}),
     domain: optionalEnv('SESAME_DOMAIN', 'example.com').toLowerCase(),
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
   out(`  Mailbox      ${stack.mailboxUrl}`);
   out(`  DynamoDB     ${stack.dynamoEndpoint}`);
   out(`  SQS          ${stack.sqsEndpoint}`);
+  out(`  S3           ${stack.s3Endpoint} (bucket ${LOCAL_CONTENT_BUCKET}: attachments)`);
   out(`  API key      ${stack.apiKey}`);
   out(`  Domain       ${stack.domain} (verified)`);
   out();

@@ -3,6 +3,7 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IRole, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -14,6 +15,8 @@ import { type LambdaBundling, lambdaBundling } from './bundling';
 import { TAG_STACK_KEY, TAG_TENANT_KEY } from '../lambdas/core/domain/identity-tags';
 import type { HostedZone } from '../lambdas/core/domain/route53-records';
 import { iam4ManagedPolicyFinding, iam5ResourceFinding } from './nag-findings';
+import { contentObjectPattern } from './content-bucket';
+import type { ContentStage } from '../lambdas/core/content';
 
 /** Folder that holds one sub-folder per function (`lambdas/<name>/handler.ts`). */
 export const LAMBDAS_DIR = path.join(__dirname, '..', 'lambdas');
@@ -156,6 +159,26 @@ export class SesameFunction extends Construct {
     }
     Grant.addToPrincipal({ grantee: this.fn, actions: ['sqs:SendMessage'], resourceArns: [queue.queueArn] });
     return this.setEnv('SESAME_WEBHOOK_QUEUE_URL', queue.queueUrl);
+  }
+
+  /**
+   * Grants access to the content bucket's objects and sets SESAME_CONTENT_BUCKET. `r`: GetObject
+   * (what a presigned download URL is authorised with); `w`: PutObject and DeleteObject; `rw`: both.
+   * Only these actions, on the objects under the prefixes of the given stages (the sent emails' by
+   * default; scheduled sending adds its own): the L2 grants would add bucket reads, listings,
+   * tagging, ACL, retention and legal-hold actions that nothing here calls.
+   */
+  bindContent(bucket: IBucket, access: 'r' | 'w' | 'rw', stages: readonly ContentStage[] = ['sent']): this {
+    const actions = [...(access.includes('r') ? ['s3:GetObject'] : []), ...(access.includes('w') ? ['s3:PutObject', 's3:DeleteObject'] : [])];
+    const objects = stages.map((stage) => bucket.arnForObjects(contentObjectPattern(stage)));
+    this.fn.addToRolePolicy(new PolicyStatement({ actions, resources: objects }));
+    for (const arn of objects) {
+      this.acknowledge(
+        iam5ResourceFinding(this, arn),
+        "Objects are keyed by tenant, email and attachment ids made at run time, so the grant names a key prefix of the bucket (emails/* or scheduled/*: lambdas/core/content.ts), not single objects; the handlers check the tenant before making any key.",
+      );
+    }
+    return this.setEnv('SESAME_CONTENT_BUCKET', bucket.bucketName);
   }
 
   /** Sets SESAME_EVENTS_TOPIC_ARN: the only topic whose events the function accepts. No permission needed. */

@@ -5,6 +5,7 @@ import { DEFAULT_RETRY_SCHEDULE, DEFAULT_SEND_RETRY_WINDOW_MINUTES, parseMetrics
 import type { HostedZone } from '../lambdas/core/domain/route53-records';
 import { AdminEnvironment } from './admin-environment';
 import { DomainVerifier } from './domain-verifier';
+import { ContentBucket } from './content-bucket';
 import { SesEvents } from './ses-events';
 import { OperatorPolicy } from './operator-policy';
 import { SecretsKey } from './secrets-key';
@@ -73,6 +74,7 @@ export class SesameStack extends Stack {
   readonly events: SesEvents;
   readonly webhooks: WebhookQueue;
   readonly secretsKey: SecretsKey;
+  readonly content: ContentBucket;
   readonly api: SesameApi;
   readonly alarms: SesameAlarms;
   /** The managed policy for whoever runs the admin tool (`npx sesame`). */
@@ -165,6 +167,7 @@ export class SesameStack extends Stack {
       ...(props.webhookBatchingWindowSeconds !== undefined ? { maxBatchingWindow: Duration.seconds(props.webhookBatchingWindowSeconds) } : {}),
     });
     this.secretsKey = new SecretsKey(this, 'SecretsKey', { secretName: props.secretsKeyName });
+    this.content = new ContentBucket(this, 'Content', { retentionDays });
     this.events = new SesEvents(this, 'SesEvents', { configurationSetPrefix: props.configurationSetPrefix, ingest });
     this.scheduler = new EmailScheduler(this, 'Scheduler', {
       dispatch,
@@ -187,6 +190,7 @@ export class SesameStack extends Stack {
     dispatch.bindTable(table, { items: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'], queryIndexes: true });
     for (const f of [send, dispatch]) f.bindSending(events);
     send.bindScheduler(this.scheduler);
+    send.bindContent(this.content.bucket, 'rw');
     domains.bindIdentityManagement(events.configurationSetPrefix);
     verifyDomains.bindIdentityReads();
     if (props.route53Zones?.length) domains.bindRoute53Zones(props.route53Zones);
@@ -223,6 +227,7 @@ export class SesameStack extends Stack {
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'SESAME_TABLE_NAME for npx sesame' });
     new CfnOutput(this, 'EventsTopicArn', { value: events.topic.topicArn, description: 'SNS topic of SES events' });
     new CfnOutput(this, 'WebhookQueueUrl', { value: webhooks.queue.queueUrl, description: 'SQS queue of webhook deliveries' });
+    new CfnOutput(this, 'ContentBucketName', { value: this.content.bucket.bucketName, description: 'S3 bucket of attachments (SESAME_CONTENT_BUCKET)' });
     new CfnOutput(this, 'ConfigurationSetPrefix', { value: events.configurationSetPrefix, description: 'Prefix of the SES configuration sets' });
     // The dead-letter queues, named as `npx sesame dlq redrive` reads them (lambdas/core/config.ts readDlqConfig).
     new CfnOutput(this, 'EventsDlqUrl', { value: events.subscriptionDeadLetterQueue.queue.queueUrl, description: 'SESAME_EVENTS_DLQ_URL' });

@@ -33,11 +33,12 @@ export type ResourceRef =
   | { readonly type: 'secret'; readonly id: string; readonly env?: string }
   | { readonly type: 'topic'; readonly arn: string; readonly env?: string }
   | { readonly type: 'subscription'; readonly arn: string }
-  | { readonly type: 'schedule'; readonly group: string; readonly name: string; readonly roleArn?: string };
+  | { readonly type: 'schedule'; readonly group: string; readonly name: string; readonly roleArn?: string }
+  | { readonly type: 'object'; readonly bucket: string; readonly key: string };
 
 export interface RecordedCall {
   readonly caller: Caller;
-  /** The IAM service prefix: dynamodb, ses, sqs, secretsmanager, sns, scheduler. */
+  /** The IAM service prefix: dynamodb, ses, sqs, secretsmanager, sns, scheduler, s3. */
   readonly service: string;
   /** The API operation, e.g. `GetItem`, `SendMessageBatch`. */
   readonly operation: string;
@@ -82,6 +83,7 @@ const SERVICE_OF_CLIENT: Readonly<Record<string, string>> = {
   SecretsManagerClient: 'secretsmanager',
   SNSClient: 'sns',
   SchedulerClient: 'scheduler',
+  S3Client: 's3',
 };
 
 type Input = Record<string, unknown>;
@@ -120,6 +122,8 @@ export function describeInput(input: Input): { resources: ResourceRef[]; tags?: 
   if (topic) resources.push({ type: 'topic', arn: topic, ...withEnv(topic) });
   const subscription = str(input.SubscriptionArn);
   if (subscription) resources.push({ type: 'subscription', arn: subscription });
+  const bucket = str(input.Bucket);
+  if (bucket && str(input.Key)) resources.push({ type: 'object', bucket, key: str(input.Key)! });
   const tags = Array.isArray(input.Tags)
     ? Object.fromEntries((input.Tags as { Key?: string; Value?: string }[]).map((t) => [t.Key ?? '', t.Value ?? '']))
     : undefined;

@@ -1,8 +1,8 @@
 /**
  * AWS SDK clients, created once per container and only when first used (a function that never
  * touches SQS never builds an SQS client). Endpoints follow the SDK's own convention
- * (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SESV2, AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_SCHEDULER), so local mode and
- * tests only set environment variables.
+ * (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SESV2, AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_SCHEDULER,
+ * AWS_ENDPOINT_URL_S3), so local mode and tests only set environment variables.
  *
  * Each getter is marked pure, so that esbuild drops a getter a function never calls, and with it
  * that client's package: the ingest bundle carries no SES client, the send bundle no SQS client.
@@ -15,6 +15,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { S3Client } from '@aws-sdk/client-s3';
 import { recordAwsCalls } from './aws-calls';
 import { sendingClient } from './adapters/ses';
 import { Route53Client } from '@aws-sdk/client-route-53';
@@ -73,3 +74,10 @@ export const secretsClient = /* @__PURE__ */ once(() => recordAwsCalls(new Secre
 export const route53Client = /* @__PURE__ */ once(() => recordAwsCalls(new Route53Client({ ...overrides })));
 
 export const schedulerClient = /* @__PURE__ */ once(() => recordAwsCalls(new SchedulerClient({ ...overrides })));
+
+/**
+ * S3 (the content bucket). A local S3-protocol endpoint (AWS_ENDPOINT_URL_S3) is addressed by path,
+ * `http://127.0.0.1:4569/<bucket>/<key>`, since `<bucket>.127.0.0.1` resolves nowhere; AWS itself
+ * by virtual host.
+ */
+export const s3Client = /* @__PURE__ */ once(() => recordAwsCalls(new S3Client({ ...overrides, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) })));

@@ -98,6 +98,8 @@ export interface SendConfig extends CoreConfig, SchedulerConfig, WebhookQueueCon
   readonly idempotencyLockSeconds: number;
   /** W, SESAME_SEND_RETRY_WINDOW_MINUTES (default 15). */
   readonly sendRetryWindowMinutes: number;
+  /** The content bucket (SESAME_CONTENT_BUCKET): attachments of sent emails. */
+  readonly contentBucket: string;
 }
 
 export function readSendConfig(env: Env = process.env): SendConfig {
@@ -108,6 +110,7 @@ export function readSendConfig(env: Env = process.env): SendConfig {
     configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
     idempotencyLockSeconds: intEnv('SESAME_IDEMPOTENCY_LOCK_SECONDS', 60, env, 1),
     sendRetryWindowMinutes: positiveNumberEnv('SESAME_SEND_RETRY_WINDOW_MINUTES', DEFAULT_SEND_RETRY_WINDOW_MINUTES, env),
+    contentBucket: requireEnv('SESAME_CONTENT_BUCKET', env),
   };
 }
 

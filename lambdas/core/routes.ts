@@ -24,6 +24,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   route('GET /emails/{id}/events', 'send'),
   route('PATCH /emails/{id}', 'send'),
   route('POST /emails/{id}/cancel', 'send'),
+  route('GET /emails/{id}/attachments', 'send'),
+  route('GET /emails/{id}/attachments/{attachment_id}', 'send'),
 
   route('POST /domains', 'domains'),
   route('GET /domains', 'domains'),

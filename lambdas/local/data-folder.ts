@@ -8,6 +8,7 @@
  *   ses/            the local SES server's identities and mailbox
  *   ses-events/     the outbox of SES events not yet applied (event-outbox.ts)
  *   sqs/            the local SQS's snapshot and journal (journal.ts)
+ *   s3/             the local S3's buckets, one file per object (s3-server.ts); absent in older folders
  *
  * Format 1 is the layout before ses-events/ and sqs/ existed: every file it has is read the same
  * way, so such a folder is used as it is and marked format 2. A folder of a later format is refused

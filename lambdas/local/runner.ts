@@ -34,6 +34,8 @@ import { startDeliverPoller } from './deliver-poller';
 import { startDomainChecks } from './domain-checks';
 import { startScheduler } from './scheduler';
 import { keptSecret, prepareDataFolder } from './data-folder';
+import { startS3Server } from './s3-server';
+import { LOCAL_CONTENT_BUCKET } from '../core/content';
 
 export interface LocalOptions {
   readonly port: number;
@@ -46,6 +48,7 @@ export interface LocalOptions {
    * real time; less makes scheduled emails go out sooner (tests, demos). Their `scheduled_at` is unchanged.
    */
   readonly schedulerMinuteMs?: number;
+  readonly s3Port: number;
   /** Absolute path of the data folder (DynamoDB data, SES identities and mailbox, the generated key). */
   readonly dataDir: string;
   /** The seeded key; generated once and kept in the data folder when absent. */
@@ -70,6 +73,8 @@ export interface LocalStack {
   readonly mailboxUrl: string;
   readonly dynamoEndpoint: string;
   readonly sqsEndpoint: string;
+  /** The S3-protocol stand-in holding the content bucket. */
+  readonly s3Endpoint: string;
   readonly apiKey: string;
   readonly tenantId: string;
   readonly domain: string;
@@ -149,6 +154,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     await outbox.recover(new Set(ses.sent().map((email) => email.messageId)));
     const sqs = await startSqs({ port: options.sqsPort, dataDir: join(options.dataDir, 'sqs'), region: options.region });
     closers.push(() => sqs.close());
+    const s3 = await startS3Server({ port: options.s3Port, dataDir: join(options.dataDir, 's3'), buckets: [LOCAL_CONTENT_BUCKET], credentials: LOCAL_CREDENTIALS });
+    closers.push(() => s3.close());
 
     const dynamoClient = new DynamoDBClient({ region: options.region, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS });
     await ensureTable(dynamoClient, options.tableName);
@@ -183,8 +190,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       SESAME_DISPATCH_QUEUE_ARN: `arn:aws:sqs:${options.region}:000000000000:${LOCAL_DISPATCH_QUEUE}`,
       SESAME_DISPATCH_QUEUE_URL: dispatchQueueUrl,
       SESAME_SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/sesame-scheduler',
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
       SESAME_TABLE_NAME: options.tableName,
       SESAME_STACK_NAME: options.stackName ?? LOCAL_STACK_NAME,
+      SESAME_CONTENT_BUCKET: LOCAL_CONTENT_BUCKET,
       SESAME_CONFIGURATION_SET: LOCAL_CONFIGURATION_SET,
       SESAME_WEBHOOK_QUEUE_URL: queueUrl,
       SESAME_EVENTS_TOPIC_ARN: options.topicArn,
@@ -239,6 +248,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       `AWS_ENDPOINT_URL_DYNAMODB=${dynamo.endpoint}`,
       `AWS_ENDPOINT_URL_SESV2=${ses.endpoint}`,
       `AWS_ENDPOINT_URL_SQS=${sqs.endpoint}`,
+      `AWS_ENDPOINT_URL_S3=${s3.endpoint}`,
       'SESAME_LOCAL=1',
       `SESAME_TABLE_NAME=${options.tableName}`,
       `SESAME_CONFIGURATION_SET=${LOCAL_CONFIGURATION_SET}`,
@@ -252,6 +262,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       mailboxUrl: `${ses.endpoint}/`,
       dynamoEndpoint: dynamo.endpoint,
       sqsEndpoint: sqs.endpoint,
+      s3Endpoint: s3.endpoint,
       apiKey,
       tenantId: LOCAL_TENANT_ID,
       domain: options.domain,

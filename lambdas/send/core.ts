@@ -1,10 +1,11 @@
 /**
- * The send use cases: gate the sending domain, write the email once, hand it to SES, record that
- * SES accepted it. Adapters are passed in; nothing here knows whether it runs in AWS or locally.
+ * The send use cases: gate the sending domain, write the email once, keep its attachments in the
+ * content bucket, hand it to SES, record that SES accepted it. Adapters are passed in; nothing here
+ * knows whether it runs in AWS or locally.
  */
 import type { AuthContext } from '../core/http/auth';
 import { HttpError, conflict, forbidden } from '../core/errors';
-import type { EmailDraft } from '../core/domain/email';
+import { type AttachmentMeta, type EmailDraft, attachmentDisposition } from '../core/domain/email';
 import { derivedId, newId } from '../core/domain/ids';
 import type { LoggedEvent } from '../core/domain/email-state';
 import { sesEventId } from '../core/domain/ses-events';
@@ -15,6 +16,7 @@ import type { EmailSchedules } from '../core/adapters/schedules';
 import type { AppliedEvent, EventFanOut } from '../core/domain/applied-event';
 import { type ScheduleTime, apiEvent, parseScheduledAt } from '../core/domain/schedule';
 import type { EmailStatusStore } from '../core/adapters/email-status';
+import type { ContentStore } from '../core/adapters/content';
 import type { DomainRecord, DomainStore } from '../core/adapters/domains';
 import { type EmailSender, SendUnconfirmedError, isThrottle } from '../core/adapters/ses';
 import { configurationSetName } from '../core/routes';
@@ -31,6 +33,8 @@ export interface SendDeps {
   readonly retentionDays: number;
   readonly domains: Pick<DomainStore, 'getByName'>;
   readonly sender: EmailSender;
+  /** The content bucket: attachments are written there once, never read back here. */
+  readonly content: Pick<ContentStore, 'putAttachments' | 'removeAttachments'>;
   /** Prefix of the configuration sets (one per tracking choice). */
   readonly configurationSet: string;
   readonly now: () => number;
@@ -89,10 +93,34 @@ export function sendResponseEvent(messageId: string, startedAtMs: number, addres
   };
 }
 
+/** What the email record keeps of each attachment; ids derived from the email's, so a retry reproduces them. */
+function attachmentsOf(emailId: string, draft: EmailDraft): AttachmentMeta[] {
+  return draft.attachments.map((a, index) => ({
+    id: derivedId('attachment', emailId, String(index)),
+    filename: a.filename, contentType: a.contentType, disposition: attachmentDisposition(a), size: a.content.length,
+    ...(a.contentId !== undefined ? { contentId: a.contentId } : {}),
+  }));
+}
+
+/** One PutObject per attachment, under keys derived from the ids: a retried send overwrites them with the same bytes. */
+async function keepAttachments(deps: SendDeps, tenantId: string, emailId: string, draft: EmailDraft, kept: readonly AttachmentMeta[]): Promise<void> {
+  if (kept.length === 0) return;
+  await deps.content.putAttachments(tenantId, emailId, kept.map((meta, i) => ({ ...meta, content: draft.attachments[i]!.content })));
+}
+
+/** Removes an email that was not sent, and its attachments, so that nothing is left behind. */
+async function discard(deps: SendDeps, tenantId: string, id: string, attachments: readonly AttachmentMeta[], log: Logger): Promise<void> {
+  await deps.emails.remove(id).catch((e) => log.error('could not remove an email that was not sent', { emailId: id, error: e }));
+  if (attachments.length === 0) return;
+  await deps.content.removeAttachments(tenantId, id, attachments.map((a) => a.id))
+    .catch((e) => log.error('could not remove the attachments of an email that was not sent', { emailId: id, error: e }));
+}
+
 async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, domain: DomainRecord, id: string, log: Logger): Promise<string> {
   const createdMs = deps.now();
+  const attachments = attachmentsOf(id, draft);
   // The first write: the email, marked `sending` (shown as `queued`) before SES is asked.
-  const created = await deps.emails.create(newEmail(auth.tenantId, id, draft, new Date(createdMs).toISOString()));
+  const created = await deps.emails.create(newEmail(auth.tenantId, id, draft, new Date(createdMs).toISOString(), undefined, attachments));
   if (!created) {
     // A retry under the same idempotency key. Sent if a MessageId is recorded (from SendEmail's
     // answer or from the Send event); otherwise it may be in SES's hands: wait W for its Send event.
@@ -105,6 +133,13 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
     }
     log.warn('sending again: no SES MessageId within the retry window', { emailId: id });
   }
+  try {
+    await keepAttachments(deps, auth.tenantId, id, draft, attachments);
+  } catch (error) {
+    // The bucket refused: SES was not asked, so nothing is left behind and a retry may send it.
+    await discard(deps, auth.tenantId, id, attachments, log);
+    throw error;
+  }
   const outcome = await sendToSes(deps, auth.tenantId, draft, domain, id, createdMs, createdMs);
   if (outcome.kind === 'unconfirmed') {
     // SES may have accepted it (a timeout, a lost answer, a crash): the email stays `sending`,
@@ -116,7 +151,7 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
     // SES refused it (EmailSender's contract: an HttpError means refused): nothing is left behind,
     // and a retry may send it.
     if (outcome.error.statusCode >= 500) log.error('SES refused the email', { emailId: id, error: outcome.error.cause });
-    await deps.emails.remove(id).catch((e) => log.error('could not remove an email that SES refused', { emailId: id, error: e }));
+    await discard(deps, auth.tenantId, id, attachments, log);
     throw outcome.error;
   }
   log.info('email sent', { emailId: id });
@@ -156,7 +191,7 @@ export async function sendToSes(
   return { kind: 'sent', messageId };
 }
 
-function newEmail(tenantId: string, id: string, draft: EmailDraft, createdAt: string, scheduledAt?: string): NewEmail {
+function newEmail(tenantId: string, id: string, draft: EmailDraft, createdAt: string, scheduledAt?: string, attachments: readonly AttachmentMeta[] = []): NewEmail {
   return {
     id, tenantId,
     from: draft.from.raw,
@@ -168,6 +203,7 @@ function newEmail(tenantId: string, id: string, draft: EmailDraft, createdAt: st
     tags: draft.tags, createdAt,
     ...(draft.template ? { template: draft.template } : {}),
     ...(scheduledAt !== undefined ? { headers: draft.headers, scheduledAt } : {}),
+    ...(attachments.length ? { attachments } : {}),
   };
 }
 

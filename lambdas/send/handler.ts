@@ -1,6 +1,6 @@
-/** The send function: the /emails routes (lambdas/core/routes.ts), scheduling included. */
+/** The send function: the /emails routes (lambdas/core/routes.ts), scheduling and attachments included. */
 import { readSendConfig } from '../core/config';
-import { documentClient, schedulerClient, sesSendClient, sqsClient } from '../core/clients';
+import { documentClient, s3Client, schedulerClient, sesSendClient, sqsClient } from '../core/clients';
 import { SchedulerSchedules } from '../core/adapters/schedules';
 import { createWebhookFanOut } from '../core/adapters/fan-out';
 import { createDb } from '../core/adapters/dynamo';
@@ -13,6 +13,7 @@ import { IdempotencyStore } from '../core/adapters/idempotency';
 import { TenantStore } from '../core/adapters/tenants';
 import { SesSender } from '../core/adapters/ses';
 import { TemplateStore } from '../core/adapters/templates';
+import { ContentStore } from '../core/adapters/content';
 import { createAuthenticator } from '../core/http/auth';
 import { createApiHandler } from '../core/http/api';
 import { sendRoutes } from './routes';
@@ -33,6 +34,7 @@ export const handler = createApiHandler(
     region: config.region,
     events: new EventStore(db),
     templates: new TemplateStore(db),
+    content: new ContentStore(s3Client, config.contentBucket),
     now: Date.now,
     schedules: new SchedulerSchedules(schedulerClient(), config.scheduler),
     fanOut: createWebhookFanOut(db, sqsClient(), config),

@@ -10,6 +10,8 @@ import { InvalidCursorError, type EmailStore, type EmailSummary, type EmailView 
 import type { IdempotencyStore } from '../core/adapters/idempotency';
 import type { EventLog, LoggedEvent } from '../core/adapters/events';
 import { type BusinessMetrics, metrics as rootMetrics } from '../core/metrics';
+import type { ContentStore } from '../core/adapters/content';
+import type { AttachmentMeta } from '../core/domain/email';
 import { type SendDeps, sendDrafts } from './core';
 import { type TemplateReads, type TemplateSource, parseEmail } from './templates';
 import { cancelEmail, rescheduleEmail } from './schedule';
@@ -25,6 +27,8 @@ export interface SendRouteDeps extends Omit<SendDeps, 'emails'> {
   readonly events: EventLog;
   /** Published templates, for `template: {id, variables}`. */
   readonly templates: TemplateSource;
+  /** The content bucket: attachments kept, and their presigned download URLs. */
+  readonly content: Pick<ContentStore, 'putAttachments' | 'removeAttachments' | 'downloadUrl'>;
   /** EmailsAccepted, EmailsRefused. @default the process's metrics */
   readonly metrics?: BusinessMetrics;
 }
@@ -123,6 +127,32 @@ function eventBody(e: LoggedEvent) {
   return { object: 'email_event', id: e.eventId, type: e.type, recipients: e.recipients, created_at: e.timestamp, details: e.details };
 }
 
+/** One attachment in Resend's shape, with a presigned `download_url` and when it stops working. */
+async function attachmentBody(deps: SendRouteDeps, tenantId: string, emailId: string, a: AttachmentMeta) {
+  const { url, expiresAt } = await deps.content.downloadUrl(tenantId, emailId, a.id);
+  return {
+    id: a.id,
+    filename: a.filename,
+    size: a.size,
+    content_type: a.contentType,
+    content_disposition: a.disposition,
+    ...(a.contentId !== undefined ? { content_id: a.contentId } : {}),
+    download_url: url,
+    expires_at: expiresAt,
+  };
+}
+
+/** A page of a list kept in order (an email's attachments), by id cursor as Resend pages. */
+function pageOf<T extends { id: string }>(items: readonly T[], query: Readonly<Record<string, string>>): { data: T[]; hasMore: boolean } {
+  const { limit, after, before } = parsePageQuery(query, 'an attachment of this email');
+  const cursor = after ?? before;
+  if (cursor === undefined) return { data: items.slice(0, limit), hasMore: items.length > limit };
+  const at = items.findIndex((i) => i.id === cursor);
+  if (at < 0) throw new HttpError(422, 'validation_error', `No attachment with id ${cursor} to page from.`);
+  if (after !== undefined) return { data: items.slice(at + 1, at + 1 + limit), hasMore: items.length > at + 1 + limit };
+  return { data: items.slice(Math.max(0, at - limit), at), hasMore: at - limit > 0 };
+}
+
 export function sendRoutes(deps: SendRouteDeps): Routes {
   return {
     'POST /emails': {
@@ -212,6 +242,31 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
         const page = isId(id) ? await deps.events.list(ctx.auth.tenantId, id) : undefined;
         if (!page) throw notFound('Email');
         return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data: page.data.map(eventBody) } };
+      },
+    },
+
+    'GET /emails/{id}/attachments': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const id = ctx.request.params.id ?? '';
+        const attachments = isId(id) ? await deps.emails.attachments(ctx.auth.tenantId, id) : undefined;
+        if (!attachments) throw notFound('Email');
+        const page = pageOf(attachments, ctx.request.query);
+        const data = await Promise.all(page.data.map((a) => attachmentBody(deps, ctx.auth.tenantId, id, a)));
+        return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data } };
+      },
+    },
+
+    'GET /emails/{id}/attachments/{attachment_id}': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const id = ctx.request.params.id ?? '';
+        const attachmentId = ctx.request.params.attachment_id ?? '';
+        const attachments = isId(id) ? await deps.emails.attachments(ctx.auth.tenantId, id) : undefined;
+        if (!attachments) throw notFound('Email');
+        const attachment = attachments.find((a) => a.id === attachmentId);
+        if (!attachment) throw notFound('Attachment');
+        return { statusCode: 200, body: { object: 'attachment', ...(await attachmentBody(deps, ctx.auth.tenantId, id, attachment)) } };
       },
     },
 

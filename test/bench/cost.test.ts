@@ -116,6 +116,20 @@ describe('one email\'s life as usage', () => {
     expect(q['SQS requests (event source mapping: receive + delete)']).toBe(2);
   });
 
+  it('prices an attachment\'s PUT to the content bucket and its bytes for the retention, in the floor too', () => {
+    const withFile: CountedLife = { ...life, awsRequests: { ...life.awsRequests, 's3:PutObject': 1 }, s3StoredBytes: 100 * 1024 };
+    const usages = lifeUsages(withFile, compute);
+    const q = byItem(usages);
+    expect(q['S3 PUT requests (attachments, content bucket)']).toBe(1);
+    expect(q['S3 storage (30 days)']).toBeCloseTo((100 * 1024 / 1024 ** 3) * (30 / (365.25 / 12)));
+    expect(usages.filter(isStorage).map((u) => u.price)).toContain('s3StorageGbMonth');
+    // $0.005 per 1,000 PUTs: $5 per million emails with one attachment.
+    expect(priceUsages(usages.filter((u) => u.price === 's3PutRequest')).usdPerMillion).toBeCloseTo(5);
+    const floor = floorLife(withFile, { items: [{ key: 'E#/META', bytes: 1500 }] });
+    expect(floor).toMatchObject({ awsRequests: { 's3:PutObject': 1 }, s3StoredBytes: 100 * 1024 });
+    expect(byItem(lifeUsages(life, compute))['S3 PUT requests (attachments, content bucket)']).toBeUndefined();
+  });
+
   it('keeps storage for the retention, apart from the per-request lines', () => {
     const usages = lifeUsages(life, compute);
     const storage = usages.filter(isStorage);

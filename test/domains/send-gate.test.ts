@@ -14,24 +14,26 @@ import { EmailStore } from '../../lambdas/core/adapters/emails';
 import { EmailStatusStore } from '../../lambdas/core/adapters/email-status';
 import { EventStore } from '../../lambdas/core/adapters/events';
 import { TemplateStore } from '../../lambdas/core/adapters/templates';
+import { ContentStore } from '../../lambdas/core/adapters/content';
 import { IdempotencyStore } from '../../lambdas/core/adapters/idempotency';
 import { SesSender } from '../../lambdas/core/adapters/ses';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { domainRoutes } from '../../lambdas/domains/routes';
 import { sendRoutes } from '../../lambdas/send/routes';
-import { type TestDynamo, type TestSes, startTestDynamo, startTestSes } from '../support/services';
+import { type TestDynamo, type TestS3, type TestSes, startTestDynamo, startTestS3, startTestSes } from '../support/services';
 import { type CallOptions, call, captureLogger } from '../support/api';
 
 let dynamo: TestDynamo;
 let ses: TestSes;
+let s3: TestS3;
 
 beforeAll(async () => {
-  [dynamo, ses] = await Promise.all([startTestDynamo(), startTestSes()]);
+  [dynamo, ses, s3] = await Promise.all([startTestDynamo(), startTestSes(), startTestS3()]);
 });
 
 afterAll(async () => {
-  await Promise.all([dynamo.close(), ses.close()]);
+  await Promise.all([dynamo.close(), ses.close(), s3.close()]);
 });
 
 const uniqueName = () => `s${randomUUID().slice(0, 8)}.com`;
@@ -51,6 +53,7 @@ async function world(options: { cachedGate?: boolean } = {}) {
   const sendApi = createApiHandler(sendRoutes({
     emails: new EmailStore(db, 30), status: new EmailStatusStore(db), retryWindowMs: 15 * 60_000, retentionDays: 30, domains: options.cachedGate ? new SendableDomainCache(domains) : domains, idempotency: new IdempotencyStore(db), sender: new SesSender(ses.client),
     configurationSet: 'sesame', region: 'us-east-1', events: new EventStore(db), templates: new TemplateStore(db), now: Date.now,
+    content: new ContentStore(s3.client, s3.bucket),
   }), authenticator, log);
   const api = (method: string, url: string, options: CallOptions = {}) => call(url.startsWith('/domains') ? domainsApi : sendApi, method, url, options);
   /** A domain of the tenant of `key`, verified with SES unless `verify` is false. */

@@ -59,6 +59,9 @@ function resourceArn(ref: ResourceRef, call: RecordedCall, stack: StackResources
     case 'schedule':
       // Sesame makes schedules in the stack's one group only (local mode and the tests name theirs).
       return arn('scheduler', `schedule/${stack.scheduleGroup}/${ref.name}`);
+    case 'object':
+      // Sesame has one bucket, the content bucket: local mode's and the tests' stand in for it.
+      return `${stack.contentBucketArn}/${ref.key}`;
   }
 }
 

@@ -77,6 +77,26 @@ describe('the check bites', () => {
   });
 });
 
+describe('the content bucket', () => {
+  const object = (key: string) => ({ Bucket: 'sesame-content', Key: key });
+
+  it('lets send put, presign (get) and delete attachments under the sent prefix, and no other function', async () => {
+    const key = 'emails/tenant-1/0193c9d2-0000-7000-8000-000000000001/attachments/a1';
+    const calls = ['PutObject', 'GetObject', 'DeleteObject'].map((op) => call('send', 's3', op, object(key)));
+    expect(await denials(authorizationsByCaller(calls, stack), stack)).toEqual([]);
+    const ingest = await denials(authorizationsByCaller([call('ingest', 's3', 'GetObject', object(key))], stack), stack);
+    expect(ingest.map((d) => [d.caller, d.action, d.resource])).toEqual([['ingest', 's3:GetObject', `${stack.resources.contentBucketArn}/${key}`]]);
+  });
+
+  it('refuses send an object outside the sent prefix, and names a dropped s3:PutObject', async () => {
+    const outside = await denials(authorizationsByCaller(['elsewhere/x', 'scheduled/t/e/attachments/a'].map((k) => call('send', 's3', 'PutObject', object(k))), stack), stack);
+    expect(outside.map((d) => d.action)).toEqual(['s3:PutObject', 's3:PutObject']);
+    const dropped = without('send', 's3:PutObject');
+    const put = call('send', 's3', 'PutObject', object('emails/t/e/attachments/a'));
+    expect((await denials(authorizationsByCaller([put], dropped), dropped)).map((d) => d.action)).toEqual(['s3:PutObject']);
+  });
+});
+
 describe('identities Sesame did not create', () => {
   const attempt = async (operation: string, context: Record<string, string | string[]>) => {
     const principal = stack.principals.domains;

@@ -63,6 +63,7 @@ export interface StackResources {
   /** The stack's schedule group and the role its schedules run as. */
   readonly scheduleGroup: string;
   readonly schedulerRoleArn: string;
+  readonly contentBucketArn: string;
 }
 
 export interface SynthesizedStack {
@@ -93,6 +94,7 @@ export class Resolver {
     const name = this.physicalName(logicalId, r);
     switch (r.Type) {
       case 'AWS::SQS::Queue': return `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${name}`;
+      case 'AWS::S3::Bucket': return name.toLowerCase();
       case 'AWS::SNS::Topic': return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${name}`;
       case 'AWS::SecretsManager::Secret': return `arn:${PARTITION}:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf`;
       case 'AWS::IAM::ManagedPolicy': return `arn:${PARTITION}:iam::${ACCOUNT}:policy/${name}`;
@@ -121,6 +123,7 @@ export class Resolver {
       case 'AWS::SNS::Topic.TopicName': return name;
       case 'AWS::Lambda::Function.Arn': return `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${name}`;
       case 'AWS::IAM::Role.Arn': return `arn:${PARTITION}:iam::${ACCOUNT}:role/${name}`;
+      case 'AWS::S3::Bucket.Arn': return `arn:${PARTITION}:s3:::${this.ref(logicalId)}`;
       case 'AWS::Logs::LogGroup.Arn': return `arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:${name}:*`;
       default:
         throw new Error(`IAM evaluation: no value for Fn::GetAtt ${logicalId}.${attribute} (${r.Type})`);
@@ -257,6 +260,7 @@ function synthesize(): SynthesizedStack {
       schedulerRoleArn: arnOf(stack.scheduler.role.roleArn),
       secretArn: arnOf(stack.secretsKey.secret.secretArn),
       eventsTopicArn: arnOf(stack.events.topic.topicArn),
+      contentBucketArn: arnOf(stack.content.bucket.bucketArn),
     },
   };
 }

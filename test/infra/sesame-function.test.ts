@@ -6,6 +6,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SesameFunction } from '../../lib/sesame-function';
 import { SesameTable } from '../../lib/sesame-table';
+import { ContentBucket } from '../../lib/content-bucket';
 import { minimalStack } from './helpers';
 
 describe('SesameFunction', () => {
@@ -89,6 +90,30 @@ describe('SesameFunction', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: { SESAME_TABLE_NAME: { Ref: Match.stringLikeRegexp('^Table') } } },
     });
+  });
+
+  it('bindContent sets SESAME_CONTENT_BUCKET and grants only the object actions asked for, on the stages\' prefixes', () => {
+    const stack = minimalStack();
+    const bucket = new ContentBucket(stack, 'Content', { retentionDays: 30 }).bucket;
+    const grants = { r: ['s3:GetObject'], w: ['s3:DeleteObject', 's3:PutObject'], rw: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'] } as const;
+    for (const access of ['r', 'w'] as const) new SesameFunction(stack, `Fn${access}`, { entryDir: 'send' }).bindContent(bucket, access);
+    new SesameFunction(stack, 'Fnrw', { entryDir: 'send' }).bindContent(bucket, 'rw', ['sent', 'scheduled']);
+    const template = Template.fromStack(stack);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    for (const access of ['r', 'w', 'rw'] as const) {
+      const statements = policies
+        .filter((p) => new RegExp(`Fn${access}(?!w)`).test(JSON.stringify(p.Properties.Roles)))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown[] }[]);
+      expect([access, statements.flatMap((s) => s.Action).sort()]).toEqual([access, [...grants[access]]]);
+      const resources = JSON.stringify(statements.map((s) => s.Resource));
+      expect(resources).toContain('/emails/*');
+      // The scheduled prefix only where asked for.
+      expect([access, resources.includes('/scheduled/*')]).toEqual([access, access === 'rw']);
+    }
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { SESAME_CONTENT_BUCKET: { Ref: Match.stringLikeRegexp('^Content') } } },
+    });
+    expect(new AwsSolutionsChecks(stack.node.root).validateScope(stack).violations).toEqual([]);
   });
 
   it('acknowledges only the findings it explains: another wildcard on the same role is still reported', () => {

@@ -22,11 +22,12 @@ describe('SesameStack', () => {
   const queueRef = ref(stack.webhooks.queue);
   const topicRef = ref(stack.events.topic);
   const secretRef = ref(stack.secretsKey.secret);
+  const contentRef = ref(stack.content.bucket);
 
   describe('functions', () => {
-    it('are seven, all Node.js 24 on arm64 with tracing off', () => {
+    it('are eight (one per name), all Node.js 24 on arm64 with tracing off', () => {
       const fns = Object.values(resources(template, 'AWS::Lambda::Function'));
-      expect(fns).toHaveLength(7);
+      expect(fns).toHaveLength(ALL.length);
       for (const fn of fns) {
         expect(fn.Properties).toEqual(expect.objectContaining({ Runtime: 'nodejs24.x', Architectures: ['arm64'] }));
         expect(fn.Properties?.TracingConfig).toBeUndefined();
@@ -47,6 +48,7 @@ describe('SesameStack', () => {
           SESAME_SCHEDULE_GROUP: `${stack.stackName}-scheduled`,
           SESAME_DISPATCH_QUEUE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.scheduler.queue), 'Arn'] },
           SESAME_SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.scheduler.role), 'Arn'] },
+          SESAME_CONTENT_BUCKET: contentRef,
         },
         dispatch: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
         domains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_STACK_NAME: 'Sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
@@ -75,6 +77,7 @@ describe('SesameStack', () => {
       expect(environmentOf(custom.stack, custom.template, 'send').SESAME_CONFIGURATION_SET).toBe('acme');
       expect(environmentOf(custom.stack, custom.template, 'snsHttps').SESAME_SNS_CERT_HOST).toBe('^sns\\.example$');
       custom.template.hasResourceProperties('AWS::SES::ConfigurationSet', { Name: 'acme-open-click' });
+      custom.template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'emails/', ExpirationInDays: 7 })]) } });
     });
 
     it('gives per-tenant metrics to the listed tenants only, and refuses a list beyond the cap', () => {
@@ -158,6 +161,16 @@ describe('SesameStack', () => {
       for (const name of ['account', 'snsHttps', 'ingest', 'domains'] as const) expect(sqs(name)).not.toContain('sqs:ReceiveMessage');
     });
 
+    it('lets only send touch the content bucket: get, put and delete objects under the sent prefix', () => {
+      const s3 = (name: SesameFunctionName) => statementsOf(stack, template, name).filter((st) => actionsOf([st]).some((a) => a.startsWith('s3:')));
+      for (const name of ALL.filter((n) => n !== 'send')) expect([name, s3(name)]).toEqual([name, []]);
+      const [statement, ...more] = s3('send');
+      expect(more).toEqual([]);
+      expect(actionsOf([statement!]).sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+      const arns = resourcesOf(statement!).map((r) => JSON.stringify(r));
+      expect(arns).toEqual(['emails/*'].map((p) => JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack, stack.content.bucket), 'Arn'] }, `/${p}`]] })));
+    });
+
     it('lets only account and deliver read the signing-secrets key', () => {
       const readers = ALL.filter((name) => actionsOf(statementsOf(stack, template, name)).includes('secretsmanager:GetSecretValue'));
       expect(readers.sort()).toEqual(['account', 'deliver']);
@@ -216,6 +229,7 @@ describe('SesameStack', () => {
 
   it('outputs the API URL, table name, topic ARN, queue URL and configuration set prefix', () => {
     for (const output of ['ApiUrl', 'TableName', 'EventsTopicArn', 'WebhookQueueUrl', 'ConfigurationSetPrefix']) template.hasOutput(output, {});
+    template.hasOutput('ContentBucketName', { Value: contentRef });
     template.hasOutput('ConfigurationSetPrefix', { Value: 'sesame' });
     template.hasOutput('TableName', { Value: tableRef });
   });

@@ -42,8 +42,8 @@ describe('cdk synth', () => {
 
   const functions = () => Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
 
-  it('synthesises the seven functions, each from a bundled asset', () => {
-    expect(functions()).toHaveLength(7);
+  it('synthesises the eight functions, each from a bundled asset', () => {
+    expect(functions()).toHaveLength(8);
     for (const fn of functions()) {
       expect(fn.Properties.Code.S3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
       const assetDir = assetDirByKey.get(fn.Properties.Code.S3Key);

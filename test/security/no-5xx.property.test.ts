@@ -48,7 +48,8 @@ import { createSnsHttpsHandler } from '../../lambdas/sns-https/core';
 import { createSnsVerifier } from '../../lambdas/sns-https/verify';
 import { DEFAULT_SNS_CERT_HOST } from '../../lambdas/core/config';
 import { isResendError } from '../support/api';
-import { localClientConfig, startTestDynamo, startTestSes, startTestSqs, type TestDynamo, type TestSes, type TestSqs } from '../support/services';
+import { localClientConfig, startTestDynamo, startTestS3, startTestSes, startTestSqs, type TestDynamo, type TestS3, type TestSes, type TestSqs } from '../support/services';
+import { ContentStore } from '../../lambdas/core/adapters/content';
 import { FIXTURE_TOPIC, SIGNED } from '../ingest/fixtures';
 
 type Lambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -60,6 +61,7 @@ const context = { awsRequestId: 'fuzz', getRemainingTimeInMillis: () => 10_000 }
 let dynamo: TestDynamo;
 let ses: TestSes;
 let sqs: TestSqs;
+let s3: TestS3;
 let doc: DynamoDBDocumentClient;
 let table: string;
 let handlers: Record<ApiFunction, Lambda>;
@@ -71,7 +73,7 @@ const known = {} as Record<'key' | 'domain' | 'webhook' | 'email' | 'template', 
 const WRITE_COMMANDS = /^(Put|Update|Delete|BatchWrite|TransactWrite)/;
 
 beforeAll(async () => {
-  [dynamo, ses, sqs] = await Promise.all([startTestDynamo(), startTestSes(), startTestSqs()]);
+  [dynamo, ses, sqs, s3] = await Promise.all([startTestDynamo(), startTestSes(), startTestSqs(), startTestS3()]);
   table = await dynamo.freshTable();
   doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(dynamo.endpoint)), { marshallOptions: { removeUndefinedValues: true } });
   doc.middlewareStack.add((next, ctx) => async (args) => {
@@ -102,6 +104,7 @@ beforeAll(async () => {
   const send = createApiHandler(sendRoutes({
     emails: new EmailStore(db, 30), status: new EmailStatusStore(db), retryWindowMs: 15 * 60_000, retentionDays: 30, domains, idempotency: new IdempotencyStore(db), events: new EventStore(db), templates,
     sender: new SesSender(ses.client), configurationSet: 'sesame', region: 'us-east-1', now: Date.now,
+    content: new ContentStore(s3.client, s3.bucket),
   }), auth, quiet) as Lambda;
   const sent = await send(event('POST /emails', {}, {}, { authorization: `Bearer ${key}` }, JSON.stringify(TEMPLATES['POST /emails'])), context);
   known.email = (JSON.parse(sent.body!) as { id: string }).id;
@@ -131,7 +134,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   doc?.destroy();
-  await Promise.all([dynamo?.close(), ses?.close(), sqs?.close()]);
+  await Promise.all([dynamo?.close(), ses?.close(), sqs?.close(), s3?.close()]);
 });
 
 async function snapshot(): Promise<string> {
@@ -289,6 +292,7 @@ describe('the inputs the probe found', () => {
     ['GET /domains', 'domains', {}],
     ['GET /webhooks', 'account', {}],
     ['GET /webhooks/{id}/events', 'account', { id: 'webhook' }],
+    ['GET /emails/{id}/attachments', 'send', { id: 'email' }],
   ] as const)('answers a 3,000-character cursor on %s with 422', async (routeKey, fn, params) => {
     for (const name of ['after', 'before']) {
       const res = await call(routeKey, fn, { params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, known[v as keyof typeof known]])), query: { [name]: 'x'.repeat(3000) } });

@@ -1,4 +1,4 @@
-/** A send function wired to real local services: dynalite and the local SES v2 server. */
+/** A send function wired to real local services: dynalite, the local SES v2 server and the local S3 stand-in. */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
@@ -8,6 +8,7 @@ import { DomainStore, type DomainRecord } from '../../lambdas/core/adapters/doma
 import { IdempotencyStore } from '../../lambdas/core/adapters/idempotency';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { TemplateStore } from '../../lambdas/core/adapters/templates';
+import { ContentStore } from '../../lambdas/core/adapters/content';
 import { type EmailSender, SesSender } from '../../lambdas/core/adapters/ses';
 import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createApiHandler } from '../../lambdas/core/http/api';
@@ -17,16 +18,17 @@ import { newId } from '../../lambdas/core/domain/ids';
 import { sendRoutes } from '../../lambdas/send/routes';
 import type { EmailSchedules } from '../../lambdas/core/adapters/schedules';
 import type { EventFanOut } from '../../lambdas/core/domain/applied-event';
-import { startTestDynamo, startTestSes, type TestDynamo, type TestSes } from '../support/services';
+import { startTestDynamo, startTestS3, startTestSes, type TestDynamo, type TestS3, type TestSes } from '../support/services';
 import type { Handler } from '../support/api';
 
 export interface SendHarness {
   readonly dynamo: TestDynamo;
   readonly ses: TestSes;
+  readonly s3: TestS3;
   readonly table: string;
   readonly tenants: TenantStore;
   readonly domains: DomainStore;
-  handler(options?: { sender?: (real: EmailSender) => EmailSender; now?: () => number; batchConcurrency?: number; retryWindowMs?: number; metrics?: EmfMetrics; log?: Logger; schedules?: EmailSchedules; fanOut?: EventFanOut }): Handler;
+  handler(options?: { sender?: (real: EmailSender) => EmailSender; content?: (real: ContentStore) => ContentStore; now?: () => number; batchConcurrency?: number; retryWindowMs?: number; metrics?: EmfMetrics; log?: Logger; schedules?: EmailSchedules; fanOut?: EventFanOut }): Handler;
   /** A tenant with a full-access key and a verified domain `<prefix>.test`. */
   tenant(prefix: string, domain?: Partial<DomainRecord>): Promise<{ tenantId: string; key: string; domain: string }>;
   /** Every item in the table (tests only: the code never scans). */
@@ -41,15 +43,17 @@ export async function startSendHarness(): Promise<SendHarness> {
   const table = await dynamo.freshTable();
   // One attempt: an error injected with failNext reaches the code (the SDK would retry it away).
   const ses = await startTestSes({ maxAttempts: 1 });
+  const s3 = await startTestS3();
   const db = createDb(dynamo.doc, table);
   const tenants = new TenantStore(db);
   const domains = new DomainStore(db);
   return {
-    dynamo, ses, table, tenants, domains,
+    dynamo, ses, s3, table, tenants, domains,
     handler(options = {}) {
       const now = options.now ?? Date.now;
       const clockDb = createDb(dynamo.doc, table, now);
       const real = new SesSender(ses.client);
+      const content = new ContentStore(s3.client, s3.bucket, now);
       return createApiHandler(
         sendRoutes({
           emails: new EmailStore(clockDb, 30),
@@ -61,6 +65,7 @@ export async function startSendHarness(): Promise<SendHarness> {
           events: new EventStore(clockDb),
           templates: new TemplateStore(clockDb),
           sender: options.sender ? options.sender(real) : real,
+          content: options.content ? options.content(content) : content,
           configurationSet: 'sesame',
           region: 'us-east-1',
           now,
@@ -97,6 +102,7 @@ export async function startSendHarness(): Promise<SendHarness> {
       return out;
     },
     async close() {
+      await s3.close();
       await ses.close();
       await dynamo.close();
     },

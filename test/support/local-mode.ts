@@ -16,6 +16,20 @@ export const freePort = () =>
     });
   });
 
+/**
+ * `count` distinct free ports: each is held until all are picked, so one call never gets the same
+ * port twice (freePort() after freePort() may, once the first is closed).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  })));
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
 export interface RunningLocal {
   readonly apiUrl: string;
   readonly apiKey: string;
@@ -30,12 +44,14 @@ export interface RunningLocal {
 const ROOT = join(__dirname, '..', '..');
 
 export async function startLocalMode(options: { dataDir: string; apiKey?: string; domain?: string; extraEnv?: Record<string, string> }): Promise<RunningLocal> {
+  const [api, dynamo, ses, sqs, s3, scheduler] = (await freePorts(6)).map(String);
   const env: Record<string, string> = {
-    PORT: String(await freePort()),
-    SESAME_DYNAMODB_PORT: String(await freePort()),
-    SESAME_SES_PORT: String(await freePort()),
-    SESAME_SQS_PORT: String(await freePort()),
-    SESAME_SCHEDULER_PORT: String(await freePort()),
+    PORT: api!,
+    SESAME_DYNAMODB_PORT: dynamo!,
+    SESAME_SES_PORT: ses!,
+    SESAME_SQS_PORT: sqs!,
+    SESAME_S3_PORT: s3!,
+    SESAME_SCHEDULER_PORT: scheduler!,
     SESAME_DATA_DIR: options.dataDir,
     SESAME_DOMAIN: options.domain ?? 'example.com',
     ...(options.apiKey ? { SESAME_API_KEY: options.apiKey } : {}),

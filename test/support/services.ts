@@ -7,6 +7,7 @@
  *   const sqs = await startTestSqs();            // the local SQS in memory, this file's own
  *   const { url } = await sqs.freshQueue();
  *   const sns = new SNSClient(localClientConfig(testSnsEndpoint())); // the run's one fauxqs (jest globalSetup)
+ *   const s3 = await startTestS3();              // the local S3 stand-in, a temporary folder
  *   afterAll(() => Promise.all([dynamo.close(), ses.close(), sqs.close()]));
  *
  * Everything listens on 127.0.0.1; credentials are fake. The clients record the AWS requests a
@@ -17,6 +18,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { S3Client } from '@aws-sdk/client-s3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startS3Server, type LocalS3 } from '../../lambdas/local/s3-server';
 import { ensureTable, startDynamo } from '../../lambdas/local/dynamodb';
 import { startSesServer, type LocalSes, type StartSesServerOptions } from '../../lambdas/local/ses-server';
 import { ensureQueue, startSqs } from '../../lambdas/local/sqs';
@@ -129,4 +135,28 @@ export function testSnsEndpoint(): string {
   const endpoint = process.env.SESAME_TEST_SNS_ENDPOINT;
   if (!endpoint) throw new Error('SESAME_TEST_SNS_ENDPOINT is not set: run the tests through jest, whose globalSetup starts fauxqs');
   return endpoint;
+}
+
+export interface TestS3 extends LocalS3 {
+  /** A path-style S3Client pointed at the stand-in, as lambdas/core/clients.ts builds it locally. */
+  readonly client: S3Client;
+  /** The bucket made at start. */
+  readonly bucket: string;
+  readonly dataDir: string;
+}
+
+/** The local S3 stand-in on a free port, with one bucket, in a temporary folder (or `dataDir`). */
+export async function startTestS3(options: { dataDir?: string; now?: () => number } = {}): Promise<TestS3> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sesame-s3-'));
+  const bucket = 'sesame-content';
+  const s3 = await startS3Server({ port: 0, dataDir, buckets: [bucket], credentials: TEST_CREDENTIALS, ...(options.now ? { now: options.now } : {}) });
+  const client = recordAwsCalls(new S3Client({ ...localClientConfig(s3.endpoint), forcePathStyle: true }));
+  return {
+    ...s3, client, bucket, dataDir,
+    close: async () => {
+      client.destroy();
+      await s3.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

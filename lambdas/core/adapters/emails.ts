@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { EMAIL_LIST_SHARDS, emailIdOfPk, keys, parseListSortKey } from '../table';
 import type { EmailStatus } from '../domain/status';
+import type { AttachmentMeta } from '../domain/email';
 import { batchGetAll, type Db, expiresAt, isConditionFailure, isLive, queryItems, queryShardsMerged } from './dynamo';
 
 /**
@@ -51,6 +52,11 @@ export interface NewEmail {
   readonly headers?: Readonly<Record<string, string>>;
   /** The due time (ISO 8601) of a scheduled email: written `scheduled`, not sent now. */
   readonly scheduledAt?: string;
+  /**
+   * What is kept of its attachments beside their bytes (in the content bucket): about 150 bytes
+   * each on META, which every SES event reads (a read unit is 4 KB).
+   */
+  readonly attachments?: readonly AttachmentMeta[];
 }
 
 /** Where a scheduled email stands before SES has it. */
@@ -122,6 +128,7 @@ export class EmailStore {
           // The `sending` mark: set before SendEmail, moved only by a retry after the window. A
           // scheduled email gets it from dispatch's claim instead.
           ...(email.scheduledAt === undefined ? { sending_at: Date.parse(email.createdAt) } : {}),
+          ...(email.attachments?.length ? { attachments: email.attachments.map(toAttachmentItem) } : {}),
           ...(chunks ? { body_chunks: chunks } : { body }),
           ...(email.scheduledAt !== undefined ? { schedule_state: 'scheduled', scheduled_at: email.scheduledAt } : {}),
           expires_at: ttl,
@@ -296,6 +303,19 @@ export class EmailStore {
     };
   }
 
+  /**
+   * The attachments of an email of this tenant, in the order they were sent (empty when it had
+   * none), or undefined (absent, another tenant's, or past retention). One GetItem of META's
+   * small attributes.
+   */
+  async attachments(tenantId: string, emailId: string): Promise<AttachmentMeta[] | undefined> {
+    const { Item } = await this.db.doc.send(new GetCommand({
+      TableName: this.db.table, Key: keys.emailMeta(emailId), ProjectionExpression: 'tenant_id, expires_at, attachments',
+    }));
+    if (!Item || Item.tenant_id !== tenantId || !isLive(Item as { expires_at?: number }, this.db.now())) return undefined;
+    return ((Item.attachments as Record<string, unknown>[] | undefined) ?? []).map(fromAttachmentItem);
+  }
+
   /** A tenant's emails, newest first, by cursor (`after`: older than that email; `before`: newer). */
   async list(tenantId: string, options: ListOptions): Promise<ListPage> {
     const { limit } = options;
@@ -368,3 +388,21 @@ function toSummary(meta: Record<string, unknown>, status: Record<string, unknown
   };
 }
 
+
+function toAttachmentItem(a: AttachmentMeta): Record<string, unknown> {
+  return {
+    id: a.id, filename: a.filename, content_type: a.contentType, disposition: a.disposition, size: a.size,
+    ...(a.contentId !== undefined ? { content_id: a.contentId } : {}),
+  };
+}
+
+function fromAttachmentItem(i: Record<string, unknown>): AttachmentMeta {
+  return {
+    id: i.id as string,
+    filename: i.filename as string,
+    contentType: i.content_type as string,
+    disposition: i.disposition as AttachmentMeta['disposition'],
+    size: Number(i.size),
+    ...(i.content_id !== undefined ? { contentId: i.content_id as string } : {}),
+  };
+}

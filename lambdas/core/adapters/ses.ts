@@ -4,7 +4,7 @@
  */
 import { SendEmailCommand, type SendEmailCommandInput, SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import { HttpError } from '../errors';
-import { type EmailDraft, TAG_EMAIL_ID, TAG_TENANT_ID, formatEmailTag, formatMailbox, headerRebuild, toSesMailbox } from '../domain/email';
+import { type EmailDraft, TAG_EMAIL_ID, TAG_TENANT_ID, attachmentDisposition, formatEmailTag, formatMailbox, headerRebuild, toSesMailbox } from '../domain/email';
 
 export interface OutgoingEmail {
   readonly emailId: string;
@@ -70,7 +70,7 @@ export function toSendEmailInput({ emailId, tenantId, draft, configurationSet, c
                 RawContent: a.content,
                 ContentType: a.contentType,
                 ContentTransferEncoding: 'BASE64' as const,
-                ContentDisposition: a.contentId ? ('INLINE' as const) : ('ATTACHMENT' as const),
+                ContentDisposition: attachmentDisposition(a) === 'inline' ? ('INLINE' as const) : ('ATTACHMENT' as const),
                 ...(a.contentId ? { ContentId: a.contentId } : {}),
               })),
             }

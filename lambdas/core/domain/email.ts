@@ -32,6 +32,22 @@ export interface Attachment {
   readonly contentId?: string;
 }
 
+/** How a mail client shows an attachment: inline (referenced by its content id) or as a file. */
+export type AttachmentDisposition = 'inline' | 'attachment';
+
+export const attachmentDisposition = (a: Pick<Attachment, 'contentId'>): AttachmentDisposition => (a.contentId ? 'inline' : 'attachment');
+
+/** What is kept about a sent attachment beside its bytes (which go to the content bucket). */
+export interface AttachmentMeta {
+  readonly id: string;
+  readonly filename: string;
+  readonly contentType: string;
+  readonly contentId?: string;
+  readonly disposition: AttachmentDisposition;
+  /** Bytes, decoded. */
+  readonly size: number;
+}
+
 export interface EmailDraft {
   readonly from: Mailbox;
   readonly to: readonly Mailbox[];

@@ -1,0 +1,82 @@
+/**
+ * The content bucket (S3): a sent email's attachments, one object each, written once and never
+ * read back by Sesame itself; readers get a presigned GET URL instead.
+ *
+ * A presigned URL is signed with the function's credentials. In Lambda those are the role's
+ * temporary credentials, and a URL stops working when they expire, whatever its own expiry says:
+ * the expiry reported with a URL is the earlier of the two.
+ */
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { DOWNLOAD_URL_SECONDS, attachmentKey, downloadDisposition } from '../content';
+
+/** One attachment to keep: its id and the bytes, with what a download is served with. */
+export interface AttachmentObject {
+  readonly id: string;
+  readonly filename: string;
+  readonly contentType: string;
+  readonly content: Uint8Array;
+}
+
+export interface DownloadUrl {
+  readonly url: string;
+  /** ISO time after which the URL no longer works. */
+  readonly expiresAt: string;
+}
+
+export class ContentStore {
+  private readonly client: () => S3Client;
+
+  /**
+   * `client` may be a getter (lambdas/core/clients.ts), so that a container whose requests never
+   * touch attachments never builds an S3 client.
+   */
+  constructor(
+    client: S3Client | (() => S3Client),
+    private readonly bucket: string,
+    private readonly now: () => number = Date.now,
+    private readonly urlSeconds: number = DOWNLOAD_URL_SECONDS,
+  ) {
+    this.client = typeof client === 'function' ? client : () => client;
+  }
+
+  /**
+   * Writes a sent email's attachments, one PutObject each. Keys are derived from the email and
+   * attachment ids, so a retried send overwrites the same objects with the same bytes.
+   */
+  async putAttachments(tenantId: string, emailId: string, attachments: readonly AttachmentObject[]): Promise<void> {
+    await Promise.all(attachments.map((a) => this.client().send(new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: attachmentKey('sent', tenantId, emailId, a.id),
+      Body: a.content,
+      ContentType: a.contentType,
+      ContentDisposition: downloadDisposition(a.filename),
+    }))));
+  }
+
+  /** Deletes attachments of an email that was not sent (SES refused it). Absent objects are fine. */
+  async removeAttachments(tenantId: string, emailId: string, attachmentIds: readonly string[]): Promise<void> {
+    await Promise.all(attachmentIds.map((id) => this.client().send(new DeleteObjectCommand({
+      Bucket: this.bucket, Key: attachmentKey('sent', tenantId, emailId, id),
+    }))));
+  }
+
+  /**
+   * A presigned GET URL of one attachment. No request is made: signing is local. The URL expires
+   * after `urlSeconds`, or when the credentials that signed it do, whichever comes first.
+   */
+  async downloadUrl(tenantId: string, emailId: string, attachmentId: string): Promise<DownloadUrl> {
+    const client = this.client();
+    const credentials = await client.config.credentials();
+    // SigV4 dates have whole seconds: the URL's life starts at the second it was signed in.
+    const signedAt = Math.floor(this.now() / 1000) * 1000;
+    const url = await getSignedUrl(
+      client,
+      new GetObjectCommand({ Bucket: this.bucket, Key: attachmentKey('sent', tenantId, emailId, attachmentId) }),
+      { expiresIn: this.urlSeconds, signingDate: new Date(signedAt) },
+    );
+    const urlExpiry = signedAt + this.urlSeconds * 1000;
+    const credentialsExpiry = credentials.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
+    return { url, expiresAt: new Date(Math.min(urlExpiry, credentialsExpiry)).toISOString() };
+  }
+}
