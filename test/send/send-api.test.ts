@@ -1,6 +1,7 @@
 import { call, isResendError, type Handler } from '../support/api';
 import { startSendHarness, type SendHarness } from './harness';
 import { HttpError } from '../../lambdas/core/errors';
+import { CONFIGURATION_SET_CHOICES, configurationSetName } from '../../lambdas/core/routes';
 
 let h: SendHarness;
 let handler: Handler;
@@ -67,19 +68,16 @@ describe('POST /emails', () => {
     expect(Buffer.from(simple.Attachments![0]!.RawContent!).toString()).toBe('hello attachment');
   });
 
-  it('picks the configuration set of the domain\'s tracking choice', async () => {
-    const choices = [
-      { prefix: 'untracked', openTracking: false, clickTracking: false, set: 'sesame' },
-      { prefix: 'opens', openTracking: true, clickTracking: false, set: 'sesame-open' },
-      { prefix: 'clicks', openTracking: false, clickTracking: true, set: 'sesame-click' },
-      { prefix: 'tracked', openTracking: true, clickTracking: true, set: 'sesame-open-click' },
-    ];
-    for (const { prefix, set, ...tracking } of choices) {
-      const tenant = await h.tenant(prefix, tracking);
+  it('picks the configuration set of the domain\'s tracking and TLS choice, for every set the stack makes', async () => {
+    for (const choice of CONFIGURATION_SET_CHOICES) {
+      const set = configurationSetName('sesame', choice);
+      const prefix = `cs-${set}`;
+      const tenant = await h.tenant(prefix, { openTracking: choice.open, clickTracking: choice.click, tls: choice.tls });
       const before = h.ses.sent().length;
       await call(handler, 'POST', '/emails', { key: tenant.key, body: email({ from: `x@${prefix}.test` }) });
       expect([prefix, h.ses.sent()[before]!.request.ConfigurationSetName]).toEqual([prefix, set]);
     }
+    expect(new Set(CONFIGURATION_SET_CHOICES.map((c) => configurationSetName('sesame', c))).size).toBe(8);
   });
 
   it('keeps a large body apart from the status item and returns it whole', async () => {
