@@ -13,7 +13,8 @@ let h: SendHarness;
 let handler: Handler;
 let acme: { tenantId: string; key: string; domain: string };
 let other: { tenantId: string; key: string; domain: string };
-let clock = Date.UTC(2026, 10, 29, 10, 0, 0, 250);
+// Whole seconds plus 250 ms, from now: presigned URLs are checked against the local S3 server's real clock.
+let clock = Math.floor(Date.now() / 1000) * 1000 + 250;
 /** The S3 operations the handler's client made, in order. */
 const s3Calls: string[] = [];
 
@@ -64,8 +65,8 @@ describe('a sent email\'s attachments', () => {
     expect(res.body).toMatchObject({ object: 'list', has_more: false });
     listed = res.body.data;
     expect(listed).toEqual([
-      { id: expect.any(String), filename: 'receipt.pdf', size: pdf.length, content_type: 'application/pdf', content_disposition: 'attachment', download_url: expect.any(String), expires_at: '2026-11-29T11:00:00.000Z' },
-      { id: expect.any(String), filename: 'logo.png', size: png.length, content_type: 'image/png', content_disposition: 'inline', content_id: 'logo-1', download_url: expect.any(String), expires_at: '2026-11-29T11:00:00.000Z' },
+      { id: expect.any(String), filename: 'receipt.pdf', size: pdf.length, content_type: 'application/pdf', content_disposition: 'attachment', download_url: expect.any(String), expires_at: new Date(Math.floor(clock / 1000) * 1000 + 3_600_000).toISOString() },
+      { id: expect.any(String), filename: 'logo.png', size: png.length, content_type: 'image/png', content_disposition: 'inline', content_id: 'logo-1', download_url: expect.any(String), expires_at: new Date(Math.floor(clock / 1000) * 1000 + 3_600_000).toISOString() },
     ]);
     expect(listed[0]!.id).not.toBe(listed[1]!.id);
   });

@@ -77,6 +77,7 @@ describe('the send function reads where schedules go', () => {
   const env = {
     SESAME_TABLE_NAME: 't', AWS_REGION: 'us-east-1', SESAME_CONFIGURATION_SET: 'sesame', SESAME_WEBHOOK_QUEUE_URL: 'http://127.0.0.1/000000000000/w',
     SESAME_SCHEDULE_GROUP: 'g', SESAME_DISPATCH_QUEUE_ARN: 'arn:aws:sqs:us-east-1:000000000000:d', SESAME_SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/r',
+    SESAME_CONTENT_BUCKET: 'content',
   };
 
   it('from SESAME_SCHEDULE_GROUP, SESAME_DISPATCH_QUEUE_ARN and SESAME_SCHEDULER_ROLE_ARN, naming a missing or wrong one', () => {
