@@ -138,7 +138,7 @@ export type SesOutcome =
  * was scheduled). Refused (an HttpError, EmailSender's contract) or unconfirmed: told to the caller.
  */
 export async function sendToSes(
-  deps: Pick<SendDeps, 'sender' | 'configurationSet' | 'now' | 'status' | 'retentionDays'>,
+  deps: Pick<SendDeps, 'sender' | 'configurationSet' | 'now' | 'status' | 'retentionDays' | 'counters'>,
   tenantId: string, draft: EmailDraft, domain: DomainRecord, id: string, createdMs: number, retainedFromMs: number,
 ): Promise<SesOutcome> {
   const startedAt = deps.now();
