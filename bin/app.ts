@@ -4,6 +4,7 @@
  *   retentionDays, sendRetryWindowMinutes, configurationSetPrefix, alarmEmail, snsCertHost, webhookBatchingWindowSeconds,
  *   stackName, logLevel, webhookMaxConcurrency, metricsTenants (comma-separated tenant ids),
  *   route53Zones (`<zone id>:<zone name>` entries: a list in cdk.json, or comma-separated with -c).
+ *   requestLogRetentionDays, requestLogs (`false` or `0` turns request logging off).
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
@@ -64,6 +65,8 @@ const props: SesameStackProps = {
   webhookMaxConcurrency: optionalPositiveInteger('webhookMaxConcurrency'),
   metricsTenants: optionalString('metricsTenants')?.split(','),
   route53Zones: zones('route53Zones'),
+  requestLogRetentionDays: optionalPositiveInteger('requestLogRetentionDays'),
+  requestLogs: !['false', '0', false, 0].includes(app.node.tryGetContext('requestLogs') as string | number | boolean),
 };
 
 new SesameStack(app, optionalString('stackName') ?? 'Sesame', props);

@@ -20,6 +20,10 @@ import { EmailScheduler } from './email-scheduler';
 export interface SesameStackProps extends StackProps {
   /** Days emails and their events are kept (SESAME_RETENTION_DAYS). @default 30 */
   readonly retentionDays?: number;
+  /** Days a request log (GET /logs) is kept (SESAME_LOG_RETENTION_DAYS); at most retentionDays. @default 7 */
+  readonly requestLogRetentionDays?: number;
+  /** Whether the API functions record each request for GET /logs (SESAME_REQUEST_LOGS). @default true */
+  readonly requestLogs?: boolean;
   /**
    * W (SESAME_SEND_RETRY_WINDOW_MINUTES): how long a keyed retry of a send SES did not confirm
    * answers 409, waiting for its Send event, before it sends again. @default 15
@@ -91,6 +95,12 @@ export class SesameStack extends Stack {
     const metricsTenants = [...parseMetricsTenants((props.metricsTenants ?? []).join(','))];
     // Business metrics per stack: two stacks in one account do not add up each other's emails.
     const metricsNamespace = `Sesame/${this.stackName}`;
+    const logRetentionDays = props.requestLogRetentionDays ?? Math.min(7, retentionDays);
+    if (!Number.isInteger(logRetentionDays) || logRetentionDays < 1 || logRetentionDays > retentionDays) {
+      throw new Error(`requestLogRetentionDays must be an integer from 1 to retentionDays (${retentionDays}), got ${logRetentionDays}`);
+    }
+    // What the API functions' request-log middleware reads.
+    const requestLogEnv = { SESAME_LOG_RETENTION_DAYS: String(logRetentionDays), SESAME_REQUEST_LOGS: props.requestLogs === false ? '0' : '1' };
 
     const fn = (id: string, entryDir: string, extra: Partial<SesameFunctionProps> = {}) =>
       new SesameFunction(this, id, {
@@ -111,13 +121,13 @@ export class SesameStack extends Stack {
     const send = fn('Send', 'send', {
       description: 'Sesame: /emails', memorySize: 256, timeout: Duration.seconds(15),
       // The fan-out of email.scheduled queues each webhook's first attempt with the schedule's first delay.
-      environment: { SESAME_SEND_RETRY_WINDOW_MINUTES: String(sendRetryWindowMinutes), SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
+      environment: { SESAME_SEND_RETRY_WINDOW_MINUTES: String(sendRetryWindowMinutes), SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule, ...requestLogEnv },
     });
     // Queues domain events (domain.created/updated/deleted) with the schedule's first delay, as the fan-out does.
-    const domains = fn('Domains', 'domains', { description: 'Sesame: /domains', environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule } });
+    const domains = fn('Domains', 'domains', { description: 'Sesame: /domains', environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule, ...requestLogEnv } });
     const account = fn('Account', 'account', {
-      description: 'Sesame: /api-keys, /webhooks',
-      environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
+      description: 'Sesame: /api-keys, /webhooks, /templates, /logs',
+      environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule, ...requestLogEnv },
     });
     // The fan-out (ingest, snsHttps) queues each webhook's first attempt with the schedule's first delay.
     const snsHttps = fn('SnsHttps', 'sns-https', {

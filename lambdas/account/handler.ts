@@ -1,5 +1,6 @@
-/** The account function: /api-keys, /webhooks and /templates. */
-import { readAccountConfig } from '../core/config';
+/** The account function: /api-keys, /webhooks, /templates and /logs. */
+import { readAccountConfig, readRequestLogConfig } from '../core/config';
+import { RequestLogStore } from '../core/adapters/request-logs';
 import { documentClient, sqsClient } from '../core/clients';
 import { createDb } from '../core/adapters/dynamo';
 import { DomainStore } from '../core/adapters/domains';
@@ -17,10 +18,13 @@ import { createApiHandler } from '../core/http/api';
 import { apiKeyRoutes } from './api-keys';
 import { webhookRoutes } from './webhooks';
 import { templateRoutes } from './templates';
+import { logRoutes } from './logs';
 
 const config = readAccountConfig();
 const db = createDb(documentClient(), config.tableName);
+const requestLogs = readRequestLogConfig();
 const tenants = new TenantStore(db);
+const logs = new RequestLogStore(db, requestLogs.retentionDays);
 
 export const handler = createApiHandler(
   {
@@ -33,6 +37,10 @@ export const handler = createApiHandler(
       endpointPolicy: { allowLoopback: config.allowLoopbackWebhooks, allowHttp: config.allowLoopbackWebhooks },
     }),
     ...templateRoutes({ templates: new TemplateStore(db) }),
+    ...logRoutes({ logs }),
   },
   createAuthenticator(tenants),
+  undefined,
+  undefined,
+  requestLogs.enabled ? { requestLog: logs } : {},
 );

@@ -314,3 +314,16 @@ export function parseMetricsTenants(raw: string | undefined): ReadonlySet<string
   }
   return new Set(ids);
 }
+
+/** Request logs (GET /logs), recorded by every API function. */
+export interface RequestLogConfig {
+  /** SESAME_REQUEST_LOGS: 0 turns request logging off (default on). */
+  readonly enabled: boolean;
+  /** SESAME_LOG_RETENTION_DAYS: days a request log is kept (default 7). */
+  readonly retentionDays: number;
+}
+
+export function readRequestLogConfig(env: Env = process.env): RequestLogConfig {
+  const enabled = optionalEnv('SESAME_REQUEST_LOGS', '', env) === '' || flagEnv('SESAME_REQUEST_LOGS', env);
+  return { enabled, retentionDays: intEnv('SESAME_LOG_RETENTION_DAYS', 7, env, 1) };
+}

@@ -20,6 +20,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   route('POST /emails', 'send'),
   route('POST /emails/batch', 'send'),
   route('GET /emails', 'send'),
+  route('GET /emails/metrics', 'send'),
   route('GET /emails/{id}', 'send'),
   route('GET /emails/{id}/events', 'send'),
   route('PATCH /emails/{id}', 'send'),
@@ -55,6 +56,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   route('DELETE /templates/{id}', 'account'),
   route('POST /templates/{id}/publish', 'account'),
   route('POST /templates/{id}/duplicate', 'account'),
+  route('GET /logs', 'account'),
+  route('GET /logs/{id}', 'account'),
 
   // SNS over HTTPS, for accounts whose topic already points at an HTTP endpoint. No API key:
   // every message's signature and TopicArn are verified instead.

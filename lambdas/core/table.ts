@@ -27,6 +27,8 @@
  * | template             | `TPL#<template id>`        | `TEMPLATE`          | gsi1: `T#<tenant>#TEMPLATES` / created |
  * | template version     | `TPL#<template id>`        | `V#<version id>`    | immutable content, gzipped             |
  * | template alias       | `TA#<tenant>#<alias>`      | `ALIAS`             | the one template holding an alias      |
+ * | request log          | `RL#<tenant>#<shard>`      | `RL#<log id>`       | one per API request; TTL; see below    |
+ * | metric counters      | `MC#<tenant>#<shard>`      | `H#<hour, UTC>`     | ADDed once per ingest batch; see below |
  *
  * Domains (lambdas/core/adapters/domains.ts). A name, its parent domains and its subdomains belong
  * to one tenant, checked with no scan and no transaction:
@@ -72,6 +74,15 @@
  * way. A send reads the template item, then its published version. An alias is held by
  * `TA#<tenant>#<alias>`, created if absent before the template item points at it, so two templates
  * of a tenant never share one; a marker whose template does not point back is stale and reclaimable.
+ *
+ * Request logs (lambdas/core/adapters/request-logs.ts): one item per API request, put once, expiring
+ * after the log retention, in one of REQUEST_LOG_SHARDS partitions of its tenant under its
+ * time-ordered id: a tenant's logs are listed newest first by merging one Query per shard.
+ *
+ * Metric counters (lambdas/core/adapters/metric-counters.ts): one item per tenant, UTC hour and
+ * METRIC_SHARDS shard, whose number attributes are the counts; ingestion ADDs to it, a read Queries
+ * each shard over the range's hours. The STATUS write that applies an event tells whether it is the
+ * email's first of its type (the unique opens and clicks).
  */
 
 export interface KeyAttribute {
@@ -114,6 +125,25 @@ export const EMAIL_LIST_SHARDS = 8;
 
 /** Partitions of one endpoint's deliveries (as for emails: a busy endpoint is no hot partition). */
 export const DELIVERY_SHARDS = EMAIL_LIST_SHARDS;
+
+/**
+ * Partitions of a tenant's request logs (lambdas/core/adapters/request-logs.ts): the shard comes
+ * from the log id's hash bits, ids are time-ordered, so a listing merges one Query per shard.
+ */
+export const REQUEST_LOG_SHARDS = 8;
+
+/** The shard of a request log: from the id's last (random) byte. */
+export const requestLogShard = (logId: string): number => parseInt(logId.slice(-2), 16) % REQUEST_LOG_SHARDS;
+
+/**
+ * Partitions of a tenant's metric counters (lambdas/core/adapters/metric-counters.ts): an event
+ * counts in the shard of its email, so at 1,000 emails a second (a few events each) no counter item
+ * takes more than a few hundred writes a second; a read merges one Query per shard.
+ */
+export const METRIC_SHARDS = 16;
+
+/** The counter shard of an email: from its id's last (random or hash) byte. */
+export const metricShard = (emailId: string): number => parseInt(emailId.slice(-2), 16) % METRIC_SHARDS;
 
 /** The zone partition of a name: its last two labels. Every subdomain of `name` has the same one. */
 const domainZonePk = (name: string): string => `DZ#${name.split('.').slice(-2).join('.')}`;
@@ -159,6 +189,11 @@ export const keys = {
   templateVersion: (templateId: string, versionId: string) => ({ pk: `TPL#${templateId}`, sk: `V#${versionId}` }),
   templateAlias: (tenantId: string, alias: string) => ({ pk: `TA#${tenantId}#${alias}`, sk: 'ALIAS' }),
   tenantTemplates: (tenantId: string) => `T#${tenantId}#TEMPLATES`,
+  requestLog: (tenantId: string, logId: string) => ({ pk: `RL#${tenantId}#${requestLogShard(logId)}`, sk: `RL#${logId}` }),
+  requestLogShard: (tenantId: string, shard: number) => `RL#${tenantId}#${shard}`,
+  /** One hour (UTC, `YYYY-MM-DDTHH`) of one shard of a tenant's metric counters. */
+  metricCounter: (tenantId: string, shard: number, hour: string) => ({ pk: `MC#${tenantId}#${shard}`, sk: `H#${hour}` }),
+  metricCounterShard: (tenantId: string, shard: number) => `MC#${tenantId}#${shard}`,
 };
 
 /** The shard of a delivery: from the id's last (hash) byte; earlier-layout ids from their first. */

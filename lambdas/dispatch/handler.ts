@@ -4,6 +4,7 @@ import { readDispatchConfig } from '../core/config';
 import { documentClient, sesSendClient, sqsClient } from '../core/clients';
 import { lambdaContext, logger } from '../core/log';
 import { publishMetrics } from '../core/metrics';
+import { createEventCounter, MetricCounters } from '../core/adapters/metric-counters';
 import { createDb } from '../core/adapters/dynamo';
 import { EmailStore } from '../core/adapters/emails';
 import { EmailStatusStore } from '../core/adapters/email-status';
@@ -20,6 +21,7 @@ const db = createDb(documentClient(), config.tableName);
 export const handler = middy(createDispatchHandler({
   emails: new EmailStore(db, config.retentionDays),
   status: new EmailStatusStore(db),
+  counters: createEventCounter(new MetricCounters(db), logger),
   retentionDays: config.retentionDays,
   domains: new SendableDomainCache(new DomainStore(db)),
   sender: new SesSender(sesSendClient()),

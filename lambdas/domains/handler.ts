@@ -1,5 +1,6 @@
 /** The domains function: POST/GET /domains, GET/PATCH/DELETE /domains/{id}, POST /domains/{id}/verify. */
-import { readDomainsConfig } from '../core/config';
+import { readDomainsConfig, readRequestLogConfig } from '../core/config';
+import { RequestLogStore } from '../core/adapters/request-logs';
 import { documentClient, route53Client, sesClient, sqsClient } from '../core/clients';
 import { domainsDeps } from './deps';
 import { TenantStore } from '../core/adapters/tenants';
@@ -9,8 +10,13 @@ import { createApiHandler } from '../core/http/api';
 import { domainRoutes } from './routes';
 
 const config = readDomainsConfig();
+const db = createDb(documentClient(), config.tableName);
+const requestLogs = readRequestLogConfig();
 
 export const handler = createApiHandler(
   domainRoutes(domainsDeps(config, documentClient(), sesClient(), sqsClient(), route53Client)),
-  createAuthenticator(new TenantStore(createDb(documentClient(), config.tableName))),
+  createAuthenticator(new TenantStore(db)),
+  undefined,
+  undefined,
+  requestLogs.enabled ? { requestLog: new RequestLogStore(db, requestLogs.retentionDays) } : {},
 );

@@ -29,6 +29,8 @@ import type { EmailStatusStore } from '../core/adapters/email-status';
 import { expiresAt, isLive } from '../core/adapters/dynamo';
 import type { Logger } from '../core/log';
 import { type BusinessMetrics, metrics as rootMetrics } from '../core/metrics';
+import type { CountedEvent } from '../core/domain/metrics';
+import type { AppliedEventCounter } from '../core/adapters/metric-counters';
 
 /** The email of an event is not there (yet): retried, then parked in a DLQ. */
 export class EmailNotFoundError extends Error {
@@ -53,6 +55,8 @@ export interface IngestDeps {
   readonly log: Logger;
   /** @default the process's metrics (lambdas/core/metrics.ts) */
   readonly metrics?: BusinessMetrics;
+  /** The counters of GET /emails/metrics, given the events each invocation applied; none: not counted. */
+  readonly counters?: AppliedEventCounter;
 }
 
 export type IngestOutcome =
@@ -79,45 +83,57 @@ export interface SnsMessageFields {
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
-/** Applies one SNS message. Throws only what a retry may fix. */
+/** What applying one message did, and the event it applied for the first time (for the counters). */
+interface Applied {
+  readonly outcome: IngestOutcome;
+  readonly counted?: CountedEvent;
+}
+
+/** Applies one SNS message, then counts it. Throws only what a retry may fix. */
 export async function ingestSnsMessage(deps: IngestDeps, sns: SnsMessageFields): Promise<IngestOutcome> {
+  const { outcome, counted } = await applySnsMessage(deps, sns);
+  await deps.counters?.count(counted ? [counted] : []);
+  return outcome;
+}
+
+async function applySnsMessage(deps: IngestDeps, sns: SnsMessageFields): Promise<Applied> {
   const snsMessageId = str(sns.MessageId) ?? '(none)';
   const log = deps.log.child({ snsMessageId });
   if (sns.TopicArn !== deps.topicArn) {
     log.error('SNS message refused: not from the configured topic', { topicArn: str(sns.TopicArn)?.slice(0, 256) });
-    return 'refused';
+    return { outcome: 'refused' };
   }
   if (sns.Type !== 'Notification' || typeof sns.Message !== 'string') {
     log.error('SNS message skipped: not a notification with a message', { type: str(sns.Type)?.slice(0, 64) });
-    return 'malformed';
+    return { outcome: 'malformed' };
   }
   const parsed = parseSesMessage(sns.Message);
   switch (parsed.kind) {
     case 'malformed':
       log.error('SNS message skipped: not an SES event', { reason: parsed.reason });
-      return 'malformed';
+      return { outcome: 'malformed' };
     case 'ignored':
       log.info('SES message needs no work', { reason: parsed.reason, sesMessageId: parsed.sesMessageId, emailId: parsed.emailId });
-      return 'ignored';
+      return { outcome: 'ignored' };
     case 'event':
       return applySesEvent(deps, parsed.event, log);
   }
 }
 
 /** Applies one normalised SES event to its email. */
-export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog: Logger = deps.log): Promise<IngestOutcome> {
+export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog: Logger = deps.log): Promise<Applied> {
   const log = parentLog.child({ eventId: event.id, sesType: event.sesType, sesMessageId: event.sesMessageId });
   const metrics = deps.metrics ?? rootMetrics;
   if (event.source === 'event_publishing' && event.correlation.emailId === undefined) {
     metrics.count('SesEventsUntagged', { type: event.sesType });
     log.info('SES event without Sesame\'s tags (mail sent through its configuration set outside Sesame), dropped');
-    return 'untagged';
+    return { outcome: 'untagged' };
   }
   const email = emailFromEvent(event, deps.retentionDays) ?? (await readEmail(deps, event));
   if (!email) {
     if (Date.parse(event.mailTimestamp) < deps.now() - deps.retentionDays * 86_400_000) {
       log.info('SES event for an email past retention, dropped');
-      return 'expired';
+      return { outcome: 'expired' };
     }
     throw new EmailNotFoundError(`No email for SES message ${event.sesMessageId}${event.correlation.emailId ? ` (email ${event.correlation.emailId})` : ''}`);
   }
@@ -128,21 +144,24 @@ export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog
   const emailLog = log.child({ emailId: email.emailId, tenantId: email.tenantId });
   if (!isLive(email.expiresAt !== undefined ? { expires_at: email.expiresAt } : {}, deps.now())) {
     emailLog.info('SES event for an email past retention, dropped');
-    return 'expired';
+    return { outcome: 'expired' };
   }
 
   const logged = toLoggedEvent(event, email);
   if (email.layout === 'current') {
-    const { outcome, stored } = await deps.status.apply(email, logged, event.scope);
+    const { outcome, stored, firstOfType } = await deps.status.apply(email, logged, event.scope);
     if (outcome !== 'legacy') {
       // As the log has it, so that the webhook, its duplicates and a replay rebuilt from the log agree.
-      await deps.fanOut.fanOut(toAppliedEvent(stored ?? logged, email));
+      const applied = toAppliedEvent(stored ?? logged, email);
+      await deps.fanOut.fanOut(applied);
       if (outcome === 'applied') metrics.count('SesEvents', { type: event.sesType, tenantId: email.tenantId });
       emailLog.info(outcome === 'applied' ? 'SES event applied' : 'SES event already applied; fanned out again', { type: logged.type });
-      return outcome;
+      return outcome === 'applied' ? { outcome, counted: { ...applied, first: firstOfType === true } } : { outcome };
     }
   }
-  return applyPreviousLayout(deps, email, event, logged, emailLog, metrics);
+  const outcome = await applyPreviousLayout(deps, email, event, logged, emailLog, metrics);
+  // Emails of the previous layout do not tell a first open or click: not in the unique counts.
+  return outcome === 'applied' ? { outcome, counted: { ...toAppliedEvent(logged, email), first: false } } : { outcome };
 }
 
 /**
@@ -252,6 +271,7 @@ export async function ingestSnsEvent(deps: IngestDeps, event: SNSEvent): Promise
   const records: unknown[] = Array.isArray((event as { Records?: unknown } | undefined)?.Records) ? event.Records : [];
   if (records.length === 0) deps.log.error('SNS event skipped: no records');
   const outcomes: IngestOutcome[] = [];
+  const counted: CountedEvent[] = [];
   const failures: unknown[] = [];
   for (const record of records) {
     const sns = (record as { Sns?: unknown } | null)?.Sns;
@@ -261,12 +281,16 @@ export async function ingestSnsEvent(deps: IngestDeps, event: SNSEvent): Promise
       continue;
     }
     try {
-      outcomes.push(await ingestSnsMessage(deps, sns as SnsMessageFields));
+      const result = await applySnsMessage(deps, sns as SnsMessageFields);
+      outcomes.push(result.outcome);
+      if (result.counted) counted.push(result.counted);
     } catch (error) {
       deps.log.error('SNS record failed; the invocation will be retried', { snsMessageId: str((sns as SnsMessageFields).MessageId), error });
       failures.push(error);
     }
   }
+  // Once per invocation, the applied records' counts (also when others failed and will be retried).
+  await deps.counters?.count(counted);
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) throw new AggregateError(failures, `${failures.length} SNS records failed`);
   return outcomes;

@@ -9,6 +9,7 @@ import { createDb } from '../core/adapters/dynamo';
 import { EventStore } from '../core/adapters/events';
 import { EmailStatusStore } from '../core/adapters/email-status';
 import { createWebhookFanOut } from '../core/adapters/fan-out';
+import { createEventCounter, MetricCounters } from '../core/adapters/metric-counters';
 import { logger } from '../core/log';
 import type { IngestDeps } from './core';
 
@@ -23,5 +24,6 @@ export function ingestDeps(config: IngestConfig = readIngestConfig()): IngestDep
     retentionDays: config.retentionDays,
     now: Date.now,
     log: logger,
+    counters: createEventCounter(new MetricCounters(db), logger),
   };
 }

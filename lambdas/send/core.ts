@@ -8,6 +8,7 @@ import { HttpError, conflict, forbidden } from '../core/errors';
 import { type AttachmentMeta, type EmailDraft, attachmentDisposition } from '../core/domain/email';
 import { derivedId, newId } from '../core/domain/ids';
 import type { LoggedEvent } from '../core/domain/email-state';
+import type { AppliedEventCounter } from '../core/adapters/metric-counters';
 import { sesEventId } from '../core/domain/ses-events';
 import { fixedTime } from '../core/domain/status';
 import { expiresAt } from '../core/adapters/dynamo';
@@ -25,6 +26,8 @@ import type { Logger } from '../core/log';
 export interface SendDeps {
   readonly emails: Pick<EmailStore, 'create' | 'remove' | 'reclaimSending' | 'sentMessageId' | 'get' | 'reschedule' | 'isScheduled' | 'cancelScheduled'>;
   readonly status: Pick<EmailStatusStore, 'apply'>;
+  /** The counters of GET /emails/metrics (`sent`); none: not counted. */
+  readonly counters?: AppliedEventCounter;
   /**
    * W (SESAME_SEND_RETRY_WINDOW_MINUTES): how long a keyed retry that finds its email `sending`
    * with no MessageId answers 409 before it sends again, waiting for SES's Send event.
@@ -170,7 +173,7 @@ export type SesOutcome =
  * was scheduled). Refused (an HttpError, EmailSender's contract) or unconfirmed: told to the caller.
  */
 export async function sendToSes(
-  deps: Pick<SendDeps, 'sender' | 'configurationSet' | 'now' | 'status' | 'retentionDays'>,
+  deps: Pick<SendDeps, 'sender' | 'configurationSet' | 'now' | 'status' | 'retentionDays' | 'counters'>,
   tenantId: string, draft: EmailDraft, domain: DomainRecord, id: string, createdMs: number, retainedFromMs: number,
 ): Promise<SesOutcome> {
   const startedAt = deps.now();
@@ -183,11 +186,15 @@ export async function sendToSes(
   } catch (error) {
     return error instanceof HttpError ? { kind: 'refused', error } : { kind: 'unconfirmed', error };
   }
-  await deps.status.apply(
+  const sent = sendResponseEvent(messageId, startedAt, [...draft.to, ...draft.cc, ...draft.bcc].map((m) => m.address));
+  const { outcome } = await deps.status.apply(
     { emailId: id, tenantId, expiresAt: expiresAt(retainedFromMs, deps.retentionDays) },
-    sendResponseEvent(messageId, startedAt, [...draft.to, ...draft.cc, ...draft.bcc].map((m) => m.address)),
-    'message', { assumeAbsent: true },
+    sent, 'message', { assumeAbsent: true },
   );
+  // Counted here, where it is applied (its Send event is then a duplicate that ingestion does not count).
+  if (outcome === 'applied') {
+    await deps.counters?.count([{ eventId: sent.eventId, tenantId, emailId: id, type: sent.type, timestamp: sent.timestamp, details: sent.details, first: true }]);
+  }
   return { kind: 'sent', messageId };
 }
 

@@ -1,5 +1,6 @@
-/** The send function: the /emails routes (lambdas/core/routes.ts), scheduling and attachments included. */
-import { readSendConfig } from '../core/config';
+/** The send function: the /emails routes (lambdas/core/routes.ts), scheduling, attachments and GET /emails/metrics included. */
+import { readRequestLogConfig, readSendConfig } from '../core/config';
+import { RequestLogStore } from '../core/adapters/request-logs';
 import { documentClient, s3Client, schedulerClient, sesSendClient, sqsClient } from '../core/clients';
 import { SchedulerSchedules } from '../core/adapters/schedules';
 import { createWebhookFanOut } from '../core/adapters/fan-out';
@@ -17,27 +18,38 @@ import { ContentStore } from '../core/adapters/content';
 import { createAuthenticator } from '../core/http/auth';
 import { createApiHandler } from '../core/http/api';
 import { sendRoutes } from './routes';
+import { metricsRoutes } from './metrics';
+import { createEventCounter, MetricCounters } from '../core/adapters/metric-counters';
+import { logger } from '../core/log';
 
 const config = readSendConfig();
 const db = createDb(documentClient(), config.tableName);
+const requestLogs = readRequestLogConfig();
 
 export const handler = createApiHandler(
-  sendRoutes({
-    emails: new EmailStore(db, config.retentionDays),
-    status: new EmailStatusStore(db),
-    retryWindowMs: config.sendRetryWindowMinutes * 60_000,
-    retentionDays: config.retentionDays,
-    domains: new SendableDomainCache(new DomainStore(db)),
-    idempotency: new IdempotencyStore(db, { lockSeconds: config.idempotencyLockSeconds }),
-    sender: new SesSender(sesSendClient()),
-    configurationSet: config.configurationSet,
-    region: config.region,
-    events: new EventStore(db),
-    templates: new TemplateStore(db),
-    content: new ContentStore(s3Client, config.contentBucket),
-    now: Date.now,
-    schedules: new SchedulerSchedules(schedulerClient(), config.scheduler),
-    fanOut: createWebhookFanOut(db, sqsClient(), config),
-  }),
+  {
+    ...sendRoutes({
+      emails: new EmailStore(db, config.retentionDays),
+      status: new EmailStatusStore(db),
+      counters: createEventCounter(new MetricCounters(db), logger),
+      retryWindowMs: config.sendRetryWindowMinutes * 60_000,
+      retentionDays: config.retentionDays,
+      domains: new SendableDomainCache(new DomainStore(db)),
+      idempotency: new IdempotencyStore(db, { lockSeconds: config.idempotencyLockSeconds }),
+      sender: new SesSender(sesSendClient()),
+      configurationSet: config.configurationSet,
+      region: config.region,
+      events: new EventStore(db),
+      templates: new TemplateStore(db),
+      content: new ContentStore(s3Client, config.contentBucket),
+      now: Date.now,
+      schedules: new SchedulerSchedules(schedulerClient(), config.scheduler),
+      fanOut: createWebhookFanOut(db, sqsClient(), config),
+    }),
+    ...metricsRoutes({ counters: new MetricCounters(db), now: Date.now }),
+  },
   createAuthenticator(new TenantStore(db)),
+  undefined,
+  undefined,
+  requestLogs.enabled ? { requestLog: new RequestLogStore(db, requestLogs.retentionDays) } : {},
 );

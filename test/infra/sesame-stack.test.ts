@@ -41,18 +41,20 @@ describe('SesameStack', () => {
 
     it('each get exactly the configuration they need, and nothing else', () => {
       const schedule = DEFAULT_RETRY_SCHEDULE.join(',');
+      const logs = { SESAME_LOG_RETENTION_DAYS: '7', SESAME_REQUEST_LOGS: '1' };
       const expected: Record<SesameFunctionName, Record<string, unknown>> = {
         send: {
           SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_SEND_RETRY_WINDOW_MINUTES: '15',
-          SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule,
+          SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule, ...logs,
           SESAME_SCHEDULE_GROUP: `${stack.stackName}-scheduled`,
           SESAME_DISPATCH_QUEUE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.scheduler.queue), 'Arn'] },
           SESAME_SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.scheduler.role), 'Arn'] },
           SESAME_CONTENT_BUCKET: contentRef,
         },
         dispatch: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
-        domains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_STACK_NAME: 'Sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
+        domains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_STACK_NAME: 'Sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule, ...logs },
         account: {
+          ...logs,
           SESAME_TABLE_NAME: tableRef,
           SESAME_RETENTION_DAYS: '30',
           SESAME_WEBHOOK_QUEUE_URL: queueRef,
@@ -89,6 +91,12 @@ describe('SesameStack', () => {
     it('refuses a retention that is not a positive number of days', () => {
       expect(() => sesameStack({ retentionDays: 0 })).toThrow(/retentionDays/);
       expect(() => sesameStack({ sendRetryWindowMinutes: 0 })).toThrow(/sendRetryWindowMinutes/);
+    });
+
+    it('keep request logs at most as long as emails, and can turn them off', () => {
+      const custom = sesameStack({ retentionDays: 3, requestLogs: false });
+      expect(environmentOf(custom.stack, custom.template, 'send')).toMatchObject({ SESAME_LOG_RETENTION_DAYS: '3', SESAME_REQUEST_LOGS: '0' });
+      expect(() => sesameStack({ retentionDays: 3, requestLogRetentionDays: 5 })).toThrow(/requestLogRetentionDays/);
     });
   });
 

@@ -14,7 +14,7 @@
  * function of the event), then marked applied here, so a crash between the two only repeats them.
  */
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { applyEvent, type EmailState, EMPTY_STATE, type LoggedEvent } from '../domain/email-state';
+import { applyEvent, type EmailState, EMPTY_STATE, isFirstOfStatus, type LoggedEvent } from '../domain/email-state';
 import { keys } from '../table';
 import { type Db, isConditionFailure, itemBytes } from './dynamo';
 
@@ -90,14 +90,16 @@ export class EmailStatusStore {
    * `duplicate` when it already was, `legacy` when the email's STATUS is of the previous layout
    * (nothing written: the caller applies it the previous way). For a duplicate, `stored` is the
    * event as the log has it when it is inline (the Send event the send recorded has the send's time).
+   * For an applied event, `firstOfType` tells whether it is the email's first of its type.
    */
-  async apply(owner: StatusOwner, event: LoggedEvent, scope: 'recipients' | 'message', options: { readonly assumeAbsent?: boolean } = {}): Promise<{ readonly outcome: 'applied' | 'duplicate' | 'legacy'; readonly stored?: LoggedEvent }> {
+  async apply(owner: StatusOwner, event: LoggedEvent, scope: 'recipients' | 'message', options: { readonly assumeAbsent?: boolean } = {}): Promise<{ readonly outcome: 'applied' | 'duplicate' | 'legacy'; readonly stored?: LoggedEvent; readonly firstOfType?: boolean }> {
     const { written, current } = await this.update(owner, ({ state }) => {
       const inline = applyEvent(state, event, { scope, spill: false });
       if (inline === undefined || this.fits(owner, inline)) return { next: inline };
       return { next: applyEvent(state, event, { scope, spill: true }), spill: event };
     }, options);
-    if (written) return { outcome: 'applied' };
+    // Whether it is the email's first event of its type (its first open: the unique counts).
+    if (written) return { outcome: 'applied', firstOfType: isFirstOfStatus(current.state, event.status) };
     if (current.legacy) return { outcome: 'legacy' };
     const stored = current.state.log.find((e) => e.eventId === event.eventId);
     return { outcome: 'duplicate', ...(stored ? { stored } : {}) };
@@ -154,6 +156,7 @@ function toItem(owner: StatusOwner, state: EmailState): Record<string, unknown> 
     rc: state.recipients,
     lg: state.log.map((e) => compact(e, state.messageId)),
     sp: state.spilled,
+    ...(state.spilledStatuses !== undefined && state.spilledStatuses.length > 0 ? { ss: state.spilledStatuses } : {}),
   };
 }
 
@@ -165,6 +168,7 @@ function fromItem(item: Record<string, unknown>): EmailState {
     recipients: (item.rc as Record<string, string> | undefined) ?? {},
     log: ((item.lg as Record<string, unknown>[] | undefined) ?? []).map((e) => expand(e, item.message_id as string | undefined)),
     spilled: (item.sp as string[] | undefined) ?? [],
+    ...(Array.isArray(item.ss) ? { spilledStatuses: item.ss as string[] } : {}),
   };
 }
 

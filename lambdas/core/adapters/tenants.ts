@@ -92,6 +92,7 @@ export class TenantStore implements KeyLookup {
     if (!Item) return undefined;
     return {
       keyId: Item.key_id as string,
+      ...(typeof Item.name === 'string' ? { keyName: Item.name } : {}),
       tenantId: Item.tenant_id as string,
       permission: Item.permission as Permission,
       ...(Item.domain ? { domain: Item.domain as string } : {}),

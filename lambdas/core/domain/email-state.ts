@@ -42,12 +42,23 @@ export interface EmailState {
   readonly log: readonly LoggedEvent[];
   /** Short ids of applied events kept in their own items. */
   readonly spilled: readonly string[];
+  /** The statuses of the spilled events (so an email's first open or click is known: the unique counts). */
+  readonly spilledStatuses?: readonly string[];
 }
 
 export const EMPTY_STATE: EmailState = { version: 0, recipients: {}, log: [], spilled: [] };
 
 /** 64 bits of an event id: enough to tell apart the events of one email. */
 export const shortEventId = (eventId: string): string => eventId.replace(/-/g, '').slice(0, 16);
+
+/**
+ * Whether no event of this status was applied to the state yet (an email's first open or click).
+ * Unknown, so false, for a state whose spilled events' statuses were not recorded.
+ */
+export function isFirstOfStatus(state: EmailState, status: string): boolean {
+  const spilled = state.spilledStatuses ?? (state.spilled.length === 0 ? [] : undefined);
+  return spilled !== undefined && !spilled.includes(status) && !state.log.some((e) => e.status === status);
+}
 
 export function isApplied(state: EmailState, eventId: string): boolean {
   return state.log.some((e) => e.eventId === eventId) || state.spilled.includes(shortEventId(eventId));
@@ -85,6 +96,9 @@ export function applyEvent(state: EmailState, event: LoggedEvent, options: Apply
     recipients,
     log: options.spill ? state.log : [...state.log, event],
     spilled: options.spill ? [...state.spilled, shortEventId(event.eventId)] : state.spilled,
+    ...(options.spill
+      ? { spilledStatuses: [...new Set([...(state.spilledStatuses ?? []), event.status])] }
+      : state.spilledStatuses !== undefined ? { spilledStatuses: state.spilledStatuses } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { lambdaContext, logger as rootLogger, type Logger } from '../log';
 import { type EmfMetrics, metrics as rootMetrics, publishMetrics } from '../metrics';
 import type { AuthContext, Authenticator, Permission } from './auth';
 import { errorResponse } from './errors';
+import { type RequestLogSink, requestLogging } from './request-log';
 
 /** Request bodies above this get 413. Lambda's synchronous payload limit is 6 MB for the whole event. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -93,11 +94,16 @@ interface State {
   log: Logger;
 }
 
+export interface ApiOptions {
+  /** Where each authenticated request is recorded for GET /logs; none: not recorded. */
+  readonly requestLog?: RequestLogSink;
+}
+
 /**
  * Builds a Lambda handler that serves `routes` (keyed by API Gateway route key, e.g. `POST /emails`).
  * The metrics the routes counted are flushed when each invocation ends.
  */
-export function createApiHandler(routes: Routes, authenticator: Authenticator, log: Logger = rootLogger, metrics: Pick<EmfMetrics, 'flush'> = rootMetrics): Handler {
+export function createApiHandler(routes: Routes, authenticator: Authenticator, log: Logger = rootLogger, metrics: Pick<EmfMetrics, 'flush'> = rootMetrics, options: ApiOptions = {}): Handler {
   const states = new WeakMap<object, State>();
   const state = (ctx: Context): State => {
     let s = states.get(ctx);
@@ -118,6 +124,9 @@ export function createApiHandler(routes: Routes, authenticator: Authenticator, l
     // The invocation's request id and cold start on every line, from the first.
     .use(lambdaContext())
     .use(publishMetrics(metrics))
+    // Registered before the error mapping: its after and onError hooks run after it, once the answer
+    // (or the mapped error) is known.
+    .use(requestLogging(options.requestLog, state))
     // Registered before the others so that its onError runs after theirs.
     .use({
       onError: async (request) => {
@@ -127,7 +136,9 @@ export function createApiHandler(routes: Routes, authenticator: Authenticator, l
     })
     .use({
       before: async (request) => {
-        const s = state(request.context);
+        // A fresh state per request, even if a caller reuses its context object between calls.
+        const s: State = { log };
+        states.set(request.context, s);
         const req = toApiRequest(request.event);
         s.request = req;
         s.log = log.child({ requestId: req.requestId || request.context.awsRequestId, route: req.routeKey });

@@ -11,6 +11,8 @@ export type Permission = 'full_access' | 'sending_access';
 
 export interface ApiKeyRecord {
   readonly keyId: string;
+  /** The key's name, as request logs show it. */
+  readonly keyName?: string;
   readonly tenantId: string;
   readonly permission: Permission;
   /** A sending key may be limited to one domain (by name). */
