@@ -240,6 +240,11 @@ export async function startApiServer(options: { port: number; handlers: Readonly
     });
   });
   server.on('clientError', answerClientError);
+  // Idle keep-alive connections stay open as long as API Gateway's do, well past Node's default of
+  // 5 s: a client that paused (a test blocked on a child process, say) must not find its reused
+  // connection closed under it.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());

@@ -137,6 +137,13 @@ describe('the local API stand-in', () => {
     expect(res.closed).toBe(true);
   });
 
+  it('keeps an idle connection open as API Gateway does, not Node\'s 5 s, so a paused client can reuse it', async () => {
+    const res = await exchange((s) => s.write('GET /emails/a HTTP/1.1\r\nHost: x\r\n\r\n'), 300);
+    expect(statusLines(res.text)).toEqual(['HTTP/1.1 200']);
+    expect(res.text).toMatch(/^keep-alive: timeout=65$/im);
+    expect(res.closed).toBe(false);
+  });
+
   it.each([
     ['an unknown path', 'GET', '/nothing-here'],
     ['a known path with another method', 'PUT', '/emails'],
