@@ -24,6 +24,7 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { TABLE, type KeyAttribute, type TableDefinition } from '../core/table';
+import { listenOnLoopback } from './listen';
 
 export interface StartDynamoOptions {
   /** Port on 127.0.0.1; 0 (the default) picks a free one. */
@@ -47,7 +48,7 @@ export async function startDynamo(options: StartDynamoOptions = {}): Promise<Loc
     deleteTableMs: 0,
     updateTableMs: 0,
   });
-  await listen(server, options.port ?? 0);
+  await listenOnLoopback(server, options.port ?? 0);
   const port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {
@@ -55,16 +56,6 @@ export async function startDynamo(options: StartDynamoOptions = {}): Promise<Loc
     port,
     close: () => (closing ??= new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())))),
   };
-}
-
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 /**

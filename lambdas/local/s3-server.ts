@@ -21,6 +21,7 @@ import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import { isTemporaryFile, removeDurably, writeFileAtomic } from './json-files';
+import { listenOnLoopback } from './listen';
 
 export interface StartS3ServerOptions {
   /** 0 picks a free port. */
@@ -232,11 +233,7 @@ export async function startS3Server(options: StartS3ServerOptions): Promise<Loca
       );
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as { port: number };
+  const port = await listenOnLoopback(server, options.port);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((resolve) => {

@@ -21,11 +21,11 @@
  * and the email's `scheduled_at`, are unchanged.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { atInstant } from '../core/domain/schedule';
 import { isTemporaryFile, readJson, removeDurably, writeJsonAtomic } from './json-files';
+import { listenOnLoopback } from './listen';
 
 export const LOCAL_SCHEDULER_ACCOUNT = '000000000000';
 const NAME = /^[0-9a-zA-Z-_.]{1,64}$/;
@@ -225,8 +225,7 @@ export async function startScheduler(options: StartSchedulerOptions): Promise<Lo
       );
     });
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server, options.port);
   arm();
   return {
     endpoint: `http://127.0.0.1:${port}`,

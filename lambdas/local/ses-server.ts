@@ -59,7 +59,6 @@
  * the mailbox through DNS rebinding. Nothing here logs addresses or message content.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -78,6 +77,7 @@ import {
   type SendEvent,
   type StoredEmail,
 } from './ses-message';
+import { listenOnLoopback } from './listen';
 
 export type { Envelope, SendEvent, StoredEmail } from './ses-message';
 
@@ -800,14 +800,7 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;
 
   return {

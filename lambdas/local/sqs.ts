@@ -20,7 +20,6 @@
  * 127.0.0.1 or localhost are refused, as by the local SES server.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Journal } from './journal';
@@ -38,6 +37,7 @@ import {
   validateMessageAttributes,
   type WireAttributeValue,
 } from './sqs-wire';
+import { listenOnLoopback } from './listen';
 
 export interface StartSqsOptions {
   /** Port on 127.0.0.1; 0 (the default) picks a free one. */
@@ -306,14 +306,7 @@ export async function startSqs(options: StartSqsOptions = {}): Promise<LocalSqs>
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server, options.port);
   let closed: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
