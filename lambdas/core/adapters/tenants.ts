@@ -2,7 +2,7 @@
  * Tenants and API keys. A key is stored twice, both single-item writes: by its hash (what the
  * auth middleware reads) and by its id (listing, revocation). The plaintext key is never stored.
  */
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyRecord, KeyLookup, Permission } from '../http/auth';
 import { hashApiKey, newApiKey, newId } from '../domain/ids';
 import { keys } from '../table';
@@ -107,6 +107,41 @@ export class TenantStore implements KeyLookup {
     if (!Item || (tenantId !== undefined && Item.tenant_id !== tenantId)) return false;
     await this.db.doc.send(new DeleteCommand({ TableName: this.db.table, Key: keys.keyByHash(Item.key_hash as string) }));
     await this.db.doc.send(new DeleteCommand({ TableName: this.db.table, Key: keys.keyById(keyId) }));
+    return true;
+  }
+
+  /**
+   * Renames a tenant's key: the item by id (what lists show), then the item by hash. `false` when
+   * the tenant has no key with this id.
+   */
+  async renameKey(keyId: string, tenantId: string, name: string): Promise<boolean> {
+    let hash: string;
+    try {
+      const { Attributes } = await this.db.doc.send(new UpdateCommand({
+        TableName: this.db.table,
+        Key: keys.keyById(keyId),
+        UpdateExpression: 'SET #name = :name',
+        ConditionExpression: 'tenant_id = :tenant',
+        ExpressionAttributeNames: { '#name': 'name' },
+        ExpressionAttributeValues: { ':name': name, ':tenant': tenantId },
+        ReturnValues: 'ALL_NEW',
+      }));
+      hash = Attributes!.key_hash as string;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    await this.db.doc.send(new UpdateCommand({
+      TableName: this.db.table,
+      Key: keys.keyByHash(hash),
+      UpdateExpression: 'SET #name = :name',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#name': 'name' },
+      ExpressionAttributeValues: { ':name': name },
+    })).catch((error: unknown) => {
+      // Revoked meanwhile: nothing left to rename.
+      if (!isConditionFailure(error)) throw error;
+    });
     return true;
   }
 
