@@ -66,7 +66,21 @@ export function readCoreConfig(env: Env = process.env): CoreConfig {
   };
 }
 
-export interface SendConfig extends CoreConfig {
+/** The SES tenants of Sesame's tenants are named `<prefix>-<tenant id>` (see sesTenantName). */
+export interface SesTenantConfig {
+  /** SESAME_SES_TENANT_PREFIX: the stack's name. */
+  readonly sesTenantPrefix: string;
+}
+
+export function readSesTenantConfig(env: Env = process.env): SesTenantConfig {
+  const sesTenantPrefix = requireEnv('SESAME_SES_TENANT_PREFIX', env);
+  if (!/^[A-Za-z0-9_-]{1,26}$/.test(sesTenantPrefix)) {
+    throw new ConfigError(`SESAME_SES_TENANT_PREFIX must be 1 to 26 letters, digits, - or _ (SES tenant names), got "${sesTenantPrefix}"`);
+  }
+  return { sesTenantPrefix };
+}
+
+export interface SendConfig extends CoreConfig, SesTenantConfig {
   /** Prefix of the configuration sets: `<prefix>-<tracking>` (see configurationSetName). */
   readonly configurationSet: string;
   /**
@@ -81,6 +95,7 @@ export interface SendConfig extends CoreConfig {
 export function readSendConfig(env: Env = process.env): SendConfig {
   return {
     ...readCoreConfig(env),
+    ...readSesTenantConfig(env),
     configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
     idempotencyLockSeconds: intEnv('SESAME_IDEMPOTENCY_LOCK_SECONDS', 60, env, 1),
     sendRetryWindowMinutes: positiveNumberEnv('SESAME_SEND_RETRY_WINDOW_MINUTES', DEFAULT_SEND_RETRY_WINDOW_MINUTES, env),
@@ -212,7 +227,7 @@ export function readSecretsKeyConfig(env: Env = process.env): SecretsKeyConfig {
 }
 
 /** The account function: /webhooks (and /api-keys). */
-export interface AccountConfig extends CoreConfig, WebhookQueueConfig, SecretsKeyConfig {
+export interface AccountConfig extends CoreConfig, WebhookQueueConfig, SecretsKeyConfig, SesTenantConfig {
   /** SESAME_ALLOW_LOOPBACK_WEBHOOKS=1 (local mode): loopback and plain-http endpoints may be registered. */
   readonly allowLoopbackWebhooks: boolean;
 }
@@ -222,6 +237,7 @@ export function readAccountConfig(env: Env = process.env): AccountConfig {
     ...readCoreConfig(env),
     ...readWebhookQueueConfig(env),
     ...readSecretsKeyConfig(env),
+    ...readSesTenantConfig(env),
     allowLoopbackWebhooks: flagEnv('SESAME_ALLOW_LOOPBACK_WEBHOOKS', env),
   };
 }

@@ -17,6 +17,7 @@
  *   GetAccount                                  GET    /v2/email/account (production access unless `account` says otherwise)
  *   GetConfigurationSet                         GET    /v2/email/configuration-sets/{ConfigurationSetName}
  *   GetConfigurationSetEventDestinations        GET    /v2/email/configuration-sets/{ConfigurationSetName}/event-destinations
+ *   the tenant and suppression-list operations of lambdas/local/ses-tenants.ts (tenants.json in dataDir)
  * Anything else answers 404 UnknownOperationException, which the SDK reports by that name.
  *
  * Errors use SES's wire format: the status, an `x-amzn-ErrorType` header and a JSON `{"message"}`
@@ -64,6 +65,7 @@ import type { SendEmailRequest } from '@aws-sdk/client-sesv2';
 import { z } from 'zod';
 import { writeJsonAtomic, readJson, SnapshotWriter } from './json-files';
 import { MAILBOX_HEADERS, renderMailbox, renderMessage } from './ses-mailbox';
+import { createLocalTenants, TENANT_OPERATIONS } from './ses-tenants';
 import {
   envelopeOf,
   isBareAddress,
@@ -90,6 +92,7 @@ export const SES_OPERATIONS = [
   'GetAccount',
   'GetConfigurationSet',
   'GetConfigurationSetEventDestinations',
+  ...TENANT_OPERATIONS,
 ] as const;
 export type SesOperation = (typeof SES_OPERATIONS)[number];
 
@@ -100,6 +103,8 @@ export interface StartSesServerOptions {
   readonly dataDir?: string;
   /** The region SES's messages name (default us-east-1). */
   readonly region?: string;
+  /** The account of the ARNs of identities, configuration sets and tenants (default 000000000000). */
+  readonly accountId?: string;
   /** The configuration sets that GetConfigurationSet and GetConfigurationSetEventDestinations know (default none). */
   readonly configurationSets?: readonly LocalConfigurationSet[];
   /**
@@ -174,6 +179,9 @@ export interface LocalSes {
   seedIdentity(name: string, options: SeedIdentityOptions): Promise<void>;
   /** The next `count` calls of `operation` fail with `errorType` (e.g. TooManyRequestsException). */
   failNext(operation: SesOperation, errorType: string, count?: number): void;
+  /** Pauses an SES tenant as SES does under its reputation policy (sends get SendingPausedException); `resumeTenant` reinstates it. */
+  pauseTenant(name: string, cause?: string): Promise<void>;
+  resumeTenant(name: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,6 +403,7 @@ const CONFIGURATION_SET = '/v2/email/configuration-sets/([^/?]+)';
 
 export async function startSesServer(options: StartSesServerOptions = {}): Promise<LocalSes> {
   const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '000000000000';
   const dataDir = options.dataDir ? path.resolve(options.dataDir) : undefined;
   const identities = new Map<string, IdentityRecord>();
   let mailbox: StoredEmail[] = [];
@@ -415,6 +424,8 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
     if (saved !== undefined) for (const identity of identitiesFile.parse(saved).identities) identities.set(identity.name, identity);
     mailbox = await loadMailbox(mailboxDir!);
   }
+  const tenants = await createLocalTenants({ region, accountId, ...(dataDir ? { dataDir } : {}), error: (type, message) => new SesError(type, message) });
+  const sesArn = (resource: string) => `arn:aws:ses:${region}:${accountId}:${resource}`;
 
   const track = <T>(promise: Promise<T>): Promise<T> => {
     pendingWrites.add(promise);
@@ -510,8 +521,15 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
       throw new SesError('MailFromDomainNotVerifiedException');
     }
 
+    const suppressed = tenants.checkSend({
+      ...(request.TenantName ? { tenantName: request.TenantName } : {}),
+      identityArn: sesArn(`identity/${identity.name}`),
+      ...(request.ConfigurationSetName ? { configurationSetArn: sesArn(`configuration-set/${request.ConfigurationSetName}`) } : {}),
+      recipients,
+    });
+
     const now = Date.now();
-    const email: StoredEmail = { messageId: sesMessageId(now), timestamp: new Date(now).toISOString(), request, envelope };
+    const email: StoredEmail = { messageId: sesMessageId(now), timestamp: new Date(now).toISOString(), request, envelope, ...(suppressed.length ? { suppressed } : {}) };
     await options.journal?.prepare(email);
     if (mailboxDir) await track(writeJsonAtomic(path.join(mailboxDir, `${email.messageId}.json`), storedEmailToJson(email)));
     mailbox.push(email);
@@ -682,6 +700,7 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
     { method: 'GET', pattern: /^\/v2\/email\/account$/, operation: 'GetAccount', handle: getAccount },
     { method: 'GET', pattern: new RegExp(`^${CONFIGURATION_SET}$`), operation: 'GetConfigurationSet', handle: getConfigurationSet },
     { method: 'GET', pattern: new RegExp(`^${CONFIGURATION_SET}/event-destinations$`), operation: 'GetConfigurationSetEventDestinations', handle: getEventDestinations },
+    ...tenants.routes,
   ];
 
   const takeFailure = (operation: SesOperation): SesError | undefined => {
@@ -809,6 +828,7 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
         });
         await Promise.allSettled([...pendingWrites]);
         await identitiesWriter?.idle();
+        await tenants.idle();
       })()),
     onSend: (listener) => {
       listeners.add(listener);
@@ -826,6 +846,8 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
       identities.set(identity.name, identity);
       await saveIdentities();
     },
+    pauseTenant: (name, cause) => tenants.pause(name, cause),
+    resumeTenant: (name) => tenants.resume(name),
     failNext: (operation, errorType, count = 1) => {
       if (!SES_OPERATIONS.includes(operation)) throw new Error(`failNext: unknown operation ${operation}`);
       if (!Number.isInteger(count) || count < 1) throw new Error('failNext: count must be a positive integer');
