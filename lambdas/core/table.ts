@@ -7,7 +7,8 @@
  *
  * | item                 | pk                         | sk                  | notes                                  |
  * |----------------------|----------------------------|---------------------|----------------------------------------|
- * | tenant               | `T#<tenant>`               | `TENANT`            |                                        |
+ * | tenant               | `T#<tenant>`               | `TENANT`            | gsi1: `TENANTS` / created (admin list) |
+ * | tenant name claim    | `TN#<name>`                | `TENANT_NAME`       | `npx sesame tenants create` resumes    |
  * | API key by hash      | `KH#<sha256 of key>`       | `KEY`               | what the auth middleware reads         |
  * | API key by id        | `K#<key id>`               | `KEY`               | gsi1: `T#<tenant>#KEYS` / created      |
  * | domain by name       | `DN#<name>`                | `DOMAIN`            | the one owner of a name; gsi1 listing  |
@@ -126,6 +127,9 @@ const domainZonePk = (name: string): string => `DZ#${name.split('.').slice(-2).j
 
 export const keys = {
   tenant: (tenantId: string) => ({ pk: `T#${tenantId}`, sk: 'TENANT' }),
+  tenantName: (name: string) => ({ pk: `TN#${name}`, sk: 'TENANT_NAME' }),
+  /** gsi1 partition of every tenant: the admin tool's list (a few thousand at most). */
+  allTenants: 'TENANTS',
   keyByHash: (hash: string) => ({ pk: `KH#${hash}`, sk: 'KEY' }),
   keyById: (keyId: string) => ({ pk: `K#${keyId}`, sk: 'KEY' }),
   tenantKeys: (tenantId: string) => `T#${tenantId}#KEYS`,

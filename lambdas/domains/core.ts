@@ -14,11 +14,17 @@ import { newId } from '../core/domain/ids';
 import { type DnsRecord, type IdentitySnapshot, dnsRecords, identityState, mailFromDomainOf } from '../core/domain/dns';
 import type { DomainRecord, DomainStore } from '../core/adapters/domains';
 import { type IdentityService, TAG_TENANT_KEY } from '../core/adapters/ses-identities';
+import type { SesTenants } from '../core/adapters/ses-tenants';
+import { sesTenantName } from '../core/domain/ses-tenants';
 import type { CreateDomainInput, UpdateDomainInput } from './requests';
 
 export interface DomainsDeps {
   readonly domains: DomainStore;
   readonly identities: IdentityService;
+  /** SES refuses a tenant's sends from an identity not associated with its SES tenant. */
+  readonly sesTenants: Pick<SesTenants, 'associateIdentity'>;
+  /** Prefix of the SES tenants' names (see sesTenantName). */
+  readonly sesTenantPrefix: string;
   /** The stack's region: where SES sends from, and what `region` says. */
   readonly region: string;
   readonly now: () => number;
@@ -99,6 +105,7 @@ export async function createDomain(deps: DomainsDeps, auth: AuthContext, input: 
       log.info('adopted an SES identity this tenant created before', { domainId: draft.id });
     }
     await deps.identities.configure(input.name, mailFromDomain);
+    await deps.sesTenants.associateIdentity(sesTenantName(deps.sesTenantPrefix, auth.tenantId), input.name);
 
     const domain: DomainRecord = { ...draft, ...evaluate(draft, identity, deps.region) };
     await deps.domains.activate(domain);

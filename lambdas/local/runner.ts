@@ -20,10 +20,12 @@ import { TenantStore } from '../core/adapters/tenants';
 import { DomainStore } from '../core/adapters/domains';
 import { SesIdentities } from '../core/adapters/ses-identities';
 import { silentLogger } from '../core/log';
+import { SesTenants } from '../core/adapters/ses-tenants';
 import { createDomain, verifyDomain } from '../domains/core';
+import { provisionSesTenant } from '../admin/tenants';
 import { derivedId, hashApiKey, newApiKey } from '../core/domain/ids';
 import { type ApiFunction, configurationSetName, TRACKING_CHOICES } from '../core/routes';
-import { publishedEventTypes, SUPPRESSED_REASONS } from '../core/domain/configuration-sets';
+import { publishedEventTypes } from '../core/domain/configuration-sets';
 import { ensureTable, startDynamo } from './dynamodb';
 import { ensureQueue, startSqs } from './sqs';
 import { type LocalConfigurationSet, startSesServer } from './ses-server';
@@ -72,11 +74,13 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const LOCAL_TENANT_ID = derivedId('local', 'tenant');
 
 
+/** Local mode's SES tenants are `sesame-<tenant id>` (SESAME_SES_TENANT_PREFIX), as a stack named Sesame's. */
+const LOCAL_SES_TENANT_PREFIX = 'sesame';
+
 /** The configuration sets the stack makes (lib/ses-events.ts), as the local SES endpoint answers for them. */
 export function localConfigurationSets(prefix: string, topicArn: string): LocalConfigurationSet[] {
   return TRACKING_CHOICES.map((tracking) => ({
     name: configurationSetName(prefix, tracking),
-    suppressedReasons: SUPPRESSED_REASONS,
     eventDestinations: [{ name: 'sesame-events', enabled: true, matchingEventTypes: publishedEventTypes(tracking), snsTopicArn: topicArn }],
   }));
 }
@@ -90,8 +94,13 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
   const db = createDb(doc, options.tableName);
   const tenants = new TenantStore(db);
   if (!(await tenants.getTenant(LOCAL_TENANT_ID))) await tenants.createTenant('local', LOCAL_TENANT_ID);
-  if (!(await tenants.findKeyByHash(hashApiKey(apiKey)))) await tenants.createKey(LOCAL_TENANT_ID, { name: 'local', token: apiKey });
   const domains = new DomainStore(db);
+  // The seeded tenant's SES tenant, as `npx sesame tenants create` makes one (idempotent: every start).
+  const sesTenants = new SesTenants(ses);
+  const setup = { ses: sesTenants, region: options.region, sesTenantPrefix: LOCAL_SES_TENANT_PREFIX, configurationSetPrefix: LOCAL_CONFIGURATION_SET };
+  await provisionSesTenant(setup, LOCAL_TENANT_ID, { reputation: 'standard', domains: (await domains.list(LOCAL_TENANT_ID)).map((d) => d.name) });
+  if (!(await tenants.findKeyByHash(hashApiKey(apiKey)))) await tenants.createKey(LOCAL_TENANT_ID, { name: 'local', token: apiKey });
+  await tenants.markComplete(LOCAL_TENANT_ID);
   const existing = await domains.getByName(options.domain);
   if (existing && existing.tenantId !== LOCAL_TENANT_ID) {
     throw new Error(`SESAME_DOMAIN ${options.domain} belongs to another tenant in ${options.dataDir}`);
@@ -99,7 +108,7 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
   if (existing?.verifiedForSending) return;
   // The seeded domain goes through the domains API's own code: the embedded SES server makes the
   // identity (DKIM tokens, MAIL FROM), and verify finds it verified, as if the records were published.
-  const deps = { domains, identities: new SesIdentities(ses, options.stackName ?? LOCAL_STACK_NAME), region: options.region, now: Date.now };
+  const deps = { domains, identities: new SesIdentities(ses, options.stackName ?? LOCAL_STACK_NAME), sesTenants, sesTenantPrefix: LOCAL_SES_TENANT_PREFIX, region: options.region, now: Date.now };
   const auth = { keyId: 'local-seed', tenantId: LOCAL_TENANT_ID, permission: 'full_access' as const };
   const quiet = silentLogger;
   const domain = existing ?? (await createDomain(deps, auth, { name: options.domain, customReturnPath: 'send', openTracking: false, clickTracking: false }, quiet));
@@ -147,6 +156,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       SESAME_TABLE_NAME: options.tableName,
       SESAME_STACK_NAME: options.stackName ?? LOCAL_STACK_NAME,
       SESAME_CONFIGURATION_SET: LOCAL_CONFIGURATION_SET,
+      SESAME_SES_TENANT_PREFIX: LOCAL_SES_TENANT_PREFIX,
       SESAME_WEBHOOK_QUEUE_URL: queueUrl,
       SESAME_EVENTS_TOPIC_ARN: options.topicArn,
       SESAME_RETENTION_DAYS: String(options.retentionDays),
@@ -193,6 +203,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       'SESAME_LOCAL=1',
       `SESAME_TABLE_NAME=${options.tableName}`,
       `SESAME_CONFIGURATION_SET=${LOCAL_CONFIGURATION_SET}`,
+      `SESAME_SES_TENANT_PREFIX=${LOCAL_SES_TENANT_PREFIX}`,
       `SESAME_EVENTS_TOPIC_ARN=${options.topicArn}`,
       `SESAME_WEBHOOK_QUEUE_URL=${queueUrl}`,
       `SESAME_WEBHOOK_DLQ_URL=${dlqUrl}`,

@@ -133,8 +133,10 @@ export interface LocalConfigurationSet {
   readonly name: string;
   /** SendingOptions.SendingEnabled (default true). */
   readonly sendingEnabled?: boolean;
-  /** SuppressionOptions.SuppressedReasons; absent: the set has no suppression options (the account's apply). */
+  /** SuppressionOptions.SuppressedReasons; absent: the set has no suppression options (the tenant's or the account's apply). */
   readonly suppressedReasons?: readonly string[];
+  /** SuppressionOptions.SuppressionScope (ACCOUNT or TENANT): overrides the scope of the send's tenant. */
+  readonly suppressionScope?: 'ACCOUNT' | 'TENANT';
   readonly eventDestinations: readonly LocalEventDestination[];
 }
 
@@ -525,6 +527,9 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
       ...(request.TenantName ? { tenantName: request.TenantName } : {}),
       identityArn: sesArn(`identity/${identity.name}`),
       ...(request.ConfigurationSetName ? { configurationSetArn: sesArn(`configuration-set/${request.ConfigurationSetName}`) } : {}),
+      ...(request.ConfigurationSetName && configurationSets.get(request.ConfigurationSetName)?.suppressedReasons
+        ? { configurationSetScope: configurationSets.get(request.ConfigurationSetName)!.suppressionScope ?? 'ACCOUNT' }
+        : {}),
       recipients,
     });
 
@@ -670,7 +675,7 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
         ConfigurationSetName: set.name,
         ReputationOptions: { ReputationMetricsEnabled: true },
         SendingOptions: { SendingEnabled: set.sendingEnabled ?? true },
-        ...(set.suppressedReasons ? { SuppressionOptions: { SuppressedReasons: set.suppressedReasons } } : {}),
+        ...(set.suppressedReasons ? { SuppressionOptions: { SuppressedReasons: set.suppressedReasons, ...(set.suppressionScope ? { SuppressionScope: set.suppressionScope } : {}) } } : {}),
         Tags: [],
       },
     };

@@ -110,7 +110,14 @@ export interface LocalTenants {
    * SES's tenant checks of a SendEmail: throws as SES refuses; otherwise the recipients a
    * suppression list holds (the tenant's when its scope is TENANT, else the account's).
    */
-  checkSend(send: { tenantName?: string; identityArn?: string; configurationSetArn?: string; recipients: readonly string[] }): SuppressionHit[];
+  checkSend(send: {
+    tenantName?: string;
+    identityArn?: string;
+    configurationSetArn?: string;
+    /** The configuration set's own suppression scope, which overrides the tenant's. */
+    configurationSetScope?: 'ACCOUNT' | 'TENANT';
+    recipients: readonly string[];
+  }): SuppressionHit[];
   /** Pauses an SES tenant, as SES does under its reputation policy; `resume` reinstates it. */
   pause(name: string, cause?: string): Promise<void>;
   resume(name: string): Promise<void>;
@@ -314,7 +321,7 @@ export async function createLocalTenants(options: { region: string; accountId: s
 
   return {
     routes,
-    checkSend({ tenantName, identityArn, configurationSetArn, recipients }) {
+    checkSend({ tenantName, identityArn, configurationSetArn, configurationSetScope, recipients }) {
       let list = account;
       let kind: 'tenant' | 'account' = 'account';
       if (tenantName !== undefined) {
@@ -328,7 +335,7 @@ export async function createLocalTenants(options: { region: string; accountId: s
             throw error('MessageRejected', `The ${what} ${arn.slice(arn.indexOf('/') + 1)} is not associated with tenant ${tenantName}.`);
           }
         }
-        if (t.suppressionScope === 'TENANT') {
+        if ((configurationSetScope ?? t.suppressionScope) === 'TENANT') {
           list = t.suppressed;
           kind = 'tenant';
         }

@@ -15,6 +15,7 @@ import type { EmailStatusStore } from '../core/adapters/email-status';
 import type { DomainRecord, DomainStore } from '../core/adapters/domains';
 import { type EmailSender, SendUnconfirmedError, isThrottle } from '../core/adapters/ses';
 import { configurationSetName } from '../core/routes';
+import { sesTenantName } from '../core/domain/ses-tenants';
 import type { Logger } from '../core/log';
 
 export interface SendDeps {
@@ -30,6 +31,8 @@ export interface SendDeps {
   readonly sender: EmailSender;
   /** Prefix of the configuration sets (one per tracking choice). */
   readonly configurationSet: string;
+  /** Prefix of the SES tenants' names: each email is sent through its tenant's SES tenant. */
+  readonly sesTenantPrefix: string;
   readonly now: () => number;
   /** How many SendEmail calls a batch makes at once. */
   readonly batchConcurrency?: number;
@@ -113,7 +116,7 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
   let messageId: string;
   try {
     messageId = await deps.sender.send({
-      emailId: id, tenantId: auth.tenantId, draft, createdMs,
+      emailId: id, tenantId: auth.tenantId, tenantName: sesTenantName(deps.sesTenantPrefix, auth.tenantId), draft, createdMs,
       configurationSet: configurationSetName(deps.configurationSet, { open: domain.openTracking, click: domain.clickTracking }),
     });
   } catch (error) {

@@ -23,7 +23,7 @@ describe('SesEvents', () => {
     for (const tracking of TRACKING_CHOICES) {
       template.hasResourceProperties('AWS::SES::ConfigurationSet', {
         Name: configurationSetName('test', tracking),
-        SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+        SuppressionOptions: Match.absent(),
         ReputationOptions: { ReputationMetricsEnabled: true },
         SendingOptions: { SendingEnabled: true },
       });

@@ -29,6 +29,8 @@ import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { SesSender } from '../../lambdas/core/adapters/ses';
 import { LOCAL_STACK_NAME } from '../../lambdas/core/config';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
+import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
+import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 import { SecretBox, staticKeyProvider } from '../../lambdas/core/adapters/secrets';
 import { DeliveryStore } from '../../lambdas/core/adapters/deliveries';
 import { RebuiltPayloads } from '../../lambdas/core/adapters/delivery-payloads';
@@ -96,12 +98,13 @@ beforeAll(async () => {
     openTracking: false, clickTracking: false, customReturnPath: 'send', records: [], createdAt: new Date().toISOString(),
   });
   await ses.seedIdentity('acme.test', { verified: true });
+  await provisionTestSesTenant(ses.client, tenant.id, ['acme.test']);
   known.template = (await templates.create(tenant.id, { name: 'welcome', alias: 'welcome', content: { html: '<p>Hi</p>', subject: 'Hi', replyTo: [], variables: [] } })).id;
   known.webhook = (await webhooks.create(tenant.id, { endpoint: 'https://hooks.example.com/a', events: ['email.sent'] })).webhook.id;
 
   const send = createApiHandler(sendRoutes({
     emails: new EmailStore(db, 30), status: new EmailStatusStore(db), retryWindowMs: 15 * 60_000, retentionDays: 30, domains, idempotency: new IdempotencyStore(db), events: new EventStore(db), templates,
-    sender: new SesSender(ses.client), configurationSet: 'sesame', region: 'us-east-1', now: Date.now,
+    sender: new SesSender(ses.client), configurationSet: 'sesame', sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now,
   }), auth, quiet) as Lambda;
   const sent = await send(event('POST /emails', {}, {}, { authorization: `Bearer ${key}` }, JSON.stringify(TEMPLATES['POST /emails'])), context);
   known.email = (JSON.parse(sent.body!) as { id: string }).id;
@@ -109,7 +112,7 @@ beforeAll(async () => {
   const testCert = readFileSync(join(SIGNED, 'test-signing-cert.pem'), 'utf8');
   handlers = {
     send,
-    domains: createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), region: 'us-east-1', now: Date.now }), auth, quiet) as Lambda,
+    domains: createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now }), auth, quiet) as Lambda,
     account: createApiHandler({
       ...apiKeyRoutes({ tenants, domains }),
       ...webhookRoutes({

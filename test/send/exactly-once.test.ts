@@ -71,7 +71,7 @@ describe('SendEmail is made once: Sesame decides about retries, not the SDK', ()
     try {
       const sender = new SesSender(sendingClient(localClientConfig(ses.url)));
       const draft = parseSendRequest(email('dropped'));
-      await expect(sender.send({ emailId: '6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f', tenantId: 't', draft, configurationSet: 'sesame', createdMs: Date.now() }))
+      await expect(sender.send({ emailId: '6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f', tenantId: 't', tenantName: 'test-t', draft, configurationSet: 'sesame', createdMs: Date.now() }))
         .rejects.toBeInstanceOf(SendUnconfirmedError);
       expect(ses.requests()).toBe(1);
     } finally {

@@ -16,6 +16,7 @@ import type { EmfMetrics } from '../../lambdas/core/metrics';
 import { newId } from '../../lambdas/core/domain/ids';
 import { sendRoutes } from '../../lambdas/send/routes';
 import { startTestDynamo, startTestSes, type TestDynamo, type TestSes } from '../support/services';
+import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 import type { Handler } from '../support/api';
 
 export interface SendHarness {
@@ -60,6 +61,7 @@ export async function startSendHarness(): Promise<SendHarness> {
           templates: new TemplateStore(clockDb),
           sender: options.sender ? options.sender(real) : real,
           configurationSet: 'sesame',
+          sesTenantPrefix: TEST_SES_TENANT_PREFIX,
           region: 'us-east-1',
           now,
           ...(options.batchConcurrency ? { batchConcurrency: options.batchConcurrency } : {}),
@@ -80,6 +82,7 @@ export async function startSendHarness(): Promise<SendHarness> {
         ...domain,
       });
       if (domain.verifiedForSending !== false) await ses.seedIdentity(name, { verified: true });
+      await provisionTestSesTenant(ses.client, tenant.id, [name]);
       return { tenantId: tenant.id, key: key.token, domain: name };
     },
     async items() {

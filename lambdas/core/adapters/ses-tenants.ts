@@ -17,7 +17,7 @@ import {
   type SESv2Client,
   UpdateReputationEntityPolicyCommand,
 } from '@aws-sdk/client-sesv2';
-import { TENANT_SUPPRESSION } from '../domain/ses-tenants';
+import { TENANT_SUPPRESSION, sesArnBeside } from '../domain/ses-tenants';
 
 const errorName = (error: unknown): string | undefined => (error as { name?: string } | undefined)?.name;
 
@@ -52,6 +52,10 @@ export class SesTenants {
     } catch (error) {
       if (errorName(error) !== 'AlreadyExistsException') throw error;
     }
+    return this.tenantArn(name);
+  }
+
+  async tenantArn(name: string): Promise<string> {
     const { Tenant } = await this.ses.send(new GetTenantCommand({ TenantName: name }));
     if (!Tenant?.TenantArn) throw new Error(`SES did not return the ARN of tenant ${name}`);
     return Tenant.TenantArn;
@@ -81,6 +85,11 @@ export class SesTenants {
     } catch (error) {
       if (errorName(error) !== 'AlreadyExistsException') throw error;
     }
+  }
+
+  /** Associates a domain's identity with the tenant (SES refuses the tenant's sends from it otherwise). */
+  async associateIdentity(name: string, domain: string): Promise<void> {
+    await this.associate(name, sesArnBeside(await this.tenantArn(name), `identity/${domain}`));
   }
 
   async resources(name: string): Promise<{ type: string; arn: string }[]> {

@@ -1,6 +1,6 @@
 /**
  * What every Sesame configuration set is, in SES v2's own names: the event types it publishes to
- * the events topic and the reasons it suppresses addresses for. Read by the CDK construct that
+ * the events topic, and no suppression options of its own. Read by the CDK construct that
  * makes the sets (lib/ses-events.ts), by local mode's SES endpoint, which answers for the same sets,
  * and by `npx sesame doctor`, which compares a deployed set against it. Pure: no AWS imports.
  */
@@ -40,5 +40,10 @@ export function publishedEventTypes(tracking: { readonly open: boolean; readonly
   return [...BASE_EVENT_TYPES, ...(tracking.open ? (['OPEN'] as const) : []), ...(tracking.click ? (['CLICK'] as const) : [])];
 }
 
-/** Every set suppresses addresses that bounced or complained (SuppressionOptions.SuppressedReasons). */
+/**
+ * The reasons a suppression list takes: hard bounces and complaints. Sesame's configuration sets
+ * have NO suppression options: a set's own options override the tenant's suppression scope, and
+ * each Sesame tenant's SES tenant keeps its own list for these reasons (TENANT_SUPPRESSION in
+ * ses-tenants.ts). The account's list, with these reasons, covers mail sent without a tenant.
+ */
 export const SUPPRESSED_REASONS = ['BOUNCE', 'COMPLAINT'] as const;

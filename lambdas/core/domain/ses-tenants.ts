@@ -36,6 +36,16 @@ export function reputationPolicyArn(region: string, setting: ReputationSetting):
   return `arn:${partition}:ses:${region}:aws:reputation-policy/${setting}`;
 }
 
+/**
+ * The ARN of an SES resource of the same partition, region and account as `tenantArn` (which SES
+ * returns on CreateTenant and GetTenant), e.g. `identity/example.com` or `configuration-set/sesame`.
+ */
+export function sesArnBeside(tenantArn: string, resource: string): string {
+  const parts = tenantArn.split(':');
+  if (parts.length < 6 || parts[2] !== 'ses') throw new Error(`Not an SES ARN: ${tenantArn}`);
+  return `${parts.slice(0, 5).join(':')}:${resource}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Suppressions in Resend's terms
 
