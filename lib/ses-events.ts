@@ -7,7 +7,6 @@ import {
   ConfigurationSetEventDestination,
   EmailSendingEvent,
   EventDestination,
-  SuppressionReasons,
 } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -83,7 +82,8 @@ export class SesEvents extends Construct {
     const name = configurationSetName(this.configurationSetPrefix, tracking);
     const set = new ConfigurationSet(this, `ConfigurationSet-${name}`, {
       configurationSetName: name,
-      suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+      // No suppression options: a set's own would override the SES tenants' scope, and each
+      // tenant's own list must apply (lambdas/core/domain/configuration-sets.ts).
       reputationMetrics: true,
       sendingEnabled: true,
     });
