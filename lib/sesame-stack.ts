@@ -48,6 +48,16 @@ export interface SesameStackProps extends StackProps {
    * @default - none: metrics for all tenants together only
    */
   readonly metricsTenants?: readonly string[];
+  /**
+   * Prefix of the SES tenants' names, `<prefix>-<tenant id>` (SESAME_SES_TENANT_PREFIX): 1 to 26
+   * letters, digits, `-` or `_`. @default - the stack's name, shortened and with other characters as `-`
+   */
+  readonly sesTenantPrefix?: string;
+}
+
+/** The default SES tenant prefix: the stack's name, within the rules of SES tenant names. */
+export function sesTenantPrefixOf(stackName: string): string {
+  return stackName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 26);
 }
 
 /** Memory of the functions that mostly wait (ingest, deliver): Lambda's least. */
@@ -77,6 +87,8 @@ export class SesameStack extends Stack {
     const metricsTenants = [...parseMetricsTenants((props.metricsTenants ?? []).join(','))];
     // Business metrics per stack: two stacks in one account do not add up each other's emails.
     const metricsNamespace = `Sesame/${this.stackName}`;
+    const sesTenantPrefix = props.sesTenantPrefix ?? sesTenantPrefixOf(this.stackName);
+    if (!/^[A-Za-z0-9_-]{1,26}$/.test(sesTenantPrefix)) throw new Error(`sesTenantPrefix must be 1 to 26 letters, digits, - or _, got "${sesTenantPrefix}"`);
 
     const fn = (id: string, entryDir: string, extra: Partial<SesameFunctionProps> = {}) =>
       new SesameFunction(this, id, {
@@ -100,7 +112,7 @@ export class SesameStack extends Stack {
     });
     const domains = fn('Domains', 'domains', { description: 'Sesame: /domains' });
     const account = fn('Account', 'account', {
-      description: 'Sesame: /api-keys, /webhooks',
+      description: 'Sesame: /api-keys, /webhooks, /suppressions',
       environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
     });
     // The fan-out (ingest, snsHttps) queues each webhook's first attempt with the schedule's first delay.
@@ -149,6 +161,9 @@ export class SesameStack extends Stack {
     deliver.bindTable(table, { items: ['GetItem', 'PutItem', 'UpdateItem'] });
     send.bindSending(events);
     domains.bindIdentityManagement(events.configurationSetPrefix);
+    send.bindSesTenants(sesTenantPrefix, 'send');
+    account.bindSesTenants(sesTenantPrefix, 'suppressions');
+    domains.bindSesTenants(sesTenantPrefix, 'associate');
     for (const f of [account, snsHttps, ingest]) f.bindWebhookQueue(webhooks.queue, 'send');
     snsHttps.bindEventsTopic(events.topic);
     for (const f of [account, deliver]) f.bindSecretsKey(secretsKey);
@@ -191,7 +206,7 @@ export class SesameStack extends Stack {
     new CfnOutput(this, 'WebhookDlqUrl', { value: webhooks.deadLetterQueue.queue.queueUrl, description: 'SESAME_WEBHOOK_DLQ_URL' });
     // Everything `npx sesame` reads (doctor included), as one line to prefix to it.
     new AdminEnvironment(this, 'AdminEnvironment', {
-      table, configurationSetPrefix: events.configurationSetPrefix, eventsTopic: events.topic, ingest: ingest.fn,
+      table, configurationSetPrefix: events.configurationSetPrefix, sesTenantPrefix, eventsTopic: events.topic, ingest: ingest.fn,
       eventsDeadLetterQueue: events.subscriptionDeadLetterQueue.queue, ingestFailureQueue: events.ingestFailureQueue.queue,
       webhookQueue: webhooks.queue, webhookDeadLetterQueue: webhooks.deadLetterQueue.queue, secretsKey,
     });
