@@ -1,20 +1,24 @@
 /** The admin tool's adapters, from the same configuration as the handlers. */
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { readCoreConfig } from '../core/config';
+import { readCoreConfig, readSendConfig } from '../core/config';
 import { documentClient, sesClient, sqsClient } from '../core/clients';
 import { recordAwsCalls } from '../core/aws-calls';
 import { createDb } from '../core/adapters/dynamo';
 import { DomainStore } from '../core/adapters/domains';
 import { SesIdentities } from '../core/adapters/ses-identities';
 import { TenantStore } from '../core/adapters/tenants';
+import { SesTenants } from '../core/adapters/ses-tenants';
+import { SuppressionStore } from '../core/adapters/suppressions';
 import { redriveFromEnv } from '../ingest/redrive';
 import type { AdminDeps } from './cli';
+import type { TenantAdminDeps } from './tenants';
 import type { DoctorDeps } from './doctor-check';
 import { readDoctorConfig } from './doctor-config';
 import { doctorCommand } from './doctor';
 
 let tenants: TenantStore | undefined;
+let tenantAdmin: TenantAdminDeps | undefined;
 
 /** What `doctor` reads; only the command builds it. SNS and Secrets Manager are read by doctor alone. */
 function doctorDeps(): DoctorDeps {
@@ -37,6 +41,23 @@ export const adminDeps: AdminDeps = {
       tenants = new TenantStore(createDb(documentClient(), config.tableName));
     }
     return tenants;
+  },
+  tenantAdmin() {
+    if (!tenantAdmin) {
+      // The send function's configuration: the table, the region, both prefixes.
+      const config = readSendConfig();
+      const db = createDb(documentClient(), config.tableName);
+      tenantAdmin = {
+        tenants: adminDeps.tenants(),
+        domains: new DomainStore(db),
+        suppressions: new SuppressionStore(db),
+        ses: new SesTenants(sesClient()),
+        region: config.region,
+        sesTenantPrefix: config.sesTenantPrefix,
+        configurationSetPrefix: config.configurationSet,
+      };
+    }
+    return tenantAdmin;
   },
   extra: {
     // Moves what the DLQs hold back where it came from (see lambdas/ingest/redrive.ts).

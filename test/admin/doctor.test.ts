@@ -415,7 +415,7 @@ describe('the doctor command', () => {
       // Prepare: local mode, without a table, so that the domains check fails.
       const { url: webhookDlqUrl } = await sqs.freshQueue();
       const deps = depsFor(ses, { local: true, configurationSetPrefix: 'sesame', eventsTopicArn: TOPIC, webhookDlqUrl });
-      const admin = { tenants: () => { throw new Error('unused'); }, extra: { doctor: (args: Parameters<typeof doctorCommand>[0]) => doctorCommand(args, () => deps) } };
+      const admin = { tenants: () => { throw new Error('unused'); }, tenantAdmin: () => { throw new Error('unused'); }, extra: { doctor: (args: Parameters<typeof doctorCommand>[0]) => doctorCommand(args, () => deps) } };
 
       // Act
       const table = await runCli(['doctor'], admin);
