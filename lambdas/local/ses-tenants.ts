@@ -12,6 +12,8 @@
  *   PutTenantSuppressionAttributes   POST /v2/email/tenant/suppression
  *   UpdateReputationEntityPolicy     PUT  /v2/email/reputation/entities/{Type}/{Reference}/policy
  *   GetReputationEntity              GET  /v2/email/reputation/entities/{Type}/{Reference}
+ *   UpdateReputationEntityCustomerManagedStatus
+ *                                    PUT  /v2/email/reputation/entities/{Type}/{Reference}/customer-managed-status
  *   PutSuppressedDestination         PUT  /v2/email/suppression/addresses
  *   GetSuppressedDestination         GET  /v2/email/suppression/addresses/{EmailAddress}?TenantName=
  *   DeleteSuppressedDestination      DELETE /v2/email/suppression/addresses/{EmailAddress}?TenantName=
@@ -22,8 +24,13 @@
  * scope is TENANT. A send that names a tenant is refused unless the tenant exists, is not paused,
  * and both the sending identity and the configuration set are associated with it.
  *
- * LOCAL SIMULATION RULE for reputation: nothing pauses a tenant by itself; `pause` does (as SES's
- * reputation findings would under its policy), with a cause that GetReputationEntity reports.
+ * A tenant's sending status is the aggregate of two: the customer-managed one (ENABLED, DISABLED or
+ * REINSTATED, set with UpdateReputationEntityCustomerManagedStatus) and SES's own; it sends unless
+ * either is DISABLED.
+ *
+ * LOCAL SIMULATION RULE for reputation: SES's own status changes only when `pause` (as SES's
+ * reputation findings would under the tenant's policy, with a cause GetReputationEntity reports) or
+ * `resume` says so.
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -42,7 +49,8 @@ interface TenantRecord {
   name: string;
   id: string;
   createdAt: number;
-  sendingStatus: 'ENABLED' | 'DISABLED' | 'REINSTATED';
+  customerStatus: 'ENABLED' | 'DISABLED' | 'REINSTATED';
+  awsStatus: 'ENABLED' | 'DISABLED';
   /** Why SES paused it (the simulation's `pause`). */
   cause?: string;
   statusUpdatedAt?: number;
@@ -59,7 +67,8 @@ const tenantRecord = z.object({
   name: z.string(),
   id: z.string(),
   createdAt: z.number(),
-  sendingStatus: z.enum(['ENABLED', 'DISABLED', 'REINSTATED']),
+  customerStatus: z.enum(['ENABLED', 'DISABLED', 'REINSTATED']),
+  awsStatus: z.enum(['ENABLED', 'DISABLED']),
   cause: z.string().optional(),
   statusUpdatedAt: z.number().optional(),
   suppressionScope: z.enum(['ACCOUNT', 'TENANT']),
@@ -95,6 +104,7 @@ export const TENANT_OPERATIONS = [
   'PutTenantSuppressionAttributes',
   'UpdateReputationEntityPolicy',
   'GetReputationEntity',
+  'UpdateReputationEntityCustomerManagedStatus',
   'PutSuppressedDestination',
   'GetSuppressedDestination',
   'DeleteSuppressedDestination',
@@ -143,6 +153,7 @@ export async function createLocalTenants(options: { region: string; accountId: s
     if (writer) await writer.save();
   };
 
+  const sendingStatus = (t: TenantRecord) => (t.customerStatus === 'DISABLED' || t.awsStatus === 'DISABLED' ? 'DISABLED' : t.customerStatus);
   const arnOf = (t: TenantRecord) => `arn:aws:ses:${region}:${accountId}:tenant/${t.name}/${t.id}`;
   const object = (body: unknown): Record<string, unknown> => (typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {});
   const str = (body: unknown, field: string, required = true): string | undefined => {
@@ -167,7 +178,7 @@ export async function createLocalTenants(options: { region: string; accountId: s
     TenantArn: arnOf(t),
     CreatedTimestamp: t.createdAt / 1000,
     Tags: [],
-    SendingStatus: t.sendingStatus,
+    SendingStatus: sendingStatus(t),
     SuppressionAttributes: { SuppressionScope: t.suppressionScope, SuppressedReasons: t.suppressedReasons },
   });
   /** The list a suppressed-destination call names: the tenant's (TenantName) or the account's. */
@@ -186,7 +197,7 @@ export async function createLocalTenants(options: { region: string; accountId: s
         if (tenants.has(name)) throw error('AlreadyExistsException', `Tenant ${name} already exists.`);
         const attrs = object(object(body).SuppressionAttributes);
         const t: TenantRecord = {
-          name, id: `tn-${randomUUID().replace(/-/g, '').slice(0, 20)}`, createdAt: Date.now(), sendingStatus: 'ENABLED',
+          name, id: `tn-${randomUUID().replace(/-/g, '').slice(0, 20)}`, createdAt: Date.now(), customerStatus: 'ENABLED', awsStatus: 'ENABLED',
           suppressionScope: attrs.SuppressionScope === 'TENANT' ? 'TENANT' : 'ACCOUNT',
           suppressedReasons: Array.isArray(attrs.SuppressedReasons) ? reason.array().parse(attrs.SuppressedReasons) : [],
           resources: [], suppressed: [],
@@ -203,8 +214,8 @@ export async function createLocalTenants(options: { region: string; accountId: s
         const filter = object(object(body).Filter);
         const contains = typeof filter.TENANT_NAME_CONTAINS === 'string' ? filter.TENANT_NAME_CONTAINS : '';
         const status = typeof filter.SENDING_STATUS === 'string' ? filter.SENDING_STATUS : undefined;
-        const list = [...tenants.values()].filter((t) => t.name.includes(contains) && (status === undefined || t.sendingStatus === status));
-        return { body: { Tenants: list.map((t) => ({ TenantName: t.name, TenantId: t.id, TenantArn: arnOf(t), CreatedTimestamp: t.createdAt / 1000, SendingStatus: t.sendingStatus })) } };
+        const list = [...tenants.values()].filter((t) => t.name.includes(contains) && (status === undefined || sendingStatus(t) === status));
+        return { body: { Tenants: list.map((t) => ({ TenantName: t.name, TenantId: t.id, TenantArn: arnOf(t), CreatedTimestamp: t.createdAt / 1000, SendingStatus: sendingStatus(t) })) } };
       },
     },
     {
@@ -253,20 +264,29 @@ export async function createLocalTenants(options: { region: string; accountId: s
       method: 'GET', pattern: /^\/v2\/email\/reputation\/entities\/([^/?]+)\/([^/?]+)$/, operation: 'GetReputationEntity',
       handle: ({ params }) => {
         const t = byArn(params[1]!);
-        const paused = t.sendingStatus === 'DISABLED';
         return {
           body: {
             ReputationEntity: {
               ReputationEntityReference: arnOf(t),
               ReputationEntityType: 'RESOURCE',
               ReputationManagementPolicy: t.reputationPolicy,
-              AwsSesManagedStatus: { Status: paused ? 'DISABLED' : 'ENABLED', ...(t.cause ? { Cause: t.cause } : {}), ...(t.statusUpdatedAt ? { LastUpdatedTimestamp: t.statusUpdatedAt / 1000 } : {}) },
-              CustomerManagedStatus: { Status: t.sendingStatus === 'REINSTATED' ? 'REINSTATED' : 'ENABLED' },
-              SendingStatusAggregate: t.sendingStatus,
-              ...(paused ? { ReputationImpact: 'HIGH' } : {}),
+              AwsSesManagedStatus: { Status: t.awsStatus, ...(t.cause ? { Cause: t.cause } : {}), ...(t.statusUpdatedAt ? { LastUpdatedTimestamp: t.statusUpdatedAt / 1000 } : {}) },
+              CustomerManagedStatus: { Status: t.customerStatus },
+              SendingStatusAggregate: sendingStatus(t),
+              ...(t.awsStatus === 'DISABLED' ? { ReputationImpact: 'HIGH' } : {}),
             },
           },
         };
+      },
+    },
+    {
+      method: 'PUT', pattern: /^\/v2\/email\/reputation\/entities\/([^/?]+)\/([^/?]+)\/customer-managed-status$/, operation: 'UpdateReputationEntityCustomerManagedStatus',
+      handle: async ({ params, body }) => {
+        const status = z.enum(['ENABLED', 'DISABLED', 'REINSTATED']).safeParse(object(body).SendingStatus);
+        if (!status.success) throw error('BadRequestException', 'SendingStatus must be ENABLED, DISABLED or REINSTATED.');
+        byArn(params[1]!).customerStatus = status.data;
+        await save();
+        return { body: {} };
       },
     },
     {
@@ -327,8 +347,9 @@ export async function createLocalTenants(options: { region: string; accountId: s
       if (tenantName !== undefined) {
         const t = tenants.get(tenantName);
         if (!t) throw error('NotFoundException', `Tenant ${tenantName} does not exist.`);
-        if (t.sendingStatus === 'DISABLED') {
-          throw error('SendingPausedException', `Sending is paused for tenant ${tenantName}${t.cause ? `: ${t.cause}` : ''}.`);
+        if (sendingStatus(t) === 'DISABLED') {
+          const why = t.awsStatus === 'DISABLED' ? t.cause ?? 'its reputation findings' : 'its customer-managed status is DISABLED';
+          throw error('SendingPausedException', `Sending is paused for tenant ${tenantName}: ${why}`);
         }
         for (const [what, arn] of [['identity', identityArn], ['configuration set', configurationSetArn]] as const) {
           if (arn !== undefined && !t.resources.includes(arn)) {
@@ -345,12 +366,12 @@ export async function createLocalTenants(options: { region: string; accountId: s
     },
     async pause(name, cause = 'The bounce rate of the tenant exceeded the threshold of its reputation policy.') {
       const t = find(name);
-      Object.assign(t, { sendingStatus: 'DISABLED', cause, statusUpdatedAt: Date.now() });
+      Object.assign(t, { awsStatus: 'DISABLED', cause, statusUpdatedAt: Date.now() });
       await save();
     },
     async resume(name) {
       const t = find(name);
-      t.sendingStatus = 'REINSTATED';
+      t.awsStatus = 'ENABLED';
       delete t.cause;
       t.statusUpdatedAt = Date.now();
       await save();

@@ -146,9 +146,9 @@ export function sesError(error: unknown): Error {
     case 'MailFromDomainNotVerifiedException':
       return new HttpError(403, 'validation_error', `The custom MAIL FROM domain is not verified: ${message}`);
     case 'SendingPausedException':
-      // SES pauses a tenant under its reputation policy; the others keep sending.
+      // SES pauses a tenant under its reputation policy (or its operator does); the others keep sending.
       return /tenant/i.test(message)
-        ? new HttpError(403, 'validation_error', `Sending is paused for this account: SES paused its tenant because of its reputation (a bounce or complaint rate over its policy's threshold). SES said: ${message}`)
+        ? new HttpError(403, 'validation_error', `Sending is paused for this account: SES has paused its tenant, under its reputation policy (a bounce or complaint rate too high) or by the operator. SES said: ${message}`)
         : new HttpError(403, 'validation_error', `Sending is paused for this AWS account or configuration set. SES said: ${message}`);
     case 'AccountSuspendedException':
       return new HttpError(403, 'validation_error', 'Sending is paused for this AWS account or configuration set.');
