@@ -19,6 +19,7 @@ export const FAKE_ENV: Readonly<Record<string, string>> = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   SESAME_TABLE_NAME: 'sesame',
   SESAME_CONFIGURATION_SET: 'sesame',
+  SESAME_SES_TENANT_PREFIX: 'sesame',
   SESAME_WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/sesame-webhooks',
   SESAME_EVENTS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:sesame-events',
   SESAME_SECRETS_KEY_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:sesame-signing-key-AbCdEf',

@@ -146,6 +146,7 @@ export async function runCpuBench(): Promise<CpuResults> {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     SESAME_TABLE_NAME: TABLE,
     SESAME_CONFIGURATION_SET: 'sesame',
+    SESAME_SES_TENANT_PREFIX: 'sesame',
     SESAME_WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/sesame-webhooks',
     SESAME_EVENTS_TOPIC_ARN: TOPIC_ARN,
     SESAME_SECRETS_KEY: secretsKey,
