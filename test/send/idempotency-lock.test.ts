@@ -13,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => dynamo.close());
 
-const env = { SESAME_TABLE_NAME: 't', AWS_REGION: 'us-east-1', SESAME_CONFIGURATION_SET: 'sesame' };
+const env = { SESAME_TABLE_NAME: 't', AWS_REGION: 'us-east-1', SESAME_CONFIGURATION_SET: 'sesame', SESAME_SES_TENANT_PREFIX: 'sesame' };
 
 it('reads the lock from SESAME_IDEMPOTENCY_LOCK_SECONDS, 60 s when unset, and refuses 0', () => {
   expect(readSendConfig(env).idempotencyLockSeconds).toBe(IN_FLIGHT_LOCK_SECONDS);
