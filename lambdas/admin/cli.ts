@@ -49,7 +49,7 @@ export const USAGE = `usage: sesame <command>
                                                      -> {"tenant_id", "api_key", "api_key_id", "ses_tenant"}; again: completes a half-made one
   tenants show <tenant_id>                           -> the tenant, its SES tenant's sending status and reputation findings
   tenants list                                       -> {"data": [{"tenant_id", "name", "ses_tenant", "sending_status"}]}
-  tenants migrate [--reputation standard|strict|none] -> every tenant gets its SES tenant; imports what SES's lists hold
+  tenants migrate [--reputation standard|strict|none] -> every tenant gets its SES tenant (policy kept unless given); imports what SES's lists hold
   keys create --tenant <tenant_id> [--name <name>] [--permission full_access|sending_access] [--domain <domain>]
                                                      -> {"api_key", "id", ...}
   keys list --tenant <tenant_id>                     -> {"data": [...]}
@@ -102,7 +102,7 @@ async function dispatch(args: ParsedArgs, deps: AdminDeps): Promise<unknown> {
     case 'tenants list':
       return listTenants(deps.tenantAdmin());
     case 'tenants migrate':
-      return migrateTenants(deps.tenantAdmin(), reputationOf(args));
+      return migrateTenants(deps.tenantAdmin(), args.flags.reputation === undefined ? undefined : reputationOf(args));
     case 'keys create': {
       const tenantId = need(args.flags.tenant, '--tenant <tenant_id>');
       const permission = (args.flags.permission ?? 'full_access') as Permission;

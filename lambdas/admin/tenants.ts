@@ -34,13 +34,14 @@ export interface TenantAdminDeps extends SesTenantSetup {
 
 /**
  * Makes (or completes) the SES tenant of a Sesame tenant: created, its own suppression list, the
- * reputation policy, the stack's configuration sets and the given domains associated with it.
+ * reputation policy (left as it is when `reputation` is undefined), the stack's configuration sets
+ * and the given domains associated with it.
  */
-export async function provisionSesTenant(setup: SesTenantSetup, tenantId: string, options: { reputation: ReputationSetting; domains?: readonly string[] }): Promise<{ name: string; arn: string }> {
+export async function provisionSesTenant(setup: SesTenantSetup, tenantId: string, options: { reputation?: ReputationSetting; domains?: readonly string[] }): Promise<{ name: string; arn: string }> {
   const name = sesTenantName(setup.sesTenantPrefix, tenantId);
   const arn = await setup.ses.ensureTenant(name);
   await setup.ses.useTenantSuppressionList(name);
-  await setup.ses.setReputationPolicy(arn, reputationPolicyArn(setup.region, options.reputation));
+  if (options.reputation !== undefined) await setup.ses.setReputationPolicy(arn, reputationPolicyArn(setup.region, options.reputation));
   for (const tracking of TRACKING_CHOICES) {
     await setup.ses.associate(name, sesArnBeside(arn, `configuration-set/${configurationSetName(setup.configurationSetPrefix, tracking)}`));
   }
@@ -92,15 +93,17 @@ export async function listTenants(deps: TenantAdminDeps) {
 /**
  * `tenants migrate`: every tenant, those created before SES tenants included, gets its SES tenant
  * with its domains associated, is listed, and has the entries its SES tenant's list already holds
- * imported into the table (origin from SES's reason: SES keeps no "manual"). Finding tenants that
- * were never listed takes one Scan of the table: this one-off command is the only place that scans.
+ * imported into the table (origin from SES's reason: SES keeps no "manual"). A tenant set up before
+ * keeps its reputation policy unless `reputation` is given; the others get `reputation`, or
+ * standard. Finding tenants that were never listed takes one Scan of the table: this one-off
+ * command is the only place that scans.
  */
-export async function migrateTenants(deps: TenantAdminDeps, reputation: ReputationSetting) {
+export async function migrateTenants(deps: TenantAdminDeps, reputation?: ReputationSetting) {
   const out = [];
   for (const tenant of await deps.tenants.everyTenant()) {
     await deps.tenants.listTenant(tenant);
     const domains = (await deps.domains.list(tenant.id)).map((d) => d.name);
-    const ses = await provisionSesTenant(deps, tenant.id, { reputation, domains });
+    const ses = await provisionSesTenant(deps, tenant.id, { reputation: reputation ?? (tenant.complete ? undefined : 'standard'), domains });
     let imported = 0;
     for await (const entry of deps.ses.suppressed(ses.name)) {
       const origin = entry.reason === 'COMPLAINT' ? 'complaint' : 'bounce';

@@ -93,12 +93,13 @@ const localApiKey = (options: LocalOptions): string => options.apiKey ?? keptSec
 async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SESv2Client, apiKey: string): Promise<void> {
   const db = createDb(doc, options.tableName);
   const tenants = new TenantStore(db);
-  if (!(await tenants.getTenant(LOCAL_TENANT_ID))) await tenants.createTenant('local', LOCAL_TENANT_ID);
+  const seeded = (await tenants.getTenant(LOCAL_TENANT_ID)) ?? (await tenants.createTenant('local', LOCAL_TENANT_ID));
   const domains = new DomainStore(db);
   // The seeded tenant's SES tenant, as `npx sesame tenants create` makes one (idempotent: every start).
   const sesTenants = new SesTenants(ses);
   const setup = { ses: sesTenants, region: options.region, sesTenantPrefix: LOCAL_SES_TENANT_PREFIX, configurationSetPrefix: LOCAL_CONFIGURATION_SET };
-  await provisionSesTenant(setup, LOCAL_TENANT_ID, { reputation: 'standard', domains: (await domains.list(LOCAL_TENANT_ID)).map((d) => d.name) });
+  // The reputation policy is set once; a later change by the operator is kept.
+  await provisionSesTenant(setup, LOCAL_TENANT_ID, { ...(seeded.complete ? {} : { reputation: 'standard' as const }), domains: (await domains.list(LOCAL_TENANT_ID)).map((d) => d.name) });
   if (!(await tenants.findKeyByHash(hashApiKey(apiKey)))) await tenants.createKey(LOCAL_TENANT_ID, { name: 'local', token: apiKey });
   await tenants.markComplete(LOCAL_TENANT_ID);
   const existing = await domains.getByName(options.domain);

@@ -196,6 +196,7 @@ describe('sesame tenants: each tenant is an SES tenant', () => {
     });
     await admin.ses.ensureTenant(`cli-${old.id}`);
     await admin.ses.suppress(`cli-${old.id}`, 'Bounced@Old.test', 'BOUNCE');
+    const strict = json((await runCli(['tenants', 'create', 'Kept Strict', '--reputation', 'strict'], deps)).stdout);
 
     // Act
     const first = await runCli(['tenants', 'migrate'], deps);
@@ -210,5 +211,7 @@ describe('sesame tenants: each tenant is an SES tenant', () => {
     const resources = (await admin.ses.resources(`cli-${old.id}`)).map((r) => r.arn);
     expect(resources).toContain('arn:aws:ses:us-east-1:000000000000:identity/old.test');
     expect(await store.getTenant(old.id)).toMatchObject({ complete: true });
+    expect(await sesStatus(old.id)).toMatchObject({ reputation: { policy: 'arn:aws:ses:us-east-1:aws:reputation-policy/standard' } });
+    expect(await sesStatus(strict.tenant_id!)).toMatchObject({ reputation: { policy: 'arn:aws:ses:us-east-1:aws:reputation-policy/strict' } });
   });
 });
