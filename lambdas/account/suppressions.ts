@@ -62,9 +62,11 @@ export function suppressionRoutes(deps: SuppressionRouteDeps): Routes {
     return deps.suppressions.complete(suppression);
   };
 
+  /** Neither an id nor an address is not found, without a read (a long one would exceed DynamoDB's key size). */
   const find = async (ctx: RouteContext, idOrEmail: string): Promise<Suppression | undefined> => {
     if (isId(idOrEmail)) return deps.suppressions.byId(ctx.auth.tenantId, idOrEmail);
-    return idOrEmail.includes('@') ? deps.suppressions.byAddress(ctx.auth.tenantId, idOrEmail.trim()) : undefined;
+    const email = idOrEmail.trim();
+    return email.length <= 320 && isValidAddress(email) ? deps.suppressions.byAddress(ctx.auth.tenantId, email) : undefined;
   };
 
   const remove = async (ctx: RouteContext, s: Suppression): Promise<void> => {

@@ -156,6 +156,11 @@ describe('/suppressions', () => {
     }
     expect((await call(handler, 'GET', '/suppressions?origin=spam', { key: acme.key })).status).toBe(422);
     expect((await call(handler, 'GET', '/suppressions?after=nope', { key: acme.key })).status).toBe(422);
+    // Neither an id nor an address (a long one would exceed DynamoDB's key size): 404, not 500.
+    for (const target of ['not-an-id', `${'x'.repeat(3000)}@example.com`]) {
+      const res = await call(handler, 'GET', `/suppressions/${encodeURIComponent(target)}`, { key: acme.key });
+      expect([res.status, res.body.name]).toEqual([404, 'not_found']);
+    }
   });
 
   it('completes an entry whose add failed at SES when it is added again; nothing is listed meanwhile', async () => {
