@@ -75,6 +75,8 @@ export class SesameStack extends Stack {
   readonly secretsKey: SecretsKey;
   readonly api: SesameApi;
   readonly alarms: SesameAlarms;
+  /** SES tenants are `<sesTenantPrefix>-<tenant id>` (SESAME_SES_TENANT_PREFIX). */
+  readonly sesTenantPrefix: string;
   /** The managed policy for whoever runs the admin tool (`npx sesame`). */
   readonly operatorPolicy: OperatorPolicy;
   readonly dashboard: SesameDashboard;
@@ -87,7 +89,7 @@ export class SesameStack extends Stack {
     const metricsTenants = [...parseMetricsTenants((props.metricsTenants ?? []).join(','))];
     // Business metrics per stack: two stacks in one account do not add up each other's emails.
     const metricsNamespace = `Sesame/${this.stackName}`;
-    const sesTenantPrefix = props.sesTenantPrefix ?? sesTenantPrefixOf(this.stackName);
+    const sesTenantPrefix = (this.sesTenantPrefix = props.sesTenantPrefix ?? sesTenantPrefixOf(this.stackName));
     if (!/^[A-Za-z0-9_-]{1,26}$/.test(sesTenantPrefix)) throw new Error(`sesTenantPrefix must be 1 to 26 letters, digits, - or _, got "${sesTenantPrefix}"`);
 
     const fn = (id: string, entryDir: string, extra: Partial<SesameFunctionProps> = {}) =>
@@ -178,6 +180,7 @@ export class SesameStack extends Stack {
       eventsTopic: events.topic,
       configurationSetArns: events.configurationSetArns,
       secretsKey,
+      sesTenantPrefix,
     });
     this.alarms = new SesameAlarms(this, 'Alarms', {
       deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue],

@@ -55,6 +55,12 @@ function resourceArn(ref: ResourceRef, call: RecordedCall, stack: StackResources
       return stack.eventsTopicArn;
     case 'subscription':
       return `${stack.eventsTopicArn}:${ref.arn.slice(ref.arn.lastIndexOf(':') + 1)}`;
+    case 'tenant':
+      // `<prefix>-<tenant id>`, then the id SES generates. Tests and local mode use prefixes of their
+      // own; the tenant is evaluated as this stack's, under the stack's prefix.
+      return arn('ses', `tenant/${stack.sesTenantPrefix}-${ref.name.slice(ref.name.indexOf('-') + 1)}/tn-0123456789abcdef`);
+    case 'reputation-policy':
+      return `arn:aws:ses:${REGION}:aws:reputation-policy/${ref.name}`;
   }
 }
 
