@@ -81,7 +81,9 @@ export function authorizationsOf(call: RecordedCall, stack: StackResources): Aut
     for (const [k, v] of Object.entries(call.tags)) requestTags[`aws:RequestTag/${k}`] = v;
     requestTags['aws:TagKeys'] = Object.keys(call.tags);
   }
-  const refs = call.resources.length ? call.resources : [undefined];
+  // SendEmail names its tenant (TenantName) as the ses:TenantName condition key, not as a resource.
+  const named = operation === 'ses:SendEmail' ? call.resources.filter((r) => r.type !== 'tenant') : call.resources;
+  const refs = named.length ? named : [undefined];
   const out: Authorization[] = [];
   for (const ref of refs) {
     const existing: Record<string, string> = ref?.type === 'identity' && !call.operation.startsWith('Create') ? { [`aws:ResourceTag/${TAG_STACK_KEY}`]: stack.stackName } : {};

@@ -46,6 +46,8 @@ import { domainRoutes } from '../../lambdas/domains/routes';
 import { apiKeyRoutes } from '../../lambdas/account/api-keys';
 import { webhookRoutes } from '../../lambdas/account/webhooks';
 import { templateRoutes } from '../../lambdas/account/templates';
+import { suppressionRoutes } from '../../lambdas/account/suppressions';
+import { SuppressionStore } from '../../lambdas/core/adapters/suppressions';
 import { createSnsHttpsHandler } from '../../lambdas/sns-https/core';
 import { createSnsVerifier } from '../../lambdas/sns-https/verify';
 import { DEFAULT_SNS_CERT_HOST } from '../../lambdas/core/config';
@@ -121,6 +123,7 @@ beforeAll(async () => {
         endpointPolicy: { allowLoopback: false, allowHttp: false },
       }),
       ...templateRoutes({ templates }),
+      ...suppressionRoutes({ suppressions: new SuppressionStore(db), ses: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX }),
     }, auth, quiet) as Lambda,
     snsHttps: createSnsHttpsHandler({
       verifier: createSnsVerifier({ certHost: new RegExp(DEFAULT_SNS_CERT_HOST), fetchCertificate: async () => testCert }),
@@ -189,6 +192,10 @@ const TEMPLATES: Record<string, unknown> = {
   'POST /webhooks/ses': JSON.parse(snsFixture) as unknown,
   'POST /templates': { name: 'receipt', alias: 'receipt', subject: 'Your receipt', html: '<p>{{{AMOUNT}}}</p>', variables: [{ key: 'AMOUNT', type: 'string', fallback_value: '0' }] },
   'PATCH /templates/{id}': { name: 'renamed', html: '<p>Hi</p>' },
+  'PATCH /api-keys/{id}': { name: 'renamed' },
+  'POST /suppressions': { email: 'Fuzz@Example.org' },
+  'POST /suppressions/batch/add': { emails: ['a@example.org', 'B@example.org'] },
+  'POST /suppressions/batch/remove': { emails: ['a@example.org'] },
 };
 
 const NASTY = [
