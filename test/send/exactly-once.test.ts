@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { EmailStatusStore } from '../../lambdas/core/adapters/email-status';
 import { EventStore } from '../../lambdas/core/adapters/events';
+import { SuppressionStore } from '../../lambdas/core/adapters/suppressions';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
 import { SendUnconfirmedError, SesSender, sendingClient } from '../../lambdas/core/adapters/ses';
 import { sesClient, sesSendClient } from '../../lambdas/core/clients';
@@ -57,7 +58,7 @@ function ingestOn(): IngestDeps & { fanned: string[] } {
   const db = createDb(h.dynamo.doc, h.table);
   const fanned: string[] = [];
   return {
-    events: new EventStore(db), status: new EmailStatusStore(db), fanned,
+    events: new EventStore(db), status: new EmailStatusStore(db), suppressions: new SuppressionStore(db), fanned,
     fanOut: { fanOut: async (e) => void fanned.push(e.type) },
     topicArn: TOPIC, retentionDays: 30, now: Date.now, log: silentLogger,
   };
