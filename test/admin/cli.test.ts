@@ -113,7 +113,7 @@ describe('the npx sesame binary', () => {
     const env = {
       ...rest,
       AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'), AWS_PROFILE: 'sesame-admin-test',
-      SESAME_TABLE_NAME: table, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      SESAME_TABLE_NAME: table, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SESV2: ses.endpoint, SESAME_SES_TENANT_PREFIX: 'profile', SESAME_CONFIGURATION_SET: 'sesame',
     };
     try {
       const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '../../bin/sesame.js'), 'tenants', 'create', 'from-a-profile'], { env });
