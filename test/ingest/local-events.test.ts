@@ -163,7 +163,8 @@ describe('startLocalEvents', () => {
       await events.idle();
 
       // Assess
-      const recipients = Object.fromEntries((await world.itemsOf(id, 'R#')).map((r) => [r.address, r.status]));
+      const view = await world.view(id);
+      const recipients = Object.fromEntries(Object.entries(view.recipients).map(([address, [status]]) => [address, status]));
       expect(recipients).toEqual({ 'listed@example.org': 'suppressed', 'other@example.org': 'delivered' });
       const suppressed = world.fanned.find((e) => e.type === 'email.suppressed');
       expect(suppressed?.details).toMatchObject({ suppressed: { type: 'OnTenantSuppressionList' }, bounce: { type: 'Permanent', subType: 'OnTenantSuppressionList' } });
