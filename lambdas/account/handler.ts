@@ -1,10 +1,12 @@
-/** The account function: /api-keys, /webhooks and /templates. */
+/** The account function: /api-keys, /webhooks, /templates and /suppressions. */
 import { readAccountConfig } from '../core/config';
-import { documentClient, sqsClient } from '../core/clients';
+import { documentClient, sesClient, sqsClient } from '../core/clients';
 import { createDb } from '../core/adapters/dynamo';
 import { DomainStore } from '../core/adapters/domains';
 import { SqsDeliveryQueue } from '../core/adapters/fan-out';
 import { keyProviderFromConfig, SecretBox } from '../core/adapters/secrets';
+import { SesTenants } from '../core/adapters/ses-tenants';
+import { SuppressionStore } from '../core/adapters/suppressions';
 import { TenantStore } from '../core/adapters/tenants';
 import { DeliveryStore } from '../core/adapters/deliveries';
 import { RebuiltPayloads } from '../core/adapters/delivery-payloads';
@@ -15,6 +17,7 @@ import { TemplateStore } from '../core/adapters/templates';
 import { createAuthenticator } from '../core/http/auth';
 import { createApiHandler } from '../core/http/api';
 import { apiKeyRoutes } from './api-keys';
+import { suppressionRoutes } from './suppressions';
 import { webhookRoutes } from './webhooks';
 import { templateRoutes } from './templates';
 
@@ -33,6 +36,7 @@ export const handler = createApiHandler(
       endpointPolicy: { allowLoopback: config.allowLoopbackWebhooks, allowHttp: config.allowLoopbackWebhooks },
     }),
     ...templateRoutes({ templates: new TemplateStore(db) }),
+    ...suppressionRoutes({ suppressions: new SuppressionStore(db), ses: new SesTenants(sesClient()), sesTenantPrefix: config.sesTenantPrefix }),
   },
   createAuthenticator(tenants),
 );
