@@ -127,14 +127,23 @@ describe('POST /emails', () => {
     expect([plain, tracked, opens].map((s) => s.map((e) => e.request.ConfigurationSetName))).toEqual([['sesame'], ['sesame-open-click'], ['sesame-open']]);
   });
 
-  it('sends a domain with tls enforced through the TLS-requiring configuration set, and back when opportunistic', async () => {
+  it('sends a domain with tls enforced through the TLS-requiring configuration set of its tracking, and back when opportunistic', async () => {
     const w = await world();
     const mine = await w.domain(w.keyA);
-    await w.api('PATCH', `/domains/${mine.id}`, { key: w.keyA, body: { tls: 'enforced', open_tracking: true } });
-    const enforced = await w.sentDuring(() => w.api('POST', '/emails', { key: w.keyA, body: w.email(mine.name) }));
-    await w.api('PATCH', `/domains/${mine.id}`, { key: w.keyA, body: { tls: 'opportunistic' } });
-    const opportunistic = await w.sentDuring(() => w.api('POST', '/emails', { key: w.keyA, body: w.email(mine.name) }));
-    expect([enforced, opportunistic].map((s) => s.map((e) => e.request.ConfigurationSetName))).toEqual([['sesame-open-tls'], ['sesame-open']]);
+    const sendWith = async (settings: Record<string, unknown>) => {
+      await w.api('PATCH', `/domains/${mine.id}`, { key: w.keyA, body: settings });
+      return (await w.sentDuring(() => w.api('POST', '/emails', { key: w.keyA, body: w.email(mine.name) }))).map((e) => e.request.ConfigurationSetName);
+    };
+    // Each TLS-requiring set, associated with the tenant's SES tenant as the other four are.
+    const enforced = [
+      await sendWith({ tls: 'enforced', open_tracking: false, click_tracking: false }),
+      await sendWith({ open_tracking: true }),
+      await sendWith({ click_tracking: true }),
+      await sendWith({ open_tracking: false }),
+    ];
+    expect(enforced).toEqual([['sesame-tls'], ['sesame-open-tls'], ['sesame-open-click-tls'], ['sesame-click-tls']]);
+    const opportunistic = await sendWith({ tls: 'opportunistic', open_tracking: true, click_tracking: false });
+    expect(opportunistic).toEqual(['sesame-open']);
     expect((await w.api('GET', `/domains/${mine.id}`, { key: w.keyA })).body.tls).toBe('opportunistic');
   });
 

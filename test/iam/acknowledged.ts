@@ -19,9 +19,7 @@ const PREVIOUS_LAYOUT =
   'UpdateItem raises the recipient and status items of emails written before the one-write layout (applyPreviousLayout), for as long as such emails live (the retention); the suites exercise that path through the events adapter directly, and every new email is applied with one conditional PutItem';
 
 export const ACKNOWLEDGED_UNUSED: readonly Acknowledgment[] = [
-  { caller: 'ingest', action: 'dynamodb:UpdateItem', reason: PREVIOUS_LAYOUT },
   { caller: 'snsHttps', action: 'dynamodb:UpdateItem', reason: PREVIOUS_LAYOUT },
-  { caller: 'admin', action: 'dynamodb:UpdateItem', reason: `${PREVIOUS_LAYOUT} (\`dlq redrive\` applies parked events with the ingest code)` },
   { caller: 'send', action: 'sqs:SendMessage', reason: API_EVENTS },
   { caller: 'dispatch', action: 'sqs:SendMessage', reason: API_EVENTS },
   { caller: 'dispatch', action: 'dynamodb:Query', reason: `${API_EVENTS}; on the table, the BODY# chunks of an email whose gzipped body is over 2 KB (EmailStore.get, recorded for send)` },
