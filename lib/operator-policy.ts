@@ -6,7 +6,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { iam5ResourceFinding } from './nag-findings';
-import { identityArn } from './sesame-function';
+import { identityArn, tenantArn } from './sesame-function';
 
 export interface OperatorPolicyProps {
   /** The table: tenants and keys (`tenants`, `keys`), and what re-ingesting parked events writes. */
@@ -21,6 +21,8 @@ export interface OperatorPolicyProps {
   readonly configurationSetArns: readonly string[];
   /** The key of webhook signing secrets (`doctor` checks it is readable and well formed). */
   readonly secretsKey: ISecret;
+  /** SES tenants are `<prefix>-<tenant id>` (`tenants create`, `show`, `list`, `migrate`). */
+  readonly sesTenantPrefix: string;
 }
 
 /**
@@ -32,14 +34,19 @@ export interface OperatorPolicyProps {
  * - `dlq redrive`: receive and delete on the dead-letter queues, send to the webhook queue, and
  *   what ingesting an event does (the same table actions, the same fan-out);
  * - `doctor`: read-only checks of the SES account, configuration sets, identities, the topic's
- *   subscriptions, the queues and the signing-secrets key.
+ *   subscriptions, the queues and the signing-secrets key;
+ * - `tenants`: this stack's SES tenants (create, suppression settings, reputation policy, resource
+ *   associations with the configuration sets and identities, status, suppressed addresses), and one
+ *   Scan of the table for `tenants migrate`, which finds tenants made before they were listed.
  */
 export class OperatorPolicy extends Construct {
   readonly policy: ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: OperatorPolicyProps) {
     super(scope, id);
-    const { table, webhookQueue, deadLetterQueues, eventsTopic, configurationSetArns, secretsKey } = props;
+    const { table, webhookQueue, deadLetterQueues, eventsTopic, configurationSetArns, secretsKey, sesTenantPrefix } = props;
+    const tenants = tenantArn(this, sesTenantPrefix);
+    const reputationPolicies = Stack.of(this).formatArn({ service: 'ses', account: 'aws', resource: 'reputation-policy', resourceName: '*' });
     const indexes = `${table.tableArn}/index/*`;
     const identities = identityArn(this);
     this.policy = new ManagedPolicy(this, 'Policy', {
@@ -67,12 +74,28 @@ export class OperatorPolicy extends Construct {
         new PolicyStatement({ sid: 'EventsTopic', actions: ['sns:ListSubscriptionsByTopic'], resources: [eventsTopic.topicArn] }),
         new PolicyStatement({ sid: 'EventsSubscriptions', actions: ['sns:GetSubscriptionAttributes'], resources: [`${eventsTopic.topicArn}:*`] }),
         new PolicyStatement({ sid: 'SecretsKey', actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], resources: [secretsKey.secretArn] }),
+        new PolicyStatement({ sid: 'TenantsMigrate', actions: ['dynamodb:Scan'], resources: [table.tableArn] }),
+        new PolicyStatement({
+          sid: 'SesTenants',
+          actions: [
+            'ses:CreateTenant', 'ses:GetTenant', 'ses:PutTenantSuppressionAttributes', 'ses:GetReputationEntity',
+            'ses:ListTenantResources', 'ses:ListSuppressedDestinations',
+          ],
+          resources: [tenants],
+        }),
+        new PolicyStatement({ sid: 'SesTenantReputationPolicy', actions: ['ses:UpdateReputationEntityPolicy'], resources: [tenants, reputationPolicies] }),
+        new PolicyStatement({
+          sid: 'SesTenantResources',
+          actions: ['ses:CreateTenantResourceAssociation'],
+          resources: [tenants, identities, ...configurationSetArns],
+        }),
+        new PolicyStatement({ sid: 'SesListTenants', actions: ['ses:ListTenants'], resources: ['*'] }),
       ],
     });
-    this.acknowledgeWildcards(indexes, identities, `${eventsTopic.topicArn}:*`);
+    this.acknowledgeWildcards(indexes, identities, `${eventsTopic.topicArn}:*`, tenants, reputationPolicies);
   }
 
-  private acknowledgeWildcards(indexes: string, identities: string, subscriptions: string): void {
+  private acknowledgeWildcards(indexes: string, identities: string, subscriptions: string, tenants: string, reputationPolicies: string): void {
     const acknowledge = (id: string, reason: string) => Validations.of(this.policy).acknowledge({ id, reason });
     acknowledge(iam5ResourceFinding(this, indexes), "The table's own global secondary indexes (gsi1, gsi2 of lambdas/core/table.ts), which the admin tool queries; no other table.");
     acknowledge(
@@ -80,6 +103,11 @@ export class OperatorPolicy extends Construct {
       "Read-only GetEmailIdentity on this account and region's SES identities: the customers' domains are created at run time, so their ARNs are unknown at deploy time.",
     );
     acknowledge(iam5ResourceFinding(this, subscriptions), "Read-only GetSubscriptionAttributes on the subscriptions of the stack's own events topic, whose ids SNS assigns.");
-    acknowledge('AwsSolutions-IAM5[Resource::*]', 'ses:GetAccount (sending quota and status) has no resource type: IAM accepts only "*" for it.');
+    acknowledge(
+      iam5ResourceFinding(this, tenants),
+      "This stack's SES tenants, one per Sesame tenant, made by the admin tool: SES appends an id it generates to a tenant's ARN (tenant/<name>/<id>), so tenant/<stack prefix>-* names them.",
+    );
+    acknowledge(iam5ResourceFinding(this, reputationPolicies), "SES's own managed reputation policies (none, standard, strict), which a tenant's policy is set to.");
+    acknowledge('AwsSolutions-IAM5[Resource::*]', 'ses:GetAccount (sending quota and status) and ses:ListTenants have no resource type: IAM accepts only "*" for them.');
   }
 }

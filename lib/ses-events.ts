@@ -8,7 +8,6 @@ import {
   ConfigurationSetTlsPolicy,
   EmailSendingEvent,
   EventDestination,
-  SuppressionReasons,
 } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -85,7 +84,8 @@ export class SesEvents extends Construct {
     const set = new ConfigurationSet(this, `ConfigurationSet-${name}`, {
       configurationSetName: name,
       tlsPolicy: ConfigurationSetTlsPolicy[tlsPolicyFor(choice)],
-      suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+      // No suppression options: a set's own would override the SES tenants' scope, and each
+      // tenant's own list must apply (lambdas/core/domain/configuration-sets.ts).
       reputationMetrics: true,
       sendingEnabled: true,
     });

@@ -311,6 +311,28 @@ export class SesameFunction extends Construct {
       .setEnv('SESAME_SCHEDULER_ROLE_ARN', scheduler.role.roleArn);
   }
 
+  /**
+   * Sets SESAME_SES_TENANT_PREFIX (SES tenants are `<prefix>-<tenant id>`) and grants what the
+   * function does with them, on this stack's tenants only (`tenant/<prefix>-*`: SES appends an id
+   * it generates to a tenant's ARN):
+   * `send`: nothing more (SendEmail names the tenant; bindSending grants it);
+   * `suppressions`: add and remove entries of a tenant's suppression list;
+   * `associate`: read a tenant and associate an identity with it (a new domain).
+   */
+  bindSesTenants(prefix: string, access: 'send' | 'suppressions' | 'associate'): this {
+    const tenants = tenantArn(this, prefix);
+    if (access === 'suppressions') {
+      this.fn.addToRolePolicy(new PolicyStatement({ actions: ['ses:PutSuppressedDestination', 'ses:DeleteSuppressedDestination'], resources: [tenants] }));
+      this.acknowledge(iam5ResourceFinding(this, tenants), TENANT_WILDCARD_REASON);
+    } else if (access === 'associate') {
+      this.fn.addToRolePolicy(new PolicyStatement({ actions: ['ses:GetTenant'], resources: [tenants] }));
+      this.fn.addToRolePolicy(new PolicyStatement({ actions: ['ses:CreateTenantResourceAssociation'], resources: [tenants, identityArn(this)] }));
+      this.acknowledge(iam5ResourceFinding(this, tenants), TENANT_WILDCARD_REASON);
+      this.acknowledge(iam5ResourceFinding(this, identityArn(this)), IDENTITY_WILDCARD_REASON);
+    }
+    return this.setEnv('SESAME_SES_TENANT_PREFIX', prefix);
+  }
+
   /** Acknowledges one cdk-nag finding on this function's role and policy, with its reason. */
   private acknowledge(id: string, reason: string): void {
     Validations.of(this.fn.role ?? this).acknowledge({ id, reason });
@@ -331,6 +353,14 @@ function cdkBundling(b: LambdaBundling): BundlingOptions {
 
 const IDENTITY_WILDCARD_REASON =
   "SES identities are the customers' domains, created at run time by the domains API, so their ARNs are unknown at deploy time: identity/* of this account and region only. The handlers check that the tenant owns the domain. ses:SendEmail is authorised against both the identity and the configuration set, which are named explicitly.";
+
+const TENANT_WILDCARD_REASON =
+  "SES tenants are made by the admin tool, one per Sesame tenant, and SES appends an id it generates to a tenant's ARN (tenant/<name>/<id>): tenant/<stack prefix>-* covers this stack's tenants only, in this account and region. The handlers name the caller's own tenant.";
+
+/** `arn:<partition>:ses:<region>:<account>:tenant/<prefix>-*`: this stack's SES tenants. */
+export function tenantArn(scope: Construct, prefix: string): string {
+  return Stack.of(scope).formatArn({ service: 'ses', resource: 'tenant', resourceName: `${prefix}-*` });
+}
 
 /** `arn:<partition>:ses:<region>:<account>:identity/*` of the stack's account and region. */
 export function identityArn(scope: Construct): string {

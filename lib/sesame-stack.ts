@@ -63,6 +63,16 @@ export interface SesameStackProps extends StackProps {
   readonly route53Zones?: readonly HostedZone[];
   /** Dispatch invocations at most at once, sending scheduled emails (2 to 1000). @default 5 */
   readonly dispatchMaxConcurrency?: number;
+  /**
+   * Prefix of the SES tenants' names, `<prefix>-<tenant id>` (SESAME_SES_TENANT_PREFIX): 1 to 26
+   * letters, digits, `-` or `_`. @default - the stack's name, shortened and with other characters as `-`
+   */
+  readonly sesTenantPrefix?: string;
+}
+
+/** The default SES tenant prefix: the stack's name, within the rules of SES tenant names. */
+export function sesTenantPrefixOf(stackName: string): string {
+  return stackName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 26);
 }
 
 /** Memory of the functions that mostly wait (ingest, deliver): Lambda's least. */
@@ -81,6 +91,8 @@ export class SesameStack extends Stack {
   readonly content: ContentBucket;
   readonly api: SesameApi;
   readonly alarms: SesameAlarms;
+  /** SES tenants are `<sesTenantPrefix>-<tenant id>` (SESAME_SES_TENANT_PREFIX). */
+  readonly sesTenantPrefix: string;
   /** The managed policy for whoever runs the admin tool (`npx sesame`). */
   readonly operatorPolicy: OperatorPolicy;
   readonly dashboard: SesameDashboard;
@@ -95,6 +107,8 @@ export class SesameStack extends Stack {
     const metricsTenants = [...parseMetricsTenants((props.metricsTenants ?? []).join(','))];
     // Business metrics per stack: two stacks in one account do not add up each other's emails.
     const metricsNamespace = `Sesame/${this.stackName}`;
+    const sesTenantPrefix = (this.sesTenantPrefix = props.sesTenantPrefix ?? sesTenantPrefixOf(this.stackName));
+    if (!/^[A-Za-z0-9_-]{1,26}$/.test(sesTenantPrefix)) throw new Error(`sesTenantPrefix must be 1 to 26 letters, digits, - or _, got "${sesTenantPrefix}"`);
     const logRetentionDays = props.requestLogRetentionDays ?? Math.min(7, retentionDays);
     if (!Number.isInteger(logRetentionDays) || logRetentionDays < 1 || logRetentionDays > retentionDays) {
       throw new Error(`requestLogRetentionDays must be an integer from 1 to retentionDays (${retentionDays}), got ${logRetentionDays}`);
@@ -126,7 +140,7 @@ export class SesameStack extends Stack {
     // Queues domain events (domain.created/updated/deleted) with the schedule's first delay, as the fan-out does.
     const domains = fn('Domains', 'domains', { description: 'Sesame: /domains', environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule, ...requestLogEnv } });
     const account = fn('Account', 'account', {
-      description: 'Sesame: /api-keys, /webhooks, /templates, /logs',
+      description: 'Sesame: /api-keys, /webhooks, /templates, /suppressions, /logs',
       environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule, ...requestLogEnv },
     });
     // The fan-out (ingest, snsHttps) queues each webhook's first attempt with the schedule's first delay.
@@ -204,6 +218,10 @@ export class SesameStack extends Stack {
     domains.bindIdentityManagement(events.configurationSetPrefix);
     verifyDomains.bindIdentityReads();
     if (props.route53Zones?.length) domains.bindRoute53Zones(props.route53Zones);
+    // Send and dispatch both name the email's SES tenant in SendEmail (sendToSes).
+    for (const f of [send, dispatch]) f.bindSesTenants(sesTenantPrefix, 'send');
+    account.bindSesTenants(sesTenantPrefix, 'suppressions');
+    domains.bindSesTenants(sesTenantPrefix, 'associate');
     for (const f of [send, account, snsHttps, ingest, dispatch, domains, verifyDomains]) f.bindWebhookQueue(webhooks.queue, 'send');
     snsHttps.bindEventsTopic(events.topic);
     for (const f of [account, deliver]) f.bindSecretsKey(secretsKey);
@@ -220,6 +238,7 @@ export class SesameStack extends Stack {
       eventsTopic: events.topic,
       configurationSetArns: events.configurationSetArns,
       secretsKey,
+      sesTenantPrefix,
     });
     this.alarms = new SesameAlarms(this, 'Alarms', {
       deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue, this.scheduler.deadLetterQueue],
@@ -250,7 +269,7 @@ export class SesameStack extends Stack {
     new CfnOutput(this, 'WebhookDlqUrl', { value: webhooks.deadLetterQueue.queue.queueUrl, description: 'SESAME_WEBHOOK_DLQ_URL' });
     // Everything `npx sesame` reads (doctor included), as one line to prefix to it.
     new AdminEnvironment(this, 'AdminEnvironment', {
-      table, configurationSetPrefix: events.configurationSetPrefix, eventsTopic: events.topic, ingest: ingest.fn,
+      table, configurationSetPrefix: events.configurationSetPrefix, sesTenantPrefix, eventsTopic: events.topic, ingest: ingest.fn,
       eventsDeadLetterQueue: events.subscriptionDeadLetterQueue.queue, ingestFailureQueue: events.ingestFailureQueue.queue,
       webhookQueue: webhooks.queue, webhookDeadLetterQueue: webhooks.deadLetterQueue.queue, secretsKey,
       route53Zones: (props.route53Zones ?? []).map((z) => `${z.id}:${z.name}`).join(','),

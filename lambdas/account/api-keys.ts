@@ -23,6 +23,8 @@ const createSchema = z.object({
   domain_id: z.optional(z.string()),
 });
 
+const updateSchema = z.object({ name: createSchema.shape.name });
+
 export function apiKeyRoutes(deps: ApiKeyDeps): Routes {
   return {
     'POST /api-keys': {
@@ -58,6 +60,22 @@ export function apiKeyRoutes(deps: ApiKeyDeps): Routes {
           statusCode: 200,
           body: { object: 'list', has_more: false, data: keys.map((k) => ({ id: k.id, name: k.name, permission: k.permission, created_at: k.createdAt })) },
         };
+      },
+    },
+
+    'PATCH /api-keys/{id}': {
+      permission: 'full_access',
+      async handle(ctx) {
+        const id = ctx.request.params.id ?? '';
+        const parsed = updateSchema.safeParse(parseJsonBody(ctx.request.body));
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          const field = issue.path.join('.') || 'body';
+          throw new HttpError(422, field === 'name' && issue.code === 'invalid_type' ? 'missing_required_field' : 'validation_error', `Invalid \`${field}\` field: ${issue.message}`);
+        }
+        if (!isId(id) || !(await deps.tenants.renameKey(id, ctx.auth.tenantId, parsed.data.name))) throw notFound('API key');
+        ctx.log.info('api key renamed', { keyId: id });
+        return { statusCode: 200, body: { object: 'api_key', id } };
       },
     },
 

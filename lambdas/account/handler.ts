@@ -1,11 +1,13 @@
-/** The account function: /api-keys, /webhooks, /templates and /logs. */
+/** The account function: /api-keys, /webhooks, /templates, /suppressions and /logs. */
 import { readAccountConfig, readRequestLogConfig } from '../core/config';
 import { RequestLogStore } from '../core/adapters/request-logs';
-import { documentClient, sqsClient } from '../core/clients';
+import { documentClient, sesClient, sqsClient } from '../core/clients';
 import { createDb } from '../core/adapters/dynamo';
 import { DomainStore } from '../core/adapters/domains';
 import { SqsDeliveryQueue } from '../core/adapters/fan-out';
 import { keyProviderFromConfig, SecretBox } from '../core/adapters/secrets';
+import { SesTenants } from '../core/adapters/ses-tenants';
+import { SuppressionStore } from '../core/adapters/suppressions';
 import { TenantStore } from '../core/adapters/tenants';
 import { DeliveryStore } from '../core/adapters/deliveries';
 import { RebuiltPayloads } from '../core/adapters/delivery-payloads';
@@ -16,6 +18,7 @@ import { TemplateStore } from '../core/adapters/templates';
 import { createAuthenticator } from '../core/http/auth';
 import { createApiHandler } from '../core/http/api';
 import { apiKeyRoutes } from './api-keys';
+import { suppressionRoutes } from './suppressions';
 import { webhookRoutes } from './webhooks';
 import { templateRoutes } from './templates';
 import { logRoutes } from './logs';
@@ -38,6 +41,7 @@ export const handler = createApiHandler(
     }),
     ...templateRoutes({ templates: new TemplateStore(db) }),
     ...logRoutes({ logs }),
+    ...suppressionRoutes({ suppressions: new SuppressionStore(db), ses: new SesTenants(sesClient()), sesTenantPrefix: config.sesTenantPrefix }),
   },
   createAuthenticator(tenants),
   undefined,

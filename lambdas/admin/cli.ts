@@ -8,10 +8,14 @@ import type { TenantStore } from '../core/adapters/tenants';
 import type { Permission } from '../core/http/auth';
 import { isValidDomain } from '../core/domain/email';
 import { attributed } from '../core/aws-calls';
+import { type ReputationSetting, isReputationSetting, REPUTATION_SETTINGS } from '../core/domain/ses-tenants';
+import { type TenantAdminDeps, createTenant, listTenants, migrateTenants, showTenant } from './tenants';
 
 export interface AdminDeps {
   /** Built lazily, so that `sesame help` needs no configuration. */
   tenants(): TenantStore;
+  /** The tenant commands' adapters (the table and SES), built lazily too. */
+  tenantAdmin(): TenantAdminDeps;
   /** Extra commands that later parts of the system register (e.g. `dlq redrive`). */
   readonly extra?: Readonly<Record<string, (args: ParsedArgs, deps: AdminDeps) => Promise<unknown>>>;
 }
@@ -41,7 +45,11 @@ export class CommandOutput {
 const SWITCHES = new Set(['json']);
 
 export const USAGE = `usage: sesame <command>
-  tenants create <name>                              -> {"tenant_id", "api_key", "api_key_id"}
+  tenants create <name> [--reputation standard|strict|none]
+                                                     -> {"tenant_id", "api_key", "api_key_id", "ses_tenant"}; again: completes a half-made one
+  tenants show <tenant_id>                           -> the tenant, its SES tenant's sending status and reputation findings
+  tenants list                                       -> {"data": [{"tenant_id", "name", "ses_tenant", "sending_status"}]}
+  tenants migrate [--reputation standard|strict|none] -> every tenant gets its SES tenant (policy kept unless given); imports what SES's lists hold
   keys create --tenant <tenant_id> [--name <name>] [--permission full_access|sending_access] [--domain <domain>]
                                                      -> {"api_key", "id", ...}
   keys list --tenant <tenant_id>                     -> {"data": [...]}
@@ -74,17 +82,27 @@ const need = (value: string | undefined, what: string): string => {
   return value.trim();
 };
 
+/** `--reputation`: the SES-managed reputation policy of a tenant (default standard). */
+function reputationOf(args: ParsedArgs): ReputationSetting {
+  const value = args.flags.reputation ?? 'standard';
+  if (!isReputationSetting(value)) throw new UsageError(`--reputation must be one of ${REPUTATION_SETTINGS.join(', ')}`);
+  return value;
+}
+
 async function dispatch(args: ParsedArgs, deps: AdminDeps): Promise<unknown> {
   const [group, action, ...rest] = args.positional;
   const command = `${group ?? ''} ${action ?? ''}`.trim();
   switch (command) {
     case 'tenants create': {
       const name = need(rest[0] ?? args.flags.name, '<name>');
-      const store = deps.tenants();
-      const tenant = await store.createTenant(name);
-      const key = await store.createKey(tenant.id, { name: 'default' });
-      return { tenant_id: tenant.id, name: tenant.name, api_key: key.token, api_key_id: key.id, created_at: tenant.createdAt };
+      return createTenant(deps.tenantAdmin(), name, reputationOf(args));
     }
+    case 'tenants show':
+      return showTenant(deps.tenantAdmin(), need(rest[0] ?? args.flags.tenant, '<tenant_id>'));
+    case 'tenants list':
+      return listTenants(deps.tenantAdmin());
+    case 'tenants migrate':
+      return migrateTenants(deps.tenantAdmin(), args.flags.reputation === undefined ? undefined : reputationOf(args));
     case 'keys create': {
       const tenantId = need(args.flags.tenant, '--tenant <tenant_id>');
       const permission = (args.flags.permission ?? 'full_access') as Permission;

@@ -78,14 +78,19 @@ export function assessConfigurationSet(
   if (extra.length > 0) {
     return warn(name, `publishes ${extra.join(' and ')}, which its tracking choice does not ask for: SES adds tracking to emails from domains that turned it off; ${redeploy}`);
   }
-  const reasons = set.SuppressionOptions?.SuppressedReasons;
+  // A set's own suppression options override each SES tenant's scope: the stack makes none.
+  const options = set.SuppressionOptions;
+  if (options !== undefined && options.SuppressionScope !== 'TENANT') {
+    return warn(name, `has suppression options of its own, which override each tenant's own suppression list (tenants would share the ${options.SuppressionScope === 'ACCOUNT' ? "account's" : "set's"} list): ${redeploy}, or aws sesv2 put-configuration-set-suppression-options --configuration-set-name ${setName} --suppression-scope TENANT --suppressed-reasons ${SUPPRESSED_REASONS.join(' ')}`);
+  }
+  const reasons = options?.SuppressedReasons;
   if (reasons !== undefined) {
     const unsuppressed = SUPPRESSED_REASONS.filter((r) => !reasons.includes(r));
     if (unsuppressed.length > 0) {
-      return warn(name, `does not suppress addresses after a ${unsuppressed.join(' or ').toLowerCase()}: aws sesv2 put-configuration-set-suppression-options --configuration-set-name ${setName} --suppressed-reasons ${SUPPRESSED_REASONS.join(' ')}`);
+      return warn(name, `does not suppress addresses after a ${unsuppressed.join(' or ').toLowerCase()}: aws sesv2 put-configuration-set-suppression-options --configuration-set-name ${setName} --suppression-scope TENANT --suppressed-reasons ${SUPPRESSED_REASONS.join(' ')}`);
     }
   }
-  return ok(name, `sending; publishes ${expected.length} event types to the topic${reasons !== undefined ? `; suppresses after ${reasons.join(' and ').toLowerCase()}` : ''}`);
+  return ok(name, `sending; publishes ${expected.length} event types to the topic; each tenant's own suppression list applies`);
 }
 
 /** Stands in for the topic and its subscription in local mode. */

@@ -34,7 +34,11 @@ export type ResourceRef =
   | { readonly type: 'topic'; readonly arn: string; readonly env?: string }
   | { readonly type: 'subscription'; readonly arn: string }
   | { readonly type: 'schedule'; readonly group: string; readonly name: string; readonly roleArn?: string }
-  | { readonly type: 'object'; readonly bucket: string; readonly key: string };
+  | { readonly type: 'object'; readonly bucket: string; readonly key: string }
+  /** An SES tenant, by name (its ARN ends with an id SES generates). */
+  | { readonly type: 'tenant'; readonly name: string }
+  /** An SES-managed reputation policy: none, standard or strict. */
+  | { readonly type: 'reputation-policy'; readonly name: string };
 
 export interface RecordedCall {
   readonly caller: Caller;
@@ -124,6 +128,14 @@ export function describeInput(input: Input): { resources: ResourceRef[]; tags?: 
   if (subscription) resources.push({ type: 'subscription', arn: subscription });
   const bucket = str(input.Bucket);
   if (bucket && str(input.Key)) resources.push({ type: 'object', bucket, key: str(input.Key)! });
+  // SES tenants: by name, or by ARN (`tenant/<name>/<id>`, a reputation entity); what is associated with one.
+  const tenant = str(input.TenantName) ?? /:tenant\/([^/]+)/.exec(str(input.ReputationEntityReference) ?? '')?.[1];
+  if (tenant) resources.push({ type: 'tenant', name: tenant });
+  const associated = str(input.ResourceArn);
+  if (associated?.includes(':identity/')) resources.push({ type: 'identity', name: associated.slice(associated.indexOf(':identity/') + ':identity/'.length) });
+  if (associated?.includes(':configuration-set/')) resources.push({ type: 'configuration-set', name: associated.slice(associated.indexOf(':configuration-set/') + ':configuration-set/'.length) });
+  const policy = /:reputation-policy\/(.+)$/.exec(str(input.ReputationEntityPolicy) ?? '')?.[1];
+  if (policy) resources.push({ type: 'reputation-policy', name: policy });
   const tags = Array.isArray(input.Tags)
     ? Object.fromEntries((input.Tags as { Key?: string; Value?: string }[]).map((t) => [t.Key ?? '', t.Value ?? '']))
     : undefined;

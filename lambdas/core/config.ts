@@ -88,7 +88,21 @@ export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
   };
 }
 
-export interface SendConfig extends CoreConfig, SchedulerConfig, WebhookQueueConfig {
+/** The SES tenants of Sesame's tenants are named `<prefix>-<tenant id>` (see sesTenantName). */
+export interface SesTenantConfig {
+  /** SESAME_SES_TENANT_PREFIX: the stack's name. */
+  readonly sesTenantPrefix: string;
+}
+
+export function readSesTenantConfig(env: Env = process.env): SesTenantConfig {
+  const sesTenantPrefix = requireEnv('SESAME_SES_TENANT_PREFIX', env);
+  if (!/^[A-Za-z0-9_-]{1,26}$/.test(sesTenantPrefix)) {
+    throw new ConfigError(`SESAME_SES_TENANT_PREFIX must be 1 to 26 letters, digits, - or _ (SES tenant names), got "${sesTenantPrefix}"`);
+  }
+  return { sesTenantPrefix };
+}
+
+export interface SendConfig extends CoreConfig, SchedulerConfig, WebhookQueueConfig, SesTenantConfig {
   /** Prefix of the configuration sets: `<prefix>-<tracking>` (see configurationSetName). */
   readonly configurationSet: string;
   /**
@@ -107,6 +121,7 @@ export function readSendConfig(env: Env = process.env): SendConfig {
     ...readCoreConfig(env),
     ...readSchedulerConfig(env),
     ...readWebhookQueueConfig(env),
+    ...readSesTenantConfig(env),
     configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
     idempotencyLockSeconds: intEnv('SESAME_IDEMPOTENCY_LOCK_SECONDS', 60, env, 1),
     sendRetryWindowMinutes: positiveNumberEnv('SESAME_SEND_RETRY_WINDOW_MINUTES', DEFAULT_SEND_RETRY_WINDOW_MINUTES, env),
@@ -128,7 +143,7 @@ export const LOCAL_CONFIGURATION_SET = 'sesame';
 export const DEFAULT_SEND_RETRY_WINDOW_MINUTES = 15;
 
 /** The dispatch function: sends scheduled emails (SQS consumer); `email.failed` goes to the webhook queue. */
-export interface DispatchConfig extends CoreConfig, WebhookQueueConfig {
+export interface DispatchConfig extends CoreConfig, WebhookQueueConfig, SesTenantConfig {
   readonly configurationSet: string;
   /** The queue it consumes (SESAME_DISPATCH_QUEUE_URL); when absent, derived from each record's eventSourceARN. */
   readonly dispatchQueueUrl?: string;
@@ -139,6 +154,7 @@ export function readDispatchConfig(env: Env = process.env): DispatchConfig {
   return {
     ...readCoreConfig(env),
     ...readWebhookQueueConfig(env),
+    ...readSesTenantConfig(env),
     configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
     ...(queueUrl !== '' ? { dispatchQueueUrl: queueUrl } : {}),
   };
@@ -270,7 +286,7 @@ export function readSecretsKeyConfig(env: Env = process.env): SecretsKeyConfig {
 }
 
 /** The account function: /webhooks (and /api-keys). */
-export interface AccountConfig extends CoreConfig, WebhookQueueConfig, SecretsKeyConfig {
+export interface AccountConfig extends CoreConfig, WebhookQueueConfig, SecretsKeyConfig, SesTenantConfig {
   /** SESAME_ALLOW_LOOPBACK_WEBHOOKS=1 (local mode): loopback and plain-http endpoints may be registered. */
   readonly allowLoopbackWebhooks: boolean;
 }
@@ -280,6 +296,7 @@ export function readAccountConfig(env: Env = process.env): AccountConfig {
     ...readCoreConfig(env),
     ...readWebhookQueueConfig(env),
     ...readSecretsKeyConfig(env),
+    ...readSesTenantConfig(env),
     allowLoopbackWebhooks: flagEnv('SESAME_ALLOW_LOOPBACK_WEBHOOKS', env),
   };
 }

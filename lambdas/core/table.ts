@@ -7,7 +7,8 @@
  *
  * | item                 | pk                         | sk                  | notes                                  |
  * |----------------------|----------------------------|---------------------|----------------------------------------|
- * | tenant               | `T#<tenant>`               | `TENANT`            |                                        |
+ * | tenant               | `T#<tenant>`               | `TENANT`            | gsi1: `TENANTS` / created (admin list) |
+ * | tenant name claim    | `TN#<name>`                | `TENANT_NAME`       | `npx sesame tenants create` resumes    |
  * | API key by hash      | `KH#<sha256 of key>`       | `KEY`               | what the auth middleware reads         |
  * | API key by id        | `K#<key id>`               | `KEY`               | gsi1: `T#<tenant>#KEYS` / created      |
  * | domain by name       | `DN#<name>`                | `DOMAIN`            | the one owner of a name; gsi1 listing; gsi2 `DCHECK` / `<due>#<name>` while the verifier must look at it |
@@ -29,6 +30,8 @@
  * | template alias       | `TA#<tenant>#<alias>`      | `ALIAS`             | the one template holding an alias      |
  * | request log          | `RL#<tenant>#<shard>`      | `RL#<log id>`       | one per API request; TTL; see below    |
  * | metric counters      | `MC#<tenant>#<shard>`      | `H#<hour, UTC>`     | ADDed once per ingest batch; see below |
+ * | suppression claim    | `SE#<tenant>#<address>`    | `SUPPRESSION`       | one per lower-cased address; gsi1 by origin |
+ * | suppression by id    | `SU#<suppression id>`      | `SUPPRESSION`       | gsi1: `T#<tenant>#SUPPRESSIONS` / created |
  *
  * Domains (lambdas/core/adapters/domains.ts). A name, its parent domains and its subdomains belong
  * to one tenant, checked with no scan and no transaction:
@@ -83,6 +86,13 @@
  * METRIC_SHARDS shard, whose number attributes are the counts; ingestion ADDs to it, a read Queries
  * each shard over the range's hours. The STATUS write that applies an event tells whether it is the
  * email's first of its type (the unique opens and clicks).
+ *
+ * Suppressions (lambdas/core/adapters/suppressions.ts). A tenant's suppression list beside its SES
+ * tenant's list, in Resend's shape. The claim `SE#<tenant>#<lower-cased address>` is written with
+ * `attribute_not_exists(pk)`, so an address is on a tenant's list once; it keeps the address in the
+ * case SES stores. The item by id `SU#<id>` is written once SES holds the address, and lists the
+ * tenant's suppressions through gsi1; the claim is listed per origin through gsi1
+ * (`T#<tenant>#SUPPRESSIONS#<origin>`) from then on. Both never change once complete.
  */
 
 export interface KeyAttribute {
@@ -150,6 +160,9 @@ const domainZonePk = (name: string): string => `DZ#${name.split('.').slice(-2).j
 
 export const keys = {
   tenant: (tenantId: string) => ({ pk: `T#${tenantId}`, sk: 'TENANT' }),
+  tenantName: (name: string) => ({ pk: `TN#${name}`, sk: 'TENANT_NAME' }),
+  /** gsi1 partition of every tenant: the admin tool's list (a few thousand at most). */
+  allTenants: 'TENANTS',
   keyByHash: (hash: string) => ({ pk: `KH#${hash}`, sk: 'KEY' }),
   keyById: (keyId: string) => ({ pk: `K#${keyId}`, sk: 'KEY' }),
   tenantKeys: (tenantId: string) => `T#${tenantId}#KEYS`,
@@ -194,6 +207,11 @@ export const keys = {
   /** One hour (UTC, `YYYY-MM-DDTHH`) of one shard of a tenant's metric counters. */
   metricCounter: (tenantId: string, shard: number, hour: string) => ({ pk: `MC#${tenantId}#${shard}`, sk: `H#${hour}` }),
   metricCounterShard: (tenantId: string, shard: number) => `MC#${tenantId}#${shard}`,
+  /** A tenant's claim on a suppressed address (any case of it). */
+  suppressionByAddress: (tenantId: string, address: string) => ({ pk: `SE#${tenantId}#${address.toLowerCase()}`, sk: 'SUPPRESSION' }),
+  suppressionById: (suppressionId: string) => ({ pk: `SU#${suppressionId}`, sk: 'SUPPRESSION' }),
+  /** gsi1 partition of a tenant's suppressions, all of them or those of one origin. */
+  tenantSuppressions: (tenantId: string, origin?: string) => `T#${tenantId}#SUPPRESSIONS${origin === undefined ? '' : `#${origin}`}`,
 };
 
 /** The shard of a delivery: from the id's last (hash) byte; earlier-layout ids from their first. */

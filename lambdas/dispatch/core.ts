@@ -35,7 +35,7 @@ import type { VisibilityControl } from '../deliver/core';
 /** How long a throttled send waits on the queue before it is tried again (jittered ±20%). */
 export const THROTTLE_DELAY_SECONDS = 30;
 
-export interface DispatchDeps extends Pick<SendDeps, 'domains' | 'sender' | 'configurationSet' | 'now' | 'fanOut' | 'status' | 'retentionDays' | 'counters'> {
+export interface DispatchDeps extends Pick<SendDeps, 'domains' | 'sender' | 'configurationSet' | 'sesTenantPrefix' | 'now' | 'fanOut' | 'status' | 'retentionDays' | 'counters'> {
   readonly emails: Pick<EmailStore, 'getForDispatch' | 'claimScheduled' | 'releaseClaim' | 'failClaimed'>;
   readonly visibility: VisibilityControl;
   readonly log: Logger;

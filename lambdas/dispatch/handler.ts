@@ -26,6 +26,7 @@ export const handler = middy(createDispatchHandler({
   domains: new SendableDomainCache(new DomainStore(db)),
   sender: new SesSender(sesSendClient()),
   configurationSet: config.configurationSet,
+  sesTenantPrefix: config.sesTenantPrefix,
   fanOut: createWebhookFanOut(db, sqsClient(), config),
   visibility: new SqsVisibility(sqsClient(), config.dispatchQueueUrl),
   now: Date.now,

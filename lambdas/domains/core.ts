@@ -27,6 +27,8 @@ import type { DomainEventPublisher } from '../core/adapters/fan-out';
 import type { DnsPublisher } from '../core/adapters/route53';
 import type { PublishedRecords } from '../core/domain/route53-records';
 import { type IdentityService, TAG_TENANT_KEY } from '../core/adapters/ses-identities';
+import type { SesTenants } from '../core/adapters/ses-tenants';
+import { sesTenantName } from '../core/domain/ses-tenants';
 import type { CreateDomainInput, UpdateDomainInput } from './requests';
 
 export interface DomainsDeps {
@@ -41,6 +43,14 @@ export interface DomainsDeps {
   readonly checkBaseMs?: number;
   /** Writes the records of domains under the stack's Route 53 zones (absent: none were given). */
   readonly dns?: DnsPublisher;
+}
+
+/** What creating a domain needs beyond DomainsDeps (the domain verifier creates none). */
+export interface SesTenantDeps {
+  /** SES refuses a tenant's sends from an identity not associated with its SES tenant. */
+  readonly sesTenants: Pick<SesTenants, 'associateIdentity'>;
+  /** Prefix of the SES tenants' names (see sesTenantName). */
+  readonly sesTenantPrefix: string;
 }
 
 /** Attempts of a change that finds the domain changed meanwhile (each re-reads it). */
@@ -107,7 +117,7 @@ async function ownDomain(deps: DomainsDeps, auth: AuthContext, id: string): Prom
  * activates the domain. Anything that fails after the claim undoes what was done, so a refused or
  * failed create leaves neither a claim nor an identity behind.
  */
-export async function createDomain(deps: DomainsDeps, auth: AuthContext, input: CreateDomainInput, log: Logger): Promise<DomainRecord> {
+export async function createDomain(deps: DomainsDeps & SesTenantDeps, auth: AuthContext, input: CreateDomainInput, log: Logger): Promise<DomainRecord> {
   const draft: DomainRecord = {
     id: newId(), name: input.name, tenantId: auth.tenantId, status: 'not_started', verifiedForSending: false,
     region: deps.region, openTracking: input.openTracking, clickTracking: input.clickTracking, tls: input.tls,
@@ -152,6 +162,7 @@ export async function createDomain(deps: DomainsDeps, auth: AuthContext, input: 
       log.info('adopted an SES identity this tenant created before', { domainId: draft.id });
     }
     await deps.identities.configure(input.name, mailFromDomain);
+    await deps.sesTenants.associateIdentity(sesTenantName(deps.sesTenantPrefix, auth.tenantId), input.name);
 
     let domain: DomainRecord = { ...draft, ...evaluate(draft, identity, deps.region) };
     // Under one of the stack's Route 53 zones, Sesame publishes the records itself.

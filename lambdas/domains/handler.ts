@@ -1,7 +1,8 @@
 /** The domains function: POST/GET /domains, GET/PATCH/DELETE /domains/{id}, POST /domains/{id}/verify. */
-import { readDomainsConfig, readRequestLogConfig } from '../core/config';
+import { readDomainsConfig, readRequestLogConfig, readSesTenantConfig } from '../core/config';
 import { RequestLogStore } from '../core/adapters/request-logs';
 import { documentClient, route53Client, sesClient, sqsClient } from '../core/clients';
+import { SesTenants } from '../core/adapters/ses-tenants';
 import { domainsDeps } from './deps';
 import { TenantStore } from '../core/adapters/tenants';
 import { createDb } from '../core/adapters/dynamo';
@@ -9,12 +10,16 @@ import { createAuthenticator } from '../core/http/auth';
 import { createApiHandler } from '../core/http/api';
 import { domainRoutes } from './routes';
 
-const config = readDomainsConfig();
+const config = { ...readDomainsConfig(), ...readSesTenantConfig() };
 const db = createDb(documentClient(), config.tableName);
 const requestLogs = readRequestLogConfig();
 
 export const handler = createApiHandler(
-  domainRoutes(domainsDeps(config, documentClient(), sesClient(), sqsClient(), route53Client)),
+  domainRoutes({
+    ...domainsDeps(config, documentClient(), sesClient(), sqsClient(), route53Client),
+    sesTenants: new SesTenants(sesClient()),
+    sesTenantPrefix: config.sesTenantPrefix,
+  }),
   createAuthenticator(new TenantStore(db)),
   undefined,
   undefined,

@@ -9,10 +9,10 @@ import { parseJsonBody } from '../core/domain/email';
 import { isId } from '../core/domain/ids';
 import type { DomainRecord } from '../core/adapters/domains';
 import { dmarcAdvice, resendDomainStatus } from '../core/domain/dns';
-import { type DomainsDeps, createDomain, deleteDomain, getDomain, listDomains, updateDomain, verifyDomain } from './core';
+import { type DomainsDeps, type SesTenantDeps, createDomain, deleteDomain, getDomain, listDomains, updateDomain, verifyDomain } from './core';
 import { parseCreateDomain, parseUpdateDomain } from './requests';
 
-export type DomainRouteDeps = DomainsDeps;
+export type DomainRouteDeps = DomainsDeps & SesTenantDeps;
 
 /** Sesame domains send and do not receive. */
 const CAPABILITIES = { sending: 'enabled', receiving: 'disabled' } as const;

@@ -31,6 +31,7 @@ import type { Logger } from '../core/log';
 import { type BusinessMetrics, metrics as rootMetrics } from '../core/metrics';
 import type { CountedEvent } from '../core/domain/metrics';
 import type { AppliedEventCounter } from '../core/adapters/metric-counters';
+import { recordSuppressions, type SuppressionWriter } from './suppressions';
 
 /** The email of an event is not there (yet): retried, then parked in a DLQ. */
 export class EmailNotFoundError extends Error {
@@ -48,6 +49,8 @@ export interface IngestDeps {
   /** The STATUS item: one conditional write per event; the MessageId lookup. */
   readonly status: Pick<EmailStatusStore, 'apply' | 'emailIdOf'>;
   readonly fanOut: EventFanOut;
+  /** The tenant's suppression list in the table, which SES's hard bounces and complaints add to. */
+  readonly suppressions: SuppressionWriter;
   /** The only topic whose messages are accepted. */
   readonly topicArn: string;
   readonly retentionDays: number;
@@ -151,6 +154,8 @@ export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog
   if (email.layout === 'current') {
     const { outcome, stored, firstOfType } = await deps.status.apply(email, logged, event.scope);
     if (outcome !== 'legacy') {
+      // Also on a duplicate: a delivery that stopped after the write completes what it did not do.
+      await recordSuppressions(deps.suppressions, event, email);
       // As the log has it, so that the webhook, its duplicates and a replay rebuilt from the log agree.
       const applied = toAppliedEvent(stored ?? logged, email);
       await deps.fanOut.fanOut(applied);
@@ -207,6 +212,7 @@ async function applyPreviousLayout(deps: IngestDeps, email: EmailRecord, event: 
     ...(event.scope === 'recipients' ? logged.recipients.map((address) => deps.events.raiseRecipient(email, address, logged)) : []),
     deps.events.raiseStatus(email, logged),
   ]);
+  await recordSuppressions(deps.suppressions, event, email);
   await deps.fanOut.fanOut(toAppliedEvent(logged, email));
   const first = await deps.events.record(email, logged);
   if (first) metrics.count('SesEvents', { type: event.sesType, tenantId: email.tenantId });

@@ -8,6 +8,7 @@ import { documentClient, sqsClient } from '../core/clients';
 import { createDb } from '../core/adapters/dynamo';
 import { EventStore } from '../core/adapters/events';
 import { EmailStatusStore } from '../core/adapters/email-status';
+import { SuppressionStore } from '../core/adapters/suppressions';
 import { createWebhookFanOut } from '../core/adapters/fan-out';
 import { createEventCounter, MetricCounters } from '../core/adapters/metric-counters';
 import { logger } from '../core/log';
@@ -18,6 +19,7 @@ export function ingestDeps(config: IngestConfig = readIngestConfig()): IngestDep
   return {
     events: new EventStore(db),
     status: new EmailStatusStore(db),
+    suppressions: new SuppressionStore(db),
     // One SQS message per subscribed endpoint for each event applied once.
     fanOut: createWebhookFanOut(db, sqsClient(), readWebhookQueueConfig()),
     topicArn: config.eventsTopicArn,

@@ -5,7 +5,7 @@
  *   api-key         the seeded API key, when SESAME_API_KEY is not set
  *   secrets-key     the key that encrypts webhook signing secrets at rest
  *   dynamodb/       dynalite's LevelDB files
- *   ses/            the local SES server's identities and mailbox
+ *   ses/            the local SES server's identities, tenants and suppression lists (tenants.json), mailbox
  *   ses-events/     the outbox of SES events not yet applied (event-outbox.ts)
  *   sqs/            the local SQS's snapshot and journal (journal.ts)
  *   s3/             the local S3's buckets, one file per object (s3-server.ts); absent in older folders

@@ -11,6 +11,9 @@
  * - `ooto@`: Delivery (SES's simulator answers with an auto-reply, which publishes no event);
  * - `suppressionlist@`: Bounce, Permanent / OnAccountSuppressionList, as SES reports an address on
  *   the account's suppression list.
+ * - an address on the suppression list the send met (the SES tenant's, when the send names a tenant
+ *   whose scope is TENANT, else the account's; see lambdas/local/ses-tenants.ts): Bounce, Permanent /
+ *   OnTenantSuppressionList or OnAccountSuppressionList.
  * Every email also gets a Send event first. The JSON is SES's event publishing format (see
  * test/fixtures/ses-events), with the `mail` object SES builds: `ses:*` tags plus the EmailTags.
  * As in SES, an email sent without a configuration set publishes no events.
@@ -114,22 +117,24 @@ export function simulateSesEvents(send: SendEvent, options: SimulationOptions): 
 
   recipients.forEach((address, i) => {
     const at = step * 2 + i * 10;
-    const outcome = simulatedOutcome(address);
+    const listed = send.suppressed?.find((s) => s.address.toLowerCase() === address.toLowerCase());
+    const outcome = listed ? 'suppressed' : simulatedOutcome(address);
     if (outcome === 'bounced' || outcome === 'suppressed') {
       const suppressed = outcome === 'suppressed';
+      const onTenantList = listed?.list === 'tenant';
       events.push({
         afterMs: at,
         event: {
           eventType: 'Bounce',
           bounce: {
             bounceType: 'Permanent',
-            bounceSubType: suppressed ? 'OnAccountSuppressionList' : 'General',
+            bounceSubType: !suppressed ? 'General' : onTenantList ? 'OnTenantSuppressionList' : 'OnAccountSuppressionList',
             bouncedRecipients: [{
               emailAddress: address,
               action: 'failed',
               status: '5.1.1',
               diagnosticCode: suppressed
-                ? 'Amazon SES did not send the message to this address because it is on the suppression list for your account.'
+                ? `Amazon SES did not send the message to this address because it is on the suppression list for your ${onTenantList ? 'tenant' : 'account'}.`
                 : 'smtp; 550 5.1.1 user unknown',
             }],
             timestamp: iso(start + at),

@@ -20,10 +20,12 @@ import { TenantStore } from '../core/adapters/tenants';
 import { DomainStore } from '../core/adapters/domains';
 import { SesIdentities } from '../core/adapters/ses-identities';
 import { logger, silentLogger } from '../core/log';
+import { SesTenants } from '../core/adapters/ses-tenants';
 import { createDomain, verifyDomain } from '../domains/core';
+import { provisionSesTenant } from '../admin/tenants';
 import { derivedId, hashApiKey, newApiKey } from '../core/domain/ids';
 import { type ApiFunction, CONFIGURATION_SET_CHOICES, configurationSetName } from '../core/routes';
-import { publishedEventTypes, SUPPRESSED_REASONS, tlsPolicyFor } from '../core/domain/configuration-sets';
+import { publishedEventTypes, tlsPolicyFor } from '../core/domain/configuration-sets';
 import { ensureTable, startDynamo } from './dynamodb';
 import { ensureQueue, startSqs } from './sqs';
 import { type LocalConfigurationSet, type LocalSes, startSesServer } from './ses-server';
@@ -92,12 +94,14 @@ export const LOCAL_TENANT_ID = derivedId('local', 'tenant');
 /** The queue schedules put scheduled emails on. */
 const LOCAL_DISPATCH_QUEUE = 'sesame-dispatch';
 
+/** Local mode's SES tenants are `sesame-<tenant id>` (SESAME_SES_TENANT_PREFIX), as a stack named Sesame's. */
+const LOCAL_SES_TENANT_PREFIX = 'sesame';
+
 /** The configuration sets the stack makes (lib/ses-events.ts), as the local SES endpoint answers for them. */
 export function localConfigurationSets(prefix: string, topicArn: string): LocalConfigurationSet[] {
   return CONFIGURATION_SET_CHOICES.map((tracking) => ({
     name: configurationSetName(prefix, tracking),
     tlsPolicy: tlsPolicyFor(tracking),
-    suppressedReasons: SUPPRESSED_REASONS,
     eventDestinations: [{ name: 'sesame-events', enabled: true, matchingEventTypes: publishedEventTypes(tracking), snsTopicArn: topicArn }],
   }));
 }
@@ -110,9 +114,15 @@ const localApiKey = (options: LocalOptions): string => options.apiKey ?? keptSec
 async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SESv2Client, localSes: Pick<LocalSes, 'seedIdentity'>, apiKey: string): Promise<void> {
   const db = createDb(doc, options.tableName);
   const tenants = new TenantStore(db);
-  if (!(await tenants.getTenant(LOCAL_TENANT_ID))) await tenants.createTenant('local', LOCAL_TENANT_ID);
-  if (!(await tenants.findKeyByHash(hashApiKey(apiKey)))) await tenants.createKey(LOCAL_TENANT_ID, { name: 'local', token: apiKey });
+  const seeded = (await tenants.getTenant(LOCAL_TENANT_ID)) ?? (await tenants.createTenant('local', LOCAL_TENANT_ID));
   const domains = new DomainStore(db);
+  // The seeded tenant's SES tenant, as `npx sesame tenants create` makes one (idempotent: every start).
+  const sesTenants = new SesTenants(ses);
+  const setup = { ses: sesTenants, region: options.region, sesTenantPrefix: LOCAL_SES_TENANT_PREFIX, configurationSetPrefix: LOCAL_CONFIGURATION_SET };
+  // The reputation policy is set once; a later change by the operator is kept.
+  await provisionSesTenant(setup, LOCAL_TENANT_ID, { ...(seeded.complete ? {} : { reputation: 'standard' as const }), domains: (await domains.list(LOCAL_TENANT_ID)).map((d) => d.name) });
+  if (!(await tenants.findKeyByHash(hashApiKey(apiKey)))) await tenants.createKey(LOCAL_TENANT_ID, { name: 'local', token: apiKey });
+  await tenants.markComplete(LOCAL_TENANT_ID);
   const existing = await domains.getByName(options.domain);
   if (existing && existing.tenantId !== LOCAL_TENANT_ID) {
     throw new Error(`SESAME_DOMAIN ${options.domain} belongs to another tenant in ${options.dataDir}`);
@@ -122,7 +132,10 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
   // identity (DKIM tokens, MAIL FROM), which is then verified at once, without the verify delay (its
   // records count as published), and verify finds it so.
   // No endpoint exists before the first start: the seeded domain's events have nobody to go to.
-  const deps = { domains, identities: new SesIdentities(ses, options.stackName ?? LOCAL_STACK_NAME), events: { publish: async () => undefined }, region: options.region, now: Date.now };
+  const deps = {
+    domains, identities: new SesIdentities(ses, options.stackName ?? LOCAL_STACK_NAME), events: { publish: async () => undefined },
+    sesTenants, sesTenantPrefix: LOCAL_SES_TENANT_PREFIX, region: options.region, now: Date.now,
+  };
   const auth = { keyId: 'local-seed', tenantId: LOCAL_TENANT_ID, permission: 'full_access' as const };
   const quiet = silentLogger;
   const domain = existing ?? (await createDomain(deps, auth, { name: options.domain, customReturnPath: 'send', openTracking: false, clickTracking: false, tls: 'opportunistic' }, quiet));
@@ -195,6 +208,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       SESAME_STACK_NAME: options.stackName ?? LOCAL_STACK_NAME,
       SESAME_CONTENT_BUCKET: LOCAL_CONTENT_BUCKET,
       SESAME_CONFIGURATION_SET: LOCAL_CONFIGURATION_SET,
+      SESAME_SES_TENANT_PREFIX: LOCAL_SES_TENANT_PREFIX,
       SESAME_WEBHOOK_QUEUE_URL: queueUrl,
       SESAME_EVENTS_TOPIC_ARN: options.topicArn,
       SESAME_RETENTION_DAYS: String(options.retentionDays),
@@ -252,6 +266,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       'SESAME_LOCAL=1',
       `SESAME_TABLE_NAME=${options.tableName}`,
       `SESAME_CONFIGURATION_SET=${LOCAL_CONFIGURATION_SET}`,
+      `SESAME_SES_TENANT_PREFIX=${LOCAL_SES_TENANT_PREFIX}`,
       `SESAME_EVENTS_TOPIC_ARN=${options.topicArn}`,
       `SESAME_WEBHOOK_QUEUE_URL=${queueUrl}`,
       `SESAME_WEBHOOK_DLQ_URL=${dlqUrl}`,

@@ -189,6 +189,8 @@ export interface SendEvent {
   readonly request: SendEmailRequest;
   /** Sender, recipients and subject, read from the request or from a raw message's headers. */
   readonly envelope: Envelope;
+  /** The recipients SES did not send to because a suppression list holds them (the send's tenant's, or the account's). */
+  readonly suppressed?: readonly { readonly address: string; readonly list: 'tenant' | 'account' }[];
 }
 
 export type StoredEmail = SendEvent;
@@ -213,13 +215,19 @@ export function envelopeOf(request: SendEmailRequest): Envelope {
 
 /** A stored email as JSON (the mailbox files and GET /store): the request in its wire form. */
 export function storedEmailToJson(email: StoredEmail): unknown {
-  return { messageId: email.messageId, timestamp: email.timestamp, envelope: email.envelope, request: sendEmailToWire(email.request) };
+  return {
+    messageId: email.messageId, timestamp: email.timestamp, envelope: email.envelope, request: sendEmailToWire(email.request),
+    ...(email.suppressed ? { suppressed: email.suppressed } : {}),
+  };
 }
 
-const storedEmailJson = z.object({ messageId: z.string(), timestamp: z.string(), request: z.unknown() });
+const storedEmailJson = z.object({
+  messageId: z.string(), timestamp: z.string(), request: z.unknown(),
+  suppressed: z.array(z.object({ address: z.string(), list: z.enum(['tenant', 'account']) })).optional(),
+});
 
 export function storedEmailFromJson(json: unknown): StoredEmail {
-  const { messageId, timestamp, request: wire } = storedEmailJson.parse(json);
+  const { messageId, timestamp, request: wire, suppressed } = storedEmailJson.parse(json);
   const request = parseSendEmail(wire);
-  return { messageId, timestamp, request, envelope: envelopeOf(request) };
+  return { messageId, timestamp, request, envelope: envelopeOf(request), ...(suppressed ? { suppressed } : {}) };
 }

@@ -17,6 +17,7 @@
  *   GetAccount                                  GET    /v2/email/account (production access unless `account` says otherwise)
  *   GetConfigurationSet                         GET    /v2/email/configuration-sets/{ConfigurationSetName}
  *   GetConfigurationSetEventDestinations        GET    /v2/email/configuration-sets/{ConfigurationSetName}/event-destinations
+ *   the tenant and suppression-list operations of lambdas/local/ses-tenants.ts (tenants.json in dataDir)
  * Anything else answers 404 UnknownOperationException, which the SDK reports by that name.
  *
  * Errors use SES's wire format: the status, an `x-amzn-ErrorType` header and a JSON `{"message"}`
@@ -66,6 +67,7 @@ import type { SendEmailRequest } from '@aws-sdk/client-sesv2';
 import { z } from 'zod';
 import { writeJsonAtomic, readJson, SnapshotWriter } from './json-files';
 import { MAILBOX_HEADERS, renderMailbox, renderMessage } from './ses-mailbox';
+import { createLocalTenants, TENANT_OPERATIONS } from './ses-tenants';
 import {
   envelopeOf,
   isBareAddress,
@@ -93,6 +95,7 @@ export const SES_OPERATIONS = [
   'GetAccount',
   'GetConfigurationSet',
   'GetConfigurationSetEventDestinations',
+  ...TENANT_OPERATIONS,
 ] as const;
 export type SesOperation = (typeof SES_OPERATIONS)[number];
 
@@ -108,6 +111,8 @@ export interface StartSesServerOptions {
    * SESAME_LOCAL_VERIFY_DELAY_SECONDS). Absent or 0: the first read does.
    */
   readonly verifyDelaySeconds?: number;
+  /** The account of the ARNs of identities, configuration sets and tenants (default 000000000000). */
+  readonly accountId?: string;
   /** The configuration sets that GetConfigurationSet and GetConfigurationSetEventDestinations know (default none). */
   readonly configurationSets?: readonly LocalConfigurationSet[];
   /**
@@ -138,8 +143,10 @@ export interface LocalConfigurationSet {
   readonly sendingEnabled?: boolean;
   /** DeliveryOptions.TlsPolicy (default OPTIONAL, as SES answers for a set made without delivery options). */
   readonly tlsPolicy?: 'REQUIRE' | 'OPTIONAL';
-  /** SuppressionOptions.SuppressedReasons; absent: the set has no suppression options (the account's apply). */
+  /** SuppressionOptions.SuppressedReasons; absent: the set has no suppression options (the tenant's or the account's apply). */
   readonly suppressedReasons?: readonly string[];
+  /** SuppressionOptions.SuppressionScope (ACCOUNT or TENANT): overrides the scope of the send's tenant. */
+  readonly suppressionScope?: 'ACCOUNT' | 'TENANT';
   readonly eventDestinations: readonly LocalEventDestination[];
 }
 
@@ -184,6 +191,9 @@ export interface LocalSes {
   seedIdentity(name: string, options: SeedIdentityOptions): Promise<void>;
   /** The next `count` calls of `operation` fail with `errorType` (e.g. TooManyRequestsException). */
   failNext(operation: SesOperation, errorType: string, count?: number): void;
+  /** Pauses an SES tenant as SES does under its reputation policy (sends get SendingPausedException); `resumeTenant` reinstates it. */
+  pauseTenant(name: string, cause?: string): Promise<void>;
+  resumeTenant(name: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -405,6 +415,7 @@ const CONFIGURATION_SET = '/v2/email/configuration-sets/([^/?]+)';
 
 export async function startSesServer(options: StartSesServerOptions = {}): Promise<LocalSes> {
   const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '000000000000';
   const dataDir = options.dataDir ? path.resolve(options.dataDir) : undefined;
   const identities = new Map<string, IdentityRecord>();
   let mailbox: StoredEmail[] = [];
@@ -425,6 +436,8 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
     if (saved !== undefined) for (const identity of identitiesFile.parse(saved).identities) identities.set(identity.name, identity);
     mailbox = await loadMailbox(mailboxDir!);
   }
+  const tenants = await createLocalTenants({ region, accountId, ...(dataDir ? { dataDir } : {}), error: (type, message) => new SesError(type, message) });
+  const sesArn = (resource: string) => `arn:aws:ses:${region}:${accountId}:${resource}`;
 
   const track = <T>(promise: Promise<T>): Promise<T> => {
     pendingWrites.add(promise);
@@ -521,8 +534,18 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
       throw new SesError('MailFromDomainNotVerifiedException');
     }
 
+    const suppressed = tenants.checkSend({
+      ...(request.TenantName ? { tenantName: request.TenantName } : {}),
+      identityArn: sesArn(`identity/${identity.name}`),
+      ...(request.ConfigurationSetName ? { configurationSetArn: sesArn(`configuration-set/${request.ConfigurationSetName}`) } : {}),
+      ...(request.ConfigurationSetName && configurationSets.get(request.ConfigurationSetName)?.suppressedReasons
+        ? { configurationSetScope: configurationSets.get(request.ConfigurationSetName)!.suppressionScope ?? 'ACCOUNT' }
+        : {}),
+      recipients,
+    });
+
     const now = Date.now();
-    const email: StoredEmail = { messageId: sesMessageId(now), timestamp: new Date(now).toISOString(), request, envelope };
+    const email: StoredEmail = { messageId: sesMessageId(now), timestamp: new Date(now).toISOString(), request, envelope, ...(suppressed.length ? { suppressed } : {}) };
     await options.journal?.prepare(email);
     if (mailboxDir) await track(writeJsonAtomic(path.join(mailboxDir, `${email.messageId}.json`), storedEmailToJson(email)));
     mailbox.push(email);
@@ -664,7 +687,7 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
         DeliveryOptions: { TlsPolicy: set.tlsPolicy ?? 'OPTIONAL' },
         ReputationOptions: { ReputationMetricsEnabled: true },
         SendingOptions: { SendingEnabled: set.sendingEnabled ?? true },
-        ...(set.suppressedReasons ? { SuppressionOptions: { SuppressedReasons: set.suppressedReasons } } : {}),
+        ...(set.suppressedReasons ? { SuppressionOptions: { SuppressedReasons: set.suppressedReasons, ...(set.suppressionScope ? { SuppressionScope: set.suppressionScope } : {}) } } : {}),
         Tags: [],
       },
     };
@@ -694,6 +717,7 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
     { method: 'GET', pattern: /^\/v2\/email\/account$/, operation: 'GetAccount', handle: getAccount },
     { method: 'GET', pattern: new RegExp(`^${CONFIGURATION_SET}$`), operation: 'GetConfigurationSet', handle: getConfigurationSet },
     { method: 'GET', pattern: new RegExp(`^${CONFIGURATION_SET}/event-destinations$`), operation: 'GetConfigurationSetEventDestinations', handle: getEventDestinations },
+    ...tenants.routes,
   ];
 
   const takeFailure = (operation: SesOperation): SesError | undefined => {
@@ -814,6 +838,7 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
         });
         await Promise.allSettled([...pendingWrites]);
         await identitiesWriter?.idle();
+        await tenants.idle();
       })()),
     onSend: (listener) => {
       listeners.add(listener);
@@ -832,6 +857,8 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
       identities.set(identity.name, identity);
       await saveIdentities();
     },
+    pauseTenant: (name, cause) => tenants.pause(name, cause),
+    resumeTenant: (name) => tenants.resume(name),
     failNext: (operation, errorType, count = 1) => {
       if (!SES_OPERATIONS.includes(operation)) throw new Error(`failNext: unknown operation ${operation}`);
       if (!Number.isInteger(count) || count < 1) throw new Error('failNext: count must be a positive integer');

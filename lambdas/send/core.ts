@@ -21,6 +21,7 @@ import type { ContentStore } from '../core/adapters/content';
 import type { DomainRecord, DomainStore } from '../core/adapters/domains';
 import { type EmailSender, SendUnconfirmedError, isThrottle } from '../core/adapters/ses';
 import { configurationSetName } from '../core/routes';
+import { sesTenantName } from '../core/domain/ses-tenants';
 import type { Logger } from '../core/log';
 
 export interface SendDeps {
@@ -40,6 +41,8 @@ export interface SendDeps {
   readonly content: Pick<ContentStore, 'putAttachments' | 'removeAttachments'>;
   /** Prefix of the configuration sets (one per tracking choice). */
   readonly configurationSet: string;
+  /** Prefix of the SES tenants' names: each email is sent through its tenant's SES tenant. */
+  readonly sesTenantPrefix: string;
   readonly now: () => number;
   /** How many SendEmail calls a batch makes at once. */
   readonly batchConcurrency?: number;
@@ -173,14 +176,14 @@ export type SesOutcome =
  * was scheduled). Refused (an HttpError, EmailSender's contract) or unconfirmed: told to the caller.
  */
 export async function sendToSes(
-  deps: Pick<SendDeps, 'sender' | 'configurationSet' | 'now' | 'status' | 'retentionDays' | 'counters'>,
+  deps: Pick<SendDeps, 'sender' | 'configurationSet' | 'sesTenantPrefix' | 'now' | 'status' | 'retentionDays' | 'counters'>,
   tenantId: string, draft: EmailDraft, domain: DomainRecord, id: string, createdMs: number, retainedFromMs: number,
 ): Promise<SesOutcome> {
   const startedAt = deps.now();
   let messageId: string;
   try {
     messageId = await deps.sender.send({
-      emailId: id, tenantId, draft, createdMs,
+      emailId: id, tenantId, tenantName: sesTenantName(deps.sesTenantPrefix, tenantId), draft, createdMs,
       configurationSet: configurationSetName(deps.configurationSet, { open: domain.openTracking, click: domain.clickTracking, ...(domain.tls ? { tls: domain.tls } : {}) }),
     });
   } catch (error) {

@@ -38,6 +38,7 @@ export const handler = createApiHandler(
       idempotency: new IdempotencyStore(db, { lockSeconds: config.idempotencyLockSeconds }),
       sender: new SesSender(sesSendClient()),
       configurationSet: config.configurationSet,
+      sesTenantPrefix: config.sesTenantPrefix,
       region: config.region,
       events: new EventStore(db),
       templates: new TemplateStore(db),

@@ -76,6 +76,25 @@ describe('/api-keys', () => {
     expect(await tenants.findKeyByHash(hashApiKey(created.body.token))).toBeUndefined();
   });
 
+  it('renames a key of the tenant (PATCH, as apiKeys.update calls it); another tenant gets 404 and changes nothing', async () => {
+    const created = await call(handler, 'POST', '/api-keys', { key: acme.key, body: { name: 'old' } });
+    const other = await tenants.createTenant('renamer');
+    const otherKey = (await tenants.createKey(other.id)).token;
+
+    const foreign = await call(handler, 'PATCH', `/api-keys/${created.body.id}`, { key: otherKey, body: { name: 'stolen' } });
+    expect([foreign.status, foreign.body.name]).toEqual([404, 'not_found']);
+    const invalid = await call(handler, 'PATCH', `/api-keys/${created.body.id}`, { key: acme.key, body: { name: '' } });
+    expect([invalid.status, isResendError(invalid.body)]).toEqual([422, true]);
+    const missing = await call(handler, 'PATCH', `/api-keys/${created.body.id}`, { key: acme.key, body: {} });
+    expect([missing.status, missing.body.name]).toEqual([422, 'missing_required_field']);
+    expect((await tenants.listKeys(acme.tenantId)).find((k) => k.id === created.body.id)?.name).toBe('old');
+
+    const renamed = await call(handler, 'PATCH', `/api-keys/${created.body.id}`, { key: acme.key, body: { name: ' deploy ' } });
+    expect([renamed.status, renamed.body]).toEqual([200, { object: 'api_key', id: created.body.id }]);
+    expect((await tenants.listKeys(acme.tenantId)).find((k) => k.id === created.body.id)?.name).toBe('deploy');
+    expect(await tenants.findKeyByHash(hashApiKey(created.body.token))).toMatchObject({ keyId: created.body.id });
+  });
+
   it('is closed to sending keys', async () => {
     const sending = await tenants.createKey(acme.tenantId, { permission: 'sending_access' });
     const res = await call(handler, 'GET', '/api-keys', { key: sending.token });

@@ -151,7 +151,8 @@ describe('the configuration set checks', () => {
     ['does not publish deliveries', 'fail', /does not publish DELIVERY/, (s: LocalConfigurationSet) => ({ ...s, eventDestinations: [{ ...destination(s), matchingEventTypes: destination(s).matchingEventTypes.filter((t) => t !== 'DELIVERY') }] })],
     ['publishes opens without open tracking', 'warn', /publishes OPEN/, (s: LocalConfigurationSet) => ({ ...s, eventDestinations: [{ ...destination(s), matchingEventTypes: [...destination(s).matchingEventTypes, 'OPEN'] }] })],
     ['has sending paused', 'fail', /put-configuration-set-sending-options/, (s: LocalConfigurationSet) => ({ ...s, sendingEnabled: false })],
-    ['suppresses only bounces', 'warn', /after a complaint/, (s: LocalConfigurationSet) => ({ ...s, suppressedReasons: ['BOUNCE'] })],
+    ['has suppression options of its own, overriding the tenants\' lists', 'warn', /override each tenant's own suppression list/, (s: LocalConfigurationSet) => ({ ...s, suppressedReasons: ['BOUNCE', 'COMPLAINT'] })],
+    ['suppresses only bounces, in the tenants\' scope', 'warn', /after a complaint/, (s: LocalConfigurationSet) => ({ ...s, suppressedReasons: ['BOUNCE'], suppressionScope: 'TENANT' as const })],
   ] as const)('for a set that %s: %s', async (_case, status, message, change) => {
     // Act
     const results = byName(await check(changed('sesame', change)));
@@ -428,7 +429,7 @@ describe('the doctor command', () => {
       // Prepare: local mode, without a table, so that the domains check fails.
       const { url: webhookDlqUrl } = await sqs.freshQueue();
       const deps = depsFor(ses, { local: true, configurationSetPrefix: 'sesame', eventsTopicArn: TOPIC, webhookDlqUrl });
-      const admin = { tenants: () => { throw new Error('unused'); }, extra: { doctor: (args: Parameters<typeof doctorCommand>[0]) => doctorCommand(args, () => deps) } };
+      const admin = { tenants: () => { throw new Error('unused'); }, tenantAdmin: () => { throw new Error('unused'); }, extra: { doctor: (args: Parameters<typeof doctorCommand>[0]) => doctorCommand(args, () => deps) } };
 
       // Act
       const table = await runCli(['doctor'], admin);

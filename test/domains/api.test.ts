@@ -13,11 +13,13 @@ import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { DomainStore, STALE_CLAIM_MS } from '../../lambdas/core/adapters/domains';
 import { type IdentityService, SesIdentities, TAG_STACK_KEY, TAG_TENANT_KEY } from '../../lambdas/core/adapters/ses-identities';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
+import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
 import { keys } from '../../lambdas/core/table';
 import { domainRoutes } from '../../lambdas/domains/routes';
 import type { DomainEvent } from '../../lambdas/core/domain/domain-events';
 import { type TestDynamo, type TestSes, startTestDynamo, startTestSes } from '../support/services';
 import { type CallOptions, call, captureLogger } from '../support/api';
+import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 
 let dynamo: TestDynamo;
 let ses: TestSes;
@@ -55,13 +57,16 @@ async function world() {
   const b = await tenants.createTenant('b');
   const keyA = (await tenants.createKey(a.id)).token;
   const keyB = (await tenants.createKey(b.id)).token;
+  await Promise.all([provisionTestSesTenant(ses.client, a.id), provisionTestSesTenant(ses.client, b.id)]);
   const sendingKeyA = (await tenants.createKey(a.id, { permission: 'sending_access' })).token;
   const { service, calls } = counting(new SesIdentities(ses.client, LOCAL_STACK_NAME));
   const { log, lines } = captureLogger();
   // Domain events are recorded here; test/domains/events.test.ts follows them through the real fan-out.
   const events: DomainEvent[] = [];
   const publisher = { publish: async (e: DomainEvent) => void events.push(e) };
-  const handler = createApiHandler(domainRoutes({ domains: store, identities: service, events: publisher, region: 'us-east-1', now: () => clock }), createAuthenticator(tenants), log);
+  const handler = createApiHandler(domainRoutes({
+    domains: store, identities: service, events: publisher, sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: () => clock,
+  }), createAuthenticator(tenants), log);
   const api = (method: string, url: string, options: CallOptions = {}) => call(handler, method, url, options);
   const item = async (key: { pk: string; sk: string }) => (await dynamo.doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
   const sesIdentity = async (name: string) => {

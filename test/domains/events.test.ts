@@ -12,6 +12,8 @@ import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { DomainStore } from '../../lambdas/core/adapters/domains';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
+import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
+import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { SecretBox, staticKeyProvider } from '../../lambdas/core/adapters/secrets';
 import { WebhookStore, WebhookSubscribers } from '../../lambdas/core/adapters/endpoints';
@@ -47,6 +49,7 @@ async function world() {
   const db = createDb(dynamo.doc, table);
   const tenants = new TenantStore(db);
   const tenant = await tenants.createTenant('a');
+  await provisionTestSesTenant(ses.client, tenant.id);
   const key = (await tenants.createKey(tenant.id)).token;
   const webhooks = new WebhookStore(db, new SecretBox(staticKeyProvider(randomBytes(32).toString('base64'))));
   const { url } = await sqs.freshQueue();
@@ -62,7 +65,7 @@ async function world() {
   const store = new DomainStore(db);
   const { log, lines } = captureLogger();
   const handler = createApiHandler(
-    domainRoutes({ domains: store, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: publisher, region: 'us-east-1', now: Date.now }),
+    domainRoutes({ domains: store, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: publisher, sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now }),
     createAuthenticator(tenants),
     log,
   );

@@ -11,6 +11,8 @@ import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { DomainStore } from '../../lambdas/core/adapters/domains';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
+import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
+import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { keys } from '../../lambdas/core/table';
 import { domainRoutes } from '../../lambdas/domains/routes';
@@ -34,9 +36,10 @@ async function world() {
   const db = createDb(dynamo.doc, table);
   const tenants = new TenantStore(db);
   const tenant = await tenants.createTenant('a');
+  await provisionTestSesTenant(ses.client, tenant.id);
   const key = (await tenants.createKey(tenant.id)).token;
   const handler = createApiHandler(
-    domainRoutes({ domains: new DomainStore(db), identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined }, region: 'us-east-1', now: Date.now }),
+    domainRoutes({ domains: new DomainStore(db), identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined }, sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now }),
     createAuthenticator(tenants),
     captureLogger().log,
   );

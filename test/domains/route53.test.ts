@@ -12,6 +12,8 @@ import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { DomainStore } from '../../lambdas/core/adapters/domains';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
+import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
+import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { Route53Publisher } from '../../lambdas/core/adapters/route53';
 import { parseZones, zoneFor } from '../../lambdas/core/domain/route53-records';
@@ -62,12 +64,14 @@ describe('the domains API with Route 53 zones', () => {
   async function world(options: { failActivate?: boolean } = {}) {
     const db = createDb(dynamo.doc, await dynamo.freshTable());
     const tenants = new TenantStore(db);
-    const key = (await tenants.createKey((await tenants.createTenant('a')).id)).token;
+    const tenant = await tenants.createTenant('a');
+    await provisionTestSesTenant(ses.client, tenant.id);
+    const key = (await tenants.createKey(tenant.id)).token;
     const { log } = captureLogger();
     const handler = createApiHandler(
       domainRoutes({
         domains: options.failActivate ? new FailingStore(db) : new DomainStore(db), identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined },
-        region: 'us-east-1', now: Date.now, dns: new Route53Publisher(client, [ZONE]),
+        sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now, dns: new Route53Publisher(client, [ZONE]),
       }),
       createAuthenticator(tenants),
       log,

@@ -18,11 +18,13 @@ import { ContentStore } from '../../lambdas/core/adapters/content';
 import { IdempotencyStore } from '../../lambdas/core/adapters/idempotency';
 import { SesSender } from '../../lambdas/core/adapters/ses';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
+import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { domainRoutes } from '../../lambdas/domains/routes';
 import { sendRoutes } from '../../lambdas/send/routes';
 import { type TestDynamo, type TestS3, type TestSes, startTestDynamo, startTestS3, startTestSes } from '../support/services';
 import { type CallOptions, call, captureLogger } from '../support/api';
+import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 
 let dynamo: TestDynamo;
 let ses: TestSes;
@@ -47,12 +49,16 @@ async function world(options: { cachedGate?: boolean } = {}) {
   const b = await tenants.createTenant('b');
   const keyA = (await tenants.createKey(a.id)).token;
   const keyB = (await tenants.createKey(b.id)).token;
+  await Promise.all([provisionTestSesTenant(ses.client, a.id), provisionTestSesTenant(ses.client, b.id)]);
   const { log } = captureLogger();
   const authenticator = createAuthenticator(tenants);
-  const domainsApi = createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined }, region: 'us-east-1', now: Date.now }), authenticator, log);
+  const domainsApi = createApiHandler(domainRoutes({
+    domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined },
+    sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now,
+  }), authenticator, log);
   const sendApi = createApiHandler(sendRoutes({
     emails: new EmailStore(db, 30), status: new EmailStatusStore(db), retryWindowMs: 15 * 60_000, retentionDays: 30, domains: options.cachedGate ? new SendableDomainCache(domains) : domains, idempotency: new IdempotencyStore(db), sender: new SesSender(ses.client),
-    configurationSet: 'sesame', region: 'us-east-1', events: new EventStore(db), templates: new TemplateStore(db), now: Date.now,
+    configurationSet: 'sesame', sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', events: new EventStore(db), templates: new TemplateStore(db), now: Date.now,
     content: new ContentStore(s3.client, s3.bucket),
   }), authenticator, log);
   const api = (method: string, url: string, options: CallOptions = {}) => call(url.startsWith('/domains') ? domainsApi : sendApi, method, url, options);
@@ -121,14 +127,23 @@ describe('POST /emails', () => {
     expect([plain, tracked, opens].map((s) => s.map((e) => e.request.ConfigurationSetName))).toEqual([['sesame'], ['sesame-open-click'], ['sesame-open']]);
   });
 
-  it('sends a domain with tls enforced through the TLS-requiring configuration set, and back when opportunistic', async () => {
+  it('sends a domain with tls enforced through the TLS-requiring configuration set of its tracking, and back when opportunistic', async () => {
     const w = await world();
     const mine = await w.domain(w.keyA);
-    await w.api('PATCH', `/domains/${mine.id}`, { key: w.keyA, body: { tls: 'enforced', open_tracking: true } });
-    const enforced = await w.sentDuring(() => w.api('POST', '/emails', { key: w.keyA, body: w.email(mine.name) }));
-    await w.api('PATCH', `/domains/${mine.id}`, { key: w.keyA, body: { tls: 'opportunistic' } });
-    const opportunistic = await w.sentDuring(() => w.api('POST', '/emails', { key: w.keyA, body: w.email(mine.name) }));
-    expect([enforced, opportunistic].map((s) => s.map((e) => e.request.ConfigurationSetName))).toEqual([['sesame-open-tls'], ['sesame-open']]);
+    const sendWith = async (settings: Record<string, unknown>) => {
+      await w.api('PATCH', `/domains/${mine.id}`, { key: w.keyA, body: settings });
+      return (await w.sentDuring(() => w.api('POST', '/emails', { key: w.keyA, body: w.email(mine.name) }))).map((e) => e.request.ConfigurationSetName);
+    };
+    // Each TLS-requiring set, associated with the tenant's SES tenant as the other four are.
+    const enforced = [
+      await sendWith({ tls: 'enforced', open_tracking: false, click_tracking: false }),
+      await sendWith({ open_tracking: true }),
+      await sendWith({ click_tracking: true }),
+      await sendWith({ open_tracking: false }),
+    ];
+    expect(enforced).toEqual([['sesame-tls'], ['sesame-open-tls'], ['sesame-open-click-tls'], ['sesame-click-tls']]);
+    const opportunistic = await sendWith({ tls: 'opportunistic', open_tracking: true, click_tracking: false });
+    expect(opportunistic).toEqual(['sesame-open']);
     expect((await w.api('GET', `/domains/${mine.id}`, { key: w.keyA })).body.tls).toBe('opportunistic');
   });
 

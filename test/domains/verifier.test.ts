@@ -10,6 +10,8 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { DomainStore } from '../../lambdas/core/adapters/domains';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
+import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
+import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 import { SecretBox, staticKeyProvider } from '../../lambdas/core/adapters/secrets';
 import { WebhookStore, WebhookSubscribers } from '../../lambdas/core/adapters/endpoints';
 import { SqsDeliveryQueue, WebhookFanOut } from '../../lambdas/core/adapters/fan-out';
@@ -18,7 +20,7 @@ import type { DomainEvent } from '../../lambdas/core/domain/domain-events';
 import { CHECK_WINDOW_MS, needsChecks, nextCheckAt } from '../../lambdas/core/domain/verification-schedule';
 import { parseDeliveryMessage, type DeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
 import { keys } from '../../lambdas/core/table';
-import { type DomainsDeps, createDomain } from '../../lambdas/domains/core';
+import { type DomainsDeps, type SesTenantDeps, createDomain } from '../../lambdas/domains/core';
 import { runDomainChecks } from '../../lambdas/verify-domains/core';
 import { type TestDynamo, type TestSes, type TestSqs, startTestDynamo, startTestSes, startTestSqs } from '../support/services';
 import { captureLogger } from '../support/api';
@@ -74,7 +76,7 @@ describe('the domain verifier', () => {
     const { url } = await sqs.freshQueue();
     const fanOut = new WebhookFanOut({ webhooks: new WebhookSubscribers(db), queue: new SqsDeliveryQueue(sqs.client, url), retrySchedule: [0], cacheMs: 0 });
     const failNext = new Set<string>();
-    const deps: DomainsDeps = {
+    const deps: DomainsDeps & SesTenantDeps = {
       domains: new DomainStore(db),
       identities: new SesIdentities(ses.client, LOCAL_STACK_NAME),
       events: {
@@ -83,10 +85,12 @@ describe('the domain verifier', () => {
           await fanOut.publish(e);
         },
       },
+      sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX,
       region: 'us-east-1',
       now: () => clock,
     };
     const tenantId = randomUUID();
+    await provisionTestSesTenant(ses.client, tenantId);
     await webhooks.create(tenantId, { endpoint: 'https://hooks.example.com/d', events: ['domain.created', 'domain.updated'] });
     const { log, lines } = captureLogger();
     const auth = { keyId: 'k', tenantId, permission: 'full_access' as const };

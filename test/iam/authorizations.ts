@@ -62,6 +62,12 @@ function resourceArn(ref: ResourceRef, call: RecordedCall, stack: StackResources
     case 'object':
       // Sesame has one bucket, the content bucket: local mode's and the tests' stand in for it.
       return `${stack.contentBucketArn}/${ref.key}`;
+    case 'tenant':
+      // `<prefix>-<tenant id>`, then the id SES generates. Tests and local mode use prefixes of their
+      // own; the tenant is evaluated as this stack's, under the stack's prefix.
+      return arn('ses', `tenant/${stack.sesTenantPrefix}-${ref.name.slice(ref.name.indexOf('-') + 1)}/tn-0123456789abcdef`);
+    case 'reputation-policy':
+      return `arn:aws:ses:${REGION}:aws:reputation-policy/${ref.name}`;
   }
 }
 
@@ -82,7 +88,9 @@ export function authorizationsOf(call: RecordedCall, stack: StackResources): Aut
     for (const [k, v] of Object.entries(call.tags)) requestTags[`aws:RequestTag/${k}`] = v;
     requestTags['aws:TagKeys'] = Object.keys(call.tags);
   }
-  const refs = call.resources.length ? call.resources : [undefined];
+  // SendEmail names its tenant (TenantName) as the ses:TenantName condition key, not as a resource.
+  const named = operation === 'ses:SendEmail' ? call.resources.filter((r) => r.type !== 'tenant') : call.resources;
+  const refs = named.length ? named : [undefined];
   const out: Authorization[] = [];
   for (const ref of refs) {
     const existing: Record<string, string> = ref?.type === 'identity' && !call.operation.startsWith('Create') ? { [`aws:ResourceTag/${TAG_STACK_KEY}`]: stack.stackName } : {};

@@ -53,6 +53,8 @@ export interface Principal {
 /** The stack's resources a recorded call can name, as ARNs. */
 export interface StackResources {
   readonly stackName: string;
+  /** SES tenants are `<sesTenantPrefix>-<tenant id>`. */
+  readonly sesTenantPrefix: string;
   readonly tableArn: string;
   /** SESAME_* variable naming a queue -> the queue's ARN. */
   readonly queues: Readonly<Record<string, string>>;
@@ -248,6 +250,7 @@ function synthesize(): SynthesizedStack {
     environment,
     resources: {
       stackName: stack.stackName,
+      sesTenantPrefix: stack.sesTenantPrefix,
       tableArn: arnOf(stack.table.table.tableArn),
       queues: {
         SESAME_WEBHOOK_QUEUE_URL: arnOf(stack.webhooks.queue.queueArn),

@@ -30,9 +30,18 @@ describe('OperatorPolicy', () => {
     expect(sends.map((s) => s.Sid)).toEqual(['WebhookQueue']);
   });
 
-  it('reads and writes table items, queries only the indexes, and never scans', () => {
+  it('reads and writes table items, queries only the indexes, and scans only for tenants migrate', () => {
     expect([bySid.TableItems!.Action].flat().sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(bySid.TableIndexes!.Action).toEqual('dynamodb:Query');
-    expect(statements.flatMap((s) => [s.Action].flat()).filter((a) => /Scan|BatchWrite|\*/.test(a))).toEqual([]);
+    expect(bySid.TenantsMigrate).toMatchObject({ Action: 'dynamodb:Scan', Resource: arnOf(stack.table.table) });
+    const others = statements.filter((s) => s.Sid !== 'TenantsMigrate');
+    expect(others.flatMap((s) => [s.Action].flat()).filter((a) => /Scan|BatchWrite|\*/.test(a))).toEqual([]);
+  });
+
+  it("acts on this stack's SES tenants only, and lists tenants (no resource type) on *", () => {
+    const tenants = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:tenant/${stack.sesTenantPrefix}-*`]] };
+    expect(bySid.SesTenants!.Resource).toEqual(tenants);
+    expect(bySid.SesTenantReputationPolicy!.Resource).toEqual([tenants, { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':aws:reputation-policy/*']] }]);
+    expect(bySid.SesListTenants).toMatchObject({ Action: 'ses:ListTenants', Resource: '*' });
   });
 });

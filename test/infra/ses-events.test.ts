@@ -24,7 +24,7 @@ describe('SesEvents', () => {
       template.hasResourceProperties('AWS::SES::ConfigurationSet', {
         Name: configurationSetName('test', tracking),
         DeliveryOptions: { TlsPolicy: tracking.tls === 'enforced' ? 'REQUIRE' : 'OPTIONAL' },
-        SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+        SuppressionOptions: Match.absent(),
         ReputationOptions: { ReputationMetricsEnabled: true },
         SendingOptions: { SendingEnabled: true },
       });

@@ -49,13 +49,20 @@ describe('SesameStack', () => {
           SESAME_SCHEDULE_GROUP: `${stack.stackName}-scheduled`,
           SESAME_DISPATCH_QUEUE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.scheduler.queue), 'Arn'] },
           SESAME_SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.scheduler.role), 'Arn'] },
-          SESAME_CONTENT_BUCKET: contentRef,
+          SESAME_CONTENT_BUCKET: contentRef, SESAME_SES_TENANT_PREFIX: stack.stackName,
         },
-        dispatch: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
-        domains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_STACK_NAME: 'Sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule, ...logs },
+        dispatch: {
+          SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule,
+          SESAME_SES_TENANT_PREFIX: stack.stackName,
+        },
+        domains: {
+          SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_STACK_NAME: 'Sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule,
+          SESAME_SES_TENANT_PREFIX: stack.stackName, ...logs,
+        },
         account: {
           ...logs,
           SESAME_TABLE_NAME: tableRef,
+          SESAME_SES_TENANT_PREFIX: stack.stackName,
           SESAME_RETENTION_DAYS: '30',
           SESAME_WEBHOOK_QUEUE_URL: queueRef,
           SESAME_WEBHOOK_RETRY_SCHEDULE: schedule,
@@ -121,8 +128,26 @@ describe('SesameStack', () => {
       for (const name of ALL) expect([name, actionsOf(statementsOf(stack, template, name)).filter((a) => a.includes('*'))]).toEqual([name, []]);
     });
 
+    const tenantArn = {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:tenant/${stack.stackName}-*`]],
+    };
+
+    it("lets domains read the stack's SES tenants and associate identities with them, and nothing else of tenants", () => {
+      const tenants = statementsOf(stack, template, 'domains').filter((s) => actionsOf([s]).some((a) => a.includes('Tenant')));
+      expect(tenants.map((s) => [actionsOf([s]), resourcesOf(s)])).toEqual([
+        [['ses:GetTenant'], [tenantArn]],
+        [['ses:CreateTenantResourceAssociation'], [identityArn, tenantArn]],
+      ]);
+    });
+
+    it("lets account add and remove suppressed addresses of the stack's SES tenants only", () => {
+      const ses = statementsOf(stack, template, 'account').filter((s) => actionsOf([s]).some((a) => a.startsWith('ses:')));
+      expect(actionsOf(ses).sort()).toEqual(['ses:DeleteSuppressedDestination', 'ses:PutSuppressedDestination']);
+      expect(ses.flatMap(resourcesOf)).toEqual([tenantArn]);
+    });
+
     it('lets domains manage identities only, on identity/*: create and tag only with its tags, change only what this stack tagged', () => {
-      const ses = statementsOf(stack, template, 'domains').filter((s) => actionsOf([s]).some((a) => a.startsWith('ses:')));
+      const ses = statementsOf(stack, template, 'domains').filter((s) => actionsOf([s]).some((a) => a.startsWith('ses:') && !a.includes('Tenant')));
       const byActions = Object.fromEntries(ses.map((s) => [actionsOf([s]).sort().join(' '), (s as { Condition?: unknown }).Condition ?? null]));
       expect(byActions).toEqual({
         'ses:GetEmailIdentity': null,
@@ -137,14 +162,8 @@ describe('SesameStack', () => {
       expect(ses.flatMap(resourcesOf)).toEqual([identityArn, identityArn, identityArn]);
     });
 
-    it('lets the domain verifier read identities only, on identity/*', () => {
-      const ses = statementsOf(stack, template, 'verifyDomains').filter((s) => actionsOf([s]).some((a) => a.startsWith('ses:')));
-      expect(actionsOf(ses)).toEqual(['ses:GetEmailIdentity']);
-      expect(ses.flatMap(resourcesOf)).toEqual([identityArn]);
-    });
-
-    it('gives SES permissions to send, dispatch, domains and the domain verifier only', () => {
-      for (const name of ['account', 'snsHttps', 'ingest', 'deliver'] as const) {
+    it('gives SES permissions to send, dispatch, domains, the domain verifier and account only', () => {
+      for (const name of ['snsHttps', 'ingest', 'deliver'] as const) {
         expect([name, actionsOf(statementsOf(stack, template, name)).filter((a) => a.startsWith('ses:'))]).toEqual([name, []]);
       }
     });

@@ -4,6 +4,7 @@
  * ingest handler applies them to the table; the outbox keeps what is not applied across restarts.
  */
 import { mkdtempSync, readdirSync } from 'node:fs';
+import { PutSuppressedDestinationCommand } from '@aws-sdk/client-sesv2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSendRequest } from '../../lambdas/core/domain/email';
@@ -15,6 +16,8 @@ import { simulateSesEvents, simulatedOutcome, simulationPlan, startLocalEvents, 
 import { EventOutbox } from '../../lambdas/local/event-outbox';
 import type { SendEvent } from '../../lambdas/local/ses-server';
 import { startTestDynamo, startTestSes, type TestDynamo, type TestSes } from '../support/services';
+import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
+import { sesTenantName } from '../../lambdas/core/domain/ses-tenants';
 import { FIXTURE_TOPIC } from './fixtures';
 import { makeWorld, type World } from './world';
 
@@ -24,11 +27,17 @@ beforeAll(async () => {
 });
 afterAll(() => dynamo.close());
 
+/** The sender's verified identity, and the SES tenant of the worlds' tenant with it associated. */
+async function readySes(ses: TestSes): Promise<void> {
+  await ses.seedIdentity('example.com', { verified: true });
+  await provisionTestSesTenant(ses.client, 'tenant-a', ['example.com']);
+}
+
 /** An outbox (in `dir`, or in memory) and the local SES server that fills it. */
 async function sesWithOutbox(dir?: string): Promise<{ ses: TestSes; outbox: EventOutbox }> {
   const outbox = await EventOutbox.open({ ...(dir ? { dir } : {}), plan: simulationPlan({ region: 'us-east-1', topicArn: FIXTURE_TOPIC, stepMs: 5 }) });
   const ses = await startTestSes({ journal: outbox });
-  await ses.seedIdentity('example.com', { verified: true });
+  await readySes(ses);
   return { ses, outbox };
 }
 
@@ -37,7 +46,7 @@ async function send(ses: TestSes, world: World, fields: { to: string[]; cc?: str
   const draft = parseSendRequest({ from: 'Sender <sender@example.com>', subject: 'Hello', text: 'hi', tags: [{ name: 'category', value: 'welcome' }], ...fields });
   const createdAt = new Date().toISOString();
   const { id, tenantId } = await world.createEmail({ to: fields.to, cc: fields.cc ?? [], bcc: fields.bcc ?? [], createdAt });
-  const messageId = await new SesSender(ses.client).send({ emailId: id, tenantId, draft, configurationSet: 'sesame', createdMs: Date.parse(createdAt) });
+  const messageId = await new SesSender(ses.client).send({ emailId: id, tenantId, tenantName: sesTenantName(TEST_SES_TENANT_PREFIX, tenantId), draft, configurationSet: 'sesame', createdMs: Date.parse(createdAt) });
   await world.status.apply(
     { emailId: id, tenantId, expiresAt: expiresAt(Date.parse(createdAt), 36_500) },
     sendResponseEvent(messageId, Date.parse(createdAt), [...draft.to, ...draft.cc, ...draft.bcc].map((m) => m.address)), 'message', { assumeAbsent: true },
@@ -138,6 +147,27 @@ describe('startLocalEvents', () => {
       ]);
       expect(world.fanned.every((e) => e.emailId === id && e.email.tags.category === 'welcome')).toBe(true);
       expect(outbox.entries()).toEqual([]); // all applied: the entry left the outbox
+    } finally {
+      await events.stop();
+    }
+  });
+
+  it("bounces an address on the SES tenant's suppression list as SES does (OnTenantSuppressionList): the recipient ends suppressed", async () => {
+    // Prepare: the address is on tenant-a's own list, in another case.
+    const world = await makeWorld(dynamo);
+    await ses.client.send(new PutSuppressedDestinationCommand({ EmailAddress: 'Listed@Example.org', Reason: 'COMPLAINT', TenantName: sesTenantName(TEST_SES_TENANT_PREFIX, 'tenant-a') }));
+    const events = startLocalEvents({ outbox, ingest: world.handler, topicArn: FIXTURE_TOPIC, log: world.deps.log });
+    try {
+      // Act
+      const { id } = await send(ses, world, { to: ['listed@example.org', 'other@example.org'] });
+      await events.idle();
+
+      // Assess
+      const view = await world.view(id);
+      const recipients = Object.fromEntries(Object.entries(view.recipients).map(([address, [status]]) => [address, status]));
+      expect(recipients).toEqual({ 'listed@example.org': 'suppressed', 'other@example.org': 'delivered' });
+      const suppressed = world.fanned.find((e) => e.type === 'email.suppressed');
+      expect(suppressed?.details).toMatchObject({ suppressed: { type: 'OnTenantSuppressionList' }, bounce: { type: 'Permanent', subType: 'OnTenantSuppressionList' } });
     } finally {
       await events.stop();
     }
@@ -245,7 +275,7 @@ describe('the event outbox across a crash', () => {
     const outbox = await EventOutbox.open({ plan: () => { throw new Error('disk full'); } });
     const ses = await startTestSes({ journal: outbox, onError: () => undefined });
     try {
-      await ses.seedIdentity('example.com', { verified: true });
+      await readySes(ses);
       const world = await makeWorld(dynamo);
       // SES's 500 does not prove a refusal: the send is left unconfirmed (its Send event would record it).
       await expect(send(ses, world, { to: ['delivered@resend.dev'] })).rejects.toMatchObject({ name: 'SendUnconfirmedError', cause: { $metadata: { httpStatusCode: 500 } } });

@@ -14,6 +14,8 @@ import { fromSesAddress, headerRebuild, parseEmailTag, parseSendRequest } from '
 import { ingestSnsEvent } from '../../lambdas/ingest/core';
 import { simulateSesEvents, toSnsEvent } from '../../lambdas/local/events';
 import { startTestDynamo, startTestSes, type TestDynamo, type TestSes } from '../support/services';
+import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
+import { sesTenantName } from '../../lambdas/core/domain/ses-tenants';
 import { FIXTURE_TOPIC, sesFixture, snsEvent, withMail } from './fixtures';
 import { makeWorld, type World } from './world';
 
@@ -22,6 +24,7 @@ let ses: TestSes;
 beforeAll(async () => {
   [dynamo, ses] = await Promise.all([startTestDynamo(), startTestSes()]);
   await ses.seedIdentity('example.com', { verified: true });
+  await provisionTestSesTenant(ses.client, 'tenant-a', ['example.com']);
 });
 afterAll(() => Promise.all([dynamo.close(), ses.close()]));
 
@@ -44,7 +47,7 @@ async function sendThroughSes(world: World, fields: Record<string, unknown>) {
   const { id, tenantId } = await world.createEmail({ to: draft.to.map((m) => m.raw), cc: draft.cc.map((m) => m.raw), createdAt, tags: [{ name: 'kind', value: 'receipt' }] });
   const before = ses.sent().length;
   const startedAt = Date.now();
-  const messageId = await new SesSender(ses.client).send({ emailId: id, tenantId, draft, configurationSet: 'sesame', createdMs: Date.parse(createdAt) });
+  const messageId = await new SesSender(ses.client).send({ emailId: id, tenantId, tenantName: sesTenantName(TEST_SES_TENANT_PREFIX, tenantId), draft, configurationSet: 'sesame', createdMs: Date.parse(createdAt) });
   await world.status.apply(
     { emailId: id, tenantId, expiresAt: expiresAt(Date.parse(createdAt), 36_500) },
     sendResponseEvent(messageId, startedAt, [...draft.to, ...draft.cc].map((m) => m.address)), 'message', { assumeAbsent: true },

@@ -92,6 +92,22 @@ describe('parseSesMessage', () => {
     });
   });
 
+  it("reports a bounce or complaint on the SES tenant's suppression list as suppressed", () => {
+    const bounce = structuredClone(sesFixture('bounce-permanent-suppressed'));
+    bounce.bounce.bounceSubType = 'OnTenantSuppressionList';
+    const bounced = eventOf(bounce);
+    expect([bounced.status, bounced.type]).toEqual(['suppressed', 'email.suppressed']);
+    expect(bounced.details).toMatchObject({
+      suppressed: { type: 'OnTenantSuppressionList', reason: 'previous_bounce', message: expect.stringContaining("tenant's suppression list") },
+      bounce: { type: 'Permanent', subType: 'OnTenantSuppressionList' },
+    });
+    const complaint = structuredClone(sesFixture('complaint-onaccountsuppressionlist'));
+    complaint.complaint.complaintSubType = 'OnTenantSuppressionList';
+    const complained = eventOf(complaint);
+    expect([complained.status, complained.type]).toEqual(['suppressed', 'email.suppressed']);
+    expect(complained.details).toMatchObject({ suppressed: { type: 'OnTenantSuppressionList', reason: 'previous_complaint' } });
+  });
+
   it('gives clicks, opens, delays and failures their details', () => {
     expect(eventOf(sesFixture('click')).details).toEqual({
       click: { ipAddress: '192.0.2.1', link: 'http://docs.aws.amazon.com/ses/latest/DeveloperGuide/send-email-smtp.html', timestamp: '2017-08-09T23:51:25.570Z', userAgent: expect.stringContaining('Chrome') },

@@ -10,6 +10,7 @@ import { EmailStatusStore } from '../../lambdas/core/adapters/email-status';
 import { expiresAt } from '../../lambdas/core/adapters/dynamo';
 import { sendResponseEvent } from '../../lambdas/send/core';
 import { parseMailbox } from '../../lambdas/core/domain/email';
+import { SuppressionStore } from '../../lambdas/core/adapters/suppressions';
 import type { AppliedEvent, EventFanOut } from '../../lambdas/core/domain/applied-event';
 import { memoryLogger } from '../support/logs';
 import { createIngestHandler, type IngestDeps } from '../../lambdas/ingest/core';
@@ -76,6 +77,7 @@ export async function makeWorld(
     events,
     status,
     fanOut: options.fanOut ?? { fanOut: async (e) => void fanned.push(e) },
+    suppressions: new SuppressionStore(db),
     topicArn: options.topicArn ?? FIXTURE_TOPIC,
     retentionDays,
     now: options.now ?? Date.now,

@@ -442,8 +442,8 @@ describe('local SES v2 server', () => {
         expect(set).toMatchObject({
           ConfigurationSetName: 'sesame-open',
           SendingOptions: { SendingEnabled: true },
-          SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
         });
+        expect(set.SuppressionOptions).toBeUndefined();
         expect(EventDestinations).toEqual([
           {
             Name: 'sesame-events',

@@ -20,6 +20,8 @@ import { dispatchMessage, scheduleName } from '../../lambdas/core/domain/schedul
 import { keys } from '../../lambdas/core/table';
 import { TAG_EMAIL_ID, parseEmailTag } from '../../lambdas/core/domain/email';
 import { createDispatchHandler, dispatch, type DispatchDeps } from '../../lambdas/dispatch/core';
+import { TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
+import { sesTenantName } from '../../lambdas/core/domain/ses-tenants';
 
 const GROUP = 'sesame-test';
 const TARGET = { groupName: GROUP, queueArn: 'arn:aws:sqs:us-east-1:000000000000:dispatch', roleArn: 'arn:aws:iam::000000000000:role/scheduler' };
@@ -61,7 +63,7 @@ function dispatchDeps(over: Partial<DispatchDeps> = {}): DispatchDeps & { delays
   const db = createDb(h.dynamo.doc, h.table, () => clock);
   return {
     emails: new EmailStore(db, 30), status: new EmailStatusStore(db), retentionDays: 30, domains: h.domains, sender: new SesSender(h.ses.client),
-    configurationSet: 'sesame', now: () => clock, fanOut, log: quietLog,
+    configurationSet: 'sesame', sesTenantPrefix: TEST_SES_TENANT_PREFIX, now: () => clock, fanOut, log: quietLog,
     visibility: { delay: async (_r, s) => { delays.push(s); } },
     delays, ...over,
   };
@@ -200,6 +202,22 @@ describe('dispatch', () => {
     expect(sent.request.Content?.Simple?.Headers).toEqual([{ Name: 'X-Ref', Value: '7' }]);
     expect(sent.request.EmailTags).toEqual(expect.arrayContaining([{ Name: 'kind', Value: 'later' }]));
     expect(await getEmail(id)).toMatchObject({ last_event: 'sent', scheduled_at: '2030-06-01T12:06:00.000Z' });
+  });
+
+  it("sends as the email's SES tenant, as an immediate send does; SES refuses it while that tenant is paused", async () => {
+    const id = await schedule({ scheduled_at: 'in 5 min' });
+    const paused = await schedule({ scheduled_at: 'in 5 min' });
+    clock = NOW + 6 * 60_000;
+    expect(await dispatch(dispatchDeps(), dispatchMessage(id, Date.parse((await getEmail(id)).scheduled_at)))).toBe('sent');
+    expect(h.ses.sent().find(taggedWith(id))!.request.TenantName).toBe(sesTenantName(TEST_SES_TENANT_PREFIX, acme.tenantId));
+    await h.ses.pauseTenant(sesTenantName(TEST_SES_TENANT_PREFIX, acme.tenantId), 'The bounce rate of this tenant exceeded its reputation policy.');
+    try {
+      expect(await dispatch(dispatchDeps(), dispatchMessage(paused, Date.parse((await getEmail(paused)).scheduled_at)))).toBe('failed');
+    } finally {
+      await h.ses.resumeTenant(sesTenantName(TEST_SES_TENANT_PREFIX, acme.tenantId));
+    }
+    expect(sesCount(paused)).toBe(0);
+    expect((await getEmail(paused)).last_event).toBe('failed');
   });
 
   it('a firing left over from before a reschedule sends nothing; the new time does', async () => {

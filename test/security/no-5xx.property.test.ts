@@ -29,6 +29,8 @@ import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { SesSender } from '../../lambdas/core/adapters/ses';
 import { LOCAL_STACK_NAME } from '../../lambdas/core/config';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
+import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
+import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 import { SecretBox, staticKeyProvider } from '../../lambdas/core/adapters/secrets';
 import { DeliveryStore } from '../../lambdas/core/adapters/deliveries';
 import { RebuiltPayloads } from '../../lambdas/core/adapters/delivery-payloads';
@@ -44,6 +46,8 @@ import { domainRoutes } from '../../lambdas/domains/routes';
 import { apiKeyRoutes } from '../../lambdas/account/api-keys';
 import { webhookRoutes } from '../../lambdas/account/webhooks';
 import { templateRoutes } from '../../lambdas/account/templates';
+import { suppressionRoutes } from '../../lambdas/account/suppressions';
+import { SuppressionStore } from '../../lambdas/core/adapters/suppressions';
 import { createSnsHttpsHandler } from '../../lambdas/sns-https/core';
 import { createSnsVerifier } from '../../lambdas/sns-https/verify';
 import { DEFAULT_SNS_CERT_HOST } from '../../lambdas/core/config';
@@ -98,12 +102,13 @@ beforeAll(async () => {
     openTracking: false, clickTracking: false, customReturnPath: 'send', records: [], createdAt: new Date().toISOString(),
   });
   await ses.seedIdentity('acme.test', { verified: true });
+  await provisionTestSesTenant(ses.client, tenant.id, ['acme.test']);
   known.template = (await templates.create(tenant.id, { name: 'welcome', alias: 'welcome', content: { html: '<p>Hi</p>', subject: 'Hi', replyTo: [], variables: [] } })).id;
   known.webhook = (await webhooks.create(tenant.id, { endpoint: 'https://hooks.example.com/a', events: ['email.sent'] })).webhook.id;
 
   const send = createApiHandler(sendRoutes({
     emails: new EmailStore(db, 30), status: new EmailStatusStore(db), retryWindowMs: 15 * 60_000, retentionDays: 30, domains, idempotency: new IdempotencyStore(db), events: new EventStore(db), templates,
-    sender: new SesSender(ses.client), configurationSet: 'sesame', region: 'us-east-1', now: Date.now,
+    sender: new SesSender(ses.client), configurationSet: 'sesame', sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now,
     content: new ContentStore(s3.client, s3.bucket),
   }), auth, quiet) as Lambda;
   const sent = await send(event('POST /emails', {}, {}, { authorization: `Bearer ${key}` }, JSON.stringify(TEMPLATES['POST /emails'])), context);
@@ -112,7 +117,10 @@ beforeAll(async () => {
   const testCert = readFileSync(join(SIGNED, 'test-signing-cert.pem'), 'utf8');
   handlers = {
     send,
-    domains: createApiHandler(domainRoutes({ domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined }, region: 'us-east-1', now: Date.now }), auth, quiet) as Lambda,
+    domains: createApiHandler(domainRoutes({
+      domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined },
+      sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now,
+    }), auth, quiet) as Lambda,
     account: createApiHandler({
       ...apiKeyRoutes({ tenants, domains }),
       ...webhookRoutes({
@@ -121,6 +129,7 @@ beforeAll(async () => {
         endpointPolicy: { allowLoopback: false, allowHttp: false },
       }),
       ...templateRoutes({ templates }),
+      ...suppressionRoutes({ suppressions: new SuppressionStore(db), ses: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX }),
     }, auth, quiet) as Lambda,
     snsHttps: createSnsHttpsHandler({
       verifier: createSnsVerifier({ certHost: new RegExp(DEFAULT_SNS_CERT_HOST), fetchCertificate: async () => testCert }),
@@ -189,6 +198,10 @@ const TEMPLATES: Record<string, unknown> = {
   'POST /webhooks/ses': JSON.parse(snsFixture) as unknown,
   'POST /templates': { name: 'receipt', alias: 'receipt', subject: 'Your receipt', html: '<p>{{{AMOUNT}}}</p>', variables: [{ key: 'AMOUNT', type: 'string', fallback_value: '0' }] },
   'PATCH /templates/{id}': { name: 'renamed', html: '<p>Hi</p>' },
+  'PATCH /api-keys/{id}': { name: 'renamed' },
+  'POST /suppressions': { email: 'Fuzz@Example.org' },
+  'POST /suppressions/batch/add': { emails: ['a@example.org', 'B@example.org'] },
+  'POST /suppressions/batch/remove': { emails: ['a@example.org'] },
 };
 
 const NASTY = [

@@ -13,8 +13,10 @@ let h: SendHarness;
 let handler: Handler;
 let acme: { tenantId: string; key: string; domain: string };
 let other: { tenantId: string; key: string; domain: string };
-// Whole seconds plus 250 ms, from now: presigned URLs are checked against the local S3 server's real clock.
+// Now (the local S3 checks a presigned URL's expiry against the real time), 250 ms into a second.
 let clock = Math.floor(Date.now() / 1000) * 1000 + 250;
+/** An hour after `clock`, to the second: presigned URLs expire in whole seconds. */
+const inAnHour = new Date(clock - 250 + 3_600_000).toISOString();
 /** The S3 operations the handler's client made, in order. */
 const s3Calls: string[] = [];
 
@@ -65,8 +67,8 @@ describe('a sent email\'s attachments', () => {
     expect(res.body).toMatchObject({ object: 'list', has_more: false });
     listed = res.body.data;
     expect(listed).toEqual([
-      { id: expect.any(String), filename: 'receipt.pdf', size: pdf.length, content_type: 'application/pdf', content_disposition: 'attachment', download_url: expect.any(String), expires_at: new Date(Math.floor(clock / 1000) * 1000 + 3_600_000).toISOString() },
-      { id: expect.any(String), filename: 'logo.png', size: png.length, content_type: 'image/png', content_disposition: 'inline', content_id: 'logo-1', download_url: expect.any(String), expires_at: new Date(Math.floor(clock / 1000) * 1000 + 3_600_000).toISOString() },
+      { id: expect.any(String), filename: 'receipt.pdf', size: pdf.length, content_type: 'application/pdf', content_disposition: 'attachment', download_url: expect.any(String), expires_at: inAnHour },
+      { id: expect.any(String), filename: 'logo.png', size: png.length, content_type: 'image/png', content_disposition: 'inline', content_id: 'logo-1', download_url: expect.any(String), expires_at: inAnHour },
     ]);
     expect(listed[0]!.id).not.toBe(listed[1]!.id);
   });

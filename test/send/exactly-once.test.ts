@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { EmailStatusStore } from '../../lambdas/core/adapters/email-status';
 import { EventStore } from '../../lambdas/core/adapters/events';
+import { SuppressionStore } from '../../lambdas/core/adapters/suppressions';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
 import { SendUnconfirmedError, SesSender, sendingClient } from '../../lambdas/core/adapters/ses';
 import { sesClient, sesSendClient } from '../../lambdas/core/clients';
@@ -57,7 +58,7 @@ function ingestOn(): IngestDeps & { fanned: string[] } {
   const db = createDb(h.dynamo.doc, h.table);
   const fanned: string[] = [];
   return {
-    events: new EventStore(db), status: new EmailStatusStore(db), fanned,
+    events: new EventStore(db), status: new EmailStatusStore(db), suppressions: new SuppressionStore(db), fanned,
     fanOut: { fanOut: async (e) => void fanned.push(e.type) },
     topicArn: TOPIC, retentionDays: 30, now: Date.now, log: silentLogger,
   };
@@ -71,7 +72,7 @@ describe('SendEmail is made once: Sesame decides about retries, not the SDK', ()
     try {
       const sender = new SesSender(sendingClient(localClientConfig(ses.url)));
       const draft = parseSendRequest(email('dropped'));
-      await expect(sender.send({ emailId: '6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f', tenantId: 't', draft, configurationSet: 'sesame', createdMs: Date.now() }))
+      await expect(sender.send({ emailId: '6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f', tenantId: 't', tenantName: 'test-t', draft, configurationSet: 'sesame', createdMs: Date.now() }))
         .rejects.toBeInstanceOf(SendUnconfirmedError);
       expect(ses.requests()).toBe(1);
     } finally {

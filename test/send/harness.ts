@@ -19,6 +19,7 @@ import { sendRoutes } from '../../lambdas/send/routes';
 import type { EmailSchedules } from '../../lambdas/core/adapters/schedules';
 import type { EventFanOut } from '../../lambdas/core/domain/applied-event';
 import { startTestDynamo, startTestS3, startTestSes, type TestDynamo, type TestS3, type TestSes } from '../support/services';
+import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 import type { Handler } from '../support/api';
 
 export interface SendHarness {
@@ -67,6 +68,7 @@ export async function startSendHarness(): Promise<SendHarness> {
           sender: options.sender ? options.sender(real) : real,
           content: options.content ? options.content(content) : content,
           configurationSet: 'sesame',
+          sesTenantPrefix: TEST_SES_TENANT_PREFIX,
           region: 'us-east-1',
           now,
           ...(options.batchConcurrency ? { batchConcurrency: options.batchConcurrency } : {}),
@@ -89,6 +91,7 @@ export async function startSendHarness(): Promise<SendHarness> {
         ...domain,
       });
       if (domain.verifiedForSending !== false) await ses.seedIdentity(name, { verified: true });
+      await provisionTestSesTenant(ses.client, tenant.id, [name]);
       return { tenantId: tenant.id, key: key.token, domain: name };
     },
     async items() {

@@ -4,7 +4,7 @@ import {
   MAX_SCHEDULE_AHEAD_DAYS, atExpression, atInstant, parseDispatchMessage, parseScheduledAt, readInstant, roundUpToMinute,
 } from '../../lambdas/core/domain/schedule';
 import { HttpError } from '../../lambdas/core/errors';
-import { readSendConfig } from '../../lambdas/core/config';
+import { readDispatchConfig, readSendConfig } from '../../lambdas/core/config';
 
 const NOW = Date.parse('2030-06-01T12:00:30Z'); // a Saturday
 
@@ -77,12 +77,17 @@ describe('the send function reads where schedules go', () => {
   const env = {
     SESAME_TABLE_NAME: 't', AWS_REGION: 'us-east-1', SESAME_CONFIGURATION_SET: 'sesame', SESAME_WEBHOOK_QUEUE_URL: 'http://127.0.0.1/000000000000/w',
     SESAME_SCHEDULE_GROUP: 'g', SESAME_DISPATCH_QUEUE_ARN: 'arn:aws:sqs:us-east-1:000000000000:d', SESAME_SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/r',
-    SESAME_CONTENT_BUCKET: 'content',
+    SESAME_CONTENT_BUCKET: 'content', SESAME_SES_TENANT_PREFIX: 'sesame',
   };
 
   it('from SESAME_SCHEDULE_GROUP, SESAME_DISPATCH_QUEUE_ARN and SESAME_SCHEDULER_ROLE_ARN, naming a missing or wrong one', () => {
     expect(readSendConfig(env).scheduler).toEqual({ groupName: 'g', queueArn: 'arn:aws:sqs:us-east-1:000000000000:d', roleArn: 'arn:aws:iam::000000000000:role/r' });
     expect(() => readSendConfig({ ...env, SESAME_SCHEDULE_GROUP: '' })).toThrow(/SESAME_SCHEDULE_GROUP/);
     expect(() => readSendConfig({ ...env, SESAME_DISPATCH_QUEUE_ARN: 'https://sqs/queue' })).toThrow(/SESAME_DISPATCH_QUEUE_ARN/);
+  });
+
+  it('dispatch sends as the SES tenant of SESAME_SES_TENANT_PREFIX, as send does, and names it when it is missing', () => {
+    expect(readDispatchConfig(env).sesTenantPrefix).toBe('sesame');
+    expect(() => readDispatchConfig({ ...env, SESAME_SES_TENANT_PREFIX: '' })).toThrow(/SESAME_SES_TENANT_PREFIX/);
   });
 });

@@ -9,6 +9,8 @@ import { type EmailDraft, TAG_EMAIL_ID, TAG_TENANT_ID, attachmentDisposition, fo
 export interface OutgoingEmail {
   readonly emailId: string;
   readonly tenantId: string;
+  /** The SES tenant the email is sent through (see sesTenantName). */
+  readonly tenantName: string;
   readonly draft: EmailDraft;
   readonly configurationSet: string;
   /** When the email was created (ms): carried in Sesame's tag, so events need not read the email. */
@@ -44,7 +46,7 @@ export function sendingClient(config: SESv2ClientConfig = {}): SESv2Client {
   return new SESv2Client({ ...config, maxAttempts: 1 });
 }
 
-export function toSendEmailInput({ emailId, tenantId, draft, configurationSet, createdMs }: OutgoingEmail): SendEmailCommandInput {
+export function toSendEmailInput({ emailId, tenantId, tenantName, draft, configurationSet, createdMs }: OutgoingEmail): SendEmailCommandInput {
   const rebuild = headerRebuild(draft);
   const utf8 = (Data: string) => ({ Data, Charset: 'UTF-8' });
   return {
@@ -83,6 +85,7 @@ export function toSendEmailInput({ emailId, tenantId, draft, configurationSet, c
       { Name: TAG_TENANT_ID, Value: tenantId },
     ],
     ConfigurationSetName: configurationSet,
+    TenantName: tenantName,
   };
 }
 
@@ -142,8 +145,12 @@ export function sesError(error: unknown): Error {
         : new HttpError(422, 'validation_error', `SES rejected the email: ${message}`);
     case 'MailFromDomainNotVerifiedException':
       return new HttpError(403, 'validation_error', `The custom MAIL FROM domain is not verified: ${message}`);
-    case 'AccountSuspendedException':
     case 'SendingPausedException':
+      // SES pauses a tenant under its reputation policy (or its operator does); the others keep sending.
+      return /tenant/i.test(message)
+        ? new HttpError(403, 'validation_error', `Sending is paused for this account: SES has paused its tenant, under its reputation policy (a bounce or complaint rate too high) or by the operator. SES said: ${message}`)
+        : new HttpError(403, 'validation_error', `Sending is paused for this AWS account or configuration set. SES said: ${message}`);
+    case 'AccountSuspendedException':
       return new HttpError(403, 'validation_error', 'Sending is paused for this AWS account or configuration set.');
     case 'BadRequestException':
       return new HttpError(422, 'validation_error', `SES refused the request: ${message}`);

@@ -2,7 +2,7 @@
  * Tenants and API keys. A key is stored twice, both single-item writes: by its hash (what the
  * auth middleware reads) and by its id (listing, revocation). The plaintext key is never stored.
  */
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyRecord, KeyLookup, Permission } from '../http/auth';
 import { hashApiKey, newApiKey, newId } from '../domain/ids';
 import { keys } from '../table';
@@ -12,7 +12,16 @@ export interface Tenant {
   readonly id: string;
   readonly name: string;
   readonly createdAt: string;
+  /** Its SES tenant and first key are made (`npx sesame tenants create`, `migrate`). */
+  readonly complete?: boolean;
 }
+
+const tenantOf = (item: Record<string, unknown>): Tenant => ({
+  id: item.tenant_id as string,
+  name: item.name as string,
+  createdAt: item.created_at as string,
+  ...(item.setup === 'complete' ? { complete: true } : {}),
+});
 
 export interface ApiKeySummary {
   readonly id: string;
@@ -43,15 +52,90 @@ export class TenantStore implements KeyLookup {
     const tenant = { id, name, createdAt: new Date(this.db.now()).toISOString() };
     await this.db.doc.send(new PutCommand({
       TableName: this.db.table,
-      Item: { ...keys.tenant(id), kind: 'tenant', tenant_id: id, name, created_at: tenant.createdAt },
+      Item: { ...keys.tenant(id), kind: 'tenant', tenant_id: id, name, created_at: tenant.createdAt, gsi1pk: keys.allTenants, gsi1sk: `${tenant.createdAt}#${id}` },
       ConditionExpression: 'attribute_not_exists(pk)',
     }));
     return tenant;
   }
 
+  /**
+   * The tenant named `name`: claims the name for a new id (put if absent) and creates the tenant, or
+   * finds the one an earlier call claimed it for, and creates it if that call stopped before.
+   */
+  async claimTenant(name: string): Promise<Tenant> {
+    let id = newId();
+    try {
+      await this.db.doc.send(new PutCommand({
+        TableName: this.db.table,
+        Item: { ...keys.tenantName(name), kind: 'tenant_name', tenant_id: id, name },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.tenantName(name), ConsistentRead: true }));
+      id = Item!.tenant_id as string;
+    }
+    const existing = await this.getTenant(id);
+    if (existing) return existing;
+    try {
+      return await this.createTenant(name, id);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return (await this.getTenant(id))!;
+    }
+  }
+
+  /** Marks the tenant's SES tenant and first key as made. */
+  async markComplete(id: string): Promise<void> {
+    await this.db.doc.send(new UpdateCommand({
+      TableName: this.db.table,
+      Key: keys.tenant(id),
+      UpdateExpression: 'SET setup = :complete',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':complete': 'complete' },
+    }));
+  }
+
+  /** Puts a tenant created before tenants were listed on the list (migration). */
+  async listTenant(tenant: Tenant): Promise<void> {
+    await this.db.doc.send(new UpdateCommand({
+      TableName: this.db.table,
+      Key: keys.tenant(tenant.id),
+      UpdateExpression: 'SET gsi1pk = :pk, gsi1sk = :sk',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':pk': keys.allTenants, ':sk': `${tenant.createdAt}#${tenant.id}` },
+    }));
+  }
+
   async getTenant(id: string): Promise<Tenant | undefined> {
-    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.tenant(id) }));
-    return Item ? { id, name: Item.name as string, createdAt: Item.created_at as string } : undefined;
+    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.tenant(id), ConsistentRead: true }));
+    return Item ? tenantOf(Item) : undefined;
+  }
+
+  /** Every listed tenant, oldest first (the admin tool's `tenants list`). */
+  async listTenants(): Promise<Tenant[]> {
+    const items = await queryItems(this.db, { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': keys.allTenants } });
+    return items.map(tenantOf);
+  }
+
+  /**
+   * Every tenant, listed or not: a Scan, for `npx sesame tenants migrate` only (tenants created
+   * before they were listed). Never on a request path.
+   */
+  async everyTenant(): Promise<Tenant[]> {
+    const out: Tenant[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.doc.send(new ScanCommand({
+        TableName: this.db.table,
+        FilterExpression: 'sk = :sk',
+        ExpressionAttributeValues: { ':sk': 'TENANT' },
+        ExclusiveStartKey: start,
+      }));
+      out.push(...(page.Items ?? []).map(tenantOf));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
   }
 
   /** Creates a key for an existing tenant. */
@@ -108,6 +192,41 @@ export class TenantStore implements KeyLookup {
     if (!Item || (tenantId !== undefined && Item.tenant_id !== tenantId)) return false;
     await this.db.doc.send(new DeleteCommand({ TableName: this.db.table, Key: keys.keyByHash(Item.key_hash as string) }));
     await this.db.doc.send(new DeleteCommand({ TableName: this.db.table, Key: keys.keyById(keyId) }));
+    return true;
+  }
+
+  /**
+   * Renames a tenant's key: the item by id (what lists show), then the item by hash. `false` when
+   * the tenant has no key with this id.
+   */
+  async renameKey(keyId: string, tenantId: string, name: string): Promise<boolean> {
+    let hash: string;
+    try {
+      const { Attributes } = await this.db.doc.send(new UpdateCommand({
+        TableName: this.db.table,
+        Key: keys.keyById(keyId),
+        UpdateExpression: 'SET #name = :name',
+        ConditionExpression: 'tenant_id = :tenant',
+        ExpressionAttributeNames: { '#name': 'name' },
+        ExpressionAttributeValues: { ':name': name, ':tenant': tenantId },
+        ReturnValues: 'ALL_NEW',
+      }));
+      hash = Attributes!.key_hash as string;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    await this.db.doc.send(new UpdateCommand({
+      TableName: this.db.table,
+      Key: keys.keyByHash(hash),
+      UpdateExpression: 'SET #name = :name',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#name': 'name' },
+      ExpressionAttributeValues: { ':name': name },
+    })).catch((error: unknown) => {
+      // Revoked meanwhile: nothing left to rename.
+      if (!isConditionFailure(error)) throw error;
+    });
     return true;
   }
 

@@ -1,6 +1,6 @@
 /**
  * What every Sesame configuration set is, in SES v2's own names: the event types it publishes to
- * the events topic, its TLS policy and the reasons it suppresses addresses for. Read by the CDK construct that
+ * the events topic, its TLS policy, and no suppression options of its own. Read by the CDK construct that
  * makes the sets (lib/ses-events.ts), by local mode's SES endpoint, which answers for the same sets,
  * and by `npx sesame doctor`, which compares a deployed set against it. Pure: no AWS imports.
  */
@@ -48,5 +48,10 @@ export type SesTlsPolicy = 'REQUIRE' | 'OPTIONAL';
 
 export const tlsPolicyFor = (choice: { readonly tls?: 'opportunistic' | 'enforced' }): SesTlsPolicy => (choice.tls === 'enforced' ? 'REQUIRE' : 'OPTIONAL');
 
-/** Every set suppresses addresses that bounced or complained (SuppressionOptions.SuppressedReasons). */
+/**
+ * The reasons a suppression list takes: hard bounces and complaints. Sesame's configuration sets
+ * have NO suppression options: a set's own options override the tenant's suppression scope, and
+ * each Sesame tenant's SES tenant keeps its own list for these reasons (TENANT_SUPPRESSION in
+ * ses-tenants.ts). The account's list, with these reasons, covers mail sent without a tenant.
+ */
 export const SUPPRESSED_REASONS = ['BOUNCE', 'COMPLAINT'] as const;

@@ -170,14 +170,21 @@ const TYPE_OF: Record<Exclude<EmailStatus, 'queued' | 'scheduled' | 'canceled'>,
   clicked: 'email.clicked',
 };
 
-/** Bounce subtypes that mean SES did not even try: the address is on a suppression list. */
-const SUPPRESSED_BOUNCES = new Set(['Suppressed', 'OnAccountSuppressionList']);
+/**
+ * Bounce subtypes that mean SES did not even try: the address is on a suppression list (SES's
+ * global one, the account's, or the SES tenant's: "Contents of event data that Amazon SES publishes
+ * to Amazon SNS" in the SES developer guide names these subtypes).
+ */
+const SUPPRESSED_BOUNCES = new Set(['Suppressed', 'OnAccountSuppressionList', 'OnTenantSuppressionList']);
+/** Complaint subtypes SES makes for an address on the account's or the tenant's suppression list. */
+const SUPPRESSED_COMPLAINTS = new Set(['OnAccountSuppressionList', 'OnTenantSuppressionList']);
 
 const BOUNCE_MESSAGES: Record<string, string> = {
   'Permanent/General': "The recipient's mail server permanently rejected the email.",
   'Permanent/NoEmail': "The recipient's email address does not exist.",
   'Permanent/Suppressed': "The recipient's email address is on the SES suppression list because it has a recent history of producing hard bounces.",
   'Permanent/OnAccountSuppressionList': "The recipient's email address is on the account-level suppression list, so SES did not send to it.",
+  'Permanent/OnTenantSuppressionList': "The recipient's email address is on this tenant's suppression list, so SES did not send to it.",
   'Transient/General': "The recipient's mail server temporarily rejected the email.",
   'Transient/MailboxFull': "The recipient's mailbox is full.",
   'Transient/MessageTooLarge': "The email is larger than the recipient's mail server accepts.",
@@ -266,7 +273,7 @@ const shapes: { [T in Exclude<SesEventType, 'Subscription'>]: (e: Parsed<T>) => 
   },
 
   Complaint: ({ complaint: c }) => {
-    const onList = c.complaintSubType === 'OnAccountSuppressionList';
+    const onList = SUPPRESSED_COMPLAINTS.has(c.complaintSubType ?? '');
     const complaint = defined({
       type: c.complaintFeedbackType,
       subType: c.complaintSubType,
@@ -275,7 +282,7 @@ const shapes: { [T in Exclude<SesEventType, 'Subscription'>]: (e: Parsed<T>) => 
       timestamp: fixedTime(c.timestamp),
     });
     return feedbackEvent(c.timestamp, onList ? 'suppressed' : 'complained', c.complainedRecipients, c.feedbackId, onList
-      ? { suppressed: suppression('OnAccountSuppressionList', 'previous_complaint', "The recipient's email address is on the account-level suppression list, so SES did not send to it.", []), complaint }
+      ? { suppressed: suppression(c.complaintSubType!, 'previous_complaint', bounceMessage('Permanent', c.complaintSubType!), []), complaint }
       : { complaint });
   },
 
