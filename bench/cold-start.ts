@@ -18,6 +18,7 @@ export const FAKE_ENV: Readonly<Record<string, string>> = {
   AWS_LAMBDA_FUNCTION_NAME: 'sesame-bench',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   SESAME_TABLE_NAME: 'sesame',
+  SESAME_STACK_NAME: 'sesame',
   SESAME_CONFIGURATION_SET: 'sesame',
   SESAME_CONTENT_BUCKET: 'sesame-content-bench',
   SESAME_SES_TENANT_PREFIX: 'sesame',
