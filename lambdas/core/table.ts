@@ -55,6 +55,9 @@
  * ids and the event log while it fits under 1 KB; events past that are `EV#` items. Once the SES
  * MessageId is known, STATUS carries a keys-only gsi2 entry (`M#<MessageId>` / `MSG`) that finds the
  * email of an event without tags. `M#` items and `R#` items are the previous layout's, still read.
+ * A STATUS item whose email failed, bounced or was complained about also carries a sparse, keys-only
+ * gsi3 entry (`T#<tenant>#P#<status>` / `<event time>#<email id>`, domain/problem-index.ts): the
+ * console's filter (`GET /emails?status=bounced`) reads it, with no scan and no write for other emails.
  *
  * Webhooks: endpoints (lambdas/core/adapters/endpoints.ts) and deliveries
  * (lambdas/core/adapters/deliveries.ts). An endpoint's signing secrets are sealed (AES-256-GCM).
@@ -123,6 +126,8 @@ export const TABLE: TableDefinition = {
     { indexName: 'gsi1', partitionKey: { name: 'gsi1pk', type: 'S' }, sortKey: { name: 'gsi1sk', type: 'S' }, projection: 'ALL' },
     // A tenant's emails by time: keys only, spread over EMAIL_LIST_SHARDS partitions, merged on read.
     { indexName: 'gsi2', partitionKey: { name: 'gsi2pk', type: 'S' }, sortKey: { name: 'gsi2sk', type: 'S' }, projection: 'KEYS_ONLY' },
+    // Sparse: only the STATUS items of failed, bounced and complained emails (domain/problem-index.ts).
+    { indexName: 'gsi3', partitionKey: { name: 'gsi3pk', type: 'S' }, sortKey: { name: 'gsi3sk', type: 'S' }, projection: 'KEYS_ONLY' },
   ],
 };
 
@@ -175,6 +180,8 @@ export const keys = {
   emailStatus: (emailId: string) => ({ pk: `E#${emailId}`, sk: 'STATUS' }),
   emailBody: (emailId: string, n: number) => ({ pk: `E#${emailId}`, sk: `BODY#${String(n).padStart(3, '0')}` }),
   emailList: (tenantId: string, shard: number) => `T#${tenantId}#E#${shard}`,
+  /** The sparse gsi3 partition of a tenant's emails whose worst state is `status` (failed, bounced, complained). */
+  tenantProblems: (tenantId: string, status: string) => `T#${tenantId}#P#${status}`,
   /** Before the one-write layout: the MessageId map item. Still read for emails it wrote. */
   sesMessage: (messageId: string) => ({ pk: `M#${messageId}`, sk: 'MSG' }),
   /** The gsi2 partition of an SES MessageId (on the STATUS item; gsi2sk `MSG`). */

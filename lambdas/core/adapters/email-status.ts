@@ -15,6 +15,7 @@
  */
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { applyEvent, type EmailState, EMPTY_STATE, isFirstOfStatus, type LoggedEvent } from '../domain/email-state';
+import { problemIndexAttributes } from '../domain/problem-index';
 import { keys } from '../table';
 import { type Db, isConditionFailure, itemBytes } from './dynamo';
 
@@ -153,6 +154,8 @@ function toItem(owner: StatusOwner, state: EmailState): Record<string, unknown> 
     ...(owner.expiresAt !== undefined ? { expires_at: owner.expiresAt } : {}),
     ...(state.lastEvent !== undefined ? { last_event: state.lastEvent, last_key: state.lastKey } : {}),
     ...(state.messageId !== undefined ? { message_id: state.messageId, gsi2pk: keys.sesMessageIndex(state.messageId), gsi2sk: 'MSG' } : {}),
+    // The sparse problem index (failed, bounced, complained): absent for every other email.
+    ...problemIndexAttributes(owner.tenantId, owner.emailId, state),
     rc: state.recipients,
     lg: state.log.map((e) => compact(e, state.messageId)),
     sp: state.spilled,

@@ -17,11 +17,13 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { EMAIL_LIST_SHARDS, emailIdOfPk, keys, parseListSortKey } from '../table';
 import type { EmailStatus } from '../domain/status';
 import type { AttachmentMeta } from '../domain/email';
+import type { ProblemStatus } from '../domain/problem-index';
 import { batchGetAll, type Db, expiresAt, isConditionFailure, isLive, queryItems, queryShardsMerged } from './dynamo';
 
 /**
@@ -356,6 +358,41 @@ export class EmailStore {
       return meta && isLive(meta as { expires_at?: number }, this.db.now()) ? [toSummary(meta, items.get(`${id}#STATUS`))] : [];
     });
     return { data, hasMore };
+  }
+
+  /**
+   * A tenant's emails whose worst state is `status` (failed, bounced, complained), newest problem
+   * first, from the sparse gsi3 (domain/problem-index.ts): one Query of one partition, then the
+   * same batched read as `list`. Cursors are email ids of that list.
+   */
+  async listProblems(tenantId: string, status: ProblemStatus, options: ListOptions): Promise<ListPage> {
+    const { limit } = options;
+    const pk = keys.tenantProblems(tenantId, status);
+    const cursorId = options.after ?? options.before;
+    let cursor: string | undefined;
+    if (cursorId !== undefined) {
+      const { Item } = await this.db.doc.send(new GetCommand({
+        TableName: this.db.table, Key: keys.emailStatus(cursorId), ProjectionExpression: 'gsi3pk, gsi3sk',
+      }));
+      if (!Item || Item.gsi3pk !== pk) throw new InvalidCursorError(`No ${status} email with id ${cursorId} to page from.`);
+      cursor = Item.gsi3sk as string;
+    }
+    const newer = options.before !== undefined;
+    const page = await this.db.doc.send(new QueryCommand({
+      TableName: this.db.table, IndexName: 'gsi3',
+      KeyConditionExpression: cursor === undefined ? 'gsi3pk = :pk' : `gsi3pk = :pk AND gsi3sk ${newer ? '>' : '<'} :c`,
+      ExpressionAttributeValues: { ':pk': pk, ...(cursor !== undefined ? { ':c': cursor } : {}) },
+      ScanIndexForward: newer, Limit: limit + 1,
+    }));
+    const entries = (page.Items ?? []).slice(0, limit);
+    if (newer) entries.reverse();
+    const ids = entries.map((i) => emailIdOfPk(i.pk as string));
+    const items = await this.batchGet(ids, false);
+    const data = ids.flatMap((id) => {
+      const meta = items.get(`${id}#META`);
+      return meta && meta.tenant_id === tenantId && isLive(meta as { expires_at?: number }, this.db.now()) ? [toSummary(meta, items.get(`${id}#STATUS`))] : [];
+    });
+    return { data, hasMore: (page.Items ?? []).length > limit };
   }
 
   private async batchGet(ids: readonly string[], withBody: boolean, consistent = false): Promise<Map<string, Record<string, unknown>>> {
