@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const out = (line = '') => process.stdout.write(line + '\n');
   out('Sesame is running locally (no AWS account involved).');
   out(`  API          ${stack.apiUrl}`);
+  out(`  Console      ${stack.apiUrl}/`);
   out(`  Mailbox      ${stack.mailboxUrl}`);
   out(`  DynamoDB     ${stack.dynamoEndpoint}`);
   out(`  SQS          ${stack.sqsEndpoint}`);

@@ -5,7 +5,7 @@ import { Grant, type IRole, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/a
 import type { IScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -79,6 +79,11 @@ export interface SesameFunctionProps {
   readonly logLevel?: ApplicationLogLevel;
   /** Extra environment variables (Sesame's own names, see the README's Configuration table). @default - none */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Shell commands run after esbuild, given the bundle's output folder (files the handler reads
+   * beside itself, such as the console's built assets). Called only when the stack is bundled. @default - none
+   */
+  readonly afterBundling?: (outputDir: string) => string[];
 }
 
 /**
@@ -115,7 +120,10 @@ export class SesameFunction extends Construct {
       awsSdkConnectionReuse: false,
       // The `service` of every log line and metric: the function's folder (send, ingest, ...).
       environment: { POWERTOOLS_SERVICE_NAME: props.entryDir, ...props.environment },
-      bundling: cdkBundling(lambdaBundling({ bundleAwsSdk: props.bundleAwsSdk ?? true })),
+      bundling: {
+        ...cdkBundling(lambdaBundling({ bundleAwsSdk: props.bundleAwsSdk ?? true })),
+        ...(props.afterBundling ? { commandHooks: afterBundlingHooks(props.afterBundling) } : {}),
+      },
     });
     this.acknowledge(
       iam4ManagedPolicyFinding(this, ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole').managedPolicyArn),
@@ -337,6 +345,10 @@ export class SesameFunction extends Construct {
   private acknowledge(id: string, reason: string): void {
     Validations.of(this.fn.role ?? this).acknowledge({ id, reason });
   }
+}
+
+function afterBundlingHooks(after: (outputDir: string) => string[]): ICommandHooks {
+  return { beforeBundling: () => [], beforeInstall: () => [], afterBundling: (_input, output) => after(output) };
 }
 
 /** The house settings (lib/bundling.ts) in NodejsFunction's terms. */

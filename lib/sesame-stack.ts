@@ -11,6 +11,7 @@ import { OperatorPolicy } from './operator-policy';
 import { SecretsKey } from './secrets-key';
 import { SesameAlarms } from './sesame-alarms';
 import { SesameApi } from './sesame-api';
+import { ConsoleSite } from './console-site';
 import { SesameDashboard } from './sesame-dashboard';
 import { SesameFunction, type SesameFunctionProps } from './sesame-function';
 import { SesameTable } from './sesame-table';
@@ -79,7 +80,7 @@ export function sesTenantPrefixOf(stackName: string): string {
 export const WAITING_FUNCTION_MEMORY_MB = 128;
 
 /** The functions of the stack, by the names the rest of the code uses. */
-export type SesameFunctionName = 'send' | 'domains' | 'account' | 'snsHttps' | 'ingest' | 'deliver' | 'verifyDomains' | 'dispatch';
+export type SesameFunctionName = 'send' | 'domains' | 'account' | 'snsHttps' | 'ingest' | 'deliver' | 'verifyDomains' | 'dispatch' | 'console';
 
 /** The Sesame stack: composes the constructs of lib/ and wires each function to what it uses. */
 export class SesameStack extends Stack {
@@ -182,7 +183,10 @@ export class SesameStack extends Stack {
       environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
     });
 
-    this.functions = { send, domains, account, snsHttps, ingest, deliver, verifyDomains, dispatch };
+    // The console's page and assets (no grant: the browser calls the API with the user's key).
+    const consoleFn = new ConsoleSite(this, 'Console', { logLevel: props.logLevel }).function;
+
+    this.functions = { send, domains, account, snsHttps, ingest, deliver, verifyDomains, dispatch, console: consoleFn };
 
     this.table = new SesameTable(this, 'Table');
     this.webhooks = new WebhookQueue(this, 'Webhooks', {
@@ -229,7 +233,7 @@ export class SesameStack extends Stack {
     this.domainVerifier = new DomainVerifier(this, 'DomainVerifier', { verifier: verifyDomains });
 
     this.api = new SesameApi(this, 'Api', {
-      functions: { send: send.fn, domains: domains.fn, account: account.fn, snsHttps: snsHttps.fn },
+      functions: { send: send.fn, domains: domains.fn, account: account.fn, snsHttps: snsHttps.fn, console: consoleFn.fn },
     });
     this.operatorPolicy = new OperatorPolicy(this, 'Operator', {
       table,
@@ -253,6 +257,7 @@ export class SesameStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API (RESEND_BASE_URL)' });
+    new CfnOutput(this, 'ConsoleUrl', { value: `${this.api.url}/`, description: 'The console: open it in a browser and sign in with an API key' });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'SESAME_TABLE_NAME for npx sesame' });
     new CfnOutput(this, 'EventsTopicArn', { value: events.topic.topicArn, description: 'SNS topic of SES events' });
     new CfnOutput(this, 'WebhookQueueUrl', { value: webhooks.queue.queueUrl, description: 'SQS queue of webhook deliveries' });

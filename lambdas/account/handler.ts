@@ -22,25 +22,31 @@ import { suppressionRoutes } from './suppressions';
 import { webhookRoutes } from './webhooks';
 import { templateRoutes } from './templates';
 import { logRoutes } from './logs';
+import { createFrameHandler, frameRoutes, withFrame } from './frame';
+import { attributedByRoute } from '../core/aws-calls';
+import { logger } from '../core/log';
 
 const config = readAccountConfig();
 const db = createDb(documentClient(), config.tableName);
 const requestLogs = readRequestLogConfig();
 const tenants = new TenantStore(db);
 const logs = new RequestLogStore(db, requestLogs.retentionDays);
+const secretsKey = keyProviderFromConfig(config);
+const emails = new EmailStore(db, config.retentionDays);
 
-export const handler = createApiHandler(
+const api = createApiHandler(
   {
     ...apiKeyRoutes({ tenants, domains: new DomainStore(db) }),
     ...webhookRoutes({
-      webhooks: new WebhookStore(db, new SecretBox(keyProviderFromConfig(config))),
+      webhooks: new WebhookStore(db, new SecretBox(secretsKey)),
       deliveries: new DeliveryStore(db, config.retentionDays),
-      payloads: new RebuiltPayloads(new EmailStore(db, config.retentionDays), new EventStore(db)),
+      payloads: new RebuiltPayloads(emails, new EventStore(db)),
       queue: new SqsDeliveryQueue(sqsClient(), config.webhookQueueUrl),
       endpointPolicy: { allowLoopback: config.allowLoopbackWebhooks, allowHttp: config.allowLoopbackWebhooks },
     }),
     ...templateRoutes({ templates: new TemplateStore(db) }),
     ...logRoutes({ logs }),
+    ...frameRoutes({ emails, keys: secretsKey }),
     ...suppressionRoutes({ suppressions: new SuppressionStore(db), ses: new SesTenants(sesClient()), sesTenantPrefix: config.sesTenantPrefix }),
   },
   createAuthenticator(tenants),
@@ -48,3 +54,8 @@ export const handler = createApiHandler(
   undefined,
   requestLogs.enabled ? { requestLog: logs } : {},
 );
+
+const frame = attributedByRoute(createFrameHandler({ emails, keys: secretsKey }, logger));
+
+/** The API routes through the shared middleware; the console's email frame (a token, no key) beside it. */
+export const handler = withFrame(api, frame);

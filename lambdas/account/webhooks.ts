@@ -78,7 +78,10 @@ function checkEndpoint(endpoint: string, policy: EndpointPolicy): string {
 
 const webhookSummary = (w: Webhook) => ({ id: w.id, endpoint: w.endpoint, created_at: w.createdAt, status: w.status, events: [...w.events] });
 
-const deliverySummary = (d: Delivery) => ({ id: d.id, type: d.eventType, created_at: d.createdAt, status: d.status, attempts: d.attempts });
+// `email_id` (Sesame's): the email whose event the delivery carries, for the console's email page.
+const deliverySummary = (d: Delivery) => ({
+  id: d.id, type: d.eventType, created_at: d.createdAt, status: d.status, attempts: d.attempts, ...(d.emailId !== undefined ? { email_id: d.emailId } : {}),
+});
 
 const attemptBody = (a: Attempt) => ({ id: a.id, http_status_code: a.statusCode, response: a.response, sent_at: a.sentAt, duration_ms: a.durationMs });
 

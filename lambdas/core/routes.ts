@@ -3,7 +3,7 @@
  * both read this list, so the deployed API and `npm start` serve the same routes.
  */
 
-export type ApiFunction = 'send' | 'domains' | 'account' | 'snsHttps';
+export type ApiFunction = 'send' | 'domains' | 'account' | 'snsHttps' | 'console';
 
 /** API Gateway's catch-all route key: what no other route matches goes there. */
 export const DEFAULT_ROUTE_KEY = '$default';
@@ -65,6 +65,14 @@ export const API_ROUTES: readonly ApiRoute[] = [
   route('POST /templates/{id}/duplicate', 'account'),
   route('GET /logs', 'account'),
   route('GET /logs/{id}', 'account'),
+
+  // The console (docs/console.md): its page and hashed assets from a function of their own (no AWS
+  // access, no SDK), and an email's HTML frame: minted with a key, served by token (no key: an
+  // iframe cannot send one), from the account function, which holds the secrets key it signs with.
+  route('GET /', 'console'),
+  route('GET /console/{asset}', 'console'),
+  route('POST /emails/{id}/frame', 'account'),
+  route('GET /console/frame/{token}', 'account'),
 
   // SNS over HTTPS, for accounts whose topic already points at an HTTP endpoint. No API key:
   // every message's signature and TopicArn are verified instead.

@@ -38,6 +38,8 @@ import { startScheduler } from './scheduler';
 import { keptSecret, prepareDataFolder } from './data-folder';
 import { startS3Server } from './s3-server';
 import { LOCAL_CONTENT_BUCKET } from '../core/content';
+import { buildConsoleAssets } from '../console/build';
+import { createConsoleHandler } from '../console/serve';
 
 export interface LocalOptions {
   readonly port: number;
@@ -230,6 +232,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       domains: (await import('../domains/handler')).handler as ApiLambda,
       account: (await import('../account/handler')).handler as ApiLambda,
       snsHttps: (await import('../sns-https/handler')).handler as ApiLambda,
+      // The console, built now (esbuild, a fraction of a second) as `cdk synth` builds it for AWS.
+      console: createConsoleHandler(buildConsoleAssets(), { mailboxUrl: `${ses.endpoint}/` }) as ApiLambda,
     };
     const api = await startApiServer({ port: options.port, handlers });
     closers.push(() => api.close());

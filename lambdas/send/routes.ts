@@ -6,6 +6,7 @@ import { parsePageQuery } from '../core/http/paging';
 import { HttpError, conflict, notFound } from '../core/errors';
 import { type EmailDraft, MAX_BATCH, parseJsonBody } from '../core/domain/email';
 import { isId, sha256Hex } from '../core/domain/ids';
+import { isProblemStatus, PROBLEM_STATUSES } from '../core/domain/problem-index';
 import { InvalidCursorError, type EmailStore, type EmailSummary, type EmailView } from '../core/adapters/emails';
 import type { IdempotencyStore } from '../core/adapters/idempotency';
 import type { EventLog, LoggedEvent } from '../core/adapters/events';
@@ -118,6 +119,8 @@ function summaryBody(e: EmailSummary, region: string) {
 function emailBody(e: EmailView, region: string) {
   return {
     ...summaryBody(e, region), html: e.html ?? null, text: e.text ?? null,
+    // Sesame's: the custom headers the email was sent with (the console's email page shows them).
+    ...(e.headers !== undefined ? { headers: e.headers } : {}),
     ...(e.template ? { template_id: e.template.id, template_version_id: e.template.versionId } : {}),
   };
 }
@@ -274,8 +277,14 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
       permission: 'full_access',
       async handle(ctx) {
         const query = parsePageQuery(ctx.request.query, 'an email');
+        // Sesame's extension: `status` lists the failed, bounced or complained emails only, from the
+        // sparse problem index (docs/console.md); no other filter, since no other index serves one.
+        const status = ctx.request.query.status;
+        if (status !== undefined && !isProblemStatus(status)) {
+          throw new HttpError(422, 'validation_error', `The \`status\` filter must be one of ${PROBLEM_STATUSES.join(', ')}.`);
+        }
         try {
-          const page = await deps.emails.list(ctx.auth.tenantId, query);
+          const page = status !== undefined ? await deps.emails.listProblems(ctx.auth.tenantId, status, query) : await deps.emails.list(ctx.auth.tenantId, query);
           return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data: page.data.map((e) => summaryBody(e, deps.region)) } };
         } catch (error) {
           if (error instanceof InvalidCursorError) throw new HttpError(422, 'validation_error', error.message);

@@ -8,7 +8,7 @@ import { logicalId, minimalStack } from './helpers';
 
 function apiFunctions(scope: Construct): Record<ApiFunction, IFunction> {
   const make = (id: string, entryDir: string) => new SesameFunction(scope, id, { entryDir }).fn;
-  return { send: make('Send', 'send'), domains: make('Domains', 'domains'), account: make('Account', 'account'), snsHttps: make('SnsHttps', 'sns-https') };
+  return { send: make('Send', 'send'), domains: make('Domains', 'domains'), account: make('Account', 'account'), snsHttps: make('SnsHttps', 'sns-https'), console: make('Console', 'console') };
 }
 
 describe('SesameApi', () => {
@@ -30,7 +30,7 @@ describe('SesameApi', () => {
 
   it('sends each route to the integration of its function, one integration per function', () => {
     const integrations = all('AWS::ApiGatewayV2::Integration');
-    expect(integrations).toHaveLength(4);
+    expect(integrations).toHaveLength(5);
     const functionOfIntegration = new Map(
       integrations.map(([id, i]) => [id, (i.Properties.IntegrationUri['Fn::GetAtt'] as string[])[0]]),
     );
@@ -73,7 +73,7 @@ describe('SesameApi', () => {
 
   it('lets API Gateway invoke each function through this API only', () => {
     const permissions = all('AWS::Lambda::Permission').map(([, p]) => p.Properties);
-    expect(permissions).toHaveLength(4);
+    expect(permissions).toHaveLength(5);
     for (const p of permissions) {
       expect(p.Principal).toBe('apigateway.amazonaws.com');
       expect(JSON.stringify(p.SourceArn)).toContain(`{"Ref":"${logicalId(stack, api.httpApi)}"}`);

@@ -13,7 +13,9 @@ import {
   statementsOf,
 } from './helpers';
 
-const ALL: SesameFunctionName[] = ['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver', 'verifyDomains', 'dispatch'];
+const ALL: SesameFunctionName[] = ['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver', 'verifyDomains', 'dispatch', 'console'];
+/** The functions that touch Sesame's data (all but the console's page server, which has no grant and no configuration). */
+const DATA_FUNCTIONS = ALL.filter((name) => name !== 'console');
 
 describe('SesameStack', () => {
   const { stack, template } = sesameStack();
@@ -72,17 +74,20 @@ describe('SesameStack', () => {
         ingest: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_EVENTS_TOPIC_ARN: topicRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule },
         deliver: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_RETRY_SCHEDULE: schedule, SESAME_SECRETS_KEY_ARN: secretRef },
         verifyDomains: { SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule, SESAME_STACK_NAME: 'Sesame' },
+        // The console's page and assets: no resource, no configuration.
+        console: {},
       };
       // Every function also has its Powertools service (log lines' and metrics' `service`) and the stack's metrics namespace.
-      const folder: Record<SesameFunctionName, string> = { send: 'send', domains: 'domains', account: 'account', snsHttps: 'sns-https', ingest: 'ingest', deliver: 'deliver', verifyDomains: 'verify-domains', dispatch: 'dispatch' };
-      const powertools = (name: SesameFunctionName) => ({ POWERTOOLS_SERVICE_NAME: folder[name], POWERTOOLS_METRICS_NAMESPACE: 'Sesame/Sesame' });
+      const folder: Record<SesameFunctionName, string> = { send: 'send', domains: 'domains', account: 'account', snsHttps: 'sns-https', ingest: 'ingest', deliver: 'deliver', verifyDomains: 'verify-domains', dispatch: 'dispatch', console: 'console' };
+      // The console publishes no metric: its service name only.
+      const powertools = (name: SesameFunctionName) => ({ POWERTOOLS_SERVICE_NAME: folder[name], ...(name === 'console' ? {} : { POWERTOOLS_METRICS_NAMESPACE: 'Sesame/Sesame' }) });
       for (const name of ALL) expect([name, environmentOf(stack, template, name)]).toEqual([name, { ...powertools(name), ...expected[name] }]);
     });
 
     it('take retention, configuration set prefix and SNS certificate host from the stack props', () => {
       const custom = sesameStack({ retentionDays: 7, configurationSetPrefix: 'acme', snsCertHost: '^sns\\.example$', sendRetryWindowMinutes: 30 });
       expect(environmentOf(custom.stack, custom.template, 'send').SESAME_SEND_RETRY_WINDOW_MINUTES).toBe('30');
-      for (const name of ALL) expect(environmentOf(custom.stack, custom.template, name).SESAME_RETENTION_DAYS).toBe('7');
+      for (const name of DATA_FUNCTIONS) expect(environmentOf(custom.stack, custom.template, name).SESAME_RETENTION_DAYS).toBe('7');
       expect(environmentOf(custom.stack, custom.template, 'send').SESAME_CONFIGURATION_SET).toBe('acme');
       expect(environmentOf(custom.stack, custom.template, 'snsHttps').SESAME_SNS_CERT_HOST).toBe('^sns\\.example$');
       custom.template.hasResourceProperties('AWS::SES::ConfigurationSet', { Name: 'acme-open-click' });
@@ -91,7 +96,7 @@ describe('SesameStack', () => {
 
     it('gives per-tenant metrics to the listed tenants only, and refuses a list beyond the cap', () => {
       const custom = sesameStack({ metricsTenants: ['t-1', 't-2'] });
-      for (const name of ALL) expect(environmentOf(custom.stack, custom.template, name).SESAME_METRICS_TENANTS).toBe('t-1,t-2');
+      for (const name of DATA_FUNCTIONS) expect(environmentOf(custom.stack, custom.template, name).SESAME_METRICS_TENANTS).toBe('t-1,t-2');
       expect(() => sesameStack({ metricsTenants: Array.from({ length: 21 }, (_, i) => `t-${i}`) })).toThrow(/SESAME_METRICS_TENANTS/);
     });
 
@@ -168,8 +173,12 @@ describe('SesameStack', () => {
       }
     });
 
+    it('gives the console function no permission at all beyond its logs', () => {
+      expect(actionsOf(statementsOf(stack, template, 'console'))).toEqual([]);
+    });
+
     it('gives every function single-item reads and writes on the table, and none Scan, BatchWriteItem or stream reads', () => {
-      for (const name of ALL) {
+      for (const name of DATA_FUNCTIONS) {
         const actions = actionsOf(statementsOf(stack, template, name));
         // The domain verifier only reads domains and updates them.
         const writes = name === 'verifyDomains' ? ['dynamodb:GetItem', 'dynamodb:UpdateItem'] : ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];

@@ -26,7 +26,7 @@ beforeAll(async () => {
     acceptAll,
     silentLogger,
   ) as ApiLambda;
-  server = await startApiServer({ port: 0, handlers: { send: fn, domains: fn, account: fn, snsHttps: fn } });
+  server = await startApiServer({ port: 0, handlers: { send: fn, domains: fn, account: fn, snsHttps: fn, console: fn } });
 });
 
 afterEach(async () => {

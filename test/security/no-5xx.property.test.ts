@@ -54,6 +54,9 @@ import { DEFAULT_SNS_CERT_HOST } from '../../lambdas/core/config';
 import { isResendError } from '../support/api';
 import { localClientConfig, startTestDynamo, startTestS3, startTestSes, startTestSqs, type TestDynamo, type TestS3, type TestSes, type TestSqs } from '../support/services';
 import { ContentStore } from '../../lambdas/core/adapters/content';
+import { createFrameHandler, frameRoutes, withFrame } from '../../lambdas/account/frame';
+import { buildConsoleAssets } from '../../lambdas/console/build';
+import { createConsoleHandler } from '../../lambdas/console/serve';
 import { FIXTURE_TOPIC, SIGNED } from '../ingest/fixtures';
 
 type Lambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -115,13 +118,15 @@ beforeAll(async () => {
   known.email = (JSON.parse(sent.body!) as { id: string }).id;
 
   const testCert = readFileSync(join(SIGNED, 'test-signing-cert.pem'), 'utf8');
+  const frameDeps = { emails: new EmailStore(db, 30), keys: staticKeyProvider('11'.repeat(32)) };
+  const frame = createFrameHandler(frameDeps, quiet);
   handlers = {
     send,
     domains: createApiHandler(domainRoutes({
       domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined },
       sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now,
     }), auth, quiet) as Lambda,
-    account: createApiHandler({
+    account: withFrame(createApiHandler({
       ...apiKeyRoutes({ tenants, domains }),
       ...webhookRoutes({
         webhooks, deliveries: new DeliveryStore(db, 30), queue: new SqsDeliveryQueue(sqs.client, queue.url),
@@ -130,7 +135,9 @@ beforeAll(async () => {
       }),
       ...templateRoutes({ templates }),
       ...suppressionRoutes({ suppressions: new SuppressionStore(db), ses: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX }),
-    }, auth, quiet) as Lambda,
+      ...frameRoutes(frameDeps),
+    }, auth, quiet) as Lambda, frame) as Lambda,
+    console: createConsoleHandler(buildConsoleAssets()) as Lambda,
     snsHttps: createSnsHttpsHandler({
       verifier: createSnsVerifier({ certHost: new RegExp(DEFAULT_SNS_CERT_HOST), fetchCertificate: async () => testCert }),
       topicArn: FIXTURE_TOPIC,

@@ -269,7 +269,7 @@ describe('/webhooks through the resend SDK', () => {
     });
     const account = createApiHandler(routes, createAuthenticator(tenants), silent) as unknown as ApiLambda;
     const unused: ApiLambda = async () => ({ statusCode: 500 });
-    const server = await startApiServer({ port: 0, handlers: { account, send: unused, domains: unused, snsHttps: unused } });
+    const server = await startApiServer({ port: 0, handlers: { account, send: unused, domains: unused, snsHttps: unused, console: unused } });
     try {
       const resend = new Resend(key, { baseUrl: server.url });
       const created = await resend.webhooks.create({ endpoint: 'https://hooks.example.com/sdk', events: ['email.delivered'] });
