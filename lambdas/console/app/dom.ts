@@ -33,7 +33,7 @@ export function fill(el: Element, ...children: Child[]): void {
 }
 
 const STATUS_TONE: Readonly<Record<string, string>> = {
-  delivered: 'good', opened: 'good', clicked: 'good', sent: 'info', queued: 'info', scheduled: 'info', verified: 'good', enabled: 'good',
+  delivered: 'good', opened: 'good', clicked: 'good', success: 'good', sent: 'info', queued: 'info', scheduled: 'info', verified: 'good', enabled: 'good',
   delivery_delayed: 'warn', pending: 'warn', not_started: 'warn', temporary_failure: 'warn',
   bounced: 'bad', complained: 'bad', failed: 'bad', suppressed: 'bad', canceled: 'muted', disabled: 'muted', failure: 'bad',
 };

@@ -24,10 +24,10 @@ export async function webhooksPage(ctx: PageContext): Promise<void> {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void api<{ id: string; signing_secret: string }>('POST', '/webhooks', { endpoint: endpoint.value.trim(), events: EVENT_TYPES }).then(
-      (w) => {
-        fill(status, secretShown('Signing secret', w.signing_secret), h('a', { href: href('webhooks', [w.id]) }, 'Open the endpoint'));
-        endpoint.value = '';
-      },
+      (w) => void webhooksPage(ctx).then(() => {
+        // Shown once, above the list: it goes with the next navigation.
+        ctx.root.insertBefore(h('div', {}, secretShown('Signing secret', w.signing_secret), h('a', { href: href('webhooks', [w.id]) }, 'Open the endpoint')), ctx.root.children[2] ?? null);
+      }),
       (e: unknown) => fill(status, notice('error', e instanceof Error ? e.message : 'Not added.')),
     );
   });
