@@ -212,7 +212,10 @@ function newEmail(tenantId: string, id: string, draft: EmailDraft, createdAt: st
     ...(draft.text !== undefined ? { text: draft.text } : {}),
     tags: draft.tags, createdAt,
     ...(draft.template ? { template: draft.template } : {}),
-    ...(scheduledAt !== undefined ? { headers: draft.headers, scheduledAt } : {}),
+    // Kept with the body (gzipped, read only by GET /emails/{id}): a scheduled email is sent with
+    // them later, and the console's email page shows them.
+    ...(draft.headers !== undefined ? { headers: draft.headers } : {}),
+    ...(scheduledAt !== undefined ? { scheduledAt } : {}),
     ...(attachments.length ? { attachments } : {}),
   };
 }

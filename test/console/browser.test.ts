@@ -148,7 +148,7 @@ describe('the console', () => {
     const sent = await call<{ id: string }>('POST', '/emails', {
       from: 'Acme <hello@example.com>', to: 'delivered@resend.dev', subject: 'Welcome <img src=x onerror="document.title=1">',
       html: '<h1 id="greeting">Hello</h1><img id="remote" src="https://images.example.org/pixel.png" alt="pixel"><script>document.body.dataset.ran = "yes"</script><p>Thanks for joining.</p>',
-      text: 'Hello. Thanks for joining.', tags: [{ name: 'kind', value: 'welcome' }],
+      text: 'Hello. Thanks for joining.', tags: [{ name: 'kind', value: 'welcome' }], headers: { 'X-Entity-Ref-ID': 'welcome-42' },
     });
     expect(sent.status).toBe(200);
     emailId = sent.body.id;
@@ -177,6 +177,7 @@ describe('the console', () => {
     expect(await page.$eval('h1', (h) => h.textContent)).toBe('Welcome <img src=x onerror="document.title=1">');
     expect(await page.$$eval('.timeline li .badge', (b) => b.map((x) => x.textContent))).toEqual(['sent', 'delivered']);
     await waitForText('Hello. Thanks for joining.');
+    await waitForText('welcome-42');
     const frameElement = await page.waitForSelector('iframe[src^="/console/frame/"]');
     expect(await frameElement!.evaluate((f) => f.getAttribute('sandbox'))).toBe('');
     const frame = await frameElement!.contentFrame();

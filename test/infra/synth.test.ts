@@ -42,13 +42,24 @@ describe('cdk synth', () => {
 
   const functions = () => Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
 
-  it('synthesises the eight functions, each from a bundled asset', () => {
-    expect(functions()).toHaveLength(8);
+  it('synthesises the nine functions, each from a bundled asset', () => {
+    expect(functions()).toHaveLength(9);
     for (const fn of functions()) {
       expect(fn.Properties.Code.S3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
       const assetDir = assetDirByKey.get(fn.Properties.Code.S3Key);
       expect(assetDir && fs.existsSync(path.join(assetDir, 'index.js'))).toBe(true);
     }
+  });
+
+  it("puts the console's built assets beside its handler, each named by its content's hash", () => {
+    const consoleFn = functions().find((fn) => fn.Properties.Description === 'Sesame: the console (its page and assets)')!;
+    const assetDir = assetDirByKey.get(consoleFn.Properties.Code.S3Key)!;
+    const assets = JSON.parse(fs.readFileSync(path.join(assetDir, 'console-assets.json'), 'utf8')) as { script: string; stylesheet: string; files: Record<string, { body: string }> };
+    expect(assets.script).toMatch(/^app-[0-9a-f]{12}\.js$/);
+    expect(assets.stylesheet).toMatch(/^style-[0-9a-f]{12}\.css$/);
+    expect(Object.keys(assets.files).sort()).toEqual([assets.script, assets.stylesheet].sort());
+    // No SDK in the console's bundle: its cold start is the runtime's alone.
+    expect(fs.readFileSync(path.join(assetDir, 'index.js'), 'utf8')).not.toMatch(/@aws-sdk|DynamoDB/);
   });
 
   it('bundles each handler as one minified CommonJS file, without a source map (not shipped: README, "Benchmark")', () => {

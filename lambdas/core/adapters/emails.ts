@@ -50,7 +50,7 @@ export interface NewEmail {
   readonly createdAt: string;
   /** The template and version the email was rendered from. */
   readonly template?: { readonly id: string; readonly versionId: string };
-  /** Custom headers, kept for an email that is sent later. */
+  /** Custom headers: sent with a scheduled email at its time, and shown by GET /emails/{id}. */
   readonly headers?: Readonly<Record<string, string>>;
   /** The due time (ISO 8601) of a scheduled email: written `scheduled`, not sent now. */
   readonly scheduledAt?: string;

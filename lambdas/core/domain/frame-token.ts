@@ -36,8 +36,9 @@ export function readFrameToken(key: Buffer, token: string, nowSeconds: number): 
   const match = /^([A-Za-z0-9_-]{1,1024})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!match) return undefined;
   const [, payload, signature] = match as unknown as [string, string, string];
-  const given = Buffer.from(signature, 'base64url');
-  const expected = mac(key, payload);
+  // Compared as text: one signature has one spelling (no second token from unused low bits).
+  const given = Buffer.from(signature, 'utf8');
+  const expected = Buffer.from(mac(key, payload).toString('base64url'), 'utf8');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   let body: { t?: unknown; e?: unknown; x?: unknown; r?: unknown };
   try {
