@@ -17,7 +17,6 @@ interface Delivery { id: string; type: string; created_at: string; status: strin
 interface Attempt { id: string; http_status_code: number | null; response: string | null; sent_at: string; duration_ms: number | null }
 
 const FILTERS = [['', 'All emails'], ['failed', 'Failed'], ['bounced', 'Bounced'], ['complained', 'Complained']] as const;
-const REFRESH_MS = 3000;
 
 export async function emailsPage(ctx: PageContext): Promise<void> {
   const status = ctx.query.get('status') ?? '';
@@ -29,12 +28,14 @@ export async function emailsPage(ctx: PageContext): Promise<void> {
   fill(ctx.root,
     h('h1', {}, 'Emails'),
     h('div', { class: 'toolbar' }, h('label', { for: 'status-filter' }, 'Show'), select,
-      h('span', { class: 'help' }, status ? 'From the index of failed, bounced and complained emails, newest problem first.' : 'Newest first; the first page refreshes itself.')),
+      h('span', { class: 'help' }, status ? 'From the index of failed, bounced and complained emails, newest problem first.' : 'Newest first; the first page refreshes itself while you watch it.')),
     list,
   );
+  let settled = false;
   const load = async () => {
     const page = await api<ListPage<EmailSummary>>('GET', withQuery('/emails', { limit: 20, status: status || undefined, after, before }));
     if (!ctx.current()) return;
+    settled = page.data.every((e) => FINAL.has(e.last_event));
     list.setAttribute('aria-busy', 'false');
     fill(list,
       table('Emails', ['Status', 'To', 'Subject', 'From', 'Sent'], page.data.map((e) => [
@@ -48,10 +49,29 @@ export async function emailsPage(ctx: PageContext): Promise<void> {
     );
   };
   await load();
-  if (after === undefined && before === undefined) {
-    const timer = setInterval(() => void load().catch((e: unknown) => showError(ctx, e)), REFRESH_MS);
-    ctx.onLeave(() => clearInterval(timer));
-  }
+  if (after === undefined && before === undefined) refreshWhileWatched(ctx, load, () => settled);
+}
+
+/** States after which an email's status changes rarely (an open or a click may still come). */
+const FINAL = new Set(['delivered', 'opened', 'clicked', 'bounced', 'complained', 'failed', 'suppressed', 'canceled']);
+
+/**
+ * Refreshes the first page while someone watches it: every 3 s while an email on it is still on its
+ * way, every 15 s once all have settled, never while the tab is hidden, and not past 10 minutes
+ * (each refresh is an API request, and a request log entry).
+ */
+function refreshWhileWatched(ctx: PageContext, load: () => Promise<void>, settled: () => boolean): void {
+  const until = Date.now() + 10 * 60_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const next = () => {
+    timer = setTimeout(() => {
+      if (!ctx.current() || Date.now() > until) return;
+      if (document.visibilityState === 'hidden') return next();
+      void load().then(next, (e: unknown) => showError(ctx, e));
+    }, settled() ? 15_000 : 3_000);
+  };
+  next();
+  ctx.onLeave(() => clearTimeout(timer));
 }
 
 const RANK: Readonly<Record<string, number>> = {
