@@ -10,6 +10,8 @@ import { SesameFunction } from './sesame-function';
 export interface ConsoleSiteProps {
   /** The least level of the function's log lines that is kept. @default ApplicationLogLevel.INFO */
   readonly logLevel?: ApplicationLogLevel;
+  /** The stack's metrics namespace (POWERTOOLS_METRICS_NAMESPACE), as every function of the stack has. */
+  readonly metricsNamespace?: string;
 }
 
 /**
@@ -29,6 +31,7 @@ export class ConsoleSite extends Construct {
       description: 'Sesame: the console (its page and assets)',
       memorySize: 128,
       logLevel: props.logLevel,
+      ...(props.metricsNamespace ? { environment: { POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace } } : {}),
       afterBundling: (outputDir) => [`cp "${writeAssetsFile()}" "${join(outputDir, ASSETS_FILE)}"`],
     });
   }

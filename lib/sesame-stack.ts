@@ -184,7 +184,7 @@ export class SesameStack extends Stack {
     });
 
     // The console's page and assets (no grant: the browser calls the API with the user's key).
-    const consoleFn = new ConsoleSite(this, 'Console', { logLevel: props.logLevel }).function;
+    const consoleFn = new ConsoleSite(this, 'Console', { logLevel: props.logLevel, metricsNamespace }).function;
 
     this.functions = { send, domains, account, snsHttps, ingest, deliver, verifyDomains, dispatch, console: consoleFn };
 

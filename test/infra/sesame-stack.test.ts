@@ -79,8 +79,7 @@ describe('SesameStack', () => {
       };
       // Every function also has its Powertools service (log lines' and metrics' `service`) and the stack's metrics namespace.
       const folder: Record<SesameFunctionName, string> = { send: 'send', domains: 'domains', account: 'account', snsHttps: 'sns-https', ingest: 'ingest', deliver: 'deliver', verifyDomains: 'verify-domains', dispatch: 'dispatch', console: 'console' };
-      // The console publishes no metric: its service name only.
-      const powertools = (name: SesameFunctionName) => ({ POWERTOOLS_SERVICE_NAME: folder[name], ...(name === 'console' ? {} : { POWERTOOLS_METRICS_NAMESPACE: 'Sesame/Sesame' }) });
+      const powertools = (name: SesameFunctionName) => ({ POWERTOOLS_SERVICE_NAME: folder[name], POWERTOOLS_METRICS_NAMESPACE: 'Sesame/Sesame' });
       for (const name of ALL) expect([name, environmentOf(stack, template, name)]).toEqual([name, { ...powertools(name), ...expected[name] }]);
     });
 
