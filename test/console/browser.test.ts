@@ -81,7 +81,8 @@ beforeAll(async () => {
   local = await startLocalMode({ dataDir: mkdtempSync(join(tmpdir(), 'sesame-console-')), domain: 'example.com', extraEnv: { SESAME_WEBHOOK_RETRY_SCHEDULE: '0' } });
   browser = await puppeteer.launch({ args: chromium.args, executablePath: await chromium.executablePath(), headless: true, defaultViewport: { width: 1100, height: 760 } });
   page = await browser.newPage();
-  page.on('dialog', (dialog) => void dialog.accept());
+  // confirm() is accepted; prompt() (renaming a key) answers a new name.
+  page.on('dialog', (dialog) => void (dialog.type() === 'prompt' ? dialog.accept('deploy bot renamed') : dialog.accept()));
 }, 120_000);
 
 afterAll(async () => {
@@ -200,7 +201,7 @@ describe('the console', () => {
     expect((await fetch(`${local.apiUrl}${remoteSrc}`)).headers.get('content-security-policy')).toContain('img-src data: https:');
   });
 
-  it('adds a domain and shows its records with copy buttons and statuses', async () => {
+  it('adds a domain and shows its records with copy buttons and statuses; saves tracking; verifies', async () => {
     await go('#/domains', 'Add a domain');
     await page.type('#domain-name', 'console.example.org');
     await page.click('form.inline button[type=submit]');
@@ -211,9 +212,19 @@ describe('the console', () => {
     expect(await page.$$eval('section[aria-labelledby="h-records"] button', (b) => b.length)).toBe(rows.length * 2);
     expect(await accessibilityViolations()).toEqual([]);
     await shot('domain', true);
+    // Tracking settings, saved through PATCH /domains/{id}.
+    await page.click('#open-tracking');
+    await page.click('::-p-text(Save tracking)');
+    await waitForText('Tracking saved.');
+    const domains = await call<{ data: { id: string; name: string }[] }>('GET', '/domains');
+    const id = domains.body.data.find((d) => d.name === 'console.example.org')!.id;
+    expect((await call<{ open_tracking: boolean }>('GET', `/domains/${id}`)).body.open_tracking).toBe(true);
+    // Verify re-reads SES and renders the page again.
+    await page.click('::-p-text(Verify now)');
+    await waitForText('DNS records');
   });
 
-  it('shows a webhook delivery that failed on a broken receiver, and replays it once the receiver is fixed', async () => {
+  it('shows a webhook delivery that failed on a broken receiver, replays it once the receiver is fixed, recovers the rest, rotates the secret', async () => {
     await go('#/webhooks', 'Add an endpoint');
     await page.click(`a[href="#/webhooks/${webhookId}"]`);
     await waitForText('Deliveries');
@@ -241,6 +252,16 @@ describe('the console', () => {
     }, { timeout: 40_000, polling: 1000 });
     expect(received).toContain(200);
     expect(await accessibilityViolations()).toEqual([]);
+    // Recover queues every failed delivery since a time; rotation shows the new secret once.
+    const before = received.length;
+    await page.click('form.inline button[type=submit]');
+    await waitForText(/\d+ failed deliveries queued again/);
+    await page.click('::-p-text(Rotate signing secret)');
+    await waitForText('New signing secret (shown once');
+    expect(await page.$eval('code.secret', (c) => c.textContent)).toMatch(/^whsec_/);
+    const waitDeadline = Date.now() + 20_000;
+    while (received.length === before && Date.now() < waitDeadline) await new Promise((r) => setTimeout(r, 200));
+    expect(received.length).toBeGreaterThan(before);
   });
 
   it('shows metrics as a chart, the request log, suppressions and the inbound list (not enabled here)', async () => {
@@ -279,7 +300,7 @@ describe('the console', () => {
     await shot('sending-key');
   });
 
-  it('lists keys, shows a new key once, and signs out when the signed-in key is revoked', async () => {
+  it('lists keys, shows a new key once, renames one, and signs out when the signed-in key is revoked', async () => {
     const made = await call<{ token: string }>('POST', '/api-keys', { name: 'console test' });
     await page.evaluate(() => sessionStorage.clear());
     await signIn(made.body.token);
@@ -291,6 +312,8 @@ describe('the console', () => {
     expect(shown).toMatch(/^re_/);
     expect(await accessibilityViolations()).toEqual([]);
     await shot('api-keys');
+    await page.click('button[aria-label="Rename deploy bot"]');
+    await waitForText('deploy bot renamed');
     await page.click('button[aria-label="Revoke console test"]');
     await page.waitForSelector('#key');
     await waitForText('no longer valid');
