@@ -74,8 +74,10 @@ function signIn(message?: string): void {
       // The key leaves the DOM: only session storage keeps it.
       input.value = '';
       session.start(key, result.permission);
-      if (!location.hash || location.hash === '#/' || location.hash === '#') location.hash = result.permission === 'full_access' ? '#/emails' : '#/send';
-      render();
+      const start = result.permission === 'full_access' ? '#/emails' : '#/send';
+      // A new hash renders through hashchange; the same one renders now.
+      if ((!location.hash || location.hash === '#/' || location.hash === '#') && location.hash !== start) location.hash = start;
+      else render();
     }, () => {
       button.disabled = false;
       fill(status, notice('error', 'Sesame could not be reached.'));
