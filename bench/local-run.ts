@@ -193,6 +193,8 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
       await sleep(500); // anything still in flight for it would show up here
       tally.enabled = false;
       const logLines = out.lines.slice(logStart).filter(isHandlerLog);
+      // BENCH_LOG_DUMP=<file>: the measured email's handler lines, to see what each costs.
+      if (process.env.BENCH_LOG_DUMP) writeFileSync(`${process.env.BENCH_LOG_DUMP}.${n}`, logLines.join(''));
 
       const items = [];
       let indexUnits = 0;

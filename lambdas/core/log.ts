@@ -15,7 +15,8 @@
  * shared logger, so concurrent invocations in one process (local mode) never mix their fields.
  */
 import { Console } from 'node:console';
-import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { LogFormatter, LogItem, Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 
 export type LogFields = Record<string, unknown>;
@@ -28,8 +29,34 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
+/**
+ * Powertools' line without what the log group already says or what never varies: no function ARN,
+ * name or memory size (the log group and stream are the function's), no sampling rate (always 0),
+ * and the X-Ray trace id only when the invocation is sampled (the function's `tracing` prop).
+ * CloudWatch Logs bills every byte ingested, on every line.
+ */
+export class LeanLogFormatter extends LogFormatter {
+  formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
+    const sampled = attributes.xRayTraceId !== undefined && process.env._X_AMZN_TRACE_ID?.includes('Sampled=1') === true;
+    return new LogItem({
+      attributes: {
+        level: attributes.logLevel,
+        message: attributes.message,
+        timestamp: this.formatTimestamp(attributes.timestamp),
+        service: attributes.serviceName,
+        cold_start: attributes.lambdaContext?.coldStart,
+        function_request_id: attributes.lambdaContext?.awsRequestId,
+        ...(sampled ? { xray_trace_id: attributes.xRayTraceId } : {}),
+      },
+    }).addAttributes(additional);
+  }
+}
+
 /** The process's Powertools logger. Its service name comes from POWERTOOLS_SERVICE_NAME (set per function by the stack). */
-export const powertoolsLogger = new PowertoolsLogger(process.env.POWERTOOLS_SERVICE_NAME ? {} : { serviceName: 'sesame' });
+export const powertoolsLogger = new PowertoolsLogger({
+  ...(process.env.POWERTOOLS_SERVICE_NAME ? {} : { serviceName: 'sesame' }),
+  logFormatter: new LeanLogFormatter(),
+});
 
 function over(target: PowertoolsLogger, base: LogFields): Logger {
   const merged = (fields?: LogFields) => (fields === undefined ? base : { ...base, ...fields });
@@ -51,7 +78,7 @@ export const logger: Logger = over(powertoolsLogger, {});
  * builds over stdout and stderr, is replaced by one over stderr alone.
  */
 export function stderrLogger(fields: LogFields = {}): Logger {
-  const target = new PowertoolsLogger({ serviceName: 'sesame-admin' });
+  const target = new PowertoolsLogger({ serviceName: 'sesame-admin', logFormatter: new LeanLogFormatter() });
   (target as unknown as { console: Console }).console = new Console({ stdout: process.stderr, stderr: process.stderr });
   return over(target, fields);
 }

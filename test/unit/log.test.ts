@@ -45,6 +45,13 @@ function expectInvocationKeys(lines: Record<string, unknown>[], requestId: strin
 }
 
 describe('log lines', () => {
+  it('say nothing the log group already tells or that never varies (CloudWatch bills each byte)', async () => {
+    const handler = middy(async () => logger.info('done', { emailId: 'e-1' })).use(lambdaContext());
+    const [line, ...rest] = await stdoutLines(() => handler({}, context('req-lean')));
+    expect(rest).toEqual([]);
+    expect(Object.keys(line!).sort()).toEqual(['cold_start', 'emailId', 'function_request_id', 'level', 'message', 'service', 'timestamp']);
+  });
+
   it('carry the request id and cold start in the ingest function', async () => {
     const deps = { topicArn: 'arn:aws:sns:us-east-1:123456789012:sesame-events', log: logger } as unknown as IngestDeps;
     const handler = middy(createIngestHandler(deps)).use(lambdaContext());
