@@ -52,6 +52,16 @@ export interface LifecycleResult {
   /** Lines and bytes the handlers logged during the email's life (newlines included). */
   readonly log_lines: number;
   readonly log_bytes: number;
+  /**
+   * What the features of GET /logs and GET /emails/metrics write, counted apart (also in the totals
+   * above): the request log of POST /emails (its write units and its storage, for its retention) and
+   * the metric counters' write units.
+   */
+  readonly features: {
+    readonly request_log_write_units: number;
+    readonly request_log_stored_bytes: number;
+    readonly counter_write_units: number;
+  };
 }
 
 export interface LoadResult {
@@ -199,6 +209,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
       const items = [];
       let indexUnits = 0;
       let stored = 0;
+      let requestLogStored = 0;
       for (const { pk, sk } of tally.written.values()) {
         const { Item } = await own.send(new GetCommand({ TableName: 'sesame', Key: { pk, sk }, ConsistentRead: true }));
         if (!Item) continue;
@@ -206,7 +217,10 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
         const indexes: string[] = [];
         // A metric counter item is shared by every email of its tenant, hour and shard: its storage per
         // email is negligible. A request log is kept SESAME_LOG_RETENTION_DAYS (7) of the 30 days priced.
-        if (pk.startsWith('RL#')) stored += ((bytes + STORAGE_OVERHEAD_BYTES) * REQUEST_LOG_DAYS) / EMAIL_DAYS;
+        if (pk.startsWith('RL#')) {
+          requestLogStored += ((bytes + STORAGE_OVERHEAD_BYTES) * REQUEST_LOG_DAYS) / EMAIL_DAYS;
+          stored += ((bytes + STORAGE_OVERHEAD_BYTES) * REQUEST_LOG_DAYS) / EMAIL_DAYS;
+        }
         else if (!pk.startsWith('MC#')) stored += bytes + STORAGE_OVERHEAD_BYTES;
         if (Item.gsi1pk !== undefined) {
           indexes.push('gsi1');
@@ -237,6 +251,11 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
         webhooks: receiver!.received.filter((r) => r.emailId === emailId).length,
         log_lines: logLines.length,
         log_bytes: logLines.reduce((s, l) => s + Buffer.byteLength(l, 'utf8'), 0),
+        features: {
+          request_log_write_units: tally.writeUnitsByKind.get('RL') ?? 0,
+          request_log_stored_bytes: requestLogStored,
+          counter_write_units: tally.writeUnitsByKind.get('MC') ?? 0,
+        },
       };
     };
     const lifecycle = await measureLife(1, sendRequest);
