@@ -363,7 +363,9 @@ export async function runCpuBench(): Promise<CpuResults> {
       ['ingest', { op: ingestOp, floor: ingestFloor, sameCalls: ingestSameCalls }, 'one SNS record (an SES Delivery event) through the ingest handler, endpoint lookup cached; floor: one conditional DynamoDB write, the webhook\'s SQS message, one counter write'],
       ['deliver', { op: deliverOp, floor: deliverFloor, sameCalls: deliverSameCalls }, 'one SQS record through the deliver handler, POST to a receiver in another process; floor: the same POST + one DynamoDB write'],
     ];
-    for (const [name, pair, note] of ops) {
+    // BENCH_CPU_ONLY=<op>: that operation alone (to profile it: node --cpu-prof --import tsx bench/cpu.ts out.json).
+    const only = process.env.BENCH_CPU_ONLY;
+    for (const [name, pair, note] of ops.filter(([name]) => only === undefined || name === only)) {
       const measured = await compare(pair, plan);
       results[name] = {
         ...measured,

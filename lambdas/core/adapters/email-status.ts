@@ -72,9 +72,9 @@ export interface ApplyResult {
 export class EmailStatusStore {
   constructor(private readonly db: Db) {}
 
-  /** The STATUS item, read consistently. */
-  async read(emailId: string): Promise<StoredStatus> {
-    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.emailStatus(emailId), ConsistentRead: true }));
+  /** The STATUS item, read consistently unless told otherwise. */
+  async read(emailId: string, consistent = true): Promise<StoredStatus> {
+    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.emailStatus(emailId), ConsistentRead: consistent }));
     if (!Item) return { exists: false, legacy: false, state: EMPTY_STATE };
     return { exists: true, legacy: typeof Item.v !== 'number', state: fromItem(Item) };
   }
@@ -83,9 +83,13 @@ export class EmailStatusStore {
    * Applies `change` to the stored state with one conditional write, reading again after a lost
    * race. `assumeAbsent` skips the first read (the send writes STATUS first, in the usual case).
    * Returns the state written, or undefined when there was nothing to write.
+   *
+   * The first read is eventually consistent (half a read unit): the write is conditioned on the
+   * version read, so a stale read only loses the race and is read again, consistently. A stale read
+   * that finds the event applied is right too: an applied event stays applied.
    */
   async update(owner: StatusOwner, change: (current: StoredStatus) => Change, options: Pick<ApplyOptions, 'assumeAbsent'> = {}): Promise<{ readonly written: boolean; readonly current: StoredStatus }> {
-    let current: StoredStatus = options.assumeAbsent ? { exists: false, legacy: false, state: EMPTY_STATE } : await this.read(owner.emailId);
+    let current: StoredStatus = options.assumeAbsent ? { exists: false, legacy: false, state: EMPTY_STATE } : await this.read(owner.emailId, false);
     for (let attempt = 1; ; attempt++) {
       if (current.legacy) return { written: false, current };
       const { next, spill } = change(current);
