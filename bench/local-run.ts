@@ -234,6 +234,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
           stored += itemBytes({ pk, sk, gsi2pk: Item.gsi2pk, gsi2sk: Item.gsi2sk }) + STORAGE_OVERHEAD_BYTES;
         }
         items.push({ key: `${pk.replace(/#.*/, '#')}/${sk.replace(/#.*/, '#')}`, bytes, indexes });
+        if (process.env.BENCH_LOG_DUMP) writeFileSync(`${process.env.BENCH_LOG_DUMP}.${n}.items`, JSON.stringify(Item) + '\n', { flag: 'a' });
       }
       const sqsBilled = [...tally.bodyBytes.entries()].filter(([k]) => k.startsWith('sqs:')).flatMap(([, sizes]) => sizes).reduce((s, b) => s + chunks64k(b), 0);
       return {

@@ -52,25 +52,43 @@ export class LeanLogFormatter extends LogFormatter {
   }
 }
 
-/** The process's Powertools logger. Its service name comes from POWERTOOLS_SERVICE_NAME (set per function by the stack). */
-export const powertoolsLogger = new PowertoolsLogger({
-  ...(process.env.POWERTOOLS_SERVICE_NAME ? {} : { serviceName: 'sesame' }),
-  logFormatter: new LeanLogFormatter(),
-});
+/** The service every line names: POWERTOOLS_SERVICE_NAME (set per function by the stack), else `sesame`. */
+const SERVICE = process.env.POWERTOOLS_SERVICE_NAME || 'sesame';
 
-function over(target: PowertoolsLogger, base: LogFields): Logger {
+/** The process's Powertools logger. */
+export const powertoolsLogger = new PowertoolsLogger({ serviceName: SERVICE, logFormatter: new LeanLogFormatter() });
+
+/**
+ * What an INFO or WARN line also carries: the business metrics counted so far in the invocation, in
+ * CloudWatch's embedded metric format (metrics.ts attaches it), so that an operation's one line is
+ * also its metrics line. Undefined: the line carries none (they are written at the invocation's end).
+ */
+let lineMetrics: ((fields: LogFields) => LogFields | undefined) | undefined;
+
+export function attachLineMetrics(take: (fields: LogFields) => LogFields | undefined): void {
+  lineMetrics = take;
+}
+
+function over(target: PowertoolsLogger, base: LogFields, service: string): Logger {
   const merged = (fields?: LogFields) => (fields === undefined ? base : { ...base, ...fields });
+  const withMetrics = (fields: LogFields) => {
+    // The line's `service` is the logger's (a reserved key): metrics of another service stay apart.
+    const emf = lineMetrics?.({ ...fields, service });
+    if (emf === undefined) return fields;
+    const { service: _same, ...rest } = emf;
+    return { ...fields, ...rest };
+  };
   return {
     debug: (m, f) => target.debug(m, merged(f)),
-    info: (m, f) => target.info(m, merged(f)),
-    warn: (m, f) => target.warn(m, merged(f)),
+    info: (m, f) => target.info(m, withMetrics(merged(f))),
+    warn: (m, f) => target.warn(m, withMetrics(merged(f))),
     error: (m, f) => target.error(m, merged(f)),
-    child: (fields) => over(target, merged(fields)),
+    child: (fields) => over(target, merged(fields), service),
   };
 }
 
 /** The root logger: Powertools, no fields of its own. */
-export const logger: Logger = over(powertoolsLogger, {});
+export const logger: Logger = over(powertoolsLogger, {}, SERVICE);
 
 /**
  * A logger whose lines all go to stderr, for a command-line tool that prints its result on stdout
@@ -80,7 +98,7 @@ export const logger: Logger = over(powertoolsLogger, {});
 export function stderrLogger(fields: LogFields = {}): Logger {
   const target = new PowertoolsLogger({ serviceName: 'sesame-admin', logFormatter: new LeanLogFormatter() });
   (target as unknown as { console: Console }).console = new Console({ stdout: process.stderr, stderr: process.stderr });
-  return over(target, fields);
+  return over(target, fields, 'sesame-admin');
 }
 
 /** A logger that writes nothing (local mode's seeding, tests that do not look at logs). */

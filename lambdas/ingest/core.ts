@@ -151,6 +151,9 @@ export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog
   }
 
   const logged = toLoggedEvent(event, email);
+  // The outcome's one INFO line: the email and the event (its id is derived from the SES MessageId
+  // and type, which STATUS keeps); warnings and errors carry the SNS and SES ids too.
+  const outcomeLog = deps.log.child({ eventId: event.id, emailId: email.emailId, tenantId: email.tenantId });
   if (email.layout === 'current') {
     const { outcome, stored, firstOfType, countSent } = await deps.status.apply(email, logged, event.scope);
     if (outcome !== 'legacy') {
@@ -160,7 +163,7 @@ export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog
       const applied = toAppliedEvent(stored ?? logged, email);
       await deps.fanOut.fanOut(applied);
       if (outcome === 'applied') metrics.count('SesEvents', { type: event.sesType, tenantId: email.tenantId });
-      emailLog.info(outcome === 'applied' ? 'SES event applied' : 'SES event already applied; fanned out again', { type: logged.type });
+      outcomeLog.info(outcome === 'applied' ? 'SES event applied' : 'SES event already applied; fanned out again', { eventType: logged.type });
       if (outcome !== 'applied') return { outcome };
       const counted: CountedEvent[] = [{ ...applied, first: firstOfType === true }];
       // The Send event the send applied and left to this write to count (the `sent` metric).

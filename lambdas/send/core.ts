@@ -160,7 +160,8 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
     await discard(deps, auth.tenantId, id, attachments, log);
     throw outcome.error;
   }
-  log.info('email sent', { emailId: id });
+  // The request logs one line for all its emails (routes.ts `counted`).
+  log.debug('email sent', { emailId: id });
   return id;
 }
 
