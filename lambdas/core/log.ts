@@ -4,7 +4,7 @@
  *
  * One Powertools logger per process. Every line carries `level`, `message`, `timestamp` (the keys
  * Lambda's JSON log filtering reads), `service`, and, inside an invocation wrapped by
- * `lambdaContext()`, the invocation's `function_request_id` and `cold_start`.
+ * `lambdaContext()`, the invocation's `function_request_id` (and `cold_start: true` on a cold start).
  *
  * One level setting: in AWS, the function's logging configuration (`AWS_LAMBDA_LOG_LEVEL`, set by
  * `SesameFunction` from its `logLevel`); elsewhere `POWERTOOLS_LOG_LEVEL` (`DEBUG`, `INFO`, `WARN`,
@@ -32,7 +32,8 @@ export interface Logger {
 /**
  * Powertools' line without what the log group already says or what never varies: no function ARN,
  * name or memory size (the log group and stream are the function's), no sampling rate (always 0),
- * and the X-Ray trace id only when the invocation is sampled (the function's `tracing` prop).
+ * `cold_start` only when true, and the X-Ray trace id only when the invocation is sampled (the
+ * function's `tracing` prop).
  * CloudWatch Logs bills every byte ingested, on every line.
  */
 export class LeanLogFormatter extends LogFormatter {
@@ -44,7 +45,8 @@ export class LeanLogFormatter extends LogFormatter {
         message: attributes.message,
         timestamp: this.formatTimestamp(attributes.timestamp),
         service: attributes.serviceName,
-        cold_start: attributes.lambdaContext?.coldStart,
+        // Only on a cold start's lines: a constant `false` on every other line is bytes, not news.
+        ...(attributes.lambdaContext?.coldStart === true ? { cold_start: true } : {}),
         function_request_id: attributes.lambdaContext?.awsRequestId,
         ...(sampled ? { xray_trace_id: attributes.xRayTraceId } : {}),
       },
