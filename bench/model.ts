@@ -110,7 +110,7 @@ export function lifeUsages(life: CountedLife, compute: MeasuredCompute, a: Assum
       note: `send ${d.send.toFixed(0)} ms @${MEMORY_MB.send} MB, ingest ${d.ingest.toFixed(0)} ms @${MEMORY_MB.ingest} MB, deliver ${d.deliver.toFixed(0)} ms @${MEMORY_MB.deliver} MB (measured CPU stretched to the vCPU share, plus assumed I/O); INIT for ${a.coldStartShare * 100}% of invocations`,
     },
     { item: 'DynamoDB write request units (table)', price: 'dynamoWriteUnit', quantity: life.dynamodbWriteUnits, basis: 'counted', note: 'as the store reported them, by item size; includes the metric counters (one UpdateItem ADD per ingest invocation) and the request log (one PutItem per API request)' },
-    { item: 'DynamoDB write request units (index entries)', price: 'dynamoWriteUnit', quantity: life.dynamodbIndexWriteUnits, basis: 'counted', note: 'one per item carrying an index key (gsi2: the email and each delivery)' },
+    { item: 'DynamoDB write request units (index entries)', price: 'dynamoWriteUnit', quantity: life.dynamodbIndexWriteUnits, basis: 'counted', note: 'one per item carrying an index key (gsi2: the email\'s list entry, and STATUS\'s MessageId entry for events without tags)' },
     { item: 'DynamoDB read request units', price: 'dynamoReadUnit', quantity: life.dynamodbReadUnits, basis: 'counted' },
     { item: 'SQS requests (fan-out)', price: 'sqsRequest', quantity: life.sqsBilledRequests, basis: 'counted' },
     {
