@@ -24,6 +24,8 @@ export class AwsTally {
   /** `service:Operation` -> request body bytes of each request (SQS and SNS bill per 64 KB). */
   readonly bodyBytes = new Map<string, number[]>();
   writeUnits = 0;
+  /** Write units by the kind of item written (its partition key's prefix: `E`, `RL`, `MC`, `WH`, ...). */
+  readonly writeUnitsByKind = new Map<string, number>();
   readUnits = 0;
   /** Conditional writes whose condition failed: DynamoDB still bills them (dynalite reports nothing). */
   conditionFailures = 0;
@@ -34,6 +36,7 @@ export class AwsTally {
     this.requests.clear();
     this.bodyBytes.clear();
     this.writeUnits = 0;
+    this.writeUnitsByKind.clear();
     this.readUnits = 0;
     this.conditionFailures = 0;
     this.written.clear();
@@ -59,18 +62,24 @@ function bodyText(body: unknown): string {
 /** `{ pk: { S: 'x' } }` -> 'x'. */
 const str = (attr: unknown): string | undefined => (attr as { S?: string } | undefined)?.S;
 
-function rememberKeys(tally: AwsTally, operation: string, body: string): void {
-  if (!WRITES.has(operation) || operation === 'BatchWriteItem') return;
+/** Remembers the key written; returns the kind of item (its partition key's prefix), if any. */
+function rememberKeys(tally: AwsTally, operation: string, body: string): string | undefined {
+  if (!WRITES.has(operation) || operation === 'BatchWriteItem') return undefined;
   try {
     const input = JSON.parse(body) as { Key?: Record<string, unknown>; Item?: Record<string, unknown> };
     const source = input.Key ?? input.Item;
     const pk = str(source?.pk);
     const sk = str(source?.sk);
     if (pk !== undefined && sk !== undefined) tally.written.set(`${pk}\u0000${sk}`, { pk, sk });
+    return pk?.slice(0, pk.indexOf('#'));
   } catch {
-    // Not JSON: nothing to remember.
+    return undefined; // Not JSON: nothing to remember.
   }
 }
+
+const addKind = (tally: AwsTally, kind: string | undefined, units: number) => {
+  if (kind !== undefined) tally.writeUnitsByKind.set(kind, (tally.writeUnitsByKind.get(kind) ?? 0) + units);
+};
 
 /** Adds the counting middleware to a client (and, for DynamoDB, asks for consumed capacity). */
 export function countRequests(client: Stacked, service: 'dynamodb' | 'sesv2' | 'sqs' | 's3', tally: AwsTally): void {
@@ -100,20 +109,24 @@ export function countRequests(client: Stacked, service: 'dynamodb' | 'sesv2' | '
         // Bytes as sent: an S3 object's body is binary, so its length is taken as is, not as text.
         const bytes = args.request?.body instanceof Uint8Array ? args.request.body.byteLength : Buffer.byteLength(body, 'utf8');
         tally.bodyBytes.set(key, [...(tally.bodyBytes.get(key) ?? []), bytes]);
-        if (service === 'dynamodb') rememberKeys(tally, operation, body);
+        const kind = service === 'dynamodb' ? rememberKeys(tally, operation, body) : undefined;
         try {
           const result = await next(args);
           if (service === 'dynamodb') {
             const consumed = result.output?.ConsumedCapacity as { CapacityUnits?: number } | { CapacityUnits?: number }[] | undefined;
             const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((s, c) => s + (c.CapacityUnits ?? 0), 0);
             if (READS.has(operation)) tally.readUnits += units;
-            else if (WRITES.has(operation)) tally.writeUnits += units;
+            else if (WRITES.has(operation)) {
+              tally.writeUnits += units;
+              addKind(tally, kind, units);
+            }
           }
           return result;
         } catch (error) {
           if (service === 'dynamodb' && (error as { name?: string }).name === 'ConditionalCheckFailedException') {
             tally.conditionFailures += 1;
             tally.writeUnits += 1;
+            addKind(tally, kind, 1);
           }
           throw error;
         }

@@ -6,9 +6,10 @@
  *
  * - send: POST /emails through the real handler, API key check included, with the key cache warm
  *   (a container serves a key from its cache for a minute; the cold lookup is one GetItem more).
- *   Floor: SES SendEmail and one DynamoDB write.
+ *   Floor: SES SendEmail, the email's write and the request log's write (GET /logs).
  * - ingest: one SNS record (an SES Delivery event) through the ingest handler. Floor: one
- *   conditional write.
+ *   conditional write, the webhook's SQS message (one per webhook, which ingest queues in any design
+ *   of this architecture) and the event's counter write (GET /emails/metrics).
  * - deliver: one SQS record through the deliver handler, POSTing to a receiver in another process
  *   (so that its CPU is not counted). Floor: the same POST and one write.
  */
@@ -201,6 +202,7 @@ export async function runCpuBench(): Promise<CpuResults> {
     const deliver = (await import('../lambdas/deliver/handler')).handler;
     const doc: DynamoDBDocumentClient = documentClient();
     const ses: SESv2Client = sesSendClient();
+    const sqs: SQSClient = sqsClient();
 
     const context = (): Context => ({ awsRequestId: randomUUID(), functionName: 'bench', callbackWaitsForEmptyEventLoop: false } as Context);
 
@@ -228,9 +230,15 @@ export async function runCpuBench(): Promise<CpuResults> {
       EmailTags: [{ Name: 'kind', Value: 'receipt' }, { Name: 'sesame_email_id', Value: emailId }, { Name: 'sesame_tenant_id', Value: tenantId }],
       ConfigurationSetName: 'sesame',
     };
+    // The request's log (GET /logs), as small as the feature allows: the request's keys, its bodies.
+    const requestLogItem = {
+      pk: `RL#${tenantId}#3`, sk: `RL#${newId()}`, method: 'POST', endpoint: '/emails', status: 200, key_id: newId(),
+      request_body: body, response_body: JSON.stringify({ id: emailId }), expires_at: emailMeta.expires_at,
+    };
     const sendFloor = async () => {
       await ses.send(new SendEmailCommand(sendFloorInput));
       await doc.send(new PutCommand({ TableName: TABLE, Item: { ...emailMeta, body: Buffer.from(parsed.html) }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await doc.send(new PutCommand({ TableName: TABLE, Item: requestLogItem }));
     };
 
     // --- ingest ---------------------------------------------------------------------------------
@@ -260,8 +268,16 @@ export async function runCpuBench(): Promise<CpuResults> {
       ses_type: 'Delivery', ses_message_id: sesMessageId, event_time: deliveredAt, recipients: ['delivered@resend.dev'],
       details: { smtp_response: '250 2.6.0 Message received' }, tenant_id: tenantId, expires_at: emailMeta.expires_at,
     };
+    const counterAdd = () => doc.send(new UpdateCommand({
+      TableName: TABLE, Key: { pk: `MC#${tenantId}#3`, sk: `H#${deliveredAt.slice(0, 13)}` },
+      UpdateExpression: 'ADD #c0 :c0', ExpressionAttributeNames: { '#c0': 'delivered' }, ExpressionAttributeValues: { ':c0': 1 },
+    }));
+    const queueWebhook = () => sqs.send(new SendMessageBatchCommand({ QueueUrl: process.env.SESAME_WEBHOOK_QUEUE_URL!, Entries: [{ Id: '0', MessageBody: JSON.stringify(message), DelaySeconds: 0 }] }));
+    // The event's one write, its webhook's SQS message, and its count (GET /emails/metrics).
     const ingestFloor = async () => {
       await doc.send(new PutCommand({ TableName: TABLE, Item: eventItem, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await queueWebhook();
+      await counterAdd();
     };
 
     // --- deliver --------------------------------------------------------------------------------
@@ -308,7 +324,6 @@ export async function runCpuBench(): Promise<CpuResults> {
     };
 
     // --- the same calls, bare --------------------------------------------------------------------
-    const sqs: SQSClient = sqsClient();
     const statusItem = {
       pk: `E#${emailId}`, sk: 'STATUS', kind: 'email_status', v: 2, tenant_id: tenantId, expires_at: emailMeta.expires_at, last_event: 'delivered',
       last_key: `${deliveredAt}#30#${eventId}`, message_id: sesMessageId, gsi2pk: `M#${sesMessageId}`, gsi2sk: 'MSG',
@@ -317,15 +332,16 @@ export async function runCpuBench(): Promise<CpuResults> {
       sp: [],
     };
     const statusPut = () => doc.send(new PutCommand({ TableName: TABLE, Item: statusItem, ConditionExpression: 'attribute_not_exists(pk)' }));
+    // The domain's send gate is in the container's cache, as the API key is.
     const sendSameCalls = async () => {
-      await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: `DN#${BENCH_DOMAIN}`, sk: 'DOMAIN' } }));
       await sendFloor();
       await statusPut();
     };
     const ingestSameCalls = async () => {
       await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: `E#${emailId}`, sk: 'STATUS' }, ConsistentRead: true }));
       await statusPut();
-      await sqs.send(new SendMessageBatchCommand({ QueueUrl: process.env.SESAME_WEBHOOK_QUEUE_URL!, Entries: [{ Id: '0', MessageBody: JSON.stringify(message), DelaySeconds: 0 }] }));
+      await queueWebhook();
+      await counterAdd();
     };
     const deliverSameCalls = async () => {
       // The endpoint comes from the container's cache (EndpointCache): the delivery's read and its one write.
@@ -343,11 +359,13 @@ export async function runCpuBench(): Promise<CpuResults> {
     const plan = { warmup: 300, rounds: 9, n: 200 };
     const results = {} as CpuResults['operations'];
     const ops: [keyof CpuResults['operations'], Pair, string][] = [
-      ['send', { op: sendOp, floor: sendFloor, sameCalls: sendSameCalls }, 'POST /emails through the real handler with the API key cache warm (a cold container adds one GetItem); floor: SES SendEmail + one DynamoDB write'],
-      ['ingest', { op: ingestOp, floor: ingestFloor, sameCalls: ingestSameCalls }, 'one SNS record (an SES Delivery event) through the ingest handler, endpoint lookup cached; floor: one conditional DynamoDB write'],
+      ['send', { op: sendOp, floor: sendFloor, sameCalls: sendSameCalls }, 'POST /emails through the real handler with the API key and domain caches warm (a cold container adds a GetItem each); floor: SES SendEmail + the email\'s write + the request log\'s write'],
+      ['ingest', { op: ingestOp, floor: ingestFloor, sameCalls: ingestSameCalls }, 'one SNS record (an SES Delivery event) through the ingest handler, endpoint lookup cached; floor: one conditional DynamoDB write, the webhook\'s SQS message, one counter write'],
       ['deliver', { op: deliverOp, floor: deliverFloor, sameCalls: deliverSameCalls }, 'one SQS record through the deliver handler, POST to a receiver in another process; floor: the same POST + one DynamoDB write'],
     ];
-    for (const [name, pair, note] of ops) {
+    // BENCH_CPU_ONLY=<op>: that operation alone (to profile it: node --cpu-prof --import tsx bench/cpu.ts out.json).
+    const only = process.env.BENCH_CPU_ONLY;
+    for (const [name, pair, note] of ops.filter(([name]) => only === undefined || name === only)) {
       const measured = await compare(pair, plan);
       results[name] = {
         ...measured,

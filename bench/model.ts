@@ -110,7 +110,7 @@ export function lifeUsages(life: CountedLife, compute: MeasuredCompute, a: Assum
       note: `send ${d.send.toFixed(0)} ms @${MEMORY_MB.send} MB, ingest ${d.ingest.toFixed(0)} ms @${MEMORY_MB.ingest} MB, deliver ${d.deliver.toFixed(0)} ms @${MEMORY_MB.deliver} MB (measured CPU stretched to the vCPU share, plus assumed I/O); INIT for ${a.coldStartShare * 100}% of invocations`,
     },
     { item: 'DynamoDB write request units (table)', price: 'dynamoWriteUnit', quantity: life.dynamodbWriteUnits, basis: 'counted', note: 'as the store reported them, by item size; includes the metric counters (one UpdateItem ADD per ingest invocation) and the request log (one PutItem per API request)' },
-    { item: 'DynamoDB write request units (index entries)', price: 'dynamoWriteUnit', quantity: life.dynamodbIndexWriteUnits, basis: 'counted', note: 'one per item carrying an index key (gsi2: the email and each delivery)' },
+    { item: 'DynamoDB write request units (index entries)', price: 'dynamoWriteUnit', quantity: life.dynamodbIndexWriteUnits, basis: 'counted', note: 'one per item carrying an index key (gsi2: the email\'s list entry, and STATUS\'s MessageId entry for events without tags)' },
     { item: 'DynamoDB read request units', price: 'dynamoReadUnit', quantity: life.dynamodbReadUnits, basis: 'counted' },
     { item: 'SQS requests (fan-out)', price: 'sqsRequest', quantity: life.sqsBilledRequests, basis: 'counted' },
     {
@@ -142,24 +142,66 @@ export function lifeUsages(life: CountedLife, compute: MeasuredCompute, a: Assum
   ];
 }
 
+/** What the request log and the metric counters wrote during one email's life (bench/local-run.ts). */
+export interface FeatureWrites {
+  readonly request_log_write_units: number;
+  /** The request log's bytes, prorated to its retention (7 of the 30 days priced). */
+  readonly request_log_stored_bytes: number;
+  readonly counter_write_units: number;
+}
+
+/**
+ * Counter writes at the floor of counting (GET /emails/metrics) for an email with this many SES
+ * events. SNS invokes ingest with one event, and an invocation cannot leave its count to a later
+ * one without holding it where a crash loses it, so each event that moves a counter costs one
+ * counter write (an `UpdateItem ADD`, one unit: a counter item is small); the Send event's `sent`
+ * can ride along with the next event's write, since SES follows every Send with a delivery, a
+ * bounce, a delay or a rejection. So: one write per event but the Send.
+ */
+export const floorCounterWrites = (sesEvents: number): number => Math.max(0, sesEvents - 1);
+
+/** The request log's and the counters' own lines, priced apart from the life they are part of. */
+export function featureUsages(f: FeatureWrites, a: Assumptions = ASSUMPTIONS): { requestLog: Usage[]; counters: Usage[] } {
+  const months = a.retentionDays / (365.25 / 12);
+  const storedGbMonths = (f.request_log_stored_bytes / 1024 ** 3) * months;
+  return {
+    requestLog: [
+      { item: 'DynamoDB write request units (request log)', price: 'dynamoWriteUnit', quantity: f.request_log_write_units, basis: 'counted', note: 'one PutItem per API request' },
+      { item: 'DynamoDB storage (request log, its retention)', price: 'dynamoStorageGbMonth', quantity: storedGbMonths, basis: 'counted' },
+      { item: 'DynamoDB point-in-time recovery (request log)', price: 'dynamoPitrGbMonth', quantity: storedGbMonths, basis: 'counted' },
+    ],
+    counters: [
+      { item: 'DynamoDB write request units (metric counters)', price: 'dynamoWriteUnit', quantity: f.counter_write_units, basis: 'counted', note: 'one UpdateItem ADD per ingest invocation that counts' },
+    ],
+  };
+}
+
 /**
  * The same email's life at the architecture's floor: the fixed requests (one HTTP request, one
  * Lambda per request and per SES event, one SNS publish per event, one SQS message per webhook) and
  * one write per email, per event and per webhook, with nothing else read or logged. It stores the
  * email item as measured (the META item: the email must be kept) and, per event and webhook, one
  * small item (keys and a state: 100 bytes of overhead plus about 100).
+ *
+ * The features of GET /logs and GET /emails/metrics are part of the scenario, so the floor has
+ * them too, at their own floor: one write per API request for its log (stored as measured: the
+ * bodies Resend's log shows must be kept, for the log's retention) and floorCounterWrites for the
+ * counters.
  */
-export function floorLife(life: CountedLife, measured: { readonly items: readonly { readonly key: string; readonly bytes: number }[] }): CountedLife {
+export function floorLife(
+  life: CountedLife,
+  measured: { readonly items: readonly { readonly key: string; readonly bytes: number }[]; readonly features?: FeatureWrites },
+): CountedLife {
   const meta = measured.items.filter((i) => i.key === 'E#/META' || i.key.startsWith('E#/BODY')).reduce((s, i) => s + i.bytes + 100, 0);
   // An attachment must be kept somewhere: its PUT and its bytes are part of the floor.
   const s3Puts = life.awsRequests['s3:PutObject'];
   return {
     awsRequests: s3Puts ? { 's3:PutObject': s3Puts } : {},
     ...(life.s3StoredBytes !== undefined ? { s3StoredBytes: life.s3StoredBytes } : {}),
-    dynamodbWriteUnits: Math.max(1, Math.ceil(meta / 1024)) + life.sesEvents + life.webhooks,
+    dynamodbWriteUnits: Math.max(1, Math.ceil(meta / 1024)) + life.sesEvents + life.webhooks + (measured.features ? 1 + floorCounterWrites(life.sesEvents) : 0),
     dynamodbIndexWriteUnits: 0,
     dynamodbReadUnits: 0,
-    dynamodbStoredBytes: meta + (life.sesEvents + life.webhooks) * 200,
+    dynamodbStoredBytes: meta + (life.sesEvents + life.webhooks) * 200 + (measured.features?.request_log_stored_bytes ?? 0),
     sqsBilledRequests: life.webhooks,
     sesEvents: life.sesEvents,
     webhooks: life.webhooks,

@@ -19,7 +19,7 @@ import { measureInit } from './cold-start';
 import type { CpuResults } from './cpu';
 import type { LifecycleResult, LoadResult } from './local-run';
 import { priceUsages } from './cost';
-import { ASSUMPTIONS, floorLife, isStorage, lifeUsages, scheduledExtraUsages } from './model';
+import { ASSUMPTIONS, featureUsages, floorCounterWrites, floorLife, isStorage, lifeUsages, scheduledExtraUsages } from './model';
 import { PRICES, READ_ON, REGION } from './prices';
 
 const TARGETS = { bundleRatio: 1.25, initRatio: 1.25, cpuRatio: 1.5, percentOfSes: 7 } as const;
@@ -130,9 +130,15 @@ async function main(): Promise<void> {
     };
     const usages = lifeUsages(counted, compute);
     const floor = priceUsages(lifeUsages(floorLife(counted, l), floorCompute));
-    return { usages, cost: priceUsages(usages), requestsOnly: priceUsages(usages.filter((u) => !isStorage(u))), floor };
+    const features = featureUsages(l.features);
+    return {
+      usages, cost: priceUsages(usages), requestsOnly: priceUsages(usages.filter((u) => !isStorage(u))), floor,
+      requestLog: priceUsages(features.requestLog), counters: priceUsages(features.counters),
+      floorCounters: priceUsages(featureUsages({ ...l.features, counter_write_units: floorCounterWrites(l.ses_events) }).counters),
+    };
   };
-  const { usages, cost, requestsOnly, floor } = priced(life);
+  const lifePriced = priced(life);
+  const { usages, cost, requestsOnly, floor } = lifePriced;
   const receipt = priced(local.lifecycle_receipt);
   // What scheduling adds to the same email: the schedule, the dispatch queue, the dispatch invocation.
   const scheduledExtra = priceUsages(scheduledExtraUsages(compute));
@@ -153,6 +159,18 @@ async function main(): Promise<void> {
     cost_to_floor_ratio: round(p.cost.usdPerMillion / p.floor.usdPerMillion, 3),
     percent_of_ses_cost: round(p.cost.percentOfSes, 2),
     cost_per_million_usd_requests_only: round(p.requestsOnly.usdPerMillion, 3),
+    // Issue 19's features, priced apart (they are also in the lines above, and in the floor at their own floor).
+    features: {
+      request_log_write_units: l.features.request_log_write_units,
+      request_log_stored_bytes: round(l.features.request_log_stored_bytes, 1),
+      request_log_usd_per_million: round(p.requestLog.usdPerMillion, 4),
+      request_log_note: 'per API request (one per email here): its PutItem and its storage for the log retention (7 days); floor: one write per request, stored as measured',
+      counter_write_units: l.features.counter_write_units,
+      counters_usd_per_million: round(p.counters.usdPerMillion, 4),
+      floor_counter_write_units: floorCounterWrites(l.ses_events),
+      floor_counters_usd_per_million: round(p.floorCounters.usdPerMillion, 4),
+      counters_note: 'per email: one counter UpdateItem per ingest invocation that counts; the send\'s sent rides with the next event\'s write',
+    },
   });
 
   const results = {
@@ -165,7 +183,7 @@ async function main(): Promise<void> {
       same_calls_cpu_us: round(v.same_calls_cpu_us, 1), ratio_to_same_calls: round(v.ratio_to_same_calls, 3),
     }])),
     lifecycle: {
-      ...lifecycleJson(life, { usages, cost, requestsOnly, floor }),
+      ...lifecycleJson(life, lifePriced),
       modelled_requests: Object.fromEntries(usages.filter((u) => u.basis === 'modelled').map((u) => [u.item, round(u.quantity, 9)])),
       cost_lines: cost.lines.map((l) => ({ item: l.item, basis: l.basis, quantity: round(l.quantity, 9), usd_per_million: round(l.usdPerMillion, 4), price: PRICES[l.price], ...(l.note ? { note: l.note } : {}) })),
       floor_cost_lines: floor.lines.map((l) => ({ item: l.item, quantity: round(l.quantity, 9), usd_per_million: round(l.usdPerMillion, 4) })),
@@ -218,7 +236,8 @@ async function main(): Promise<void> {
   say(`${padEnd('item', 58)}${padEnd('basis', 10)}${pad('quantity', 14)}${pad('$/M emails', 12)}`);
   for (const l of cost.lines) say(`${padEnd(l.item, 58)}${padEnd(l.basis, 10)}${pad(round(l.quantity, 6), 14)}${pad(l.usdPerMillion.toFixed(3), 12)}`);
   say(`${padEnd('total', 82)}${pad(cost.usdPerMillion.toFixed(2), 12)}`);
-  say(`floor (one write per email, event and webhook; the fixed requests; floor CPU): $${floor.usdPerMillion.toFixed(2)} per million; cost to floor ${(cost.usdPerMillion / floor.usdPerMillion).toFixed(2)} (target <= 1.3)`);
+  say(`features: request log $${lifePriced.requestLog.usdPerMillion.toFixed(3)} per million requests (${life.features.request_log_write_units} WRU), counters $${lifePriced.counters.usdPerMillion.toFixed(3)} per million emails (${life.features.counter_write_units} WRU; floor ${floorCounterWrites(life.ses_events)})`);
+  say(`floor (one write per email, event and webhook, per API request's log, per counting invocation; the fixed requests; floor CPU): $${floor.usdPerMillion.toFixed(2)} per million; cost to floor ${(cost.usdPerMillion / floor.usdPerMillion).toFixed(2)} (target <= 1.3)`);
   say(`receipt (20 KB HTML + 100 KB PDF): $${receipt.cost.usdPerMillion.toFixed(2)} per million, floor $${receipt.floor.usdPerMillion.toFixed(2)}, ratio ${(receipt.cost.usdPerMillion / receipt.floor.usdPerMillion).toFixed(2)}; ${local.lifecycle_receipt.dynamodb_write_units + local.lifecycle_receipt.dynamodb_index_write_units} WRU, ${local.lifecycle_receipt.dynamodb_read_units} RRU`);
   say(`= ${cost.percentOfSes.toFixed(1)}% of SES's $${(cost.sesUsdPerEmail * 1e6).toFixed(0)} per million (without storage: $${requestsOnly.usdPerMillion.toFixed(2)}, ${requestsOnly.percentOfSes.toFixed(1)}%); target < ${TARGETS.percentOfSes}%: ${mark(cost.percentOfSes < TARGETS.percentOfSes)}`);
   say(`a scheduled email adds $${scheduledExtra.usdPerMillion.toFixed(2)} per million (the schedule $${(scheduledExtra.lines.find((l) => l.price === 'schedulerInvocation')?.usdPerMillion ?? 0).toFixed(2)}, the dispatch queue, one dispatch invocation, the claim): $${(cost.usdPerMillion + scheduledExtra.usdPerMillion).toFixed(2)} per million in all`);

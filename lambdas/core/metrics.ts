@@ -12,6 +12,7 @@
  */
 import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import { parseMetricsTenants } from './config';
+import { attachLineMetrics } from './log';
 
 /** Every business metric, with the dimension it is split by, if any. */
 export const BUSINESS_METRICS = {
@@ -72,6 +73,26 @@ export class EmfMetrics implements BusinessMetrics {
     if (tenantId !== undefined && this.tenants.has(tenantId)) this.add(name, { ...dimensions, tenant: tenantId }, value);
   }
 
+  /**
+   * What was counted, as the EMF fields of one log line, and forgets it; undefined (kept for
+   * `flush`) when metrics are off, nothing or more than one set of dimensions was counted, or a
+   * field of the line has a name the EMF fields need with another value.
+   */
+  takeLineFields(line: Readonly<Record<string, unknown>>): Record<string, unknown> | undefined {
+    // Off (POWERTOOLS_METRICS_DISABLED, or Powertools' dev mode): the line carries nothing, as flush writes nothing.
+    if (this.groups.size !== 1 || (this.emf as unknown as { isDisabled(): boolean }).isDisabled()) return undefined;
+    const [key, { dimensions, values }] = [...this.groups.entries()][0]!;
+    for (const [name, value] of Object.entries(dimensions)) this.emf.addDimension(name, value);
+    for (const [name, value] of values) this.emf.addMetric(name, MetricUnit.Count, value);
+    const emf = this.emf.serializeMetrics() as unknown as Record<string, unknown>;
+    this.emf.clearMetrics();
+    this.emf.clearDimensions();
+    this.emf.clearMetadata();
+    if (Object.keys(emf).some((k) => k in line && line[k] !== emf[k])) return undefined;
+    this.groups.delete(key);
+    return emf;
+  }
+
   /** Writes what was counted (one line per set of dimensions) and forgets it. Writes nothing when nothing was counted. */
   flush(): void {
     const groups = [...this.groups.values()];
@@ -93,6 +114,8 @@ export class EmfMetrics implements BusinessMetrics {
 
 /** The process's metrics, configured from the environment at cold start. */
 export const metrics = new EmfMetrics({ tenants: parseMetricsTenants(process.env.SESAME_METRICS_TENANTS) });
+// An operation's INFO line carries what it counted: one line, not a log line and a metrics line.
+attachLineMetrics((line) => metrics.takeLineFields(line));
 
 /** The middy middleware that flushes `target` when the invocation ends, with a result or an error. */
 export function publishMetrics(target: Pick<EmfMetrics, 'flush'> = metrics) {

@@ -89,7 +89,9 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
       eventType: msg.event_type, payload: msg.payload, queuedAt: msg.queued_at, generation: msg.generation,
     };
 
-    const [webhook, existing] = await Promise.all([deps.webhooks.getWithSecrets(msg.webhook_id), deps.deliveries.get(msg.webhook_id, msg.delivery_id)]);
+    // Eventually consistent (half a read unit): SQS gives a message back only after its visibility
+    // timeout, long after an outcome it recorded is readable; the outcome write is conditional anyway.
+    const [webhook, existing] = await Promise.all([deps.webhooks.getWithSecrets(msg.webhook_id), deps.deliveries.get(msg.webhook_id, msg.delivery_id, { consistent: false })]);
     if (existing && (existing.generation > msg.generation || (existing.generation === msg.generation && existing.status !== 'pending'))) {
       log.info('webhook delivery already settled or replayed; message dropped', { status: existing.status });
       return 'done';

@@ -89,13 +89,13 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' ?
 /** What applying one message did, and the event it applied for the first time (for the counters). */
 interface Applied {
   readonly outcome: IngestOutcome;
-  readonly counted?: CountedEvent;
+  readonly counted?: readonly CountedEvent[];
 }
 
 /** Applies one SNS message, then counts it. Throws only what a retry may fix. */
 export async function ingestSnsMessage(deps: IngestDeps, sns: SnsMessageFields): Promise<IngestOutcome> {
   const { outcome, counted } = await applySnsMessage(deps, sns);
-  await deps.counters?.count(counted ? [counted] : []);
+  await deps.counters?.count(counted ?? []);
   return outcome;
 }
 
@@ -151,8 +151,11 @@ export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog
   }
 
   const logged = toLoggedEvent(event, email);
+  // The outcome's one INFO line: the email and the event (its id is derived from the SES MessageId
+  // and type, which STATUS keeps); warnings and errors carry the SNS and SES ids too.
+  const outcomeLog = deps.log.child({ eventId: event.id, emailId: email.emailId, tenantId: email.tenantId });
   if (email.layout === 'current') {
-    const { outcome, stored, firstOfType } = await deps.status.apply(email, logged, event.scope);
+    const { outcome, stored, firstOfType, countSent } = await deps.status.apply(email, logged, event.scope);
     if (outcome !== 'legacy') {
       // Also on a duplicate: a delivery that stopped after the write completes what it did not do.
       await recordSuppressions(deps.suppressions, event, email);
@@ -160,13 +163,17 @@ export async function applySesEvent(deps: IngestDeps, event: SesEvent, parentLog
       const applied = toAppliedEvent(stored ?? logged, email);
       await deps.fanOut.fanOut(applied);
       if (outcome === 'applied') metrics.count('SesEvents', { type: event.sesType, tenantId: email.tenantId });
-      emailLog.info(outcome === 'applied' ? 'SES event applied' : 'SES event already applied; fanned out again', { type: logged.type });
-      return outcome === 'applied' ? { outcome, counted: { ...applied, first: firstOfType === true } } : { outcome };
+      outcomeLog.info(outcome === 'applied' ? 'SES event applied' : 'SES event already applied; fanned out again', { eventType: logged.type });
+      if (outcome !== 'applied') return { outcome };
+      const counted: CountedEvent[] = [{ ...applied, first: firstOfType === true }];
+      // The Send event the send applied and left to this write to count (the `sent` metric).
+      if (countSent) counted.push({ eventId: countSent.eventId, tenantId: email.tenantId, emailId: email.emailId, type: 'email.sent', timestamp: countSent.timestamp, details: {}, first: true });
+      return { outcome, counted };
     }
   }
   const outcome = await applyPreviousLayout(deps, email, event, logged, emailLog, metrics);
   // Emails of the previous layout do not tell a first open or click: not in the unique counts.
-  return outcome === 'applied' ? { outcome, counted: { ...toAppliedEvent(logged, email), first: false } } : { outcome };
+  return outcome === 'applied' ? { outcome, counted: [{ ...toAppliedEvent(logged, email), first: false }] } : { outcome };
 }
 
 /**
@@ -289,7 +296,7 @@ export async function ingestSnsEvent(deps: IngestDeps, event: SNSEvent): Promise
     try {
       const result = await applySnsMessage(deps, sns as SnsMessageFields);
       outcomes.push(result.outcome);
-      if (result.counted) counted.push(result.counted);
+      if (result.counted) counted.push(...result.counted);
     } catch (error) {
       deps.log.error('SNS record failed; the invocation will be retried', { snsMessageId: str((sns as SnsMessageFields).MessageId), error });
       failures.push(error);

@@ -27,7 +27,7 @@ import type { Logger } from '../core/log';
 export interface SendDeps {
   readonly emails: Pick<EmailStore, 'create' | 'remove' | 'reclaimSending' | 'sentMessageId' | 'get' | 'reschedule' | 'isScheduled' | 'cancelScheduled'>;
   readonly status: Pick<EmailStatusStore, 'apply'>;
-  /** The counters of GET /emails/metrics (`sent`); none: not counted. */
+  /** The counters of GET /emails/metrics (`sent`, only when an SES event overtook the send); none: not counted. */
   readonly counters?: AppliedEventCounter;
   /**
    * W (SESAME_SEND_RETRY_WINDOW_MINUTES): how long a keyed retry that finds its email `sending`
@@ -160,7 +160,8 @@ async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dom
     await discard(deps, auth.tenantId, id, attachments, log);
     throw outcome.error;
   }
-  log.info('email sent', { emailId: id });
+  // The request logs one line for all its emails (routes.ts `counted`).
+  log.debug('email sent', { emailId: id });
   return id;
 }
 
@@ -190,12 +191,14 @@ export async function sendToSes(
     return error instanceof HttpError ? { kind: 'refused', error } : { kind: 'unconfirmed', error };
   }
   const sent = sendResponseEvent(messageId, startedAt, [...draft.to, ...draft.cc, ...draft.bcc].map((m) => m.address));
-  const { outcome } = await deps.status.apply(
+  const { outcome, sentUncounted } = await deps.status.apply(
     { emailId: id, tenantId, expiresAt: expiresAt(retainedFromMs, deps.retentionDays) },
-    sent, 'message', { assumeAbsent: true },
+    sent, 'message', { assumeAbsent: true, leaveSentUncounted: true },
   );
-  // Counted here, where it is applied (its Send event is then a duplicate that ingestion does not count).
-  if (outcome === 'applied') {
+  // Applied here, its Send event is a duplicate that ingestion does not count: the next event
+  // ingestion applies counts it (the mark STATUS carries). Counted here only when STATUS was
+  // already there (an event overtook the send, and may have been the last).
+  if (outcome === 'applied' && !sentUncounted) {
     await deps.counters?.count([{ eventId: sent.eventId, tenantId, emailId: id, type: sent.type, timestamp: sent.timestamp, details: sent.details, first: true }]);
   }
   return { kind: 'sent', messageId };

@@ -49,10 +49,12 @@ async function counted(
   try {
     const response = await work(tally);
     if (response.headers?.['idempotent-replayed'] === undefined) {
-      const body = response.body as { id?: string; data?: unknown[] };
-      const accepted = body.id !== undefined ? 1 : (body.data?.length ?? 0);
-      if (accepted > 0) metrics.count('EmailsAccepted', { tenantId, value: accepted });
+      const body = response.body as { id?: string; data?: { id?: string }[] };
+      const ids = body.id !== undefined ? [body.id] : (body.data ?? []).flatMap((d) => (d.id !== undefined ? [d.id] : []));
+      if (ids.length > 0) metrics.count('EmailsAccepted', { tenantId, value: ids.length });
       for (const reason of tally.refused) metrics.count('EmailsRefused', { reason, tenantId });
+      // The request's one INFO line (it also carries the metrics just counted).
+      if (ids.length > 0) ctx.log.info(ids.length === 1 ? 'email accepted' : 'emails accepted', ids.length === 1 ? { emailId: ids[0] } : { emailIds: ids });
     }
     return response;
   } catch (error) {

@@ -3,7 +3,7 @@
  * the benchmark itself never runs in `npm test`.
  */
 import { chunks64k, gbSeconds, invocationMs, itemBytes, priceUsages, readUnits, writeUnits } from '../../bench/cost';
-import { ASSUMPTIONS, type CountedLife, floorLife, invocationDurations, ioMs, isStorage, lifeUsages, type MeasuredCompute, MEMORY_MB, scheduledExtraUsages } from '../../bench/model';
+import { ASSUMPTIONS, type CountedLife, featureUsages, floorCounterWrites, floorLife, invocationDurations, ioMs, isStorage, lifeUsages, type MeasuredCompute, MEMORY_MB, scheduledExtraUsages } from '../../bench/model';
 import { PRICES, READ_ON, unitPrice } from '../../bench/prices';
 
 describe('billing units', () => {
@@ -142,6 +142,21 @@ describe('one email\'s life as usage', () => {
     expect(floor).toMatchObject({ dynamodbWriteUnits: 2 + 2 + 2, dynamodbIndexWriteUnits: 0, dynamodbReadUnits: 0, logBytes: 0, sqsBilledRequests: 2, sesEvents: 2, webhooks: 2 });
     expect(floor.dynamodbStoredBytes).toBe(1600 + 4 * 200);
     expect(priceUsages(lifeUsages(floor, compute)).usdPerMillion).toBeLessThan(priceUsages(lifeUsages(life, compute)).usdPerMillion);
+  });
+
+  it('adds the request log and the counters to the floor at their own floor, and prices them apart', () => {
+    const features = { request_log_write_units: 1, request_log_stored_bytes: 210, counter_write_units: 1 };
+    const items = [{ key: 'E#/META', bytes: 1500 }];
+    const floor = floorLife(life, { items, features });
+    // One write per API request for its log; one counter write per SES event but the Send (2 events: 1).
+    expect(floor.dynamodbWriteUnits).toBe(2 + 2 + 2 + 1 + 1);
+    expect(floor.dynamodbStoredBytes).toBe(floorLife(life, { items }).dynamodbStoredBytes + 210);
+    expect(floorCounterWrites(2)).toBe(1);
+    expect(floorCounterWrites(4)).toBe(3);
+    const { requestLog, counters } = featureUsages(features);
+    expect(priceUsages(counters).usdPerMillion).toBeCloseTo(0.625);
+    expect(priceUsages(requestLog).usdPerMillion).toBeGreaterThan(0.625);
+    expect(priceUsages(requestLog).usdPerMillion).toBeLessThan(0.75);
   });
 });
 

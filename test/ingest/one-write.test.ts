@@ -29,15 +29,17 @@ beforeAll(async () => {
 afterAll(() => Promise.all([dynamo.close(), ses.close()]));
 
 /** A document client that records each request (operation and key) before sending it. */
-function recording(doc: DynamoDBDocumentClient): { doc: DynamoDBDocumentClient; calls: string[] } {
+function recording(doc: DynamoDBDocumentClient): { doc: DynamoDBDocumentClient; calls: string[]; consistent: boolean[] } {
   const calls: string[] = [];
+  const consistent: boolean[] = [];
   const wrapped = {
-    send: (command: { constructor: { name: string }; input: { Key?: { sk?: string }; Item?: { sk?: string }; IndexName?: string } }) => {
+    send: (command: { constructor: { name: string }; input: { Key?: { sk?: string }; Item?: { sk?: string }; IndexName?: string; ConsistentRead?: boolean } }) => {
       calls.push(`${command.constructor.name.replace('Command', '')} ${command.input.Key?.sk ?? command.input.Item?.sk ?? command.input.IndexName ?? ''}`.trim());
+      if (command.constructor.name === 'GetCommand') consistent.push(command.input.ConsistentRead === true);
       return (doc.send as (c: unknown) => Promise<unknown>)(command);
     },
   } as unknown as DynamoDBDocumentClient;
-  return { doc: wrapped, calls };
+  return { doc: wrapped, calls, consistent };
 }
 
 /** Sends as the send function does (META, SES, STATUS) and returns SES's events for it. */
@@ -87,6 +89,7 @@ describe('one write per SES event', () => {
     // Send (found applied: the send recorded it) reads only; each Delivery reads and writes STATUS once.
     const deliveries = events.filter((e) => e.eventType === 'Delivery').length;
     expect(rec.calls).toEqual(['Get STATUS', ...Array.from({ length: deliveries }, () => ['Get STATUS', 'Put STATUS']).flat()]);
+    expect(rec.consistent).toEqual(rec.calls.filter((c) => c.startsWith('Get')).map(() => false));
     expect(world.fanned.map((e) => e.email)).toEqual(world.fanned.map(() => ({
       email_id: id, from: 'Acme <hello@example.com>', to: ['delivered@resend.dev'], subject: 'Your receipt', created_at: createdAt, tags: { kind: 'receipt' },
     })));
@@ -95,6 +98,32 @@ describe('one write per SES event', () => {
       'delivered@resend.dev': 'delivered',
     });
 
+  });
+
+  it('reads STATUS eventually consistently first: a stale read only loses the race and reads again, consistently', async () => {
+    const world = await makeWorld(dynamo);
+    const { id, events } = await sendThroughSes(world, { to: ['delivered@resend.dev'] });
+    // An eventually consistent read that has not seen STATUS yet (as just after the send wrote it).
+    const reads: (boolean | undefined)[] = [];
+    const stale = {
+      send: (command: { input: { Key?: { sk?: string }; ConsistentRead?: boolean } }) => {
+        if (command instanceof GetCommand && command.input.Key?.sk === 'STATUS') {
+          reads.push(command.input.ConsistentRead);
+          if (command.input.ConsistentRead !== true) return Promise.resolve({});
+        }
+        return (dynamo.doc.send as (c: unknown) => Promise<unknown>)(command);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const deps = { ...world.deps, status: new EmailStatusStore(createDb(stale, world.table)) };
+    const outcomes = [];
+    for (const event of events) outcomes.push(...(await ingestSnsEvent(deps, toSnsEvent(event, FIXTURE_TOPIC, 'sub'))));
+
+    // The Send event, read stale, tries to write, loses to the send's STATUS, reads it and finds itself applied.
+    expect(outcomes).toEqual(['duplicate', 'applied']);
+    expect(reads).toEqual([false, true, false, true]);
+    const view = await world.view(id);
+    expect(view.recipients['delivered@resend.dev']![0]).toBe('delivered');
+    expect(view.events.map((e) => e.type)).toEqual(['email.sent', 'email.delivered']);
   });
 
   it('rebuilds display names and test addresses from SES\'s headers as the customer wrote them', async () => {

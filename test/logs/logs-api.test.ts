@@ -13,6 +13,11 @@ import { apiKeyRoutes } from '../../lambdas/account/api-keys';
 import { logRoutes } from '../../lambdas/account/logs';
 import { call, captureLogger, isResendError, type Handler } from '../support/api';
 import { startTestDynamo, type TestDynamo } from '../support/services';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { itemBytes } from '../../lambdas/core/adapters/dynamo';
+import { loggedBody } from '../../lambdas/core/domain/request-log';
+import { timeOrderedDerivedId } from '../../lambdas/core/domain/ids';
+import { keys } from '../../lambdas/core/table';
 
 let dynamo: TestDynamo;
 let db: Db;
@@ -118,6 +123,39 @@ describe('request logs', () => {
     clock += 8 * 86_400_000;
     expect((await call(handler, 'GET', '/logs', { key: acme.key })).body.data).toEqual([]);
     expect((await call(handler, 'GET', `/logs/${id}`, { key: acme.key })).status).toBe(404);
+  });
+
+  it('keeps a typical POST /emails in one write unit (under 1 KB), the id and time in the key only', async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => `<tr><td>Item ${i + 1}</td><td>1</td><td>$${(9.99 + i).toFixed(2)}</td></tr>`).join('');
+    const body = JSON.stringify({
+      from: 'Acme <receipts@acme.test>', to: 'customer@example.com', subject: 'Your receipt #100000',
+      html: `<html><body><h1>Thanks for your order</h1><p>Order #100000 is confirmed.</p><table>${rows}</table><p>Questions? Reply to this email.</p></body></html>`,
+      text: 'Thanks for your order. Order #100000 is confirmed. Questions? Reply to this email.', tags: [{ name: 'kind', value: 'receipt' }],
+    });
+    const id = await logs.record({
+      tenantId: acme.tenantId, keyId: acme.keyId, keyName: 'server', method: 'POST', endpoint: '/emails', status: 200,
+      userAgent: 'resend-node:6.38.0', requestBody: loggedBody(body), responseBody: loggedBody('{"id":"4ef9a417-02e9-4d39-ad75-9611e0fcc33c"}'),
+    });
+    const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.requestLog(acme.tenantId, id) }));
+    expect(itemBytes(Item!)).toBeLessThanOrEqual(1024);
+    expect(Item).not.toHaveProperty('log_id');
+    expect(Item).not.toHaveProperty('created_at');
+    expect(await logs.get(acme.tenantId, id)).toMatchObject({ id, createdAt: new Date(clock).toISOString(), endpoint: '/emails', keyName: 'server' });
+  });
+
+  it('still reads logs written with their id and time as attributes', async () => {
+    tick();
+    const id = timeOrderedDerivedId(clock, 'earlier layout');
+    await db.doc.send(new PutCommand({
+      TableName: db.table,
+      Item: {
+        ...keys.requestLog(acme.tenantId, id), kind: 'request_log', log_id: id, created_at: new Date(clock).toISOString(), method: 'GET', endpoint: '/domains',
+        status: 200, key_id: acme.keyId, key_name: 'server', response_body: '{"data":[]}', expires_at: Math.floor(clock / 1000) + 86_400,
+      },
+    }));
+    const listed = await call(handler, 'GET', '/logs?limit=1', { key: acme.key });
+    expect(listed.body.data[0]).toMatchObject({ id, created_at: new Date(clock).toISOString(), endpoint: '/domains', method: 'GET', response_status: 200 });
+    expect((await call(handler, 'GET', `/logs/${id}`, { key: acme.key })).body).toMatchObject({ id, response_body: { data: [] } });
   });
 
   it('answers the request when the log write fails, and logs the failure', async () => {

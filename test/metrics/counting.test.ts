@@ -18,6 +18,7 @@ import { call, captureLogger, isResendError, type Handler } from '../support/api
 import { startTestDynamo, type TestDynamo } from '../support/services';
 import { sesFixture, snsEvent, withMail, type Json } from '../ingest/fixtures';
 import { makeWorld, type World } from '../ingest/world';
+import { sendResponseEvent } from '../../lambdas/send/core';
 
 let dynamo: TestDynamo;
 let world: World;
@@ -142,5 +143,36 @@ describe('metric counters', () => {
     const failing = createEventCounter({ count: async () => { throw new Error('throttled'); } }, captured.log);
     await expect(ingestSnsEvent({ ...deps, counters: failing }, snsEvent(timed('send', '2026-11-29T16:00:00.000Z', c)))).resolves.toEqual(['applied']);
     expect(captured.lines.some((l) => l.includes('metric counters not updated'))).toBe(true);
+  });
+
+  it('counts the Send event the send applied with the next event ingestion applies: in the send\'s hour, in the same counter write, once', async () => {
+    const d = { ...(await world.createEmail()), sesMessageId: 'ses-d' };
+    // What the send does after SES answers (send/core.ts sendToSes): STATUS with the Send event, left uncounted.
+    const sentAt = Date.parse('2026-10-05T08:59:59.000Z');
+    const bySend = await world.status.apply({ emailId: d.id, tenantId: d.tenantId }, sendResponseEvent('ses-d', sentAt, ['recipient@example.com']), 'message', { assumeAbsent: true, leaveSentUncounted: true });
+    expect(bySend).toMatchObject({ outcome: 'applied', sentUncounted: true });
+    const before = counterWrites.length;
+
+    // SES's Send event: found applied, so nothing is written or counted.
+    await expect(ingestSnsEvent(deps, snsEvent(timed('send', '2026-10-05T08:59:59.500Z', d)))).resolves.toEqual(['duplicate']);
+    expect(counterWrites).toHaveLength(before);
+    // The delivery counts itself and the send, each in its hour (two counter items here, one write each).
+    await expect(ingestSnsEvent(deps, snsEvent(timed('delivery', '2026-10-05T09:00:01.000Z', d)))).resolves.toEqual(['applied']);
+    expect(counterWrites.slice(before).map((w) => (w.Key as { sk: string }).sk).sort()).toEqual(['H#2026-10-05T08', 'H#2026-10-05T09']);
+    // Counted once: the mark went with the delivery's write; a redelivery and a later open count only themselves.
+    expect((await world.items(d.id)).find((i) => i.sk === 'STATUS')).not.toHaveProperty('su');
+    await ingestSnsEvent(deps, snsEvent(timed('delivery', '2026-10-05T09:00:01.000Z', d)));
+    await ingestSnsEvent(deps, snsEvent(timed('open', '2026-10-05T09:10:00.000Z', d)));
+    const counts = await new MetricCounters(world.db).read('tenant-a', '2026-10-05T00', '2026-10-05T23');
+    expect(Object.fromEntries(counts)).toEqual({ '2026-10-05T08': { sent: 1 }, '2026-10-05T09': { delivered: 1, opened: 1, unique_opened: 1 } });
+  });
+
+  it('tells the send to count its Send event itself when an SES event overtook it', async () => {
+    const e = { ...(await world.createEmail()), sesMessageId: 'ses-e' };
+    await expect(ingestSnsEvent(deps, snsEvent(timed('delivery', '2026-10-06T10:00:01.000Z', e)))).resolves.toEqual(['applied']);
+    const bySend = await world.status.apply({ emailId: e.id, tenantId: e.tenantId }, sendResponseEvent('ses-e', Date.parse('2026-10-06T10:00:00.000Z'), ['recipient@example.com']), 'message', { assumeAbsent: true, leaveSentUncounted: true });
+    // The delivery may be the email's last event: no later write would count it.
+    expect(bySend).toMatchObject({ outcome: 'applied', sentUncounted: false });
+    expect((await world.items(e.id)).find((i) => i.sk === 'STATUS')).not.toHaveProperty('su');
   });
 });

@@ -5,6 +5,9 @@ import { memoryLogger } from '../support/logs';
 import { HttpDelivery } from '../../lambdas/core/adapters/http-delivery';
 import { createDeliverHandler, ENDPOINT_FAILURE_DISABLE_MS, queueUrlFromArn, type VisibilityControl } from '../../lambdas/deliver/core';
 import { startTestDynamo, type TestDynamo } from '../support/services';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDb } from '../../lambdas/core/adapters/dynamo';
+import { DeliveryStore } from '../../lambdas/core/adapters/deliveries';
 import { deliveryMessage, type Receiver, sqsRecord, startReceiver, storedAttempts, storedDelivery, stores, type Stores } from './helpers';
 
 const SCHEDULE = [0, 5, 300, 1800];
@@ -63,6 +66,26 @@ describe('deliver handler', () => {
     const attempts = await storedAttempts(s, msg);
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({ statusCode: 200, response: 'answered 200' });
+  });
+
+  it('reads the delivery eventually consistently (half a read unit), and still drops a message of a delivery already made', async () => {
+    const { webhook } = await endpoint();
+    const msg = deliveryMessage({ webhook_id: webhook.id, tenant_id: 't1' });
+    const reads: (boolean | undefined)[] = [];
+    const recording = {
+      send: (command: { constructor: { name: string }; input: { ConsistentRead?: boolean } }) => {
+        if (command.constructor.name === 'GetCommand') reads.push(command.input.ConsistentRead);
+        return (s.db.doc.send as (c: unknown) => Promise<unknown>)(command);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const deliveries = new DeliveryStore(createDb(recording, s.db.table, s.clock.now), 30);
+    const poster = new HttpDelivery({ allowLoopback: true, timeoutMs: 10_000 });
+    posters.push(poster);
+    const deliver = createDeliverHandler({ webhooks: s.webhooks, deliveries, poster, visibility, retrySchedule: SCHEDULE, log: silent, now: s.clock.now, random: () => 0.5 });
+    await deliver({ Records: [sqsRecord(msg)] });
+    await deliver({ Records: [sqsRecord(msg, 2)] });
+    expect(receiver.hits).toHaveLength(1);
+    expect(reads).toEqual([false, false]);
   });
 
   it('reports only the failing record of a batch, and delays it by the next step of the schedule', async () => {

@@ -128,8 +128,8 @@ export class DeliveryStore {
   ) {}
 
   /** A delivery of an endpoint, or undefined (absent or expired). */
-  async get(webhookId: string, deliveryId: string): Promise<Delivery | undefined> {
-    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: deliveryKey(webhookId, deliveryId), ConsistentRead: true }));
+  async get(webhookId: string, deliveryId: string, options: { readonly consistent?: boolean } = {}): Promise<Delivery | undefined> {
+    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: deliveryKey(webhookId, deliveryId), ConsistentRead: options.consistent ?? true }));
     return Item && Item.webhook_id === webhookId && isLive(Item as { expires_at?: number }, this.db.now()) ? toDelivery(Item) : undefined;
   }
 

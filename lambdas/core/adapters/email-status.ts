@@ -5,7 +5,8 @@
  * Attributes: `v` (version; every write is conditional on the version read), `last_event` and
  * `last_key`, `message_id`, `rc` (recipient -> recipientKey), `lg` (the event log while it fits),
  * `sp` (short ids of events written to their own `EV#` items because the item would pass
- * MAX_STATUS_BYTES), `tenant_id`, `expires_at`. When the MessageId is known the item also carries
+ * MAX_STATUS_BYTES), `su` (the time of a Send event the send applied and left for the next write
+ * to count: the `sent` metric), `tenant_id`, `expires_at`. When the MessageId is known the item also carries
  * `gsi2pk = M#<MessageId>` / `gsi2sk = MSG`: a keys-only entry in gsi2, which finds the email of an
  * event without tags (identity notifications) for no write of its own.
  *
@@ -47,12 +48,34 @@ export interface Change {
   readonly spill?: LoggedEvent;
 }
 
+export interface ApplyOptions {
+  /** The send writes STATUS first, in the usual case: the first read is skipped. */
+  readonly assumeAbsent?: boolean;
+  /**
+   * The send's Send event: when this write creates STATUS, mark the Send event uncounted, so that
+   * the next event ingestion applies counts it (no counter write on the send's path).
+   */
+  readonly leaveSentUncounted?: boolean;
+}
+
+export interface ApplyResult {
+  readonly outcome: 'applied' | 'duplicate' | 'legacy';
+  /** For a duplicate: the event as the log has it, when it is inline. */
+  readonly stored?: LoggedEvent;
+  /** For an applied event: whether it is the email's first of its type. */
+  readonly firstOfType?: boolean;
+  /** For an applied event with `leaveSentUncounted`: whether the mark was written (else the caller counts it). */
+  readonly sentUncounted?: boolean;
+  /** The email's Send event (its id and time), left uncounted by the send, whose mark this write cleared: to be counted now. */
+  readonly countSent?: Pick<LoggedEvent, 'eventId' | 'timestamp'>;
+}
+
 export class EmailStatusStore {
   constructor(private readonly db: Db) {}
 
-  /** The STATUS item, read consistently. */
-  async read(emailId: string): Promise<StoredStatus> {
-    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.emailStatus(emailId), ConsistentRead: true }));
+  /** The STATUS item, read consistently unless told otherwise. */
+  async read(emailId: string, consistent = true): Promise<StoredStatus> {
+    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: keys.emailStatus(emailId), ConsistentRead: consistent }));
     if (!Item) return { exists: false, legacy: false, state: EMPTY_STATE };
     return { exists: true, legacy: typeof Item.v !== 'number', state: fromItem(Item) };
   }
@@ -61,9 +84,13 @@ export class EmailStatusStore {
    * Applies `change` to the stored state with one conditional write, reading again after a lost
    * race. `assumeAbsent` skips the first read (the send writes STATUS first, in the usual case).
    * Returns the state written, or undefined when there was nothing to write.
+   *
+   * The first read is eventually consistent (half a read unit): the write is conditioned on the
+   * version read, so a stale read only loses the race and is read again, consistently. A stale read
+   * that finds the event applied is right too: an applied event stays applied.
    */
-  async update(owner: StatusOwner, change: (current: StoredStatus) => Change, options: { readonly assumeAbsent?: boolean } = {}): Promise<{ readonly written: boolean; readonly current: StoredStatus }> {
-    let current: StoredStatus = options.assumeAbsent ? { exists: false, legacy: false, state: EMPTY_STATE } : await this.read(owner.emailId);
+  async update(owner: StatusOwner, change: (current: StoredStatus) => Change, options: Pick<ApplyOptions, 'assumeAbsent'> = {}): Promise<{ readonly written: boolean; readonly current: StoredStatus }> {
+    let current: StoredStatus = options.assumeAbsent ? { exists: false, legacy: false, state: EMPTY_STATE } : await this.read(owner.emailId, false);
     for (let attempt = 1; ; attempt++) {
       if (current.legacy) return { written: false, current };
       const { next, spill } = change(current);
@@ -93,14 +120,25 @@ export class EmailStatusStore {
    * event as the log has it when it is inline (the Send event the send recorded has the send's time).
    * For an applied event, `firstOfType` tells whether it is the email's first of its type.
    */
-  async apply(owner: StatusOwner, event: LoggedEvent, scope: 'recipients' | 'message', options: { readonly assumeAbsent?: boolean } = {}): Promise<{ readonly outcome: 'applied' | 'duplicate' | 'legacy'; readonly stored?: LoggedEvent; readonly firstOfType?: boolean }> {
-    const { written, current } = await this.update(owner, ({ state }) => {
+  async apply(owner: StatusOwner, event: LoggedEvent, scope: 'recipients' | 'message', options: ApplyOptions = {}): Promise<ApplyResult> {
+    const { written, current } = await this.update(owner, ({ exists, state }) => {
       const inline = applyEvent(state, event, { scope, spill: false });
-      if (inline === undefined || this.fits(owner, inline)) return { next: inline };
-      return { next: applyEvent(state, event, { scope, spill: true }), spill: event };
+      const change: Change = inline === undefined || this.fits(owner, inline) ? { next: inline } : { next: applyEvent(state, event, { scope, spill: true }), spill: event };
+      // Only on a new item: an event already there (one that overtook the send) may be the last.
+      return options.leaveSentUncounted && !exists && change.next !== undefined ? { ...change, next: { ...change.next, sentUncounted: event.timestamp } } : change;
     }, options);
-    // Whether it is the email's first event of its type (its first open: the unique counts).
-    if (written) return { outcome: 'applied', firstOfType: isFirstOfStatus(current.state, event.status) };
+    if (written) {
+      // The Send event the send left uncounted: this write cleared its mark (applyEvent drops it), so it is counted now.
+      const uncounted = current.state.sentUncounted;
+      const sent = uncounted === undefined ? undefined : (current.state.log.find((e) => e.status === 'sent') ?? { eventId: `${owner.emailId}:sent`, timestamp: uncounted });
+      return {
+        outcome: 'applied',
+        // Whether it is the email's first event of its type (its first open: the unique counts).
+        firstOfType: isFirstOfStatus(current.state, event.status),
+        sentUncounted: options.leaveSentUncounted === true && !current.exists,
+        ...(sent ? { countSent: sent } : {}),
+      };
+    }
     if (current.legacy) return { outcome: 'legacy' };
     const stored = current.state.log.find((e) => e.eventId === event.eventId);
     return { outcome: 'duplicate', ...(stored ? { stored } : {}) };
@@ -160,6 +198,7 @@ function toItem(owner: StatusOwner, state: EmailState): Record<string, unknown> 
     lg: state.log.map((e) => compact(e, state.messageId)),
     sp: state.spilled,
     ...(state.spilledStatuses !== undefined && state.spilledStatuses.length > 0 ? { ss: state.spilledStatuses } : {}),
+    ...(state.sentUncounted !== undefined ? { su: state.sentUncounted } : {}),
   };
 }
 
@@ -172,6 +211,7 @@ function fromItem(item: Record<string, unknown>): EmailState {
     log: ((item.lg as Record<string, unknown>[] | undefined) ?? []).map((e) => expand(e, item.message_id as string | undefined)),
     spilled: (item.sp as string[] | undefined) ?? [],
     ...(Array.isArray(item.ss) ? { spilledStatuses: item.ss as string[] } : {}),
+    ...(typeof item.su === 'string' ? { sentUncounted: item.su } : {}),
   };
 }
 

@@ -44,6 +44,12 @@ export interface EmailState {
   readonly spilled: readonly string[];
   /** The statuses of the spilled events (so an email's first open or click is known: the unique counts). */
   readonly spilledStatuses?: readonly string[];
+  /**
+   * The send applied its Send event and left counting it (the `sent` metric) to the next write:
+   * the next event ingestion applies counts it (in the hour of this time, the Send event's) and
+   * clears this in the same write. `applyEvent` never carries it over.
+   */
+  readonly sentUncounted?: string;
 }
 
 export const EMPTY_STATE: EmailState = { version: 0, recipients: {}, log: [], spilled: [] };

@@ -4,8 +4,11 @@
  * attachment's content, and a large request costs no more than a small one to keep.
  */
 
-/** Longest string kept inside a logged body; longer ones are cut and marked. */
-export const LOG_STRING_MAX_CHARS = 512;
+/**
+ * Longest string kept inside a logged body; longer ones are cut and marked. A typical `POST /emails`
+ * (an HTML body cut here) then logs in one DynamoDB write unit (under 1 KB).
+ */
+export const LOG_STRING_MAX_CHARS = 256;
 /** Longest array kept inside a logged body; the rest is replaced by a count. */
 export const LOG_ARRAY_MAX_ITEMS = 50;
 /** Largest logged body (its JSON, in characters) after the cuts above; a larger one is replaced by a marker. */
