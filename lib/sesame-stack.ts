@@ -214,7 +214,10 @@ export class SesameStack extends Stack {
     dispatch.bindTable(table, { items: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'], queryIndexes: true });
     for (const f of [send, dispatch]) f.bindSending(events);
     send.bindScheduler(this.scheduler);
-    send.bindContent(this.content.bucket, 'rw');
+    // Send keeps attachments (of emails sent at once, and of scheduled ones until their due time)
+    // and signs their download URLs; dispatch reads a scheduled email's back at its due time.
+    send.bindContent(this.content.bucket, 'rw', ['sent', 'scheduled']);
+    dispatch.bindContent(this.content.bucket, 'r', ['scheduled']);
     domains.bindIdentityManagement(events.configurationSetPrefix);
     verifyDomains.bindIdentityReads();
     if (props.route53Zones?.length) domains.bindRoute53Zones(props.route53Zones);

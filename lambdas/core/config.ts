@@ -145,6 +145,8 @@ export const DEFAULT_SEND_RETRY_WINDOW_MINUTES = 15;
 /** The dispatch function: sends scheduled emails (SQS consumer); `email.failed` goes to the webhook queue. */
 export interface DispatchConfig extends CoreConfig, WebhookQueueConfig, SesTenantConfig {
   readonly configurationSet: string;
+  /** The content bucket (SESAME_CONTENT_BUCKET): where a scheduled email's attachments wait for it. */
+  readonly contentBucket: string;
   /** The queue it consumes (SESAME_DISPATCH_QUEUE_URL); when absent, derived from each record's eventSourceARN. */
   readonly dispatchQueueUrl?: string;
 }
@@ -156,6 +158,7 @@ export function readDispatchConfig(env: Env = process.env): DispatchConfig {
     ...readWebhookQueueConfig(env),
     ...readSesTenantConfig(env),
     configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
+    contentBucket: requireEnv('SESAME_CONTENT_BUCKET', env),
     ...(queueUrl !== '' ? { dispatchQueueUrl: queueUrl } : {}),
   };
 }

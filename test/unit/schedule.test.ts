@@ -90,4 +90,9 @@ describe('the send function reads where schedules go', () => {
     expect(readDispatchConfig(env).sesTenantPrefix).toBe('sesame');
     expect(() => readDispatchConfig({ ...env, SESAME_SES_TENANT_PREFIX: '' })).toThrow(/SESAME_SES_TENANT_PREFIX/);
   });
+
+  it('dispatch reads scheduled attachments from SESAME_CONTENT_BUCKET, and names it when it is missing', () => {
+    expect(readDispatchConfig(env).contentBucket).toBe('content');
+    expect(() => readDispatchConfig({ ...env, SESAME_CONTENT_BUCKET: '' })).toThrow(/SESAME_CONTENT_BUCKET/);
+  });
 });
