@@ -26,6 +26,7 @@ import { provisionSesTenant } from '../admin/tenants';
 import { derivedId, hashApiKey, newApiKey } from '../core/domain/ids';
 import { type ApiFunction, CONFIGURATION_SET_CHOICES, configurationSetName } from '../core/routes';
 import { publishedEventTypes, tlsPolicyFor } from '../core/domain/configuration-sets';
+import { sesTenantPrefixOf } from '../core/domain/ses-tenants';
 import { ensureTable, startDynamo } from './dynamodb';
 import { ensureQueue, startSqs } from './sqs';
 import { type LocalConfigurationSet, type LocalSes, startSesServer } from './ses-server';
@@ -94,8 +95,8 @@ export const LOCAL_TENANT_ID = derivedId('local', 'tenant');
 /** The queue schedules put scheduled emails on. */
 const LOCAL_DISPATCH_QUEUE = 'sesame-dispatch';
 
-/** Local mode's SES tenants are `sesame-<tenant id>` (SESAME_SES_TENANT_PREFIX), as a stack named Sesame's. */
-const LOCAL_SES_TENANT_PREFIX = 'sesame';
+/** Local mode's SES tenants are `<stack name>-<tenant id>` (`sesame-local-<tenant id>` by default), as a deployed stack's. */
+const localSesTenantPrefix = (options: LocalOptions): string => sesTenantPrefixOf(options.stackName ?? LOCAL_STACK_NAME);
 
 /** The configuration sets the stack makes (lib/ses-events.ts), as the local SES endpoint answers for them. */
 export function localConfigurationSets(prefix: string, topicArn: string): LocalConfigurationSet[] {
@@ -118,7 +119,7 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
   const domains = new DomainStore(db);
   // The seeded tenant's SES tenant, as `npx sesame tenants create` makes one (idempotent: every start).
   const sesTenants = new SesTenants(ses);
-  const setup = { ses: sesTenants, region: options.region, sesTenantPrefix: LOCAL_SES_TENANT_PREFIX, configurationSetPrefix: LOCAL_CONFIGURATION_SET };
+  const setup = { ses: sesTenants, region: options.region, sesTenantPrefix: localSesTenantPrefix(options), configurationSetPrefix: LOCAL_CONFIGURATION_SET };
   // The reputation policy is set once; a later change by the operator is kept.
   await provisionSesTenant(setup, LOCAL_TENANT_ID, { ...(seeded.complete ? {} : { reputation: 'standard' as const }), domains: (await domains.list(LOCAL_TENANT_ID)).map((d) => d.name) });
   if (!(await tenants.findKeyByHash(hashApiKey(apiKey)))) await tenants.createKey(LOCAL_TENANT_ID, { name: 'local', token: apiKey });
@@ -134,7 +135,7 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
   // No endpoint exists before the first start: the seeded domain's events have nobody to go to.
   const deps = {
     domains, identities: new SesIdentities(ses, options.stackName ?? LOCAL_STACK_NAME), events: { publish: async () => undefined },
-    sesTenants, sesTenantPrefix: LOCAL_SES_TENANT_PREFIX, region: options.region, now: Date.now,
+    sesTenants, sesTenantPrefix: localSesTenantPrefix(options), region: options.region, now: Date.now,
   };
   const auth = { keyId: 'local-seed', tenantId: LOCAL_TENANT_ID, permission: 'full_access' as const };
   const quiet = silentLogger;
@@ -208,7 +209,6 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       SESAME_STACK_NAME: options.stackName ?? LOCAL_STACK_NAME,
       SESAME_CONTENT_BUCKET: LOCAL_CONTENT_BUCKET,
       SESAME_CONFIGURATION_SET: LOCAL_CONFIGURATION_SET,
-      SESAME_SES_TENANT_PREFIX: LOCAL_SES_TENANT_PREFIX,
       SESAME_WEBHOOK_QUEUE_URL: queueUrl,
       SESAME_EVENTS_TOPIC_ARN: options.topicArn,
       SESAME_RETENTION_DAYS: String(options.retentionDays),
@@ -266,7 +266,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       'SESAME_LOCAL=1',
       `SESAME_TABLE_NAME=${options.tableName}`,
       `SESAME_CONFIGURATION_SET=${LOCAL_CONFIGURATION_SET}`,
-      `SESAME_SES_TENANT_PREFIX=${LOCAL_SES_TENANT_PREFIX}`,
+      `SESAME_STACK_NAME=${options.stackName ?? LOCAL_STACK_NAME}`,
       `SESAME_EVENTS_TOPIC_ARN=${options.topicArn}`,
       `SESAME_WEBHOOK_QUEUE_URL=${queueUrl}`,
       `SESAME_WEBHOOK_DLQ_URL=${dlqUrl}`,

@@ -109,11 +109,11 @@ describe('two tenants, two SES tenants', () => {
 
     const store = await (await fetch(`${adminEnv.AWS_ENDPOINT_URL_SESV2}/store`)).json() as { emails: { request: { TenantName?: string } }[] };
     const names = new Set(store.emails.slice(-2).map((e) => e.request.TenantName));
-    expect(names).toEqual(new Set([`sesame-${first.tenantId}`, `sesame-${second.tenantId}`]));
+    expect(names).toEqual(new Set([`sesame-local-${first.tenantId}`, `sesame-local-${second.tenantId}`]));
   });
 
   it("pausing one tenant's SES tenant leaves the other sending; tenants show says why", async () => {
-    const name = `sesame-${first.tenantId}`;
+    const name = `sesame-local-${first.tenantId}`;
     const { Tenant } = await ses.send(new GetTenantCommand({ TenantName: name }));
     const pause = (SendingStatus: 'DISABLED' | 'ENABLED') =>
       ses.send(new UpdateReputationEntityCustomerManagedStatusCommand({ ReputationEntityType: 'RESOURCE', ReputationEntityReference: Tenant!.TenantArn, SendingStatus }));
