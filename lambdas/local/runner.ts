@@ -39,6 +39,7 @@ import { startScheduler } from './scheduler';
 import { keptSecret, prepareDataFolder } from './data-folder';
 import { startS3Server } from './s3-server';
 import { LOCAL_CONTENT_BUCKET } from '../core/content';
+import { concurrentInvocations, ownInvocation } from './invocations';
 
 export interface LocalOptions {
   readonly port: number;
@@ -145,6 +146,8 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
 }
 
 export async function startLocal(options: LocalOptions): Promise<LocalStack> {
+  // Before any AWS SDK request or handler: each local invocation keeps its own log context.
+  await concurrentInvocations();
   prepareDataFolder(options.dataDir);
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
@@ -225,31 +228,32 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     await seed(options, doc, sesClient, ses, apiKey);
 
     // Imported only now: handlers read their configuration at import, as at a Lambda cold start.
+    // Each invocation runs in its own context (invocations.ts), as under a concurrent Lambda runtime.
     const handlers: Record<ApiFunction, ApiLambda> = {
-      send: (await import('../send/handler')).handler as ApiLambda,
-      domains: (await import('../domains/handler')).handler as ApiLambda,
-      account: (await import('../account/handler')).handler as ApiLambda,
-      snsHttps: (await import('../sns-https/handler')).handler as ApiLambda,
+      send: ownInvocation((await import('../send/handler')).handler as ApiLambda),
+      domains: ownInvocation((await import('../domains/handler')).handler as ApiLambda),
+      account: ownInvocation((await import('../account/handler')).handler as ApiLambda),
+      snsHttps: ownInvocation((await import('../sns-https/handler')).handler as ApiLambda),
     };
     const api = await startApiServer({ port: options.port, handlers });
     closers.push(() => api.close());
 
     // SES events for every send (those a previous run left first), delivered to the ingest handler as SNS would invoke it.
-    const ingest = (await import('../ingest/handler')).handler;
+    const ingest = ownInvocation((await import('../ingest/handler')).handler);
     const events = startLocalEvents({ outbox, ingest, topicArn: options.topicArn });
     closers.push(() => events.stop());
 
     // The webhook queue drained by the deliver handler, as the event source mapping would.
-    const deliver = (await import('../deliver/handler')).handler;
+    const deliver = ownInvocation((await import('../deliver/handler')).handler);
     const poller = startDeliverPoller({ sqs: sqsClient, queueUrl, handler: deliver });
     closers.push(() => poller.stop());
 
     // Automatic domain verification, run as the EventBridge schedule would, at the check schedule's base.
-    const verifyDomains = (await import('../verify-domains/handler')).handler;
+    const verifyDomains = ownInvocation((await import('../verify-domains/handler')).handler);
     const checks = startDomainChecks({ handler: verifyDomains, intervalMs: (options.domainCheckBaseSeconds ?? 60) * 1000 });
     closers.push(() => checks.stop());
     // The dispatch queue drained by the dispatch handler, as its event source mapping would.
-    const dispatch = (await import('../dispatch/handler')).handler;
+    const dispatch = ownInvocation((await import('../dispatch/handler')).handler);
     const dispatchPoller = startDeliverPoller({ sqs: sqsClient, queueUrl: dispatchQueueUrl, handler: dispatch, name: 'dispatch' });
     closers.push(() => dispatchPoller.stop());
 
