@@ -6,16 +6,13 @@
  * and reaches the SES mailbox with its bytes. The wait is shortened with
  * SESAME_LOCAL_SCHEDULER_MINUTE_MS (a minute of waiting lasts 3 s here).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Resend } from 'resend';
 import { startLocalMode, type RunningLocal } from '../support/local-mode';
+import { sdkFor, tempDataDir } from '../support/e2e';
 import { TAG_EMAIL_ID, parseEmailTag } from '../../lambdas/core/domain/email';
 
 jest.setTimeout(90_000);
 
-const dataDir = mkdtempSync(join(tmpdir(), 'sesame-e2e-scheduled-'));
+const dataDir = tempDataDir('e2e-scheduled');
 const API_KEY = 're_e2e_scheduled_key_0001';
 const start = () => startLocalMode({ dataDir, apiKey: API_KEY, domain: 'e2e.test', extraEnv: { SESAME_LOCAL_SCHEDULER_MINUTE_MS: '3000' } });
 let local: RunningLocal | undefined;
@@ -43,7 +40,7 @@ const fetchBytes = async (url: string) => Buffer.from(await (await fetch(url)).a
 
 it('schedules, reschedules and cancels with the SDK; what was due while local mode was down is sent once after the restart', async () => {
   local = await start();
-  let resend = new Resend(API_KEY, { baseUrl: local.apiUrl });
+  let resend = sdkFor(local, API_KEY);
   const email = { from: 'E2E <hello@e2e.test>', to: ['delivered@resend.dev'], subject: 'Later', text: 'Later' };
 
   const natural = await resend.emails.send({ ...email, scheduledAt: 'in 1 min' });
@@ -82,7 +79,7 @@ it('schedules, reschedules and cancels with the SDK; what was due while local mo
   await local.kill();
   await new Promise((r) => setTimeout(r, 6_500));
   local = await start();
-  resend = new Resend(API_KEY, { baseUrl: local.apiUrl }); // on the new ports
+  resend = sdkFor(local, API_KEY); // on the new ports
 
   const deadline = Date.now() + 30_000;
   let events: string[] = [];

@@ -6,6 +6,7 @@
 import type { Context } from 'aws-lambda';
 import type { Authenticator } from '../../lambdas/core/http/auth';
 import { apiEvent } from '../support/api';
+import { powertoolsLines } from '../support/logs';
 
 // The level is read once, when the logger is built (as at a cold start): set before the modules load.
 process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
@@ -17,22 +18,6 @@ const { localLambdaContext } = require('../../lambdas/local/api-server') as type
 afterAll(() => {
   delete process.env.AWS_LAMBDA_MAX_CONCURRENCY;
 });
-
-/** Runs `act` and returns the JSON lines Powertools wrote meanwhile. */
-async function linesOf(act: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
-  const written: string[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  };
-  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
-  try {
-    await act();
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-  return written.join('').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 it('gives each of two concurrent local invocations its own request id on every line', async () => {
   // Prepare: a route that logs, waits until the other invocation has started and logged, then logs again.
@@ -57,7 +42,7 @@ it('gives each of two concurrent local invocations its own request id on every l
   const contexts = { one: localLambdaContext('send'), two: localLambdaContext('send') } as Record<string, Context>;
 
   // Act: both at once.
-  const lines = await linesOf(() => Promise.all(['one', 'two'].map((marker) => handler(apiEvent('GET', '/emails', { headers: { 'x-marker': marker } }), contexts[marker]!))));
+  const lines = await powertoolsLines(() => Promise.all(['one', 'two'].map((marker) => handler(apiEvent('GET', '/emails', { headers: { 'x-marker': marker } }), contexts[marker]!))));
 
   // Assess: every line of each invocation names its own request id, and the two ids differ.
   const marked = lines.filter((l) => l.marker !== undefined);

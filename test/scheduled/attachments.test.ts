@@ -5,55 +5,39 @@
  * the local SES server, the local S3 stand-in and the local scheduler (real SDK clients).
  */
 import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { call, type Handler } from '../support/api';
-import { localClientConfig } from '../support/services';
-import { quietLog, startSendHarness, type SendHarness } from '../send/harness';
-import { startScheduler, type LocalScheduler } from '../../lambdas/local/scheduler';
+import type { SendHarness } from '../send/harness';
+import { SCHEDULE_TARGET, type TestTenant, dispatchDepsOn, recordingFanOut, startScheduling } from '../support/scheduling';
 import { SchedulerSchedules } from '../../lambdas/core/adapters/schedules';
-import { createDb } from '../../lambdas/core/adapters/dynamo';
-import { EmailStore } from '../../lambdas/core/adapters/emails';
-import { EmailStatusStore } from '../../lambdas/core/adapters/email-status';
-import { SesSender } from '../../lambdas/core/adapters/ses';
 import { ContentStore } from '../../lambdas/core/adapters/content';
 import { attachmentKey } from '../../lambdas/core/content';
 import { keys } from '../../lambdas/core/table';
-import type { AppliedEvent, EventFanOut } from '../../lambdas/core/domain/applied-event';
 import { dispatchMessage } from '../../lambdas/core/domain/schedule';
 import { TAG_EMAIL_ID, parseEmailTag } from '../../lambdas/core/domain/email';
 import { createDispatchHandler, dispatch, type DispatchDeps } from '../../lambdas/dispatch/core';
-import { TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 
-const TARGET = { groupName: 'sesame-test', queueArn: 'arn:aws:sqs:us-east-1:000000000000:dispatch', roleArn: 'arn:aws:iam::000000000000:role/scheduler' };
+const TARGET = SCHEDULE_TARGET;
 // Now (the local S3 checks a presigned URL's expiry against the real time), 250 ms into a second.
 const NOW = Math.floor(Date.now() / 1000) * 1000 + 250;
 const DAY = 86_400_000;
 
 let h: SendHarness;
-let scheduler: LocalScheduler;
 let schedulerClient: SchedulerClient;
 let handler: Handler;
-let acme: { tenantId: string; key: string; domain: string };
-let other: { tenantId: string; key: string; domain: string };
-const events: AppliedEvent[] = [];
-const fanOut: EventFanOut = { fanOut: async (e) => { events.push(e); } };
+let acme: TestTenant;
+let other: TestTenant;
+let closeScheduling: () => Promise<void>;
+const fanOut = recordingFanOut();
+const { events } = fanOut;
 let clock = NOW;
 
 beforeAll(async () => {
-  h = await startSendHarness();
-  scheduler = await startScheduler({ deliver: async () => { throw new Error('not in this test'); }, now: () => 0, onError: () => undefined });
-  schedulerClient = new SchedulerClient({ ...localClientConfig(scheduler.endpoint), maxAttempts: 1 });
-  handler = h.handler({ now: () => clock, schedules: new SchedulerSchedules(schedulerClient, TARGET), fanOut });
-  acme = await h.tenant('acme');
-  other = await h.tenant('other');
+  ({ h, schedulerClient, handler, acme, other, close: closeScheduling } = await startScheduling(() => clock, fanOut));
 });
-afterAll(async () => {
-  schedulerClient.destroy();
-  await scheduler.close();
-  await h.close();
-});
+afterAll(() => closeScheduling());
 beforeEach(() => {
   clock = NOW;
   events.length = 0;
@@ -70,17 +54,7 @@ const email = (over: Record<string, unknown> = {}) => ({
   scheduled_at: 'in 5 min', attachments: twoAttachments, ...over,
 });
 
-function dispatchDeps(over: Partial<DispatchDeps> = {}): DispatchDeps & { delays: number[] } {
-  const delays: number[] = [];
-  const db = createDb(h.dynamo.doc, h.table, () => clock);
-  return {
-    emails: new EmailStore(db, 30), status: new EmailStatusStore(db), retentionDays: 30, domains: h.domains, sender: new SesSender(h.ses.client),
-    configurationSet: 'sesame', sesTenantPrefix: TEST_SES_TENANT_PREFIX, now: () => clock, fanOut, log: quietLog,
-    content: new ContentStore(h.s3.client, h.s3.bucket, () => clock),
-    visibility: { delay: async (_r, s) => { delays.push(s); } },
-    delays, ...over,
-  };
-}
+const dispatchDeps = (over: Partial<DispatchDeps> = {}) => dispatchDepsOn(h, () => clock, fanOut, over);
 
 async function schedule(body: Record<string, unknown> = {}, key = acme.key): Promise<string> {
   const res = await call(handler, 'POST', '/emails', { key, body: email(body) });
