@@ -141,6 +141,11 @@ describe('a scheduled email with attachments', () => {
     expect((await call(handler, 'PATCH', `/emails/${bare}`, { key: acme.key, body: { scheduled_at: 'in 15 days' } })).status).toBe(200);
     expect((await call(handler, 'PATCH', `/emails/${id}`, { key: acme.key, body: { scheduled_at: 'in 9 days' } })).status).toBe(200);
     expect((await call(handler, 'PATCH', `/emails/${id}`, { key: other.key, body: { scheduled_at: 'in 15 days' } })).status).toBe(404);
+    // Once sent, it is no longer scheduled: that is what it is told, however late the time asked.
+    clock = NOW + 30 * DAY;
+    expect(await fire(id)).toEqual({ batchItemFailures: [] });
+    const sent = await call(handler, 'PATCH', `/emails/${id}`, { key: acme.key, body: { scheduled_at: 'in 15 days' } });
+    expect(sent.body.message).toMatch(/no longer scheduled \(last event: sent\)/);
   });
 
   it('fails at its due time, with the reason, when an attachment is gone from the bucket', async () => {

@@ -259,10 +259,11 @@ export class EmailStore {
    */
   async reschedule(tenantId: string, emailId: string, scheduledAt: string): Promise<ScheduleMove> {
     const meta = await this.db.doc.send(new GetCommand({
-      TableName: this.db.table, Key: keys.emailMeta(emailId), ConsistentRead: true, ProjectionExpression: 'tenant_id, created_at, attachments',
+      TableName: this.db.table, Key: keys.emailMeta(emailId), ConsistentRead: true, ProjectionExpression: 'tenant_id, created_at, attachments, schedule_state',
     }));
     const createdAt = meta.Item?.created_at as string | undefined;
-    if (createdAt !== undefined && meta.Item?.tenant_id === tenantId && (meta.Item.attachments as unknown[] | undefined)?.length) {
+    // Only a scheduled email is told it is too late; any other learns why it cannot move at all.
+    if (createdAt !== undefined && meta.Item?.tenant_id === tenantId && meta.Item.schedule_state === 'scheduled' && (meta.Item.attachments as unknown[] | undefined)?.length) {
       const latestDueMs = latestDueWithContent(Date.parse(createdAt));
       if (Date.parse(scheduledAt) > latestDueMs) return { outcome: 'too_late', latestDueMs };
     }
