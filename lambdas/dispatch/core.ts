@@ -9,10 +9,11 @@
  * reschedule (the message names the old time) or after a cancel finds nothing to claim and sends
  * nothing.
  *
- * Outcomes:
  * Its attachments were kept in the content bucket when it was accepted (under `scheduled/`): they
  * are read back (one GetObject each) after the domain gate and sent with the email, as SES takes
  * them; they stay where they are, listed by GET /emails/{id}/attachments, until they expire.
+ *
+ * Outcomes:
  * - sent: SES accepted it; STATUS records the MessageId as for an immediate email.
  * - failed: the domain is no longer registered or verified, an attachment is gone from the bucket,
  *   or SES refused it. The email ends `failed` with the reason (never deleted) and `email.failed`
