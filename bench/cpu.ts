@@ -148,7 +148,7 @@ export async function runCpuBench(): Promise<CpuResults> {
     SESAME_TABLE_NAME: TABLE,
     SESAME_CONFIGURATION_SET: 'sesame',
     SESAME_CONTENT_BUCKET: 'sesame-content-bench',
-    SESAME_SES_TENANT_PREFIX: 'sesame',
+    SESAME_STACK_NAME: 'sesame',
     SESAME_WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/sesame-webhooks',
     SESAME_SCHEDULE_GROUP: 'sesame-scheduled',
     SESAME_DISPATCH_QUEUE_ARN: 'arn:aws:sqs:us-east-1:123456789012:sesame-dispatch',

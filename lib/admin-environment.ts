@@ -8,13 +8,13 @@ import { Construct } from 'constructs';
 import type { DoctorVariable } from '../lambdas/admin/doctor-config';
 
 /** What the admin tool reads from a deployed stack: doctor's variables, the region and the webhook queue (dlq redrive). */
-export type AdminVariable = Exclude<DoctorVariable, 'SESAME_LOCAL' | 'SESAME_SECRETS_KEY'> | 'AWS_REGION' | 'SESAME_WEBHOOK_QUEUE_URL' | 'SESAME_SES_TENANT_PREFIX';
+export type AdminVariable = Exclude<DoctorVariable, 'SESAME_LOCAL' | 'SESAME_SECRETS_KEY'> | 'AWS_REGION' | 'SESAME_WEBHOOK_QUEUE_URL' | 'SESAME_STACK_NAME';
 
 export interface AdminEnvironmentProps {
   readonly table: ITable;
   readonly configurationSetPrefix: string;
-  /** SES tenants are `<prefix>-<tenant id>` (tenants create, show, list, migrate). */
-  readonly sesTenantPrefix: string;
+  /** The stack's name: SES tenants are `<prefix>-<tenant id>`, the prefix derived from it (tenants create, show, list, migrate). */
+  readonly stackName: string;
   readonly eventsTopic: ITopic;
   readonly ingest: IFunction;
   readonly eventsDeadLetterQueue: IQueue;
@@ -41,7 +41,7 @@ export class AdminEnvironment extends Construct {
       AWS_REGION: Aws.REGION,
       SESAME_TABLE_NAME: props.table.tableName,
       SESAME_CONFIGURATION_SET: props.configurationSetPrefix,
-      SESAME_SES_TENANT_PREFIX: props.sesTenantPrefix,
+      SESAME_STACK_NAME: props.stackName,
       SESAME_EVENTS_TOPIC_ARN: props.eventsTopic.topicArn,
       SESAME_INGEST_FUNCTION_ARN: props.ingest.functionArn,
       SESAME_EVENTS_DLQ_URL: props.eventsDeadLetterQueue.queueUrl,

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, type LifecycleRule, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { CONTENT_PREFIXES, type ContentStage, EXPIRING_PREFIXES } from '../lambdas/core/content';
+import { CONTENT_PREFIXES, type ContentStage, contentExpiryDays } from '../lambdas/core/content';
 
 export interface ContentBucketProps {
   /** Days a sent email's content is kept, as the email itself (SESAME_RETENTION_DAYS). */
@@ -13,11 +13,11 @@ export interface ContentBucketProps {
 }
 
 /**
- * The content bucket: attachments of sent emails (and, later, content waiting for its schedule),
- * keyed as lambdas/core/content.ts lays them out. Private and encrypted with S3-managed keys,
- * reachable over TLS only, unversioned (objects are written once), expiring what sits under the
- * sent prefix after the retention while content under the scheduled prefix waits as long as it
- * must. Its server access logs go to a second bucket of the same kind, kept for a while.
+ * The content bucket: attachments of emails sent at once and of scheduled emails, keyed as
+ * lambdas/core/content.ts lays them out. Private and encrypted with S3-managed keys, reachable over
+ * TLS only, unversioned (objects are written once), each prefix expiring after its own day count
+ * (the retention; for scheduled content, the longest wait for the due time on top). Its server
+ * access logs go to a second bucket of the same kind, kept for a while.
  */
 export class ContentBucket extends Construct {
   /** The content bucket. */
@@ -67,14 +67,16 @@ const PRIVATE_BUCKET = {
 } as const;
 
 /**
- * Expiration for the sent prefix only: a lifecycle filter includes, it cannot exclude, so the
- * scheduled prefix is kept simply by having no rule. Uploads never finished are cleaned up after a
- * day everywhere.
+ * One expiration rule per prefix (contentExpiryDays): what an email sent at once kept expires after
+ * the retention, what a scheduled email kept after the retention plus the longest wait for its due
+ * time. Uploads never finished are cleaned up after a day everywhere.
  */
 export function contentLifecycle(retentionDays: number): LifecycleRule[] {
   return [
-    ...EXPIRING_PREFIXES.map((prefix): LifecycleRule => ({
-      id: `expire-${prefix.replace(/\/$/, '')}`, prefix, expiration: Duration.days(retentionDays),
+    ...(Object.keys(CONTENT_PREFIXES) as ContentStage[]).map((stage): LifecycleRule => ({
+      id: `expire-${CONTENT_PREFIXES[stage].replace(/\/$/, '')}`,
+      prefix: CONTENT_PREFIXES[stage],
+      expiration: Duration.days(contentExpiryDays(stage, retentionDays)),
     })),
     { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
   ];

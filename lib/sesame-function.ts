@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import { type LambdaBundling, lambdaBundling } from './bundling';
 import { TAG_STACK_KEY, TAG_TENANT_KEY } from '../lambdas/core/domain/identity-tags';
 import type { HostedZone } from '../lambdas/core/domain/route53-records';
+import { sesTenantPrefixOf } from '../lambdas/core/domain/ses-tenants';
 import { iam4ManagedPolicyFinding, iam5ResourceFinding } from './nag-findings';
 import { contentObjectPattern } from './content-bucket';
 import type { ContentStage } from '../lambdas/core/content';
@@ -320,15 +321,16 @@ export class SesameFunction extends Construct {
   }
 
   /**
-   * Sets SESAME_SES_TENANT_PREFIX (SES tenants are `<prefix>-<tenant id>`) and grants what the
-   * function does with them, on this stack's tenants only (`tenant/<prefix>-*`: SES appends an id
-   * it generates to a tenant's ARN):
+   * Sets SESAME_STACK_NAME (SES tenants are `<prefix>-<tenant id>`, the prefix derived from the
+   * stack's name: sesTenantPrefixOf) and grants what the function does with them, on this stack's
+   * tenants only (`tenant/<prefix>-*`: SES appends an id it generates to a tenant's ARN):
    * `send`: nothing more (SendEmail names the tenant; bindSending grants it);
    * `suppressions`: add and remove entries of a tenant's suppression list;
    * `associate`: read a tenant and associate an identity with it (a new domain).
    */
-  bindSesTenants(prefix: string, access: 'send' | 'suppressions' | 'associate'): this {
-    const tenants = tenantArn(this, prefix);
+  bindSesTenants(access: 'send' | 'suppressions' | 'associate'): this {
+    const stackName = Stack.of(this).stackName;
+    const tenants = tenantArn(this, sesTenantPrefixOf(stackName));
     if (access === 'suppressions') {
       this.fn.addToRolePolicy(new PolicyStatement({ actions: ['ses:PutSuppressedDestination', 'ses:DeleteSuppressedDestination'], resources: [tenants] }));
       this.acknowledge(iam5ResourceFinding(this, tenants), TENANT_WILDCARD_REASON);
@@ -338,7 +340,7 @@ export class SesameFunction extends Construct {
       this.acknowledge(iam5ResourceFinding(this, tenants), TENANT_WILDCARD_REASON);
       this.acknowledge(iam5ResourceFinding(this, identityArn(this)), IDENTITY_WILDCARD_REASON);
     }
-    return this.setEnv('SESAME_SES_TENANT_PREFIX', prefix);
+    return this.setEnv('SESAME_STACK_NAME', stackName);
   }
 
   /** Acknowledges one cdk-nag finding on this function's role and policy, with its reason. */

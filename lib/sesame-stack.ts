@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { DEFAULT_RETRY_SCHEDULE, DEFAULT_SEND_RETRY_WINDOW_MINUTES, parseMetricsTenants } from '../lambdas/core/config';
 import type { HostedZone } from '../lambdas/core/domain/route53-records';
+import { sesTenantPrefixOf } from '../lambdas/core/domain/ses-tenants';
 import { AdminEnvironment } from './admin-environment';
 import { DomainVerifier } from './domain-verifier';
 import { ContentBucket } from './content-bucket';
@@ -64,16 +65,6 @@ export interface SesameStackProps extends StackProps {
   readonly route53Zones?: readonly HostedZone[];
   /** Dispatch invocations at most at once, sending scheduled emails (2 to 1000). @default 5 */
   readonly dispatchMaxConcurrency?: number;
-  /**
-   * Prefix of the SES tenants' names, `<prefix>-<tenant id>` (SESAME_SES_TENANT_PREFIX): 1 to 26
-   * letters, digits, `-` or `_`. @default - the stack's name, shortened and with other characters as `-`
-   */
-  readonly sesTenantPrefix?: string;
-}
-
-/** The default SES tenant prefix: the stack's name, within the rules of SES tenant names. */
-export function sesTenantPrefixOf(stackName: string): string {
-  return stackName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 26);
 }
 
 /** Memory of the functions that mostly wait (ingest, deliver): Lambda's least. */
@@ -92,7 +83,7 @@ export class SesameStack extends Stack {
   readonly content: ContentBucket;
   readonly api: SesameApi;
   readonly alarms: SesameAlarms;
-  /** SES tenants are `<sesTenantPrefix>-<tenant id>` (SESAME_SES_TENANT_PREFIX). */
+  /** SES tenants are `<sesTenantPrefix>-<tenant id>`: the stack's name (sesTenantPrefixOf), which the functions derive from SESAME_STACK_NAME. */
   readonly sesTenantPrefix: string;
   /** The managed policy for whoever runs the admin tool (`npx sesame`). */
   readonly operatorPolicy: OperatorPolicy;
@@ -108,8 +99,7 @@ export class SesameStack extends Stack {
     const metricsTenants = [...parseMetricsTenants((props.metricsTenants ?? []).join(','))];
     // Business metrics per stack: two stacks in one account do not add up each other's emails.
     const metricsNamespace = `Sesame/${this.stackName}`;
-    const sesTenantPrefix = (this.sesTenantPrefix = props.sesTenantPrefix ?? sesTenantPrefixOf(this.stackName));
-    if (!/^[A-Za-z0-9_-]{1,26}$/.test(sesTenantPrefix)) throw new Error(`sesTenantPrefix must be 1 to 26 letters, digits, - or _, got "${sesTenantPrefix}"`);
+    const sesTenantPrefix = (this.sesTenantPrefix = sesTenantPrefixOf(this.stackName));
     const logRetentionDays = props.requestLogRetentionDays ?? Math.min(7, retentionDays);
     if (!Number.isInteger(logRetentionDays) || logRetentionDays < 1 || logRetentionDays > retentionDays) {
       throw new Error(`requestLogRetentionDays must be an integer from 1 to retentionDays (${retentionDays}), got ${logRetentionDays}`);
@@ -218,14 +208,17 @@ export class SesameStack extends Stack {
     dispatch.bindTable(table, { items: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'], queryIndexes: true });
     for (const f of [send, dispatch]) f.bindSending(events);
     send.bindScheduler(this.scheduler);
-    send.bindContent(this.content.bucket, 'rw');
+    // Send keeps attachments (of emails sent at once, and of scheduled ones until their due time)
+    // and signs their download URLs; dispatch reads a scheduled email's back at its due time.
+    send.bindContent(this.content.bucket, 'rw', ['sent', 'scheduled']);
+    dispatch.bindContent(this.content.bucket, 'r', ['scheduled']);
     domains.bindIdentityManagement(events.configurationSetPrefix);
     verifyDomains.bindIdentityReads();
     if (props.route53Zones?.length) domains.bindRoute53Zones(props.route53Zones);
     // Send and dispatch both name the email's SES tenant in SendEmail (sendToSes).
-    for (const f of [send, dispatch]) f.bindSesTenants(sesTenantPrefix, 'send');
-    account.bindSesTenants(sesTenantPrefix, 'suppressions');
-    domains.bindSesTenants(sesTenantPrefix, 'associate');
+    for (const f of [send, dispatch]) f.bindSesTenants('send');
+    account.bindSesTenants('suppressions');
+    domains.bindSesTenants('associate');
     for (const f of [send, account, snsHttps, ingest, dispatch, domains, verifyDomains]) f.bindWebhookQueue(webhooks.queue, 'send');
     snsHttps.bindEventsTopic(events.topic);
     for (const f of [account, deliver]) f.bindSecretsKey(secretsKey);
@@ -274,7 +267,7 @@ export class SesameStack extends Stack {
     new CfnOutput(this, 'WebhookDlqUrl', { value: webhooks.deadLetterQueue.queue.queueUrl, description: 'SESAME_WEBHOOK_DLQ_URL' });
     // Everything `npx sesame` reads (doctor included), as one line to prefix to it.
     new AdminEnvironment(this, 'AdminEnvironment', {
-      table, configurationSetPrefix: events.configurationSetPrefix, sesTenantPrefix, eventsTopic: events.topic, ingest: ingest.fn,
+      table, configurationSetPrefix: events.configurationSetPrefix, stackName: this.stackName, eventsTopic: events.topic, ingest: ingest.fn,
       eventsDeadLetterQueue: events.subscriptionDeadLetterQueue.queue, ingestFailureQueue: events.ingestFailureQueue.queue,
       webhookQueue: webhooks.queue, webhookDeadLetterQueue: webhooks.deadLetterQueue.queue, secretsKey,
       route53Zones: (props.route53Zones ?? []).map((z) => `${z.id}:${z.name}`).join(','),

@@ -5,6 +5,7 @@
  */
 
 import { type HostedZone, parseZones } from './domain/route53-records';
+import { sesTenantPrefixOf } from './domain/ses-tenants';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -90,16 +91,12 @@ export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
 
 /** The SES tenants of Sesame's tenants are named `<prefix>-<tenant id>` (see sesTenantName). */
 export interface SesTenantConfig {
-  /** SESAME_SES_TENANT_PREFIX: the stack's name. */
+  /** Derived from SESAME_STACK_NAME, the stack's name (sesTenantPrefixOf). */
   readonly sesTenantPrefix: string;
 }
 
 export function readSesTenantConfig(env: Env = process.env): SesTenantConfig {
-  const sesTenantPrefix = requireEnv('SESAME_SES_TENANT_PREFIX', env);
-  if (!/^[A-Za-z0-9_-]{1,26}$/.test(sesTenantPrefix)) {
-    throw new ConfigError(`SESAME_SES_TENANT_PREFIX must be 1 to 26 letters, digits, - or _ (SES tenant names), got "${sesTenantPrefix}"`);
-  }
-  return { sesTenantPrefix };
+  return { sesTenantPrefix: sesTenantPrefixOf(requireEnv('SESAME_STACK_NAME', env)) };
 }
 
 export interface SendConfig extends CoreConfig, SchedulerConfig, WebhookQueueConfig, SesTenantConfig {
@@ -145,6 +142,8 @@ export const DEFAULT_SEND_RETRY_WINDOW_MINUTES = 15;
 /** The dispatch function: sends scheduled emails (SQS consumer); `email.failed` goes to the webhook queue. */
 export interface DispatchConfig extends CoreConfig, WebhookQueueConfig, SesTenantConfig {
   readonly configurationSet: string;
+  /** The content bucket (SESAME_CONTENT_BUCKET): where a scheduled email's attachments wait for it. */
+  readonly contentBucket: string;
   /** The queue it consumes (SESAME_DISPATCH_QUEUE_URL); when absent, derived from each record's eventSourceARN. */
   readonly dispatchQueueUrl?: string;
 }
@@ -156,6 +155,7 @@ export function readDispatchConfig(env: Env = process.env): DispatchConfig {
     ...readWebhookQueueConfig(env),
     ...readSesTenantConfig(env),
     configurationSet: requireEnv('SESAME_CONFIGURATION_SET', env),
+    contentBucket: requireEnv('SESAME_CONTENT_BUCKET', env),
     ...(queueUrl !== '' ? { dispatchQueueUrl: queueUrl } : {}),
   };
 }

@@ -3,30 +3,53 @@
  * local mode and the adapters (lambdas/core/adapters/content.ts), so that the keys the code writes
  * and the prefixes the lifecycle expires cannot drift apart.
  *
- * Keys start with the stage of the email they belong to, then the tenant and the email:
+ * Keys start with how the email they belong to was sent, then the tenant and the email:
  *
- *   emails/<tenant>/<email>/attachments/<attachment>      a sent email's attachment (expires)
- *   scheduled/<tenant>/<email>/...                        content of an email waiting for its
- *                                                         schedule (kept until it is sent)
+ *   emails/<tenant>/<email>/attachments/<attachment>      an email sent at once
+ *   scheduled/<tenant>/<email>/attachments/<attachment>   an email accepted with a schedule
  *
- * Only `emails/` has an expiration rule (the retention), so whatever waits under `scheduled/` is
- * kept however long the wait; once sent, an email's content lives under `emails/` and expires with
- * the email. A tenant's or an email's objects share a prefix, so they can be listed or removed
- * together.
+ * Each prefix has its own expiration rule, counted by S3 from the object's write. Content of an
+ * email sent at once expires after the retention, as the email. Content of a scheduled email is
+ * written when the email is accepted and read back at its due time, which may be up to
+ * MAX_SCHEDULE_AHEAD_DAYS later; the email is then kept for the retention from its due time. So
+ * that prefix expires after the retention plus that wait plus a day of margin
+ * (contentExpiryDays), and a scheduled email with attachments is never moved further than that
+ * wait from its creation (latestDueWithContent). A tenant's or an email's objects share a prefix,
+ * so they can be listed or removed together.
  */
+import { MAX_SCHEDULE_AHEAD_DAYS, roundUpToMinute } from './domain/schedule';
 
-/** The key prefixes, by the stage of the email whose content they hold. */
+/** The key prefixes, by how the email whose content they hold was sent. */
 export const CONTENT_PREFIXES = {
-  /** Content of emails that were sent: expires after the retention. */
+  /** Content of emails sent at once: expires after the retention. */
   sent: 'emails/',
-  /** Content of emails waiting for their schedule: no expiration rule. */
+  /** Content of emails accepted with a schedule: kept through the wait, then the retention. */
   scheduled: 'scheduled/',
 } as const;
 
 export type ContentStage = keyof typeof CONTENT_PREFIXES;
 
-/** The prefixes the bucket's expiration rule covers (the rest is kept until the code moves it). */
-export const EXPIRING_PREFIXES: readonly string[] = [CONTENT_PREFIXES.sent];
+/** Where an email's content is kept: under `scheduled/` if it was accepted with a due time. */
+export const contentStageOf = (email: { readonly scheduledAt?: string }): ContentStage => (email.scheduledAt !== undefined ? 'scheduled' : 'sent');
+
+/** Days of margin on the scheduled prefix's expiry (S3 expires at the midnight UTC after the day count; clocks differ). */
+const SCHEDULED_MARGIN_DAYS = 1;
+
+/**
+ * Days after its write S3 expires an object of each prefix (the bucket's lifecycle rules): the
+ * retention, and for scheduled content the longest wait for the due time on top (plus a margin),
+ * so that it outlives its email, whose retention counts from the due time.
+ */
+export function contentExpiryDays(stage: ContentStage, retentionDays: number): number {
+  return stage === 'sent' ? retentionDays : retentionDays + MAX_SCHEDULE_AHEAD_DAYS + SCHEDULED_MARGIN_DAYS;
+}
+
+/**
+ * The latest due time of a scheduled email with attachments created at `createdMs`: its content
+ * was written then, and must outlive the email (its due time plus the retention). A reschedule
+ * beyond it is refused.
+ */
+export const latestDueWithContent = (createdMs: number): number => roundUpToMinute(createdMs + MAX_SCHEDULE_AHEAD_DAYS * 86_400_000);
 
 /** The key of one attachment of one email. */
 export function attachmentKey(stage: ContentStage, tenantId: string, emailId: string, attachmentId: string): string {

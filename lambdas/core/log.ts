@@ -12,7 +12,9 @@
  *
  * Use cases receive the small `Logger` interface below, not Powertools itself: `child(fields)` adds
  * fields to every line of a unit of work (an email, an event, a delivery) without touching the
- * shared logger, so concurrent invocations in one process (local mode) never mix their fields.
+ * shared logger, so concurrent invocations in one process (local mode) never mix their fields; the
+ * invocation's own context (request id, cold start) is kept per invocation there by
+ * lambdas/local/invocations.ts.
  */
 import { Console } from 'node:console';
 import { LogFormatter, LogItem, Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';

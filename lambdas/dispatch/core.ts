@@ -9,12 +9,18 @@
  * reschedule (the message names the old time) or after a cancel finds nothing to claim and sends
  * nothing.
  *
+ * Its attachments were kept in the content bucket when it was accepted (under `scheduled/`): they
+ * are read back (one GetObject each) after the domain gate and sent with the email, as SES takes
+ * them; they stay where they are, listed by GET /emails/{id}/attachments, until they expire.
+ *
  * Outcomes:
  * - sent: SES accepted it; STATUS records the MessageId as for an immediate email.
- * - failed: the domain is no longer registered or verified, or SES refused it. The email ends
- *   `failed` with the reason (never deleted) and `email.failed` fires.
- * - retry: SES throttled. The claim is released (`sending → scheduled`, if still ours) and the
- *   message comes back after THROTTLE_DELAY_SECONDS (its visibility timeout), to claim again.
+ * - failed: the domain is no longer registered or verified, an attachment is gone from the bucket,
+ *   or SES refused it. The email ends `failed` with the reason (never deleted) and `email.failed`
+ *   fires.
+ * - retry: SES throttled, or the bucket could not be read. The claim is released (`sending →
+ *   scheduled`, if still ours) and the message comes back after THROTTLE_DELAY_SECONDS (its
+ *   visibility timeout), to claim again.
  * - unconfirmed: SendEmail neither answered nor refused (a timeout, a lost connection): SES may
  *   have sent it, so it is not sent again; the email stays `sending` (shown `queued`).
  * - skipped: nothing to claim (canceled, sent, rescheduled, or gone past retention).
@@ -31,12 +37,16 @@ import { jittered } from '../core/domain/webhook-payload';
 import type { Logger } from '../core/log';
 import { type SendDeps, fanOutApiEvent, gateDomains, sendToSes } from '../send/core';
 import type { VisibilityControl } from '../deliver/core';
+import { ContentMissingError, type ContentStore } from '../core/adapters/content';
+import { contentStageOf } from '../core/content';
 
 /** How long a throttled send waits on the queue before it is tried again (jittered ±20%). */
 export const THROTTLE_DELAY_SECONDS = 30;
 
 export interface DispatchDeps extends Pick<SendDeps, 'domains' | 'sender' | 'configurationSet' | 'sesTenantPrefix' | 'now' | 'fanOut' | 'status' | 'retentionDays' | 'counters'> {
   readonly emails: Pick<EmailStore, 'getForDispatch' | 'claimScheduled' | 'releaseClaim' | 'failClaimed'>;
+  /** The content bucket, where a scheduled email's attachments wait for it. */
+  readonly content: Pick<ContentStore, 'readAttachments'>;
   readonly visibility: VisibilityControl;
   readonly log: Logger;
 }
@@ -51,8 +61,8 @@ function mailboxes(raw: readonly string[]): Mailbox[] {
   });
 }
 
-/** The draft of a stored email, as the send path takes it. */
-export function draftOf(email: EmailView): EmailDraft {
+/** The draft of a stored email, as the send path takes it, with its attachments' bytes (in the order of `email.attachments`). */
+export function draftOf(email: EmailView, contents: readonly Uint8Array[] = []): EmailDraft {
   return {
     from: mailboxes([email.from])[0]!,
     to: mailboxes(email.to), cc: mailboxes(email.cc), bcc: mailboxes(email.bcc), replyTo: mailboxes(email.replyTo),
@@ -61,7 +71,10 @@ export function draftOf(email: EmailView): EmailDraft {
     ...(email.text !== undefined ? { text: email.text } : {}),
     headers: email.headers ?? {},
     tags: email.tags,
-    attachments: [],
+    attachments: (email.attachments ?? []).map((a, i) => ({
+      filename: a.filename, contentType: a.contentType, content: Buffer.from(contents[i]!),
+      ...(a.contentId !== undefined ? { contentId: a.contentId } : {}),
+    })),
   };
 }
 
@@ -84,19 +97,30 @@ export async function dispatch(deps: DispatchDeps, message: DispatchMessage): Pr
     log.warn('scheduled email failed at its due time', { reason });
     return 'failed';
   };
+  const release = async (what: string, error?: unknown): Promise<DispatchOutcome> => {
+    const released = await deps.emails.releaseClaim(email.id, claimedAt);
+    log.warn(`${what}; it waits on the queue`, { released, ...(error !== undefined ? { error } : {}) });
+    return released ? 'retry' : 'skipped';
+  };
   const auth: AuthContext = { keyId: 'schedule', tenantId: email.tenantId, permission: 'sending_access' };
-  const draft = draftOf(email);
-  const domain = (await gateDomains(deps, auth, [draft])).get(draft.from.domain)!;
+  const from = mailboxes([email.from])[0]!;
+  const domain = (await gateDomains(deps, auth, [{ from }])).get(from.domain)!;
   if (domain instanceof HttpError) return fail(domain.message);
+  let contents: Uint8Array[] = [];
+  if (email.attachments?.length) {
+    try {
+      contents = await deps.content.readAttachments(email.tenantId, email.id, email.attachments.map((a) => a.id), contentStageOf(email));
+    } catch (error) {
+      if (error instanceof ContentMissingError) return fail('An attachment of this email is no longer in the content store.');
+      return release('the content bucket could not be read for a scheduled send', error);
+    }
+  }
+  const draft = draftOf(email, contents);
   const createdMs = Date.parse(email.createdAt);
   const retainedFromMs = Math.max(createdMs, email.scheduledAt !== undefined ? Date.parse(email.scheduledAt) : 0);
   const outcome = await sendToSes(deps, email.tenantId, draft, domain, email.id, createdMs, retainedFromMs);
   if (outcome.kind === 'refused') {
-    if (isThrottle(outcome.error)) {
-      const released = await deps.emails.releaseClaim(email.id, claimedAt);
-      log.warn('SES throttled a scheduled send; it waits on the queue', { released });
-      return released ? 'retry' : 'skipped';
-    }
+    if (isThrottle(outcome.error)) return release('SES throttled a scheduled send');
     if (outcome.error.statusCode >= 500) log.error('SES refused a scheduled email', { error: outcome.error.cause });
     return fail(outcome.error.message);
   }

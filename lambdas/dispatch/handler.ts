@@ -1,7 +1,7 @@
 /** The dispatch function: the dispatch queue (SQS, partial batch failures) -> scheduled emails sent. */
 import middy from '@middy/core';
 import { readDispatchConfig } from '../core/config';
-import { documentClient, sesSendClient, sqsClient } from '../core/clients';
+import { documentClient, s3Client, sesSendClient, sqsClient } from '../core/clients';
 import { lambdaContext, logger } from '../core/log';
 import { publishMetrics } from '../core/metrics';
 import { createEventCounter, MetricCounters } from '../core/adapters/metric-counters';
@@ -13,6 +13,7 @@ import { SendableDomainCache } from '../core/adapters/domain-cache';
 import { SesSender } from '../core/adapters/ses';
 import { createWebhookFanOut } from '../core/adapters/fan-out';
 import { SqsVisibility } from '../deliver/core';
+import { ContentStore } from '../core/adapters/content';
 import { createDispatchHandler } from './core';
 
 const config = readDispatchConfig();
@@ -25,6 +26,7 @@ export const handler = middy(createDispatchHandler({
   retentionDays: config.retentionDays,
   domains: new SendableDomainCache(new DomainStore(db)),
   sender: new SesSender(sesSendClient()),
+  content: new ContentStore(s3Client, config.contentBucket),
   configurationSet: config.configurationSet,
   sesTenantPrefix: config.sesTenantPrefix,
   fanOut: createWebhookFanOut(db, sqsClient(), config),

@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { API_ROUTES, DEFAULT_ROUTE_KEY, type ApiFunction } from '../core/routes';
-import { listenOnLoopback } from './listen';
+import { closeServer, listenOnLoopback } from './listen';
 
 export type ApiLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
@@ -250,9 +250,6 @@ export async function startApiServer(options: { port: number; handlers: Readonly
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () => closeServer(server, 'abort'),
   };
 }

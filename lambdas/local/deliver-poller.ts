@@ -85,7 +85,7 @@ export function startDeliverPoller(options: DeliverPollerOptions): DeliverPoller
     const records = Messages.map((m) => toRecord(m, sourceArn));
     let failed: Set<string>;
     try {
-      const res = await handler({ Records: records }, localLambdaContext('deliver'));
+      const res = await handler({ Records: records }, localLambdaContext(name));
       failed = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (error) {
       // As with the mapping: a thrown invocation fails the whole batch.

@@ -24,7 +24,7 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { TABLE, type KeyAttribute, type TableDefinition } from '../core/table';
-import { listenOnLoopback } from './listen';
+import { closeServer, listenOnLoopback } from './listen';
 
 export interface StartDynamoOptions {
   /** Port on 127.0.0.1; 0 (the default) picks a free one. */
@@ -54,7 +54,7 @@ export async function startDynamo(options: StartDynamoOptions = {}): Promise<Loc
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
-    close: () => (closing ??= new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())))),
+    close: () => (closing ??= closeServer(server)),
   };
 }
 

@@ -26,6 +26,7 @@ import { provisionSesTenant } from '../admin/tenants';
 import { derivedId, hashApiKey, newApiKey } from '../core/domain/ids';
 import { type ApiFunction, CONFIGURATION_SET_CHOICES, configurationSetName } from '../core/routes';
 import { publishedEventTypes, tlsPolicyFor } from '../core/domain/configuration-sets';
+import { sesTenantPrefixOf } from '../core/domain/ses-tenants';
 import { ensureTable, startDynamo } from './dynamodb';
 import { ensureQueue, startSqs } from './sqs';
 import { type LocalConfigurationSet, type LocalSes, startSesServer } from './ses-server';
@@ -40,6 +41,7 @@ import { startS3Server } from './s3-server';
 import { LOCAL_CONTENT_BUCKET } from '../core/content';
 import { buildConsoleAssets } from '../console/build';
 import { createConsoleHandler } from '../console/serve';
+import { concurrentInvocations, ownInvocation } from './invocations';
 
 export interface LocalOptions {
   readonly port: number;
@@ -96,8 +98,8 @@ export const LOCAL_TENANT_ID = derivedId('local', 'tenant');
 /** The queue schedules put scheduled emails on. */
 const LOCAL_DISPATCH_QUEUE = 'sesame-dispatch';
 
-/** Local mode's SES tenants are `sesame-<tenant id>` (SESAME_SES_TENANT_PREFIX), as a stack named Sesame's. */
-const LOCAL_SES_TENANT_PREFIX = 'sesame';
+/** Local mode's SES tenants are `<stack name>-<tenant id>` (`sesame-local-<tenant id>` by default), as a deployed stack's. */
+const localSesTenantPrefix = (options: LocalOptions): string => sesTenantPrefixOf(options.stackName ?? LOCAL_STACK_NAME);
 
 /** The configuration sets the stack makes (lib/ses-events.ts), as the local SES endpoint answers for them. */
 export function localConfigurationSets(prefix: string, topicArn: string): LocalConfigurationSet[] {
@@ -120,7 +122,7 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
   const domains = new DomainStore(db);
   // The seeded tenant's SES tenant, as `npx sesame tenants create` makes one (idempotent: every start).
   const sesTenants = new SesTenants(ses);
-  const setup = { ses: sesTenants, region: options.region, sesTenantPrefix: LOCAL_SES_TENANT_PREFIX, configurationSetPrefix: LOCAL_CONFIGURATION_SET };
+  const setup = { ses: sesTenants, region: options.region, sesTenantPrefix: localSesTenantPrefix(options), configurationSetPrefix: LOCAL_CONFIGURATION_SET };
   // The reputation policy is set once; a later change by the operator is kept.
   await provisionSesTenant(setup, LOCAL_TENANT_ID, { ...(seeded.complete ? {} : { reputation: 'standard' as const }), domains: (await domains.list(LOCAL_TENANT_ID)).map((d) => d.name) });
   if (!(await tenants.findKeyByHash(hashApiKey(apiKey)))) await tenants.createKey(LOCAL_TENANT_ID, { name: 'local', token: apiKey });
@@ -136,7 +138,7 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
   // No endpoint exists before the first start: the seeded domain's events have nobody to go to.
   const deps = {
     domains, identities: new SesIdentities(ses, options.stackName ?? LOCAL_STACK_NAME), events: { publish: async () => undefined },
-    sesTenants, sesTenantPrefix: LOCAL_SES_TENANT_PREFIX, region: options.region, now: Date.now,
+    sesTenants, sesTenantPrefix: localSesTenantPrefix(options), region: options.region, now: Date.now,
   };
   const auth = { keyId: 'local-seed', tenantId: LOCAL_TENANT_ID, permission: 'full_access' as const };
   const quiet = silentLogger;
@@ -146,6 +148,8 @@ async function seed(options: LocalOptions, doc: DynamoDBDocumentClient, ses: SES
 }
 
 export async function startLocal(options: LocalOptions): Promise<LocalStack> {
+  // Before any AWS SDK request or handler: each local invocation keeps its own log context.
+  await concurrentInvocations();
   prepareDataFolder(options.dataDir);
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
@@ -210,7 +214,6 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       SESAME_STACK_NAME: options.stackName ?? LOCAL_STACK_NAME,
       SESAME_CONTENT_BUCKET: LOCAL_CONTENT_BUCKET,
       SESAME_CONFIGURATION_SET: LOCAL_CONFIGURATION_SET,
-      SESAME_SES_TENANT_PREFIX: LOCAL_SES_TENANT_PREFIX,
       SESAME_WEBHOOK_QUEUE_URL: queueUrl,
       SESAME_EVENTS_TOPIC_ARN: options.topicArn,
       SESAME_RETENTION_DAYS: String(options.retentionDays),
@@ -227,33 +230,34 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     await seed(options, doc, sesClient, ses, apiKey);
 
     // Imported only now: handlers read their configuration at import, as at a Lambda cold start.
+    // Each invocation runs in its own context (invocations.ts), as under a concurrent Lambda runtime.
     const handlers: Record<ApiFunction, ApiLambda> = {
-      send: (await import('../send/handler')).handler as ApiLambda,
-      domains: (await import('../domains/handler')).handler as ApiLambda,
-      account: (await import('../account/handler')).handler as ApiLambda,
-      snsHttps: (await import('../sns-https/handler')).handler as ApiLambda,
+      send: ownInvocation((await import('../send/handler')).handler as ApiLambda),
+      domains: ownInvocation((await import('../domains/handler')).handler as ApiLambda),
+      account: ownInvocation((await import('../account/handler')).handler as ApiLambda),
+      snsHttps: ownInvocation((await import('../sns-https/handler')).handler as ApiLambda),
       // The console, built now (esbuild, a fraction of a second) as `cdk synth` builds it for AWS.
-      console: createConsoleHandler(buildConsoleAssets(), { mailboxUrl: `${ses.endpoint}/` }) as ApiLambda,
+      console: ownInvocation(createConsoleHandler(buildConsoleAssets(), { mailboxUrl: `${ses.endpoint}/` }) as ApiLambda),
     };
     const api = await startApiServer({ port: options.port, handlers });
     closers.push(() => api.close());
 
     // SES events for every send (those a previous run left first), delivered to the ingest handler as SNS would invoke it.
-    const ingest = (await import('../ingest/handler')).handler;
+    const ingest = ownInvocation((await import('../ingest/handler')).handler);
     const events = startLocalEvents({ outbox, ingest, topicArn: options.topicArn });
     closers.push(() => events.stop());
 
     // The webhook queue drained by the deliver handler, as the event source mapping would.
-    const deliver = (await import('../deliver/handler')).handler;
+    const deliver = ownInvocation((await import('../deliver/handler')).handler);
     const poller = startDeliverPoller({ sqs: sqsClient, queueUrl, handler: deliver });
     closers.push(() => poller.stop());
 
     // Automatic domain verification, run as the EventBridge schedule would, at the check schedule's base.
-    const verifyDomains = (await import('../verify-domains/handler')).handler;
+    const verifyDomains = ownInvocation((await import('../verify-domains/handler')).handler);
     const checks = startDomainChecks({ handler: verifyDomains, intervalMs: (options.domainCheckBaseSeconds ?? 60) * 1000 });
     closers.push(() => checks.stop());
     // The dispatch queue drained by the dispatch handler, as its event source mapping would.
-    const dispatch = (await import('../dispatch/handler')).handler;
+    const dispatch = ownInvocation((await import('../dispatch/handler')).handler);
     const dispatchPoller = startDeliverPoller({ sqs: sqsClient, queueUrl: dispatchQueueUrl, handler: dispatch, name: 'dispatch' });
     closers.push(() => dispatchPoller.stop());
 
@@ -270,7 +274,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       'SESAME_LOCAL=1',
       `SESAME_TABLE_NAME=${options.tableName}`,
       `SESAME_CONFIGURATION_SET=${LOCAL_CONFIGURATION_SET}`,
-      `SESAME_SES_TENANT_PREFIX=${LOCAL_SES_TENANT_PREFIX}`,
+      `SESAME_STACK_NAME=${options.stackName ?? LOCAL_STACK_NAME}`,
       `SESAME_EVENTS_TOPIC_ARN=${options.topicArn}`,
       `SESAME_WEBHOOK_QUEUE_URL=${queueUrl}`,
       `SESAME_WEBHOOK_DLQ_URL=${dlqUrl}`,

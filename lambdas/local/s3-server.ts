@@ -21,7 +21,7 @@ import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import { isTemporaryFile, removeDurably, writeFileAtomic } from './json-files';
-import { listenOnLoopback } from './listen';
+import { closeServer, listenOnLoopback } from './listen';
 
 export interface StartS3ServerOptions {
   /** 0 picks a free port. */
@@ -236,10 +236,7 @@ export async function startS3Server(options: StartS3ServerOptions): Promise<Loca
   const port = await listenOnLoopback(server, options.port);
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () => closeServer(server, 'abort'),
   };
 }
 

@@ -25,7 +25,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { atInstant } from '../core/domain/schedule';
 import { isTemporaryFile, readJson, removeDurably, writeJsonAtomic } from './json-files';
-import { listenOnLoopback } from './listen';
+import { closeServer, listenOnLoopback } from './listen';
 
 export const LOCAL_SCHEDULER_ACCOUNT = '000000000000';
 const NAME = /^[0-9a-zA-Z-_.]{1,64}$/;
@@ -234,7 +234,7 @@ export async function startScheduler(options: StartSchedulerOptions): Promise<Lo
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
       await chain;
     },
   };

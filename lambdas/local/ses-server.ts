@@ -79,7 +79,7 @@ import {
   type SendEvent,
   type StoredEmail,
 } from './ses-message';
-import { listenOnLoopback } from './listen';
+import { closeServer, listenOnLoopback } from './listen';
 
 export type { Envelope, SendEvent, StoredEmail } from './ses-message';
 
@@ -832,10 +832,7 @@ export async function startSesServer(options: StartSesServerOptions = {}): Promi
     port,
     close: () =>
       (closing ??= (async () => {
-        await new Promise<void>((resolve, reject) => {
-          server.close((err) => (err ? reject(err) : resolve()));
-          server.closeIdleConnections();
-        });
+        await closeServer(server);
         await Promise.allSettled([...pendingWrites]);
         await identitiesWriter?.idle();
         await tenants.idle();

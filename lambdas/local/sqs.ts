@@ -37,7 +37,7 @@ import {
   validateMessageAttributes,
   type WireAttributeValue,
 } from './sqs-wire';
-import { listenOnLoopback } from './listen';
+import { closeServer, listenOnLoopback } from './listen';
 
 export interface StartSqsOptions {
   /** Port on 127.0.0.1; 0 (the default) picks a free one. */
@@ -314,10 +314,7 @@ export async function startSqs(options: StartSqsOptions = {}): Promise<LocalSqs>
     close: () =>
       (closed ??= (async () => {
         closing.abort();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        await closeServer(server);
         await journal?.close();
       })()),
   };

@@ -18,6 +18,7 @@ import type { AppliedEvent, EventFanOut } from '../core/domain/applied-event';
 import { type ScheduleTime, apiEvent, parseScheduledAt } from '../core/domain/schedule';
 import type { EmailStatusStore } from '../core/adapters/email-status';
 import type { ContentStore } from '../core/adapters/content';
+import type { ContentStage } from '../core/content';
 import type { DomainRecord, DomainStore } from '../core/adapters/domains';
 import { type EmailSender, SendUnconfirmedError, isThrottle } from '../core/adapters/ses';
 import { configurationSetName } from '../core/routes';
@@ -37,7 +38,7 @@ export interface SendDeps {
   readonly retentionDays: number;
   readonly domains: Pick<DomainStore, 'getByName'>;
   readonly sender: EmailSender;
-  /** The content bucket: attachments are written there once, never read back here. */
+  /** The content bucket: attachments are written there once, never read back here (dispatch reads a scheduled email's). */
   readonly content: Pick<ContentStore, 'putAttachments' | 'removeAttachments'>;
   /** Prefix of the configuration sets (one per tracking choice). */
   readonly configurationSet: string;
@@ -59,7 +60,7 @@ export interface SendOutcome {
 }
 
 /** Resolves and checks the sending domain of every draft; one lookup per distinct domain. */
-export async function gateDomains(deps: Pick<SendDeps, 'domains'>, auth: AuthContext, drafts: readonly EmailDraft[]): Promise<Map<string, DomainRecord | HttpError>> {
+export async function gateDomains(deps: Pick<SendDeps, 'domains'>, auth: AuthContext, drafts: readonly Pick<EmailDraft, 'from'>[]): Promise<Map<string, DomainRecord | HttpError>> {
   const names = [...new Set(drafts.map((d) => d.from.domain))];
   const results = await Promise.all(names.map(async (name): Promise<[string, DomainRecord | HttpError]> => {
     if (auth.domain !== undefined && auth.domain !== name) {
@@ -109,17 +110,22 @@ function attachmentsOf(emailId: string, draft: EmailDraft): AttachmentMeta[] {
 }
 
 /** One PutObject per attachment, under keys derived from the ids: a retried send overwrites them with the same bytes. */
-async function keepAttachments(deps: SendDeps, tenantId: string, emailId: string, draft: EmailDraft, kept: readonly AttachmentMeta[]): Promise<void> {
+async function keepAttachments(deps: SendDeps, tenantId: string, emailId: string, draft: EmailDraft, kept: readonly AttachmentMeta[], stage: ContentStage = 'sent'): Promise<void> {
   if (kept.length === 0) return;
-  await deps.content.putAttachments(tenantId, emailId, kept.map((meta, i) => ({ ...meta, content: draft.attachments[i]!.content })));
+  await deps.content.putAttachments(tenantId, emailId, kept.map((meta, i) => ({ ...meta, content: draft.attachments[i]!.content })), stage);
+}
+
+/** Removes attachments of an email that was not sent (best effort: what is left expires with the bucket's rule). */
+async function discardAttachments(deps: SendDeps, tenantId: string, id: string, attachments: readonly AttachmentMeta[], log: Logger, stage: ContentStage = 'sent'): Promise<void> {
+  if (attachments.length === 0) return;
+  await deps.content.removeAttachments(tenantId, id, attachments.map((a) => a.id), stage)
+    .catch((e) => log.error('could not remove the attachments of an email that was not sent', { emailId: id, error: e }));
 }
 
 /** Removes an email that was not sent, and its attachments, so that nothing is left behind. */
 async function discard(deps: SendDeps, tenantId: string, id: string, attachments: readonly AttachmentMeta[], log: Logger): Promise<void> {
   await deps.emails.remove(id).catch((e) => log.error('could not remove an email that was not sent', { emailId: id, error: e }));
-  if (attachments.length === 0) return;
-  await deps.content.removeAttachments(tenantId, id, attachments.map((a) => a.id))
-    .catch((e) => log.error('could not remove the attachments of an email that was not sent', { emailId: id, error: e }));
+  await discardAttachments(deps, tenantId, id, attachments, log);
 }
 
 async function sendOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, domain: DomainRecord, id: string, log: Logger): Promise<string> {
@@ -225,9 +231,12 @@ function newEmail(tenantId: string, id: string, draft: EmailDraft, createdAt: st
 
 /**
  * Writes a scheduled email (`scheduled`, its content kept for the due time), creates its schedule
- * and fires `email.scheduled`. The sending domain is checked at the due time, not now. A retry
- * under the same idempotency key finds the email and makes sure its schedule exists (at the time
- * the email holds, which a reschedule may have moved).
+ * and fires `email.scheduled`. The sending domain is checked at the due time, not now. Its
+ * attachments go to the content bucket (under `scheduled/`) before the email is written, so a
+ * scheduled email never lacks its content; if the bucket refuses them, nothing is written.
+ * A retry under the same idempotency key finds the email (its attachments rewritten with the same
+ * bytes) and makes sure its schedule exists (at the time the email holds, which a reschedule may
+ * have moved).
  */
 async function scheduleOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft, dueMs: number, id: string, log: Logger): Promise<string> {
   if (!deps.schedules) throw new HttpError(422, 'validation_error', 'Scheduled sending is not configured on this server; send without `scheduled_at`.');
@@ -235,7 +244,17 @@ async function scheduleOne(deps: SendDeps, auth: AuthContext, draft: EmailDraft,
     throw forbidden(`This API key can only send from ${auth.domain}, not from ${draft.from.domain}.`);
   }
   const nowMs = deps.now();
-  const email = newEmail(auth.tenantId, id, draft, new Date(nowMs).toISOString(), new Date(dueMs).toISOString());
+  const attachments = attachmentsOf(id, draft);
+  const email = newEmail(auth.tenantId, id, draft, new Date(nowMs).toISOString(), new Date(dueMs).toISOString(), attachments);
+  try {
+    await keepAttachments(deps, auth.tenantId, id, draft, attachments, 'scheduled');
+  } catch (error) {
+    // The bucket refused: nothing was accepted, what was written is removed, and a retry may schedule it.
+    await discardAttachments(deps, auth.tenantId, id, attachments, log, 'scheduled');
+    throw error;
+  }
+  // A write that fails here may still have landed: the attachments stay (a retry rewrites them,
+  // and unused ones expire with the bucket's rule).
   if (!(await deps.emails.create(email))) {
     const existing = await deps.emails.get(auth.tenantId, id, true);
     if (existing?.scheduleState === 'scheduled' && existing.scheduledAt !== undefined) await deps.schedules.create(id, Date.parse(existing.scheduledAt));

@@ -13,6 +13,7 @@ import type { EventLog, LoggedEvent } from '../core/adapters/events';
 import { type BusinessMetrics, metrics as rootMetrics } from '../core/metrics';
 import type { ContentStore } from '../core/adapters/content';
 import type { AttachmentMeta } from '../core/domain/email';
+import type { ContentStage } from '../core/content';
 import { type SendDeps, sendDrafts } from './core';
 import { type TemplateReads, type TemplateSource, parseEmail } from './templates';
 import { cancelEmail, rescheduleEmail } from './schedule';
@@ -133,8 +134,8 @@ function eventBody(e: LoggedEvent) {
 }
 
 /** One attachment in Resend's shape, with a presigned `download_url` and when it stops working. */
-async function attachmentBody(deps: SendRouteDeps, tenantId: string, emailId: string, a: AttachmentMeta) {
-  const { url, expiresAt } = await deps.content.downloadUrl(tenantId, emailId, a.id);
+async function attachmentBody(deps: SendRouteDeps, tenantId: string, emailId: string, stage: ContentStage, a: AttachmentMeta) {
+  const { url, expiresAt } = await deps.content.downloadUrl(tenantId, emailId, a.id, stage);
   return {
     id: a.id,
     filename: a.filename,
@@ -254,10 +255,10 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
       permission: 'full_access',
       async handle(ctx) {
         const id = ctx.request.params.id ?? '';
-        const attachments = isId(id) ? await deps.emails.attachments(ctx.auth.tenantId, id) : undefined;
-        if (!attachments) throw notFound('Email');
-        const page = pageOf(attachments, ctx.request.query);
-        const data = await Promise.all(page.data.map((a) => attachmentBody(deps, ctx.auth.tenantId, id, a)));
+        const kept = isId(id) ? await deps.emails.attachments(ctx.auth.tenantId, id) : undefined;
+        if (!kept) throw notFound('Email');
+        const page = pageOf(kept.attachments, ctx.request.query);
+        const data = await Promise.all(page.data.map((a) => attachmentBody(deps, ctx.auth.tenantId, id, kept.stage, a)));
         return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data } };
       },
     },
@@ -267,11 +268,11 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
       async handle(ctx) {
         const id = ctx.request.params.id ?? '';
         const attachmentId = ctx.request.params.attachment_id ?? '';
-        const attachments = isId(id) ? await deps.emails.attachments(ctx.auth.tenantId, id) : undefined;
-        if (!attachments) throw notFound('Email');
-        const attachment = attachments.find((a) => a.id === attachmentId);
+        const kept = isId(id) ? await deps.emails.attachments(ctx.auth.tenantId, id) : undefined;
+        if (!kept) throw notFound('Email');
+        const attachment = kept.attachments.find((a) => a.id === attachmentId);
         if (!attachment) throw notFound('Attachment');
-        return { statusCode: 200, body: { object: 'attachment', ...(await attachmentBody(deps, ctx.auth.tenantId, id, attachment)) } };
+        return { statusCode: 200, body: { object: 'attachment', ...(await attachmentBody(deps, ctx.auth.tenantId, id, kept.stage, attachment)) } };
       },
     },
 

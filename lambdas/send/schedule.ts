@@ -6,15 +6,18 @@
 import type { AuthContext } from '../core/http/auth';
 import { HttpError, notFound } from '../core/errors';
 import { isId } from '../core/domain/ids';
-import { parseScheduledAt, roundUpToMinute } from '../core/domain/schedule';
+import { MAX_SCHEDULE_AHEAD_DAYS, parseScheduledAt, roundUpToMinute } from '../core/domain/schedule';
 import type { ScheduleMove } from '../core/adapters/emails';
 import type { Logger } from '../core/log';
 import type { SendDeps } from './core';
 
-export type ScheduleDeps = Pick<SendDeps, 'emails' | 'schedules' | 'now'>;
+export type ScheduleDeps = Pick<SendDeps, 'emails' | 'schedules' | 'now' | 'content'>;
 
 function refuse(move: Exclude<ScheduleMove, { outcome: 'moved' }>, action: string): HttpError {
   if (move.outcome === 'not_found') return notFound('Email');
+  if (move.outcome === 'too_late') {
+    return new HttpError(422, 'validation_error', `This email cannot be ${action} that late: an email with attachments can be scheduled up to ${MAX_SCHEDULE_AHEAD_DAYS} days after it was created (until ${new Date(move.latestDueMs).toISOString()}).`);
+  }
   return new HttpError(422, 'validation_error', `This email cannot be ${action}: it is no longer scheduled (last event: ${move.lastEvent}).`);
 }
 
@@ -38,13 +41,19 @@ export async function rescheduleEmail(deps: ScheduleDeps, auth: AuthContext, id:
 }
 
 /**
- * Cancels a scheduled email (`canceled`), then deletes its schedule. A schedule left behind (the
- * delete failed) fires into a dispatch that finds the email canceled and sends nothing.
+ * Cancels a scheduled email (`canceled`, its attachments taken off it), then deletes its schedule
+ * and its attachments' objects. A schedule left behind (the delete failed) fires into a dispatch
+ * that finds the email canceled and sends nothing; objects left behind expire with the content
+ * bucket's rule for scheduled content.
  */
 export async function cancelEmail(deps: ScheduleDeps, auth: AuthContext, id: string, log: Logger): Promise<void> {
   if (!isId(id)) throw notFound('Email');
   const move = await deps.emails.cancelScheduled(auth.tenantId, id, deps.now());
   if (move.outcome !== 'moved') throw refuse(move, 'canceled');
   await deps.schedules?.remove(id).catch((error) => log.error('could not delete the schedule of a canceled email', { emailId: id, error }));
+  if (move.attachments?.length) {
+    await deps.content.removeAttachments(auth.tenantId, id, move.attachments.map((a) => a.id), 'scheduled')
+      .catch((error) => log.error('could not delete the attachments of a canceled email; they expire with the bucket\'s rule', { emailId: id, error }));
+  }
   log.info('email canceled', { emailId: id });
 }

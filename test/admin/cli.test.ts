@@ -94,7 +94,7 @@ describe('the npx sesame binary', () => {
     const env = {
       ...process.env,
       SESAME_TABLE_NAME: table, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SESV2: ses.endpoint, SESAME_SES_TENANT_PREFIX: 'shell', SESAME_CONFIGURATION_SET: 'sesame',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SESV2: ses.endpoint, SESAME_STACK_NAME: 'shell', SESAME_CONFIGURATION_SET: 'sesame',
     };
     const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '../../bin/sesame.js'), 'tenants', 'create', 'from-the-shell'], { env });
     const out = JSON.parse(stdout);
@@ -113,7 +113,7 @@ describe('the npx sesame binary', () => {
     const env = {
       ...rest,
       AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'), AWS_PROFILE: 'sesame-admin-test',
-      SESAME_TABLE_NAME: table, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SESV2: ses.endpoint, SESAME_SES_TENANT_PREFIX: 'profile', SESAME_CONFIGURATION_SET: 'sesame',
+      SESAME_TABLE_NAME: table, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SESV2: ses.endpoint, SESAME_STACK_NAME: 'profile', SESAME_CONFIGURATION_SET: 'sesame',
     };
     try {
       const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '../../bin/sesame.js'), 'tenants', 'create', 'from-a-profile'], { env });

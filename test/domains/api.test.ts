@@ -17,20 +17,11 @@ import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
 import { keys } from '../../lambdas/core/table';
 import { domainRoutes } from '../../lambdas/domains/routes';
 import type { DomainEvent } from '../../lambdas/core/domain/domain-events';
-import { type TestDynamo, type TestSes, startTestDynamo, startTestSes } from '../support/services';
+import { servicesForFile, tenantWithKey } from '../support/domain-fixtures';
 import { type CallOptions, call, captureLogger } from '../support/api';
-import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
+import { TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 
-let dynamo: TestDynamo;
-let ses: TestSes;
-
-beforeAll(async () => {
-  [dynamo, ses] = await Promise.all([startTestDynamo(), startTestSes()]);
-});
-
-afterAll(async () => {
-  await Promise.all([dynamo.close(), ses.close()]);
-});
+const services = servicesForFile();
 
 /** A registrable name no other test uses (the SES server is shared by the file). */
 const uniqueName = () => `d${randomUUID().slice(0, 8)}.com`;
@@ -48,30 +39,27 @@ function counting(inner: IdentityService) {
 }
 
 async function world() {
-  const table = await dynamo.freshTable();
+  const table = await services.dynamo.freshTable();
   let clock = Date.now();
-  const db = createDb(dynamo.doc, table, () => clock);
+  const db = createDb(services.dynamo.doc, table, () => clock);
   const tenants = new TenantStore(db);
   const store = new DomainStore(db);
-  const a = await tenants.createTenant('a');
-  const b = await tenants.createTenant('b');
-  const keyA = (await tenants.createKey(a.id)).token;
-  const keyB = (await tenants.createKey(b.id)).token;
-  await Promise.all([provisionTestSesTenant(ses.client, a.id), provisionTestSesTenant(ses.client, b.id)]);
+  const { tenant: a, key: keyA } = await tenantWithKey(tenants, services.ses.client, 'a');
+  const { tenant: b, key: keyB } = await tenantWithKey(tenants, services.ses.client, 'b');
   const sendingKeyA = (await tenants.createKey(a.id, { permission: 'sending_access' })).token;
-  const { service, calls } = counting(new SesIdentities(ses.client, LOCAL_STACK_NAME));
+  const { service, calls } = counting(new SesIdentities(services.ses.client, LOCAL_STACK_NAME));
   const { log, lines } = captureLogger();
   // Domain events are recorded here; test/domains/events.test.ts follows them through the real fan-out.
   const events: DomainEvent[] = [];
   const publisher = { publish: async (e: DomainEvent) => void events.push(e) };
   const handler = createApiHandler(domainRoutes({
-    domains: store, identities: service, events: publisher, sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: () => clock,
+    domains: store, identities: service, events: publisher, sesTenants: new SesTenants(services.ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: () => clock,
   }), createAuthenticator(tenants), log);
   const api = (method: string, url: string, options: CallOptions = {}) => call(handler, method, url, options);
-  const item = async (key: { pk: string; sk: string }) => (await dynamo.doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
+  const item = async (key: { pk: string; sk: string }) => (await services.dynamo.doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
   const sesIdentity = async (name: string) => {
     try {
-      return await ses.client.send(new GetEmailIdentityCommand({ EmailIdentity: name }));
+      return await services.ses.client.send(new GetEmailIdentityCommand({ EmailIdentity: name }));
     } catch (e) {
       if ((e as Error).name === 'NotFoundException') return undefined;
       throw e;
@@ -349,7 +337,7 @@ describe('reading, verifying, updating and deleting', () => {
     const w = await world();
     const name = uniqueName();
     const created = await w.create(w.keyA, { name });
-    await ses.seedIdentity(name, { verified: false, dnsPublished: false });
+    await services.ses.seedIdentity(name, { verified: false, dnsPublished: false });
     await w.api('POST', `/domains/${created.id}/verify`, { key: w.keyA });
     expect(await w.store.getByName(name)).toMatchObject({ status: 'pending', verifiedForSending: false });
   });
@@ -359,7 +347,7 @@ describe('reading, verifying, updating and deleting', () => {
     const name = uniqueName();
     const created = await w.create(w.keyA, { name });
     await w.api('POST', `/domains/${created.id}/verify`, { key: w.keyA });
-    await new SesIdentities(ses.client, LOCAL_STACK_NAME).delete(name);
+    await new SesIdentities(services.ses.client, LOCAL_STACK_NAME).delete(name);
     const res = await w.api('POST', `/domains/${created.id}/verify`, { key: w.keyA });
     expect([res.status, res.body.name]).toEqual([404, 'not_found']);
     expect(await w.store.getByName(name)).toMatchObject({ status: 'failed', verifiedForSending: false });
@@ -433,7 +421,7 @@ describe('reading, verifying, updating and deleting', () => {
     // Prepare: SES fails the first delete
     const w = await world();
     const created = await w.create(w.keyA, { name: uniqueName() });
-    ses.failNext('DeleteEmailIdentity', 'TooManyRequestsException');
+    services.ses.failNext('DeleteEmailIdentity', 'TooManyRequestsException');
     const failed = await w.api('DELETE', `/domains/${created.id}`, { key: w.keyA });
     expect([failed.status, failed.body.name]).toEqual([429, 'rate_limit_exceeded']);
     // The domain no longer sends, nor appears, but its name is still held
@@ -460,7 +448,7 @@ describe('SES errors', () => {
   it('maps a full identity quota to 429 and leaves no claim behind', async () => {
     const w = await world();
     const name = uniqueName();
-    ses.failNext('CreateEmailIdentity', 'LimitExceededException');
+    services.ses.failNext('CreateEmailIdentity', 'LimitExceededException');
     const res = await w.api('POST', '/domains', { key: w.keyA, body: { name } });
     expect(res.body).toEqual({ statusCode: 429, name: 'rate_limit_exceeded', message: expect.stringMatching(/limit/) });
     expect(await w.item(keys.domainByName(name))).toBeUndefined();
@@ -470,7 +458,7 @@ describe('SES errors', () => {
   it('undoes the SES identity when configuring it fails', async () => {
     const w = await world();
     const name = uniqueName();
-    ses.failNext('PutEmailIdentityMailFromAttributes', 'BadRequestException');
+    services.ses.failNext('PutEmailIdentityMailFromAttributes', 'BadRequestException');
     const res = await w.api('POST', '/domains', { key: w.keyA, body: { name } });
     expect([res.status, res.body.name]).toEqual([422, 'validation_error']);
     expect(await w.sesIdentity(name)).toBeUndefined();
@@ -481,7 +469,7 @@ describe('SES errors', () => {
   it('maps throttling on verify to 429 rate_limit_exceeded', async () => {
     const w = await world();
     const created = await w.create(w.keyA, { name: uniqueName() });
-    ses.failNext('GetEmailIdentity', 'TooManyRequestsException');
+    services.ses.failNext('GetEmailIdentity', 'TooManyRequestsException');
     const res = await w.api('POST', `/domains/${created.id}/verify`, { key: w.keyA });
     expect(res).toMatchObject({ status: 429, body: { statusCode: 429, name: 'rate_limit_exceeded' } });
     expect(res.headers['retry-after']).toBe('1');
@@ -490,7 +478,7 @@ describe('SES errors', () => {
   it('refuses an identity SES has from outside Sesame with 403, and leaves it alone', async () => {
     const w = await world();
     const name = uniqueName();
-    await ses.seedIdentity(name, { verified: true });
+    await services.ses.seedIdentity(name, { verified: true });
     const res = await w.api('POST', '/domains', { key: w.keyA, body: { name } });
     expect(res.body).toEqual({ statusCode: 403, name: 'validation_error', message: `The ${name} domain has been registered already.` });
     expect(await w.sesIdentity(name)).toBeDefined();
@@ -501,7 +489,7 @@ describe('SES errors', () => {
     // Prepare: SES has the identity, tagged with tenant A, and Sesame has nothing
     const w = await world();
     const name = uniqueName();
-    await ses.client.send(new CreateEmailIdentityCommand({ EmailIdentity: name, Tags: [{ Key: TAG_TENANT_KEY, Value: w.a.id }] }));
+    await services.ses.client.send(new CreateEmailIdentityCommand({ EmailIdentity: name, Tags: [{ Key: TAG_TENANT_KEY, Value: w.a.id }] }));
     // Act
     const forB = await w.api('POST', '/domains', { key: w.keyB, body: { name } });
     const forA = await w.api('POST', '/domains', { key: w.keyA, body: { name } });
@@ -515,7 +503,7 @@ describe('SES errors', () => {
 
   it('answers an unexpected failure with a generic 500 that carries no internals', async () => {
     const w = await world();
-    ses.failNext('CreateEmailIdentity', 'InternalServiceErrorException');
+    services.ses.failNext('CreateEmailIdentity', 'InternalServiceErrorException');
     const res = await w.api('POST', '/domains', { key: w.keyA, body: { name: uniqueName() } });
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ statusCode: 500, name: 'internal_server_error', message: 'An unexpected error occurred.' });

@@ -4,8 +4,7 @@
  * against Resend's DomainCreatedEvent / DomainUpdatedEvent / DomainDeletedEvent schemas.
  */
 import { LOCAL_STACK_NAME } from '../../lambdas/core/config';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createApiHandler } from '../../lambdas/core/http/api';
 import { createAuthenticator } from '../../lambdas/core/http/auth';
@@ -13,72 +12,39 @@ import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { DomainStore } from '../../lambdas/core/adapters/domains';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
 import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
-import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
+import { TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
-import { SecretBox, staticKeyProvider } from '../../lambdas/core/adapters/secrets';
-import { WebhookStore, WebhookSubscribers } from '../../lambdas/core/adapters/endpoints';
-import { SqsDeliveryQueue, WebhookFanOut, deliveryIdFor } from '../../lambdas/core/adapters/fan-out';
+import { deliveryIdFor } from '../../lambdas/core/adapters/fan-out';
 import { DeliveryStore } from '../../lambdas/core/adapters/deliveries';
 import { RebuiltPayloads } from '../../lambdas/core/adapters/delivery-payloads';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
 import { EventStore } from '../../lambdas/core/adapters/events';
-import type { DomainEvent } from '../../lambdas/core/domain/domain-events';
-import { type DeliveryMessage, parseDeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
+import type { DeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
 import { keys } from '../../lambdas/core/table';
 import { domainRoutes } from '../../lambdas/domains/routes';
-import { type TestDynamo, type TestSes, type TestSqs, startTestDynamo, startTestSes, startTestSqs } from '../support/services';
+import { domainEventQueue, servicesForFile, tenantWithKey } from '../support/domain-fixtures';
 import { call, captureLogger } from '../support/api';
 import { resendSchemaErrors } from '../support/resend-schema';
 
-let dynamo: TestDynamo;
-let ses: TestSes;
-let sqs: TestSqs;
-
-beforeAll(async () => {
-  [dynamo, ses, sqs] = await Promise.all([startTestDynamo(), startTestSes(), startTestSqs()]);
-});
-
-afterAll(async () => {
-  await Promise.all([dynamo.close(), ses.close(), sqs.close()]);
-});
+const services = servicesForFile('sqs');
 
 const DOMAIN_EVENTS = ['domain.created', 'domain.updated', 'domain.deleted'] as const;
 
 async function world() {
-  const table = await dynamo.freshTable();
-  const db = createDb(dynamo.doc, table);
+  const table = await services.dynamo.freshTable();
+  const db = createDb(services.dynamo.doc, table);
   const tenants = new TenantStore(db);
-  const tenant = await tenants.createTenant('a');
-  await provisionTestSesTenant(ses.client, tenant.id);
-  const key = (await tenants.createKey(tenant.id)).token;
-  const webhooks = new WebhookStore(db, new SecretBox(staticKeyProvider(randomBytes(32).toString('base64'))));
-  const { url } = await sqs.freshQueue();
-  const fanOut = new WebhookFanOut({ webhooks: new WebhookSubscribers(db), queue: new SqsDeliveryQueue(sqs.client, url), retrySchedule: [0], cacheMs: 0 });
-  /** Event types whose next publish fails, as SQS refusing would. */
-  const failNext = new Set<string>();
-  const publisher = {
-    publish: async (e: DomainEvent) => {
-      if (failNext.delete(e.type)) throw new Error('SQS is unavailable');
-      await fanOut.publish(e);
-    },
-  };
+  const { tenant, key } = await tenantWithKey(tenants, services.ses.client, 'a');
+  const { webhooks, events: publisher, failNext, queued } = await domainEventQueue(db, services.sqs);
   const store = new DomainStore(db);
   const { log, lines } = captureLogger();
   const handler = createApiHandler(
-    domainRoutes({ domains: store, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: publisher, sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now }),
+    domainRoutes({ domains: store, identities: new SesIdentities(services.ses.client, LOCAL_STACK_NAME), events: publisher, sesTenants: new SesTenants(services.ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now }),
     createAuthenticator(tenants),
     log,
   );
   const api = (method: string, path: string, body?: unknown) => call(handler, method, path, { key, ...(body !== undefined ? { body } : {}) });
-  const queued = async (): Promise<DeliveryMessage[]> => {
-    const out: DeliveryMessage[] = [];
-    for (;;) {
-      const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-      if (!Messages?.length) return out;
-      out.push(...Messages.map((m) => parseDeliveryMessage(m.Body!)));
-    }
-  };
-  const item = async (name: string) => (await dynamo.doc.send(new GetCommand({ TableName: table, Key: keys.domainByName(name), ConsistentRead: true }))).Item!;
+  const item = async (name: string) => (await services.dynamo.doc.send(new GetCommand({ TableName: table, Key: keys.domainByName(name), ConsistentRead: true }))).Item!;
   return { db, tenant, webhooks, store, api, queued, failNext, item, lines };
 }
 

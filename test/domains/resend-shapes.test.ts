@@ -12,34 +12,23 @@ import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { DomainStore } from '../../lambdas/core/adapters/domains';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
 import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
-import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
+import { TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { keys } from '../../lambdas/core/table';
 import { domainRoutes } from '../../lambdas/domains/routes';
-import { type TestDynamo, type TestSes, startTestDynamo, startTestSes } from '../support/services';
+import { servicesForFile, tenantWithKey } from '../support/domain-fixtures';
 import { call, captureLogger } from '../support/api';
 import { resendSchemaErrors } from '../support/resend-schema';
 
-let dynamo: TestDynamo;
-let ses: TestSes;
-
-beforeAll(async () => {
-  [dynamo, ses] = await Promise.all([startTestDynamo(), startTestSes()]);
-});
-
-afterAll(async () => {
-  await Promise.all([dynamo.close(), ses.close()]);
-});
+const services = servicesForFile();
 
 async function world() {
-  const table = await dynamo.freshTable();
-  const db = createDb(dynamo.doc, table);
+  const table = await services.dynamo.freshTable();
+  const db = createDb(services.dynamo.doc, table);
   const tenants = new TenantStore(db);
-  const tenant = await tenants.createTenant('a');
-  await provisionTestSesTenant(ses.client, tenant.id);
-  const key = (await tenants.createKey(tenant.id)).token;
+  const { key } = await tenantWithKey(tenants, services.ses.client, 'a');
   const handler = createApiHandler(
-    domainRoutes({ domains: new DomainStore(db), identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined }, sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now }),
+    domainRoutes({ domains: new DomainStore(db), identities: new SesIdentities(services.ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined }, sesTenants: new SesTenants(services.ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now }),
     createAuthenticator(tenants),
     captureLogger().log,
   );
@@ -86,7 +75,7 @@ describe('every /domains answer is in Resend\'s shape', () => {
     const name = `d${randomUUID().slice(0, 8)}.com`;
     const created = await w.api('POST', '/domains', { name });
     const dmarc = { record: 'DMARC', name: `_dmarc.${name}`, type: 'TXT', ttl: 'Auto', status: 'not_started', value: '"v=DMARC1;p=none"' };
-    await dynamo.doc.send(new UpdateCommand({
+    await services.dynamo.doc.send(new UpdateCommand({
       TableName: w.table, Key: keys.domainByName(name),
       UpdateExpression: 'SET records = list_append(records, :d)', ExpressionAttributeValues: { ':d': [dmarc] },
     }));

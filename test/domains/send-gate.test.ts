@@ -22,44 +22,31 @@ import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
 import { TenantStore } from '../../lambdas/core/adapters/tenants';
 import { domainRoutes } from '../../lambdas/domains/routes';
 import { sendRoutes } from '../../lambdas/send/routes';
-import { type TestDynamo, type TestS3, type TestSes, startTestDynamo, startTestS3, startTestSes } from '../support/services';
+import { servicesForFile, tenantWithKey } from '../support/domain-fixtures';
 import { type CallOptions, call, captureLogger } from '../support/api';
-import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
+import { TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 
-let dynamo: TestDynamo;
-let ses: TestSes;
-let s3: TestS3;
-
-beforeAll(async () => {
-  [dynamo, ses, s3] = await Promise.all([startTestDynamo(), startTestSes(), startTestS3()]);
-});
-
-afterAll(async () => {
-  await Promise.all([dynamo.close(), ses.close(), s3.close()]);
-});
+const services = servicesForFile('s3');
 
 const uniqueName = () => `s${randomUUID().slice(0, 8)}.com`;
 
 async function world(options: { cachedGate?: boolean } = {}) {
-  const table = await dynamo.freshTable();
-  const db = createDb(dynamo.doc, table);
+  const table = await services.dynamo.freshTable();
+  const db = createDb(services.dynamo.doc, table);
   const tenants = new TenantStore(db);
   const domains = new DomainStore(db);
-  const a = await tenants.createTenant('a');
-  const b = await tenants.createTenant('b');
-  const keyA = (await tenants.createKey(a.id)).token;
-  const keyB = (await tenants.createKey(b.id)).token;
-  await Promise.all([provisionTestSesTenant(ses.client, a.id), provisionTestSesTenant(ses.client, b.id)]);
+  const { tenant: a, key: keyA } = await tenantWithKey(tenants, services.ses.client, 'a');
+  const { tenant: b, key: keyB } = await tenantWithKey(tenants, services.ses.client, 'b');
   const { log } = captureLogger();
   const authenticator = createAuthenticator(tenants);
   const domainsApi = createApiHandler(domainRoutes({
-    domains, identities: new SesIdentities(ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined },
-    sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now,
+    domains, identities: new SesIdentities(services.ses.client, LOCAL_STACK_NAME), events: { publish: async () => undefined },
+    sesTenants: new SesTenants(services.ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', now: Date.now,
   }), authenticator, log);
   const sendApi = createApiHandler(sendRoutes({
-    emails: new EmailStore(db, 30), status: new EmailStatusStore(db), retryWindowMs: 15 * 60_000, retentionDays: 30, domains: options.cachedGate ? new SendableDomainCache(domains) : domains, idempotency: new IdempotencyStore(db), sender: new SesSender(ses.client),
+    emails: new EmailStore(db, 30), status: new EmailStatusStore(db), retryWindowMs: 15 * 60_000, retentionDays: 30, domains: options.cachedGate ? new SendableDomainCache(domains) : domains, idempotency: new IdempotencyStore(db), sender: new SesSender(services.ses.client),
     configurationSet: 'sesame', sesTenantPrefix: TEST_SES_TENANT_PREFIX, region: 'us-east-1', events: new EventStore(db), templates: new TemplateStore(db), now: Date.now,
-    content: new ContentStore(s3.client, s3.bucket),
+    content: new ContentStore(services.s3.client, services.s3.bucket),
   }), authenticator, log);
   const api = (method: string, url: string, options: CallOptions = {}) => call(url.startsWith('/domains') ? domainsApi : sendApi, method, url, options);
   /** A domain of the tenant of `key`, verified with SES unless `verify` is false. */
@@ -72,9 +59,9 @@ async function world(options: { cachedGate?: boolean } = {}) {
   const email = (from: string) => ({ from: `App <hello@${from}>`, to: 'delivered@resend.dev', subject: 'Hi', text: 'Hello' });
   /** What SES accepted during `act`. */
   const sentDuring = async (act: () => Promise<unknown>) => {
-    const before = ses.sent().length;
+    const before = services.ses.sent().length;
     await act();
-    return ses.sent().slice(before);
+    return services.ses.sent().slice(before);
   };
   return { tenants, a, b, keyA, keyB, api, domain, email, sentDuring };
 }

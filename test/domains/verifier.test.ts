@@ -4,25 +4,19 @@
  * their sparse gsi2 entries, re-read from SES, changed with a domain.updated, and rescheduled.
  */
 import { LOCAL_STACK_NAME } from '../../lambdas/core/config';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createDb } from '../../lambdas/core/adapters/dynamo';
 import { DomainStore } from '../../lambdas/core/adapters/domains';
 import { SesIdentities } from '../../lambdas/core/adapters/ses-identities';
 import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
 import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
-import { SecretBox, staticKeyProvider } from '../../lambdas/core/adapters/secrets';
-import { WebhookStore, WebhookSubscribers } from '../../lambdas/core/adapters/endpoints';
-import { SqsDeliveryQueue, WebhookFanOut } from '../../lambdas/core/adapters/fan-out';
 import { derivedId } from '../../lambdas/core/domain/ids';
-import type { DomainEvent } from '../../lambdas/core/domain/domain-events';
 import { CHECK_WINDOW_MS, needsChecks, nextCheckAt } from '../../lambdas/core/domain/verification-schedule';
-import { parseDeliveryMessage, type DeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
 import { keys } from '../../lambdas/core/table';
 import { type DomainsDeps, type SesTenantDeps, createDomain } from '../../lambdas/domains/core';
 import { runDomainChecks } from '../../lambdas/verify-domains/core';
-import { type TestDynamo, type TestSes, type TestSqs, startTestDynamo, startTestSes, startTestSqs } from '../support/services';
+import { domainEventQueue, servicesForFile } from '../support/domain-fixtures';
 import { captureLogger } from '../support/api';
 
 const MIN = 60_000;
@@ -56,41 +50,23 @@ describe('the check schedule', () => {
 });
 
 describe('the domain verifier', () => {
-  let dynamo: TestDynamo;
-  let ses: TestSes;
-  let sqs: TestSqs;
-
-  beforeAll(async () => {
-    [dynamo, ses, sqs] = await Promise.all([startTestDynamo(), startTestSes(), startTestSqs()]);
-  });
-
-  afterAll(async () => {
-    await Promise.all([dynamo.close(), ses.close(), sqs.close()]);
-  });
+  const services = servicesForFile('sqs');
 
   async function world() {
-    const table = await dynamo.freshTable();
+    const table = await services.dynamo.freshTable();
     let clock = Date.now();
-    const db = createDb(dynamo.doc, table, () => clock);
-    const webhooks = new WebhookStore(db, new SecretBox(staticKeyProvider(randomBytes(32).toString('base64'))));
-    const { url } = await sqs.freshQueue();
-    const fanOut = new WebhookFanOut({ webhooks: new WebhookSubscribers(db), queue: new SqsDeliveryQueue(sqs.client, url), retrySchedule: [0], cacheMs: 0 });
-    const failNext = new Set<string>();
+    const db = createDb(services.dynamo.doc, table, () => clock);
+    const { webhooks, events, failNext, queued } = await domainEventQueue(db, services.sqs);
     const deps: DomainsDeps & SesTenantDeps = {
       domains: new DomainStore(db),
-      identities: new SesIdentities(ses.client, LOCAL_STACK_NAME),
-      events: {
-        publish: async (e: DomainEvent) => {
-          if (failNext.delete(e.type)) throw new Error('SQS is unavailable');
-          await fanOut.publish(e);
-        },
-      },
-      sesTenants: new SesTenants(ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX,
+      identities: new SesIdentities(services.ses.client, LOCAL_STACK_NAME),
+      events,
+      sesTenants: new SesTenants(services.ses.client), sesTenantPrefix: TEST_SES_TENANT_PREFIX,
       region: 'us-east-1',
       now: () => clock,
     };
     const tenantId = randomUUID();
-    await provisionTestSesTenant(ses.client, tenantId);
+    await provisionTestSesTenant(services.ses.client, tenantId);
     await webhooks.create(tenantId, { endpoint: 'https://hooks.example.com/d', events: ['domain.created', 'domain.updated'] });
     const { log, lines } = captureLogger();
     const auth = { keyId: 'k', tenantId, permission: 'full_access' as const };
@@ -98,18 +74,10 @@ describe('the domain verifier', () => {
     const pendingDomain = async () => {
       const name = `d${randomUUID().slice(0, 8)}.com`;
       const domain = await createDomain(deps, auth, { name, customReturnPath: 'send', openTracking: false, clickTracking: false, tls: 'opportunistic' }, log);
-      await ses.seedIdentity(name, { verified: false, dnsPublished: false });
-      return { domain, publish: () => ses.seedIdentity(name, { verified: true }) };
+      await services.ses.seedIdentity(name, { verified: false, dnsPublished: false });
+      return { domain, publish: () => services.ses.seedIdentity(name, { verified: true }) };
     };
-    const queued = async (): Promise<DeliveryMessage[]> => {
-      const out: DeliveryMessage[] = [];
-      for (;;) {
-        const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-        if (!Messages?.length) return out;
-        out.push(...Messages.map((m) => parseDeliveryMessage(m.Body!)));
-      }
-    };
-    const item = async (name: string) => (await dynamo.doc.send(new GetCommand({ TableName: table, Key: keys.domainByName(name), ConsistentRead: true }))).Item!;
+    const item = async (name: string) => (await services.dynamo.doc.send(new GetCommand({ TableName: table, Key: keys.domainByName(name), ConsistentRead: true }))).Item!;
     const run = () => runDomainChecks(deps, log, { budgetMs: 30_000 });
     return { deps, failNext, pendingDomain, queued, item, run, lines, advance: (ms: number) => void (clock += ms), now: () => clock };
   }
@@ -189,7 +157,7 @@ describe('the domain verifier', () => {
     const w = await world();
     const { domain } = await w.pendingDomain();
     w.advance(MIN + 1000);
-    ses.failNext('GetEmailIdentity', 'BadRequestException');
+    services.ses.failNext('GetEmailIdentity', 'BadRequestException');
     // Act
     const failing = await w.run();
     const next = await w.run();

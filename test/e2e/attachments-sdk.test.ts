@@ -3,23 +3,19 @@
  * starts it) sends an email with two attachments, lists and fetches them, and downloads each
  * presigned URL with plain fetch, as a browser would; another tenant gets 404.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Resend } from 'resend';
 import { startLocalMode, type RunningLocal } from '../support/local-mode';
+import { anotherTenant, sdkFor, tempDataDir } from '../support/e2e';
 
 jest.setTimeout(120_000);
 
-const dataDir = mkdtempSync(join(tmpdir(), 'sesame-attachments-'));
+const dataDir = tempDataDir('attachments');
 let local: RunningLocal;
 let resend: Resend;
 
 beforeAll(async () => {
   local = await startLocalMode({ dataDir, apiKey: 're_attachments_e2e_0001', domain: 'files.test' });
-  resend = new Resend(local.apiKey, { baseUrl: local.apiUrl });
+  resend = sdkFor(local);
 });
 afterAll(() => local?.stop());
 
@@ -70,10 +66,7 @@ describe('attachments through the resend SDK against npm start', () => {
   });
 
   it('keeps them away from another tenant: 404', async () => {
-    const line = local.output().split('\n').find((l) => l.includes('AWS_ENDPOINT_URL_DYNAMODB='))!;
-    const adminEnv = Object.fromEntries([...line.matchAll(/([A-Z][A-Z0-9_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
-    const { stdout } = await promisify(execFile)('npx', ['--no-install', 'sesame', 'tenants', 'create', 'stranger'], { env: { ...process.env, ...adminEnv }, cwd: join(__dirname, '../..') });
-    const stranger = new Resend(JSON.parse(stdout).api_key, { baseUrl: local.apiUrl });
+    const { resend: stranger } = await anotherTenant(local, 'stranger', { npx: true });
     const mine = await resend.emails.attachments.list({ emailId });
     const list = await stranger.emails.attachments.list({ emailId });
     expect(list.data).toBeNull();

@@ -7,12 +7,9 @@
  * arrived under one `webhook-id` (a receiver deduplicates by it; the same id again is only allowed
  * for a delivery under way at a kill), and the webhook DLQ is empty.
  */
-import { createServer, type Server } from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { freePort, startLocalMode, type RunningLocal } from '../support/local-mode';
+import { startLocalMode, type RunningLocal } from '../support/local-mode';
+import { type Receiver, startReceiver, tempDataDir } from '../support/e2e';
 import { parseEmailTag } from '../../lambdas/core/domain/email';
 
 jest.setTimeout(150_000);
@@ -43,28 +40,22 @@ interface Hook {
 }
 
 let local: RunningLocal | undefined;
-let receiver: Server;
+let receiver: Receiver;
 let receiverUrl: string;
 const hooks: Hook[] = [];
 let kills = 0;
 
 beforeAll(async () => {
-  const port = await freePort();
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      const payload = JSON.parse(body) as { type: string; data: { email_id: string } };
-      hooks.push({ webhookId: String(req.headers['webhook-id']), type: payload.type, emailId: payload.data.email_id, epoch: kills });
-      res.writeHead(200).end('ok');
-    });
+  receiver = await startReceiver('/hooks', (headers, body) => {
+    const payload = JSON.parse(body) as { type: string; data: { email_id: string } };
+    hooks.push({ webhookId: String(headers['webhook-id']), type: payload.type, emailId: payload.data.email_id, epoch: kills });
+    return 200;
   });
-  await new Promise<void>((r) => receiver.listen(port, '127.0.0.1', () => r()));
-  receiverUrl = `http://127.0.0.1:${port}/hooks`;
+  receiverUrl = receiver.url;
 });
 afterAll(async () => {
   await local?.kill();
-  await new Promise((r) => receiver.close(r));
+  await receiver?.close();
 });
 
 const start = (dataDir: string) =>
@@ -126,7 +117,7 @@ async function round(keys: Key[], killAfter: number | undefined): Promise<void> 
 
 it('loses nothing accepted and does nothing twice across SIGKILLs at different moments', async () => {
   // Prepare
-  const dataDir = mkdtempSync(join(tmpdir(), 'sesame-crash-'));
+  const dataDir = tempDataDir('crash');
   local = await start(dataDir);
   const hook = await fetch(`${local.apiUrl}/webhooks`, {
     method: 'POST',

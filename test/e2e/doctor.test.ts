@@ -4,11 +4,10 @@
  * local endpoints and none fails; the parts local mode replaces say so.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalMode, type RunningLocal } from '../support/local-mode';
+import { adminLineOf, tempDataDir } from '../support/e2e';
 
 jest.setTimeout(120_000);
 
@@ -17,9 +16,8 @@ let local: RunningLocal;
 let adminLine: string;
 
 beforeAll(async () => {
-  local = await startLocalMode({ dataDir: mkdtempSync(join(tmpdir(), 'sesame-doctor-')), domain: 'doctor.test' });
-  const lines = local.output().split('\n');
-  adminLine = lines[lines.findIndex((l) => l.startsWith('Admin tool environment')) + 1]!.trim();
+  local = await startLocalMode({ dataDir: tempDataDir('doctor'), domain: 'doctor.test' });
+  adminLine = adminLineOf(local);
 });
 afterAll(() => local?.stop());
 

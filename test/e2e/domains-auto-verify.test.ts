@@ -4,49 +4,32 @@
  * the local verifier (the EventBridge schedule's stand-in) sees it, and a signed domain.updated
  * reaches the endpoint. The domain then reads verified and sends.
  */
-import { createServer, type Server } from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Resend } from 'resend';
-import { startLocalMode, freePort, type RunningLocal } from '../support/local-mode';
+import type { Resend } from 'resend';
+import { startLocalMode, type RunningLocal } from '../support/local-mode';
+import { type ReceivedRequest, type Receiver, sdkFor, startReceiver, tempDataDir, waitFor } from '../support/e2e';
 import { resendSchemaErrors } from '../support/resend-schema';
 
 jest.setTimeout(120_000);
 
 let local: RunningLocal;
 let resend: Resend;
-let receiver: Server;
+let receiver: Receiver;
 let receiverUrl: string;
-const hits: { headers: Record<string, string>; body: string }[] = [];
+let hits: ReceivedRequest[];
 
 beforeAll(async () => {
   local = await startLocalMode({
-    dataDir: mkdtempSync(join(tmpdir(), 'sesame-autoverify-')), domain: 'seeded.test',
+    dataDir: tempDataDir('autoverify'), domain: 'seeded.test',
     extraEnv: { SESAME_LOCAL_VERIFY_DELAY_SECONDS: '2', SESAME_DOMAIN_CHECK_BASE_SECONDS: '1' },
   });
-  resend = new Resend(local.apiKey, { baseUrl: local.apiUrl });
-  const port = await freePort();
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      hits.push({ headers: req.headers as Record<string, string>, body });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(port, '127.0.0.1', () => r()));
-  receiverUrl = `http://127.0.0.1:${port}/domains`;
+  resend = sdkFor(local);
+  receiver = await startReceiver('/domains');
+  ({ url: receiverUrl, received: hits } = receiver);
 });
 afterAll(async () => {
   await local?.stop();
-  receiver?.close();
+  await receiver?.close();
 });
-
-const wait = async (ok: () => boolean, ms = 30_000) => {
-  const deadline = Date.now() + ms;
-  while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-};
 
 it('verifies a domain on its own and says so with a signed domain.updated', async () => {
   // Prepare
@@ -56,7 +39,7 @@ it('verifies a domain on its own and says so with a signed domain.updated', asyn
   const created = await resend.domains.create({ name: 'auto-e2e.com' });
   expect(created.data).toMatchObject({ status: 'pending' });
   const early = await resend.emails.send({ from: 'hi@auto-e2e.com', to: 'delivered@resend.dev', subject: 'x', text: 'x' });
-  await wait(() => hits.some((h) => h.body.includes('"domain.updated"')));
+  await waitFor(() => hits.some((h) => h.body.includes('"domain.updated"')));
   // Assess: signed, in Resend's shape, saying verified
   expect(early.error).toMatchObject({ statusCode: 403 });
   const events = hits.map((h) =>

@@ -2,14 +2,10 @@
  * Domains through the official resend SDK against local mode: create, get, list, verify, update,
  * remove; the sending gate; a second tenant refused on every route of the first one's domain.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { GetConfigurationSetCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import { Resend } from 'resend';
+import type { Resend } from 'resend';
 import { startLocalMode, type RunningLocal } from '../support/local-mode';
+import { anotherTenant, sdkFor, tempDataDir } from '../support/e2e';
 
 jest.setTimeout(120_000);
 
@@ -19,12 +15,9 @@ let other: Resend;
 
 beforeAll(async () => {
   // Records count as published at once, so that verify finds a new domain verified (domains-auto-verify.test.ts waits instead).
-  local = await startLocalMode({ dataDir: mkdtempSync(join(tmpdir(), 'sesame-domains-')), domain: 'seeded.test', extraEnv: { SESAME_LOCAL_VERIFY_DELAY_SECONDS: '0' } });
-  resend = new Resend(local.apiKey, { baseUrl: local.apiUrl });
-  const line = local.output().split('\n').find((l) => l.includes('AWS_ENDPOINT_URL_DYNAMODB='))!;
-  const adminEnv = Object.fromEntries([...line.matchAll(/([A-Z][A-Z0-9_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
-  const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '../../bin/sesame.js'), 'tenants', 'create', 'other'], { env: { ...process.env, ...adminEnv } });
-  other = new Resend(JSON.parse(stdout).api_key, { baseUrl: local.apiUrl });
+  local = await startLocalMode({ dataDir: tempDataDir('domains'), domain: 'seeded.test', extraEnv: { SESAME_LOCAL_VERIFY_DELAY_SECONDS: '0' } });
+  resend = sdkFor(local);
+  ({ resend: other } = await anotherTenant(local, 'other'));
 });
 afterAll(() => local?.stop());
 

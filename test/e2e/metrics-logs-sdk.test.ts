@@ -3,13 +3,9 @@
  * sent and what the (simulated) SES reported, in two time zones; logs show the SDK's requests with
  * secrets removed, and another tenant sees none of them.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { Resend } from 'resend';
+import type { Resend } from 'resend';
 import { startLocalMode, type RunningLocal } from '../support/local-mode';
+import { anotherTenant, sdkFor, tempDataDir } from '../support/e2e';
 
 jest.setTimeout(120_000);
 
@@ -22,12 +18,9 @@ const sent: { id: string; to: string }[] = [];
 const finalStatus = (to: string) => (to.startsWith('bounced') ? 'bounced' : to.startsWith('complained') ? 'complained' : 'delivered');
 
 beforeAll(async () => {
-  local = await startLocalMode({ dataDir: mkdtempSync(join(tmpdir(), 'sesame-metrics-')), domain: 'ml.test' });
-  resend = new Resend(local.apiKey, { baseUrl: local.apiUrl });
-  const line = local.output().split('\n').find((l) => l.includes('AWS_ENDPOINT_URL_DYNAMODB='))!;
-  const adminEnv = Object.fromEntries([...line.matchAll(/([A-Z][A-Z0-9_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
-  const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '../../bin/sesame.js'), 'tenants', 'create', 'other'], { env: { ...process.env, ...adminEnv } });
-  other = new Resend(JSON.parse(stdout).api_key, { baseUrl: local.apiUrl });
+  local = await startLocalMode({ dataDir: tempDataDir('metrics'), domain: 'ml.test' });
+  resend = sdkFor(local);
+  ({ resend: other } = await anotherTenant(local, 'other'));
 
   // 3 delivered, 2 bounced, 1 complained (delivered first, then complained of).
   for (const to of ['delivered@resend.dev', 'delivered+2@resend.dev', 'bounced@resend.dev', 'complained@resend.dev']) {

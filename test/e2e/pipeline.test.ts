@@ -3,50 +3,31 @@
  * final state through SES events, and a webhook receiver registered with the resend SDK gets one
  * correctly signed delivery per event.
  */
-import { createServer, type Server } from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Resend } from 'resend';
+import type { Resend } from 'resend';
 import { Webhook } from 'standardwebhooks';
-import { startLocalMode, freePort, type RunningLocal } from '../support/local-mode';
+import { startLocalMode, type RunningLocal } from '../support/local-mode';
+import { type ReceivedRequest, type Receiver, sdkFor, startReceiver, tempDataDir, until as untilWithin } from '../support/e2e';
 
 jest.setTimeout(120_000);
 
 let local: RunningLocal;
 let resend: Resend;
-let receiver: Server;
+let receiver: Receiver;
 let receiverUrl: string;
-const received: { headers: Record<string, string>; body: string }[] = [];
+let received: ReceivedRequest[];
 
 beforeAll(async () => {
-  local = await startLocalMode({ dataDir: mkdtempSync(join(tmpdir(), 'sesame-pipeline-')), domain: 'pipeline.test' });
-  resend = new Resend(local.apiKey, { baseUrl: local.apiUrl });
-  const port = await freePort();
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      received.push({ headers: req.headers as Record<string, string>, body });
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(port, '127.0.0.1', () => r()));
-  receiverUrl = `http://127.0.0.1:${port}/hooks`;
+  local = await startLocalMode({ dataDir: tempDataDir('pipeline'), domain: 'pipeline.test' });
+  resend = sdkFor(local);
+  receiver = await startReceiver('/hooks');
+  ({ url: receiverUrl, received } = receiver);
 });
 afterAll(async () => {
   await local?.stop();
-  receiver?.close();
+  await receiver?.close();
 });
 
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (done(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(read: () => Promise<T>, done: (v: T) => boolean, ms = 20_000): Promise<T> => untilWithin(read, done, ms, 200);
 
 it('takes every test address to its final state and signs one webhook per event', async () => {
   const hook = await resend.webhooks.create({ endpoint: receiverUrl, events: ['email.sent', 'email.delivered', 'email.bounced', 'email.complained', 'email.suppressed'] });

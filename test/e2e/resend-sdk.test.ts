@@ -1,23 +1,19 @@
 /**
  * The official `resend` SDK against local mode, started as `npm start` starts it.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Resend } from 'resend';
 import { startLocalMode, type RunningLocal } from '../support/local-mode';
+import { anotherTenant, sdkFor, tempDataDir } from '../support/e2e';
 
 jest.setTimeout(120_000);
 
-const dataDir = mkdtempSync(join(tmpdir(), 'sesame-e2e-'));
+const dataDir = tempDataDir('e2e');
 let local: RunningLocal;
 let resend: Resend;
 
 beforeAll(async () => {
   local = await startLocalMode({ dataDir, apiKey: 're_e2e_test_key_0001', domain: 'e2e.test' });
-  resend = new Resend(local.apiKey, { baseUrl: local.apiUrl });
+  resend = sdkFor(local);
 });
 afterAll(() => local?.stop());
 
@@ -58,10 +54,7 @@ describe('the resend SDK against npm start', () => {
   });
 
   it('keeps a second tenant made with npx sesame away from the first one\'s emails', async () => {
-    const line = local.output().split('\n').find((l) => l.includes('AWS_ENDPOINT_URL_DYNAMODB='))!;
-    const adminEnv = Object.fromEntries([...line.matchAll(/([A-Z][A-Z0-9_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
-    const { stdout } = await promisify(execFile)('npx', ['--no-install', 'sesame', 'tenants', 'create', 'other'], { env: { ...process.env, ...adminEnv }, cwd: join(__dirname, '../..') });
-    const other = new Resend(JSON.parse(stdout).api_key, { baseUrl: local.apiUrl });
+    const { resend: other } = await anotherTenant(local, 'other', { npx: true });
     const read = await other.emails.get(sentId);
     expect(read.error).toMatchObject({ statusCode: 404, name: 'not_found' });
     expect((await other.emails.list()).data!.data).toEqual([]);

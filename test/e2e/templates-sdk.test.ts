@@ -3,13 +3,9 @@
  * list, update, publish, duplicate, send with variables and with a fallback (the rendered email is
  * what GET /emails shows and what the local SES mailbox received), delete; another tenant sees none.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { Resend } from 'resend';
+import type { Resend } from 'resend';
 import { startLocalMode, type RunningLocal } from '../support/local-mode';
+import { anotherTenant, sdkFor, tempDataDir } from '../support/e2e';
 
 jest.setTimeout(120_000);
 
@@ -18,12 +14,9 @@ let resend: Resend;
 let other: Resend;
 
 beforeAll(async () => {
-  local = await startLocalMode({ dataDir: mkdtempSync(join(tmpdir(), 'sesame-templates-')), domain: 'tpl.test' });
-  resend = new Resend(local.apiKey, { baseUrl: local.apiUrl });
-  const line = local.output().split('\n').find((l) => l.includes('AWS_ENDPOINT_URL_DYNAMODB='))!;
-  const adminEnv = Object.fromEntries([...line.matchAll(/([A-Z][A-Z0-9_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
-  const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '../../bin/sesame.js'), 'tenants', 'create', 'other'], { env: { ...process.env, ...adminEnv } });
-  other = new Resend(JSON.parse(stdout).api_key, { baseUrl: local.apiUrl });
+  local = await startLocalMode({ dataDir: tempDataDir('templates'), domain: 'tpl.test' });
+  resend = sdkFor(local);
+  ({ resend: other } = await anotherTenant(local, 'other'));
 });
 afterAll(() => local?.stop());
 

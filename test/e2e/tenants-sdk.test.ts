@@ -4,28 +4,20 @@
  * with `npx sesame tenants create`) each send through their own SES tenant, a suppression of one
  * does not affect the other, and pausing one's SES tenant leaves the other sending.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { GetTenantCommand, SESv2Client, UpdateReputationEntityCustomerManagedStatusCommand } from '@aws-sdk/client-sesv2';
-import { Resend } from 'resend';
+import type { Resend } from 'resend';
 import { startLocalMode, type RunningLocal } from '../support/local-mode';
+import { adminEnvOf, anotherTenant, sdkFor, sesameCli, tempDataDir } from '../support/e2e';
 
 jest.setTimeout(120_000);
 
-const ROOT = join(__dirname, '..', '..');
 let local: RunningLocal;
 let adminEnv: Record<string, string>;
 let first: { resend: Resend; tenantId: string };
 let second: { resend: Resend; tenantId: string };
 let ses: SESv2Client;
 
-async function sesame(...args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/sesame.js'), ...args], { env: { ...process.env, ...adminEnv }, cwd: ROOT });
-  return JSON.parse(stdout) as Record<string, unknown>;
-}
+const sesame = (...args: string[]): Promise<Record<string, unknown>> => sesameCli(local, args);
 
 /** The email's last_event once it is one of `wanted` (local SES events arrive within a second or so). */
 async function settled(resend: Resend, id: string, wanted: string[]): Promise<string> {
@@ -39,21 +31,18 @@ async function settled(resend: Resend, id: string, wanted: string[]): Promise<st
 }
 
 beforeAll(async () => {
-  local = await startLocalMode({ dataDir: mkdtempSync(join(tmpdir(), 'sesame-tenants-')), apiKey: 're_e2e_tenants_key_01', domain: 'first.test',
+  local = await startLocalMode({ dataDir: tempDataDir('tenants'), apiKey: 're_e2e_tenants_key_01', domain: 'first.test',
     // The second tenant's domain is verified at once, as soon as it is made.
     extraEnv: { SESAME_LOCAL_VERIFY_DELAY_SECONDS: '0' },
   });
-  const lines = local.output().split('\n');
-  const line = lines[lines.findIndex((l) => l.startsWith('Admin tool environment')) + 1]!.trim();
-  adminEnv = Object.fromEntries([...line.matchAll(/([A-Z][A-Z0-9_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+  adminEnv = adminEnvOf(local);
   ses = new SESv2Client({ region: adminEnv.AWS_REGION, endpoint: adminEnv.AWS_ENDPOINT_URL_SESV2, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 
-  const firstResend = new Resend(local.apiKey, { baseUrl: local.apiUrl });
+  const firstResend = sdkFor(local);
   const listed = (await sesame('tenants', 'list')) as { data: { tenant_id: string; name: string }[] };
   first = { resend: firstResend, tenantId: listed.data.find((t) => t.name === 'local')!.tenant_id };
 
-  const created = await sesame('tenants', 'create', 'second');
-  second = { resend: new Resend(created.api_key as string, { baseUrl: local.apiUrl }), tenantId: created.tenant_id as string };
+  second = await anotherTenant(local, 'second');
   const domain = await second.resend.domains.create({ name: 'second.test' });
   await second.resend.domains.verify(domain.data!.id);
 });
@@ -109,11 +98,11 @@ describe('two tenants, two SES tenants', () => {
 
     const store = await (await fetch(`${adminEnv.AWS_ENDPOINT_URL_SESV2}/store`)).json() as { emails: { request: { TenantName?: string } }[] };
     const names = new Set(store.emails.slice(-2).map((e) => e.request.TenantName));
-    expect(names).toEqual(new Set([`sesame-${first.tenantId}`, `sesame-${second.tenantId}`]));
+    expect(names).toEqual(new Set([`sesame-local-${first.tenantId}`, `sesame-local-${second.tenantId}`]));
   });
 
   it("pausing one tenant's SES tenant leaves the other sending; tenants show says why", async () => {
-    const name = `sesame-${first.tenantId}`;
+    const name = `sesame-local-${first.tenantId}`;
     const { Tenant } = await ses.send(new GetTenantCommand({ TenantName: name }));
     const pause = (SendingStatus: 'DISABLED' | 'ENABLED') =>
       ses.send(new UpdateReputationEntityCustomerManagedStatusCommand({ ReputationEntityType: 'RESOURCE', ReputationEntityReference: Tenant!.TenantArn, SendingStatus }));

@@ -3,50 +3,32 @@
  * with the same webhook id, and a replay delivers again; every delivery verifies with resend's
  * own webhooks.verify.
  */
-import { createServer, type Server } from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Resend } from 'resend';
-import { startLocalMode, freePort, type RunningLocal } from '../support/local-mode';
+import type { Resend } from 'resend';
+import { startLocalMode, type RunningLocal } from '../support/local-mode';
+import { type ReceivedRequest, type Receiver, sdkFor, startReceiver, tempDataDir, waitFor } from '../support/e2e';
 
 jest.setTimeout(120_000);
 
 let local: RunningLocal;
 let resend: Resend;
-let receiver: Server;
+let receiver: Receiver;
 let receiverUrl: string;
 let failuresLeft = 2;
-const attempts: { status: number; headers: Record<string, string>; body: string }[] = [];
+let attempts: ReceivedRequest[];
 
 beforeAll(async () => {
   local = await startLocalMode({
-    dataDir: mkdtempSync(join(tmpdir(), 'sesame-hooks-')), domain: 'hooks.test',
+    dataDir: tempDataDir('hooks'), domain: 'hooks.test',
     extraEnv: { SESAME_WEBHOOK_RETRY_SCHEDULE: '0,1,1,1' },
   });
-  resend = new Resend(local.apiKey, { baseUrl: local.apiUrl });
-  const port = await freePort();
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      const status = failuresLeft-- > 0 ? 503 : 200;
-      attempts.push({ status, headers: req.headers as Record<string, string>, body });
-      res.writeHead(status).end(status === 200 ? 'ok' : 'try later');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(port, '127.0.0.1', () => r()));
-  receiverUrl = `http://127.0.0.1:${port}/hooks`;
+  resend = sdkFor(local);
+  receiver = await startReceiver('/hooks', () => (failuresLeft-- > 0 ? 503 : 200));
+  ({ url: receiverUrl, received: attempts } = receiver);
 });
 afterAll(async () => {
   await local?.stop();
-  receiver?.close();
+  await receiver?.close();
 });
-
-const wait = async (ok: () => boolean, ms = 30_000) => {
-  const deadline = Date.now() + ms;
-  while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-};
 
 it('retries a failing receiver with one id, then replays on request', async () => {
   const hook = await resend.webhooks.create({ endpoint: receiverUrl, events: ['email.delivered'] });
@@ -55,7 +37,7 @@ it('retries a failing receiver with one id, then replays on request', async () =
   const sent = await resend.emails.send({ from: 'hi@hooks.test', to: 'delivered@resend.dev', subject: 'x', text: 'x' });
   expect(sent.error).toBeNull();
 
-  await wait(() => attempts.some((a) => a.status === 200));
+  await waitFor(() => attempts.some((a) => a.status === 200));
   expect(attempts.map((a) => a.status)).toEqual([503, 503, 200]);
   const ids = new Set(attempts.map((a) => a.headers['webhook-id']));
   expect(ids.size).toBe(1);
@@ -72,7 +54,7 @@ it('retries a failing receiver with one id, then replays on request', async () =
 
   const replay = await resend.webhooks.events.replay({ webhookId: hook.data!.id, eventId: deliveryId! });
   expect(replay.error).toBeNull();
-  await wait(() => attempts.length === 4);
+  await waitFor(() => attempts.length === 4);
   expect(attempts).toHaveLength(4);
   expect(attempts[3]!.headers['webhook-id']).toBe(deliveryId);
   expect(attempts[3]!.status).toBe(200);

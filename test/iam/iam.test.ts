@@ -88,8 +88,19 @@ describe('the content bucket', () => {
     expect(ingest.map((d) => [d.caller, d.action, d.resource])).toEqual([['ingest', 's3:GetObject', `${stack.resources.contentBucketArn}/${key}`]]);
   });
 
-  it('refuses send an object outside the sent prefix, and names a dropped s3:PutObject', async () => {
-    const outside = await denials(authorizationsByCaller(['elsewhere/x', 'scheduled/t/e/attachments/a'].map((k) => call('send', 's3', 'PutObject', object(k))), stack), stack);
+  it('lets dispatch read scheduled content only: no write, nothing under the sent prefix', async () => {
+    const key = 'scheduled/tenant-1/0193c9d2-0000-7000-8000-000000000001/attachments/a1';
+    expect(await denials(authorizationsByCaller([call('dispatch', 's3', 'GetObject', object(key)), call('send', 's3', 'PutObject', object(key))], stack), stack)).toEqual([]);
+    const refused = await denials(authorizationsByCaller([
+      call('dispatch', 's3', 'PutObject', object(key)),
+      call('dispatch', 's3', 'DeleteObject', object(key)),
+      call('dispatch', 's3', 'GetObject', object('emails/t/e/attachments/a')),
+    ], stack), stack);
+    expect(refused.map((d) => d.action)).toEqual(['s3:PutObject', 's3:DeleteObject', 's3:GetObject']);
+  });
+
+  it('refuses send an object outside the content prefixes, and names a dropped s3:PutObject', async () => {
+    const outside = await denials(authorizationsByCaller(['elsewhere/x', 'scheduledx/t/e/attachments/a'].map((k) => call('send', 's3', 'PutObject', object(k))), stack), stack);
     expect(outside.map((d) => d.action)).toEqual(['s3:PutObject', 's3:PutObject']);
     const dropped = without('send', 's3:PutObject');
     const put = call('send', 's3', 'PutObject', object('emails/t/e/attachments/a'));

@@ -30,7 +30,7 @@ describe('AdminEnvironment', () => {
       AWS_REGION: '{Ref:AWS::Region}',
       SESAME_TABLE_NAME: ref(stack.table.table),
       SESAME_CONFIGURATION_SET: 'sesame',
-      SESAME_SES_TENANT_PREFIX: stack.stackName,
+      SESAME_STACK_NAME: stack.stackName,
       SESAME_EVENTS_TOPIC_ARN: ref(stack.events.topic),
       SESAME_INGEST_FUNCTION_ARN: `{GetAtt:${functionLogicalId(stack, 'ingest')}.Arn}`,
       SESAME_EVENTS_DLQ_URL: ref(stack.events.subscriptionDeadLetterQueue.queue),

@@ -1,6 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CONTENT_PREFIXES } from '../../lambdas/core/content';
+import { CONTENT_PREFIXES, contentExpiryDays, latestDueWithContent } from '../../lambdas/core/content';
+import { MAX_SCHEDULE_AHEAD_DAYS } from '../../lambdas/core/domain/schedule';
 import { ContentBucket } from '../../lib/content-bucket';
 import { minimalStack, resources } from './helpers';
 
@@ -21,13 +22,25 @@ describe('ContentBucket', () => {
     expect(bucket.Properties?.VersioningConfiguration).toBeUndefined();
   });
 
-  it('expires sent content after the retention, and has no expiration that reaches scheduled content', () => {
+  it('expires content of emails sent at once after the retention, of scheduled emails after the retention plus the longest wait', () => {
     const rules = bucket.Properties?.LifecycleConfiguration.Rules as Record<string, unknown>[];
     const expiring = rules.filter((r) => r.ExpirationInDays !== undefined);
-    expect(expiring).toEqual([expect.objectContaining({ Prefix: CONTENT_PREFIXES.sent, ExpirationInDays: 45, Status: 'Enabled' })]);
+    expect(expiring).toEqual([
+      expect.objectContaining({ Prefix: CONTENT_PREFIXES.sent, ExpirationInDays: 45, Status: 'Enabled' }),
+      expect.objectContaining({ Prefix: CONTENT_PREFIXES.scheduled, ExpirationInDays: 45 + MAX_SCHEDULE_AHEAD_DAYS + 1, Status: 'Enabled' }),
+    ]);
     expect(rules.filter((r) => r.ExpirationInDays !== undefined && !r.Prefix)).toEqual([]);
     expect(CONTENT_PREFIXES.scheduled.startsWith(CONTENT_PREFIXES.sent)).toBe(false);
     expect(rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }));
+  });
+
+  it('keeps scheduled content past the email\'s own expiry, however late its due time and wherever the write falls in a day', () => {
+    // Written at the email's creation; the email expires the retention after its latest due time.
+    const created = Date.parse('2030-01-01T23:59:59.999Z');
+    const emailExpiry = latestDueWithContent(created) + 45 * 86_400_000;
+    // S3 expires an object at the midnight UTC after its write plus the day count: at the earliest, that day count later.
+    const objectExpiry = created + contentExpiryDays('scheduled', 45) * 86_400_000;
+    expect(objectExpiry).toBeGreaterThan(emailExpiry);
   });
 
   it('refuses requests without TLS', () => {

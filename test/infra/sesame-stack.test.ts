@@ -51,20 +51,20 @@ describe('SesameStack', () => {
           SESAME_SCHEDULE_GROUP: `${stack.stackName}-scheduled`,
           SESAME_DISPATCH_QUEUE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.scheduler.queue), 'Arn'] },
           SESAME_SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.scheduler.role), 'Arn'] },
-          SESAME_CONTENT_BUCKET: contentRef, SESAME_SES_TENANT_PREFIX: stack.stackName,
+          SESAME_CONTENT_BUCKET: contentRef, SESAME_STACK_NAME: stack.stackName,
         },
         dispatch: {
           SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule,
-          SESAME_SES_TENANT_PREFIX: stack.stackName,
+          SESAME_STACK_NAME: stack.stackName, SESAME_CONTENT_BUCKET: contentRef,
         },
         domains: {
           SESAME_TABLE_NAME: tableRef, SESAME_RETENTION_DAYS: '30', SESAME_CONFIGURATION_SET: 'sesame', SESAME_STACK_NAME: 'Sesame', SESAME_WEBHOOK_QUEUE_URL: queueRef, SESAME_WEBHOOK_RETRY_SCHEDULE: schedule,
-          SESAME_SES_TENANT_PREFIX: stack.stackName, ...logs,
+          ...logs,
         },
         account: {
           ...logs,
           SESAME_TABLE_NAME: tableRef,
-          SESAME_SES_TENANT_PREFIX: stack.stackName,
+          SESAME_STACK_NAME: stack.stackName,
           SESAME_RETENTION_DAYS: '30',
           SESAME_WEBHOOK_QUEUE_URL: queueRef,
           SESAME_WEBHOOK_RETRY_SCHEDULE: schedule,
@@ -196,14 +196,18 @@ describe('SesameStack', () => {
       for (const name of ['account', 'snsHttps', 'ingest', 'domains'] as const) expect(sqs(name)).not.toContain('sqs:ReceiveMessage');
     });
 
-    it('lets only send touch the content bucket: get, put and delete objects under the sent prefix', () => {
+    it('lets send get, put and delete objects under both prefixes, dispatch only get scheduled content, and no other function touch the bucket', () => {
       const s3 = (name: SesameFunctionName) => statementsOf(stack, template, name).filter((st) => actionsOf([st]).some((a) => a.startsWith('s3:')));
-      for (const name of ALL.filter((n) => n !== 'send')) expect([name, s3(name)]).toEqual([name, []]);
+      const objects = (...prefixes: string[]) => prefixes.map((p) => JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack, stack.content.bucket), 'Arn'] }, `/${p}`]] }));
+      for (const name of ALL.filter((n) => n !== 'send' && n !== 'dispatch')) expect([name, s3(name)]).toEqual([name, []]);
       const [statement, ...more] = s3('send');
       expect(more).toEqual([]);
       expect(actionsOf([statement!]).sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
-      const arns = resourcesOf(statement!).map((r) => JSON.stringify(r));
-      expect(arns).toEqual(['emails/*'].map((p) => JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack, stack.content.bucket), 'Arn'] }, `/${p}`]] })));
+      expect(resourcesOf(statement!).map((r) => JSON.stringify(r))).toEqual(objects('emails/*', 'scheduled/*'));
+      const [read, ...others] = s3('dispatch');
+      expect(others).toEqual([]);
+      expect(actionsOf([read!])).toEqual(['s3:GetObject']);
+      expect(resourcesOf(read!).map((r) => JSON.stringify(r))).toEqual(objects('scheduled/*'));
     });
 
     it('lets only account and deliver read the signing-secrets key', () => {

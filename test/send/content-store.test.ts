@@ -75,7 +75,7 @@ describe('ContentStore', () => {
 describe('the send function\'s configuration', () => {
   // Everything else the send function requires, so that the bucket is what is missing.
   const env = {
-    SESAME_TABLE_NAME: 't', AWS_REGION: 'us-east-1', SESAME_CONFIGURATION_SET: 'sesame', SESAME_SES_TENANT_PREFIX: 'sesame',
+    SESAME_TABLE_NAME: 't', AWS_REGION: 'us-east-1', SESAME_CONFIGURATION_SET: 'sesame', SESAME_STACK_NAME: 'sesame',
     SESAME_WEBHOOK_QUEUE_URL: 'http://127.0.0.1/000000000000/w', SESAME_SCHEDULE_GROUP: 'g',
     SESAME_DISPATCH_QUEUE_ARN: 'arn:aws:sqs:us-east-1:000000000000:d', SESAME_SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/r',
   };

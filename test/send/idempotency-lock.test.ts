@@ -17,7 +17,7 @@ const env = {
   SESAME_TABLE_NAME: 't', AWS_REGION: 'us-east-1', SESAME_CONFIGURATION_SET: 'sesame',
   SESAME_WEBHOOK_QUEUE_URL: 'http://127.0.0.1/000000000000/w', SESAME_SCHEDULE_GROUP: 'g',
   SESAME_DISPATCH_QUEUE_ARN: 'arn:aws:sqs:us-east-1:000000000000:d', SESAME_SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/r',
-  SESAME_CONTENT_BUCKET: 'content', SESAME_SES_TENANT_PREFIX: 'sesame',
+  SESAME_CONTENT_BUCKET: 'content', SESAME_STACK_NAME: 'sesame',
 };
 
 it('reads the lock from SESAME_IDEMPOTENCY_LOCK_SECONDS, 60 s when unset, and refuses 0', () => {

@@ -1,6 +1,7 @@
 /**
- * A logger for tests that keeps its entries (shaped like Powertools' lines: `level` in upper case,
- * `message`, the fields) instead of printing them, so a test can assert what was logged.
+ * Logs in tests: a logger that keeps its entries (shaped like Powertools' lines: `level` in upper
+ * case, `message`, the fields) instead of printing them, so a test can assert what was logged; and
+ * the lines Powertools itself writes while a test acts.
  */
 import type { LogFields, Logger } from '../../lambdas/core/log';
 
@@ -16,4 +17,20 @@ export function memoryLogger(): { log: Logger; entries: Record<string, unknown>[
     return { debug: emit('DEBUG'), info: emit('INFO'), warn: emit('WARN'), error: emit('ERROR'), child: (fields) => make({ ...base, ...fields }) };
   };
   return { log: make({}), entries, lines };
+}
+
+/** Runs `act` and returns the JSON lines Powertools wrote meanwhile (it writes errors and warnings to stderr). */
+export async function powertoolsLines(act: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
+  const written: string[] = [];
+  const capture = (chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  };
+  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+  try {
+    await act();
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+  return written.join('').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
 }

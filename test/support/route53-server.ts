@@ -11,7 +11,7 @@
  * SDK's own XML parser. No signatures are checked.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from '../../lambdas/local/listen';
 import { randomUUID } from 'node:crypto';
 import { parseXML, XmlNode, XmlText } from '@aws-sdk/xml-builder';
 
@@ -130,13 +130,12 @@ export async function startRoute53StandIn(zones: readonly { id: string; name: st
           .addChildNode(leaf('Status', 'PENDING')).addChildNode(leaf('SubmittedAt', new Date().toISOString()))));
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     changes,
     records: (zoneId) => [...(sets.get(zoneId)?.values() ?? [])],
     seed: (zoneId, set) => void sets.get(zoneId)!.set(key(set.name, set.type), { ...set, name: normal(set.name) }),
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () => closeServer(server),
   };
 }

@@ -4,7 +4,7 @@ import { SesTenants } from '../../lambdas/core/adapters/ses-tenants';
 import { provisionSesTenant } from '../../lambdas/admin/tenants';
 import { TEST_REGION } from './services';
 
-/** SESAME_SES_TENANT_PREFIX in tests. */
+/** The SES tenant prefix in tests (a stack named `test`). */
 export const TEST_SES_TENANT_PREFIX = 'test';
 
 /** The SES tenant of `tenantId`, with the `sesame` configuration sets and `domains` associated. */

@@ -66,7 +66,6 @@ describe('parseSendRequest', () => {
     [{ ...valid, headers: { 'X-A': 'a\r\nBcc: x@y.z' } }, 422, 'validation_error', 'X-A'],
     [{ ...valid, attachments: [{ filename: 'a.txt', content: '%%%' }] }, 422, 'invalid_attachment', 'base64'],
     [{ ...valid, attachments: [{ filename: 'a.txt', path: 'https://x.io/a' }] }, 422, 'invalid_attachment', 'path'],
-    [{ ...valid, scheduled_at: 'in 1 hour', attachments: [{ filename: 'a.txt', content: 'aGk=' }] }, 422, 'validation_error', 'attachments'],
     [{ ...valid, scheduled_at: 'whenever' }, 422, 'invalid_parameter', 'scheduled_at'],
     [[valid], 422, 'validation_error', 'JSON object'],
   ])('refuses bad input %#', (input, status, name, fragment) => {
@@ -76,9 +75,16 @@ describe('parseSendRequest', () => {
     expect(error.message).toContain(fragment);
   });
 
-  it('refuses attachments and scheduling in a batch, naming the index', () => {
+  it('refuses attachments on a batch email sent at once, naming the index', () => {
     const error = refusal({ ...valid, attachments: [] }, { batch: true, prefix: 'emails[3]: ' });
-    expect(error.message).toMatch(/^emails\[3\]: .*attachments/);
+    expect(error.message).toMatch(/^emails\[3\]: .*attachments.*scheduled_at/);
+  });
+
+  it('takes attachments with scheduled_at, alone or in a batch', () => {
+    for (const options of [{}, { batch: true }]) {
+      const draft = parseSendRequest({ ...valid, scheduled_at: 'in 1 hour', attachments: [{ filename: 'a.txt', content: 'aGk=' }] }, options);
+      expect(draft.attachments.map((a) => [a.filename, a.content.toString()])).toEqual([['a.txt', 'hi']]);
+    }
   });
 });
 

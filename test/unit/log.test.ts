@@ -10,6 +10,7 @@ import type { DeliverDeps } from '../../lambdas/deliver/core';
 import type { IngestDeps } from '../../lambdas/ingest/core';
 import { apiEvent } from '../support/api';
 import type { BusinessMetrics } from '../../lambdas/core/metrics';
+import { powertoolsLines } from '../support/logs';
 
 // The level is read once, when the logger is built (as at a cold start): set before the modules load.
 process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
@@ -23,21 +24,7 @@ const { createIngestHandler } = require('../../lambdas/ingest/core') as typeof i
 const context = (requestId: string): Context =>
   ({ awsRequestId: requestId, functionName: 'sesame-test', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:sesame-test', memoryLimitInMB: '256', getRemainingTimeInMillis: () => 10_000 }) as unknown as Context;
 
-/** Runs `act` and returns the JSON lines written meanwhile (Powertools writes errors and warnings to stderr). */
-async function stdoutLines(act: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
-  const written: string[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  };
-  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
-  try {
-    await act();
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-  return written.join('').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+const stdoutLines = powertoolsLines;
 
 function expectInvocationKeys(lines: Record<string, unknown>[], requestId: string): void {
   expect(lines.length).toBeGreaterThan(0);

@@ -77,7 +77,7 @@ describe('the send function reads where schedules go', () => {
   const env = {
     SESAME_TABLE_NAME: 't', AWS_REGION: 'us-east-1', SESAME_CONFIGURATION_SET: 'sesame', SESAME_WEBHOOK_QUEUE_URL: 'http://127.0.0.1/000000000000/w',
     SESAME_SCHEDULE_GROUP: 'g', SESAME_DISPATCH_QUEUE_ARN: 'arn:aws:sqs:us-east-1:000000000000:d', SESAME_SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/r',
-    SESAME_CONTENT_BUCKET: 'content', SESAME_SES_TENANT_PREFIX: 'sesame',
+    SESAME_CONTENT_BUCKET: 'content', SESAME_STACK_NAME: 'sesame',
   };
 
   it('from SESAME_SCHEDULE_GROUP, SESAME_DISPATCH_QUEUE_ARN and SESAME_SCHEDULER_ROLE_ARN, naming a missing or wrong one', () => {
@@ -86,8 +86,13 @@ describe('the send function reads where schedules go', () => {
     expect(() => readSendConfig({ ...env, SESAME_DISPATCH_QUEUE_ARN: 'https://sqs/queue' })).toThrow(/SESAME_DISPATCH_QUEUE_ARN/);
   });
 
-  it('dispatch sends as the SES tenant of SESAME_SES_TENANT_PREFIX, as send does, and names it when it is missing', () => {
+  it('dispatch sends as the SES tenant named after SESAME_STACK_NAME, as send does, and names it when it is missing', () => {
     expect(readDispatchConfig(env).sesTenantPrefix).toBe('sesame');
-    expect(() => readDispatchConfig({ ...env, SESAME_SES_TENANT_PREFIX: '' })).toThrow(/SESAME_SES_TENANT_PREFIX/);
+    expect(() => readDispatchConfig({ ...env, SESAME_STACK_NAME: '' })).toThrow(/SESAME_STACK_NAME/);
+  });
+
+  it('dispatch reads scheduled attachments from SESAME_CONTENT_BUCKET, and names it when it is missing', () => {
+    expect(readDispatchConfig(env).contentBucket).toBe('content');
+    expect(() => readDispatchConfig({ ...env, SESAME_CONTENT_BUCKET: '' })).toThrow(/SESAME_CONTENT_BUCKET/);
   });
 });

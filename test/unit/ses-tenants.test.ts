@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { readSesTenantConfig } from '../../lambdas/core/config';
-import { SES_TENANT_NAME, reputationPolicyArn, sesArnBeside, sesTenantName } from '../../lambdas/core/domain/ses-tenants';
+import { SES_TENANT_NAME, reputationPolicyArn, sesArnBeside, sesTenantName, sesTenantPrefixOf } from '../../lambdas/core/domain/ses-tenants';
 
 describe('sesTenantName', () => {
   it('is <prefix>-<tenant id>', () => {
@@ -27,9 +27,10 @@ it('builds the ARN of a resource beside a tenant', () => {
   expect(() => sesArnBeside('arn:aws:sns:us-east-1:123456789012:topic', 'identity/a.com')).toThrow(/Not an SES ARN/);
 });
 
-it('reads SESAME_SES_TENANT_PREFIX, refusing what cannot start an SES tenant name', () => {
-  expect(readSesTenantConfig({ SESAME_SES_TENANT_PREFIX: 'Sesame-prod' })).toEqual({ sesTenantPrefix: 'Sesame-prod' });
-  expect(() => readSesTenantConfig({})).toThrow(/SESAME_SES_TENANT_PREFIX/);
-  expect(() => readSesTenantConfig({ SESAME_SES_TENANT_PREFIX: 'has space' })).toThrow(/SESAME_SES_TENANT_PREFIX/);
-  expect(() => readSesTenantConfig({ SESAME_SES_TENANT_PREFIX: 'x'.repeat(27) })).toThrow(/SESAME_SES_TENANT_PREFIX/);
+it('derives the SES tenant prefix from SESAME_STACK_NAME, as the stack does for its grants, within SES tenant names', () => {
+  expect(readSesTenantConfig({ SESAME_STACK_NAME: 'Sesame-prod' })).toEqual({ sesTenantPrefix: 'Sesame-prod' });
+  expect(readSesTenantConfig({ SESAME_STACK_NAME: 'x'.repeat(40) })).toEqual({ sesTenantPrefix: 'x'.repeat(26) });
+  expect(sesTenantPrefixOf('has space.and/dots')).toBe('has-space-and-dots');
+  expect(() => readSesTenantConfig({})).toThrow(/SESAME_STACK_NAME/);
+  expect(() => readSesTenantConfig({ SESAME_SES_TENANT_PREFIX: 'Sesame-prod' })).toThrow(/SESAME_STACK_NAME/);
 });

@@ -1,14 +1,15 @@
 /**
- * The content bucket (S3): a sent email's attachments, one object each, written once and never
- * read back by Sesame itself; readers get a presigned GET URL instead.
+ * The content bucket (S3): an email's attachments, one object each, written once. An email sent at
+ * once never reads them back (SES got them with the email); a scheduled email's are read back once,
+ * by dispatch at the due time. Readers get a presigned GET URL.
  *
  * A presigned URL is signed with the function's credentials. In Lambda those are the role's
  * temporary credentials, and a URL stops working when they expire, whatever its own expiry says:
  * the expiry reported with a URL is the earlier of the two.
  */
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { DOWNLOAD_URL_SECONDS, attachmentKey, downloadDisposition } from '../content';
+import { type ContentStage, DOWNLOAD_URL_SECONDS, attachmentKey, downloadDisposition } from '../content';
 
 /** One attachment to keep: its id and the bytes, with what a download is served with. */
 export interface AttachmentObject {
@@ -22,6 +23,14 @@ export interface DownloadUrl {
   readonly url: string;
   /** ISO time after which the URL no longer works. */
   readonly expiresAt: string;
+}
+
+/** An attachment that should be in the bucket is not (it expired, or was deleted). */
+export class ContentMissingError extends Error {
+  constructor(readonly key: string) {
+    super(`The content bucket has no object ${key}`);
+    this.name = 'ContentMissingError';
+  }
 }
 
 export class ContentStore {
@@ -41,38 +50,57 @@ export class ContentStore {
   }
 
   /**
-   * Writes a sent email's attachments, one PutObject each. Keys are derived from the email and
-   * attachment ids, so a retried send overwrites the same objects with the same bytes.
+   * Writes an email's attachments, one PutObject each, under the prefix of its stage (sent at once,
+   * or scheduled). Keys are derived from the email and attachment ids, so a retried send overwrites
+   * the same objects with the same bytes.
    */
-  async putAttachments(tenantId: string, emailId: string, attachments: readonly AttachmentObject[]): Promise<void> {
+  async putAttachments(tenantId: string, emailId: string, attachments: readonly AttachmentObject[], stage: ContentStage = 'sent'): Promise<void> {
     await Promise.all(attachments.map((a) => this.client().send(new PutObjectCommand({
       Bucket: this.bucket,
-      Key: attachmentKey('sent', tenantId, emailId, a.id),
+      Key: attachmentKey(stage, tenantId, emailId, a.id),
       Body: a.content,
       ContentType: a.contentType,
       ContentDisposition: downloadDisposition(a.filename),
     }))));
   }
 
-  /** Deletes attachments of an email that was not sent (SES refused it). Absent objects are fine. */
-  async removeAttachments(tenantId: string, emailId: string, attachmentIds: readonly string[]): Promise<void> {
+  /** Deletes attachments of an email that was not sent (SES refused it, it was canceled). Absent objects are fine. */
+  async removeAttachments(tenantId: string, emailId: string, attachmentIds: readonly string[], stage: ContentStage = 'sent'): Promise<void> {
     await Promise.all(attachmentIds.map((id) => this.client().send(new DeleteObjectCommand({
-      Bucket: this.bucket, Key: attachmentKey('sent', tenantId, emailId, id),
+      Bucket: this.bucket, Key: attachmentKey(stage, tenantId, emailId, id),
     }))));
+  }
+
+  /**
+   * Reads back the bytes of a scheduled email's attachments (dispatch, at the due time), one
+   * GetObject each, in the order of `attachmentIds`. Throws ContentMissingError if one is gone.
+   */
+  async readAttachments(tenantId: string, emailId: string, attachmentIds: readonly string[], stage: ContentStage = 'scheduled'): Promise<Uint8Array[]> {
+    return Promise.all(attachmentIds.map(async (id) => {
+      const key = attachmentKey(stage, tenantId, emailId, id);
+      try {
+        const { Body } = await this.client().send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        if (!Body) throw new ContentMissingError(key);
+        return await Body.transformToByteArray();
+      } catch (error) {
+        if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') throw new ContentMissingError(key);
+        throw error;
+      }
+    }));
   }
 
   /**
    * A presigned GET URL of one attachment. No request is made: signing is local. The URL expires
    * after `urlSeconds`, or when the credentials that signed it do, whichever comes first.
    */
-  async downloadUrl(tenantId: string, emailId: string, attachmentId: string): Promise<DownloadUrl> {
+  async downloadUrl(tenantId: string, emailId: string, attachmentId: string, stage: ContentStage = 'sent'): Promise<DownloadUrl> {
     const client = this.client();
     const credentials = await client.config.credentials();
     // SigV4 dates have whole seconds: the URL's life starts at the second it was signed in.
     const signedAt = Math.floor(this.now() / 1000) * 1000;
     const url = await getSignedUrl(
       client,
-      new GetObjectCommand({ Bucket: this.bucket, Key: attachmentKey('sent', tenantId, emailId, attachmentId) }),
+      new GetObjectCommand({ Bucket: this.bucket, Key: attachmentKey(stage, tenantId, emailId, attachmentId) }),
       { expiresIn: this.urlSeconds, signingDate: new Date(signedAt) },
     );
     const urlExpiry = signedAt + this.urlSeconds * 1000;

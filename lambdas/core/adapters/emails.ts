@@ -24,6 +24,7 @@ import { EMAIL_LIST_SHARDS, emailIdOfPk, keys, parseListSortKey } from '../table
 import type { EmailStatus } from '../domain/status';
 import type { AttachmentMeta } from '../domain/email';
 import type { ProblemStatus } from '../domain/problem-index';
+import { type ContentStage, contentStageOf, latestDueWithContent } from '../content';
 import { batchGetAll, type Db, expiresAt, isConditionFailure, isLive, queryItems, queryShardsMerged } from './dynamo';
 
 /**
@@ -74,8 +75,22 @@ export interface EmailView extends NewEmail {
   readonly failedReason?: string;
 }
 
-/** The outcome of a conditional move of a scheduled email (cancel, reschedule). */
-export type ScheduleMove = { readonly outcome: 'moved' } | { readonly outcome: 'not_found' } | { readonly outcome: 'not_scheduled'; readonly lastEvent: EmailStatus };
+/**
+ * The outcome of a conditional move of a scheduled email (cancel, reschedule). A cancel that moved
+ * tells which attachments it took off the email (their objects are the caller's to delete); a
+ * reschedule of an email with attachments past the time its content is kept for is `too_late`.
+ */
+export type ScheduleMove =
+  | { readonly outcome: 'moved'; readonly attachments?: readonly AttachmentMeta[] }
+  | { readonly outcome: 'not_found' }
+  | { readonly outcome: 'not_scheduled'; readonly lastEvent: EmailStatus }
+  | { readonly outcome: 'too_late'; readonly latestDueMs: number };
+
+/** An email's attachments and where their bytes are (which prefix of the content bucket). */
+export interface EmailAttachments {
+  readonly stage: ContentStage;
+  readonly attachments: AttachmentMeta[];
+}
 
 /** What a list returns: the email object without its body. */
 export type EmailSummary = Omit<EmailView, 'html' | 'text'>;
@@ -216,20 +231,44 @@ export class EmailStore {
     });
   }
 
-  /** Cancel: `scheduled → canceled`, for this tenant's email only. */
+  /**
+   * Cancel: `scheduled → canceled`, for this tenant's email only. The same write takes the
+   * attachments off the email (a canceled email lists none) and answers them, so the caller can
+   * delete their objects.
+   */
   async cancelScheduled(tenantId: string, emailId: string, nowMs: number): Promise<ScheduleMove> {
-    const moved = await this.move(emailId, 'SET schedule_state = :canceled, canceled_at = :now', 'tenant_id = :t AND schedule_state = :scheduled', {
-      ':canceled': 'canceled', ':scheduled': 'scheduled', ':t': tenantId, ':now': nowMs,
-    });
-    return moved ? { outcome: 'moved' } : this.whyNotMoved(tenantId, emailId);
+    try {
+      const { Attributes } = await this.db.doc.send(new UpdateCommand({
+        TableName: this.db.table,
+        Key: keys.emailMeta(emailId),
+        UpdateExpression: 'SET schedule_state = :canceled, canceled_at = :now REMOVE attachments',
+        ConditionExpression: 'attribute_exists(pk) AND tenant_id = :t AND schedule_state = :scheduled',
+        ExpressionAttributeValues: { ':canceled': 'canceled', ':scheduled': 'scheduled', ':t': tenantId, ':now': nowMs },
+        ReturnValues: 'UPDATED_OLD',
+      }));
+      const removed = (Attributes?.attachments as Record<string, unknown>[] | undefined) ?? [];
+      return { outcome: 'moved', attachments: removed.map(fromAttachmentItem) };
+    } catch (error) {
+      if (isConditionFailure(error)) return this.whyNotMoved(tenantId, emailId);
+      throw error;
+    }
   }
 
-  /** Reschedule: a new due time for this tenant's email, only while it is still scheduled. */
+  /**
+   * Reschedule: a new due time for this tenant's email, only while it is still scheduled. An email
+   * with attachments moves no later than latestDueWithContent (its content's keeping counts from
+   * its creation).
+   */
   async reschedule(tenantId: string, emailId: string, scheduledAt: string): Promise<ScheduleMove> {
     const meta = await this.db.doc.send(new GetCommand({
-      TableName: this.db.table, Key: keys.emailMeta(emailId), ConsistentRead: true, ProjectionExpression: 'created_at',
+      TableName: this.db.table, Key: keys.emailMeta(emailId), ConsistentRead: true, ProjectionExpression: 'tenant_id, created_at, attachments, schedule_state',
     }));
     const createdAt = meta.Item?.created_at as string | undefined;
+    // Only a scheduled email is told it is too late; any other learns why it cannot move at all.
+    if (createdAt !== undefined && meta.Item?.tenant_id === tenantId && meta.Item.schedule_state === 'scheduled' && (meta.Item.attachments as unknown[] | undefined)?.length) {
+      const latestDueMs = latestDueWithContent(Date.parse(createdAt));
+      if (Date.parse(scheduledAt) > latestDueMs) return { outcome: 'too_late', latestDueMs };
+    }
     const moved = createdAt !== undefined && await this.move(emailId, 'SET scheduled_at = :at, expires_at = :x', 'tenant_id = :t AND schedule_state = :scheduled', {
       ':scheduled': 'scheduled', ':t': tenantId, ':at': scheduledAt, ':x': this.expiry(createdAt, scheduledAt),
     });
@@ -302,20 +341,24 @@ export class EmailStore {
       ...(body.html !== undefined ? { html: body.html } : {}),
       ...(body.text !== undefined ? { text: body.text } : {}),
       ...(body.headers !== undefined ? { headers: body.headers } : {}),
+      ...(Array.isArray(meta.attachments) && meta.attachments.length ? { attachments: (meta.attachments as Record<string, unknown>[]).map(fromAttachmentItem) } : {}),
     };
   }
 
   /**
    * The attachments of an email of this tenant, in the order they were sent (empty when it had
-   * none), or undefined (absent, another tenant's, or past retention). One GetItem of META's
-   * small attributes.
+   * none, or was canceled), and where they are kept; or undefined (absent, another tenant's, or
+   * past retention). One GetItem of META's small attributes.
    */
-  async attachments(tenantId: string, emailId: string): Promise<AttachmentMeta[] | undefined> {
+  async attachments(tenantId: string, emailId: string): Promise<EmailAttachments | undefined> {
     const { Item } = await this.db.doc.send(new GetCommand({
-      TableName: this.db.table, Key: keys.emailMeta(emailId), ProjectionExpression: 'tenant_id, expires_at, attachments',
+      TableName: this.db.table, Key: keys.emailMeta(emailId), ProjectionExpression: 'tenant_id, expires_at, attachments, scheduled_at',
     }));
     if (!Item || Item.tenant_id !== tenantId || !isLive(Item as { expires_at?: number }, this.db.now())) return undefined;
-    return ((Item.attachments as Record<string, unknown>[] | undefined) ?? []).map(fromAttachmentItem);
+    return {
+      stage: contentStageOf({ ...(Item.scheduled_at !== undefined ? { scheduledAt: Item.scheduled_at as string } : {}) }),
+      attachments: ((Item.attachments as Record<string, unknown>[] | undefined) ?? []).map(fromAttachmentItem),
+    };
   }
 
   /** A tenant's emails, newest first, by cursor (`after`: older than that email; `before`: newer). */
@@ -397,7 +440,7 @@ export class EmailStore {
 
   private async batchGet(ids: readonly string[], withBody: boolean, consistent = false): Promise<Map<string, Record<string, unknown>>> {
     const wanted = ids.flatMap((id) => [keys.emailMeta(id), keys.emailStatus(id)]);
-    const projection = 'pk, sk, email_id, tenant_id, #f, #t, cc, bcc, reply_to, subject, tags, created_at, expires_at, last_event, message_id, body_chunks, template_id, template_version_id, schedule_state, scheduled_at, failed_reason' + (withBody ? ', body' : '');
+    const projection = 'pk, sk, email_id, tenant_id, #f, #t, cc, bcc, reply_to, subject, tags, created_at, expires_at, last_event, message_id, body_chunks, template_id, template_version_id, schedule_state, scheduled_at, failed_reason' + (withBody ? ', body, attachments' : '');
     const items = await batchGetAll(this.db, wanted, { projection, names: { '#f': 'from', '#t': 'to' }, consistent });
     return new Map(items.map((item) => [`${emailIdOfPk(item.pk as string)}#${item.sk as string}`, item]));
   }

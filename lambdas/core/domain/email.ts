@@ -236,9 +236,6 @@ export function parseSendRequest(input: unknown, options: ParseOptions = {}): Em
   if (scheduledAt !== undefined && readInstant(scheduledAt, Date.now()) === undefined) {
     throw new HttpError(422, 'invalid_parameter', `${prefix}Invalid \`scheduled_at\` field. Use an ISO 8601 date or a time such as \`in 1 min\` or \`tomorrow at 9am\`.`);
   }
-  if (scheduledAt !== undefined && req.attachments !== undefined && req.attachments.length > 0) {
-    throw new HttpError(422, 'validation_error', `${prefix}\`attachments\` cannot be sent with \`scheduled_at\` yet: send the email without scheduling it.`);
-  }
 
   const from = parseMailbox(req.from);
   if (!from) throw new HttpError(422, 'validation_error', `${prefix}Invalid \`from\` field. The email address needs to follow the \`email@example.com\` or \`Name <email@example.com>\` format.`);
@@ -271,7 +268,11 @@ export function parseSendRequest(input: unknown, options: ParseOptions = {}): Em
   }
   if (new Set(tags.map((t) => t.name)).size !== tags.length) throw new HttpError(422, 'validation_error', `${prefix}Tag names must be unique.`);
 
-  if (options.batch && req.attachments !== undefined) throw new HttpError(422, 'validation_error', `${prefix}\`attachments\` are not supported in batch emails.`);
+  // As in Resend, a batch email sent at once carries no attachments; a scheduled one may (its
+  // content waits in the content bucket, as a single email's does).
+  if (options.batch && req.attachments !== undefined && scheduledAt === undefined) {
+    throw new HttpError(422, 'validation_error', `${prefix}\`attachments\` are only supported in batch emails with \`scheduled_at\`.`);
+  }
   const attachments = (req.attachments ?? []).map((a, i): Attachment => {
     if (a.path !== undefined) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: \`path\` is not supported; send the file as base64 \`content\`.`);
     if (a.content === undefined) throw new HttpError(422, 'invalid_attachment', `${prefix}attachments[${i}]: \`content\` is required.`);

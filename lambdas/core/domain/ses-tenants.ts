@@ -9,6 +9,18 @@ import type { SesEvent } from './ses-events';
 /** SES tenant names: up to 64 characters, letters, digits, `-` and `_` (CreateTenant's rule). */
 export const SES_TENANT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Longest prefix of SES tenant names (a tenant id is 36 characters; the name fits in 64). */
+export const MAX_SES_TENANT_PREFIX = 26;
+
+/**
+ * The prefix of a stack's SES tenant names: the stack's name (SESAME_STACK_NAME), characters SES
+ * does not allow as `-`, shortened. Derived by the CDK stack (for its grants) and by the functions
+ * and the admin tool (for the names), so both agree without a variable of its own.
+ */
+export function sesTenantPrefixOf(stackName: string): string {
+  return stackName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, MAX_SES_TENANT_PREFIX);
+}
+
 /**
  * The SES tenant of a Sesame tenant: `<prefix>-<tenant id>`, the prefix being the stack's name.
  * Characters SES does not allow become `-`, and the prefix is shortened so that the name fits in

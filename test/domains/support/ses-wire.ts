@@ -4,9 +4,9 @@
  * so that the real @aws-sdk/client-sesv2 serializes the requests and parses the answers.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { closeServer, listenOnLoopback } from '../../../lambdas/local/listen';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -89,15 +89,11 @@ export async function startSesWire(): Promise<SesWire> {
       },
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
     reply: (...replies) => void queue.push(...replies),
-    close: () => new Promise<void>((resolve, reject) => {
-      server.closeAllConnections();
-      server.close((err) => (err ? reject(err) : resolve()));
-    }),
+    close: () => closeServer(server, 'abort'),
   };
 }
