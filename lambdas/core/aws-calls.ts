@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { API_ROUTES } from './routes';
 
 /** The principals whose calls are evaluated: the stack's functions and the admin tool. */
-export const CALLERS = ['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver', 'verifyDomains', 'dispatch', 'admin'] as const;
+export const CALLERS = ['send', 'domains', 'account', 'snsHttps', 'ingest', 'deliver', 'verifyDomains', 'dispatch', 'inbound', 'admin'] as const;
 export type Caller = (typeof CALLERS)[number];
 
 /** Folder that receives one `<pid>.jsonl` file of recorded calls per process. */
