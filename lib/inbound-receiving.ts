@@ -1,4 +1,4 @@
-import { Aws, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -60,7 +60,7 @@ export class InboundReceiving extends Construct {
     this.ruleSetName = props.ruleSetName ?? `${stack.stackName}-inbound`;
     const ruleArn = stack.formatArn({ service: 'ses', resource: 'receipt-rule-set', resourceName: `${this.ruleSetName}:receipt-rule/${RECEIPT_RULE_NAME}` });
     const ses = new ServicePrincipal('ses.amazonaws.com');
-    const conditions = { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID }, ArnLike: { 'aws:SourceArn': ruleArn } };
+    const conditions = { StringEquals: { 'aws:SourceAccount': stack.account }, ArnLike: { 'aws:SourceArn': ruleArn } };
 
     // SES writes the raw message: only this account's rule, only under inbound/.
     props.bucket.addToResourcePolicy(new PolicyStatement({
@@ -74,7 +74,7 @@ export class InboundReceiving extends Construct {
       action: 'lambda:InvokeFunction',
       functionName: props.inbound.fn.functionArn,
       principal: 'ses.amazonaws.com',
-      sourceAccount: Aws.ACCOUNT_ID,
+      sourceAccount: stack.account,
       sourceArn: ruleArn,
     });
 

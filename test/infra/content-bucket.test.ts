@@ -21,12 +21,12 @@ describe('ContentBucket', () => {
     expect(bucket.Properties?.VersioningConfiguration).toBeUndefined();
   });
 
-  it('expires sent content after the retention, and has no expiration that reaches scheduled content', () => {
+  it('expires sent and received content (and raw received messages) after the retention, and has no expiration that reaches scheduled content', () => {
     const rules = bucket.Properties?.LifecycleConfiguration.Rules as Record<string, unknown>[];
     const expiring = rules.filter((r) => r.ExpirationInDays !== undefined);
-    expect(expiring).toEqual([expect.objectContaining({ Prefix: CONTENT_PREFIXES.sent, ExpirationInDays: 45, Status: 'Enabled' })]);
+    expect(expiring).toEqual([CONTENT_PREFIXES.sent, CONTENT_PREFIXES.received, CONTENT_PREFIXES.inbound].map((Prefix) => expect.objectContaining({ Prefix, ExpirationInDays: 45, Status: 'Enabled' })));
     expect(rules.filter((r) => r.ExpirationInDays !== undefined && !r.Prefix)).toEqual([]);
-    expect(CONTENT_PREFIXES.scheduled.startsWith(CONTENT_PREFIXES.sent)).toBe(false);
+    for (const p of expiring.map((r) => r.Prefix as string)) expect(CONTENT_PREFIXES.scheduled.startsWith(p)).toBe(false);
     expect(rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }));
   });
 
