@@ -13,6 +13,7 @@ import {
 } from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
 import { CONTENT_PREFIXES } from '../lambdas/core/content';
+import { RECEIPT_RULE_NAME } from '../lambdas/core/domain/inbound';
 import { DeadLetterQueue } from './dead-letter-queue';
 import type { SesameFunction } from './sesame-function';
 
@@ -27,8 +28,7 @@ export interface InboundReceivingProps {
   readonly retryAttempts?: number;
 }
 
-/** The one receipt rule's name in Sesame's rule set. */
-export const RECEIPT_RULE_NAME = 'sesame-catch-all';
+export { RECEIPT_RULE_NAME } from '../lambdas/core/domain/inbound';
 
 /**
  * SES receiving, opt-in (CDK context `receiving=true`): Sesame's own receipt rule set with one

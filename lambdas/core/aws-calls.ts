@@ -83,6 +83,7 @@ export function attributedByRoute<E extends { readonly routeKey?: string }, A ex
 const SERVICE_OF_CLIENT: Readonly<Record<string, string>> = {
   DynamoDBClient: 'dynamodb',
   SESv2Client: 'ses',
+  SESClient: 'ses',
   SQSClient: 'sqs',
   SecretsManagerClient: 'secretsmanager',
   SNSClient: 'sns',

@@ -10,6 +10,9 @@
 import * as z from './schema';
 import { derivedId } from './ids';
 
+/** The name of the one receipt rule in Sesame's rule set (lib/inbound-receiving.ts; doctor reads it). */
+export const RECEIPT_RULE_NAME = 'sesame-catch-all';
+
 /** The verdicts SES gives a received message. `DISABLED`: scanning was off for the rule. */
 export const VERDICT_STATUSES = ['PASS', 'FAIL', 'GRAY', 'PROCESSING_FAILED', 'DISABLED'] as const;
 export type VerdictStatus = (typeof VERDICT_STATUSES)[number];
