@@ -9,6 +9,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
 import { attachmentKey, rawMessageKey } from '../../lambdas/core/content';
 import { INLINE_BODY_BYTES, MAX_RECEIVED_ATTACHMENTS, parseReceiptEvent, receivedEmailId } from '../../lambdas/core/domain/inbound';
+import { resendSchemaErrors } from '../support/resend-schema';
 import { RECEIVED_AT, fixtureEvent, receiptEvent, startInboundHarness, type InboundHarness } from './harness';
 
 let h: InboundHarness;
@@ -109,6 +110,7 @@ describe('a message with an attachment, to a receiving domain', () => {
         ],
       },
     });
+    expect(resendSchemaErrors('EmailReceivedEvent', JSON.parse(queued!.payload))).toEqual([]);
     expect(h.counted.filter((c) => c.name === 'EmailsReceived')).toEqual([{ name: 'EmailsReceived', options: { tenantId: acme.tenantId } }]);
     firstDelivery = queued!.delivery_id;
   });
