@@ -193,7 +193,15 @@ export async function startLocalSmtp(options: LocalSmtpOptions): Promise<LocalSm
     },
   });
 
-  const port = await listenOnLoopback(server.server, options.port);
+  // smtp-server re-emits its socket's errors (and a failed bind) on itself: without a listener that would throw.
+  server.on('error', (error: Error) => log.warn('SMTP listener error', { error }));
+  let port: number;
+  try {
+    port = await listenOnLoopback(server.server, options.port);
+  } catch (error) {
+    server.close(() => undefined);
+    throw error;
+  }
   // What was accepted before a restart and not processed: processed now, in the order accepted.
   track((async () => {
     for (const name of spooled) if (!closing) await processFile(path.join(dir, name));
