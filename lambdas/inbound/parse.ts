@@ -131,7 +131,8 @@ export function parseMessage(source: Readable, limits: ParseLimits = {}): Promis
           attachments.push({
             filename: part.filename ?? null,
             contentType: part.contentType || 'application/octet-stream',
-            contentId: part.contentId ?? null,
+            // Without its angle brackets, as the HTML's `cid:` references name it.
+            contentId: part.contentId?.replace(/^<|>$/g, '') || null,
             disposition: part.contentDisposition === 'inline' ? 'inline' : 'attachment',
             content: Buffer.concat(chunks),
           });

@@ -86,7 +86,7 @@ describe('a message with an attachment, to a receiving domain', () => {
     expect(email!.headers['X-Custom']).toBe('kept');
     // In the message's order: the inline image is in the multipart/related part before the attachment.
     expect(email!.attachments.map((a) => [a.filename, a.contentType, a.size, a.disposition, a.contentId])).toEqual([
-      ['logo.png', 'image/png', png.length, 'inline', '<logo@sender>'],
+      ['logo.png', 'image/png', png.length, 'inline', 'logo@sender'],
       ['invoice.pdf', 'application/pdf', pdf.length, 'attachment', null],
     ]);
     expect((await bytesOf(attachmentKey('received', acme.tenantId, id(), email!.attachments[1]!.id))).equals(pdf)).toBe(true);
@@ -105,7 +105,7 @@ describe('a message with an attachment, to a receiving domain', () => {
         to: [`support@${acme.domain}`, 'someone@elsewhere.example'], bcc: [], cc: [`cc@${acme.domain}`],
         received_for: [`support@${acme.domain}`, `cc@${acme.domain}`], message_id: '<invoice-42@sender.example>', subject: 'Invoice 42',
         attachments: [
-          { id: email!.attachments[0]!.id, filename: 'logo.png', content_type: 'image/png', content_disposition: 'inline', content_id: '<logo@sender>' },
+          { id: email!.attachments[0]!.id, filename: 'logo.png', content_type: 'image/png', content_disposition: 'inline', content_id: 'logo@sender' },
           { id: email!.attachments[1]!.id, filename: 'invoice.pdf', content_type: 'application/pdf', content_disposition: 'attachment', content_id: null },
         ],
       },

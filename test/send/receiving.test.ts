@@ -67,7 +67,7 @@ describe('GET /emails/receiving', () => {
       id: first.id, to: [`inbox@${acme.domain}`], from: '"Ann" <ann@sender.example>', created_at: RECEIVED_AT, subject: 'First',
       bcc: [], cc: [], reply_to: [], received_for: [`inbox@${acme.domain}`], message_id: expect.stringMatching(/^<.+>$/),
       attachments: [
-        { id: expect.any(String), filename: 'pic.png', size: png.length, content_type: 'image/png', content_id: '<pic@x>', content_disposition: 'inline' },
+        { id: expect.any(String), filename: 'pic.png', size: png.length, content_type: 'image/png', content_id: 'pic@x', content_disposition: 'inline' },
         { id: expect.any(String), filename: 'data.csv', size: csv.length, content_type: 'text/csv', content_id: null, content_disposition: 'attachment' },
       ],
     });
@@ -149,7 +149,7 @@ describe('GET /emails/receiving/{id}/attachments', () => {
     const one = await get(`/emails/receiving/${first.id}/attachments/${list.body.data[0].id}`);
     expect(one.status).toBe(200);
     expect(resendSchemaErrors('RetrievedAttachment', one.body)).toEqual([]);
-    expect(one.body).toMatchObject({ object: 'attachment', id: list.body.data[0].id, filename: 'pic.png', content_id: '<pic@x>' });
+    expect(one.body).toMatchObject({ object: 'attachment', id: list.body.data[0].id, filename: 'pic.png', content_id: 'pic@x' });
     expect((await download(one.body.download_url)).bytes.equals(png)).toBe(true);
     expect((await get(`/emails/receiving/${first.id}/attachments/${receivedEmailId('x', 'y')}`)).status).toBe(404);
     expect((await get(`/emails/receiving/${first.id}/attachments`, other.key)).status).toBe(404);
