@@ -8,6 +8,7 @@ import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
 import { attachmentKey, rawMessageKey } from '../../lambdas/core/content';
+import { RECEIVED_PUT_CONCURRENCY } from '../../lambdas/core/adapters/content';
 import { INLINE_BODY_BYTES, MAX_RECEIVED_ATTACHMENTS, parseReceiptEvent, receivedEmailId } from '../../lambdas/core/domain/inbound';
 import { resendSchemaErrors } from '../support/resend-schema';
 import { RECEIVED_AT, fixtureEvent, receiptEvent, startInboundHarness, type InboundHarness } from './harness';
@@ -202,7 +203,22 @@ describe('bad MIME never crashes the function: kept raw, with what could be pars
 
   it('more attachments than are kept (within the node guard): the first MAX_RECEIVED_ATTACHMENTS stored, the others counted', async () => {
     const attachments = Array.from({ length: 700 }, (_, i) => ({ filename: `part-${i}.txt`, content: `part ${i}` }));
+    // Hundreds of PutObjects at once exhausted the client's sockets (ECONNRESET): they go a few at a time.
+    let inFlight = 0;
+    let most = 0;
+    h.s3.client.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName !== 'PutObjectCommand') return next(args);
+      most = Math.max(most, ++inFlight);
+      try {
+        return await next(args);
+      } finally {
+        inFlight--;
+      }
+    }, { step: 'initialize', name: 'countInFlightPuts' });
     const email = await receive(await mime({ from: 'x@sender.example', to: `support@${acme.domain}`, subject: 'Many parts', text: 'x', attachments }));
+    h.s3.client.middlewareStack.remove('countInFlightPuts');
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(RECEIVED_PUT_CONCURRENCY);
     expect(email.parseError).toBeUndefined();
     expect(email.attachments).toHaveLength(MAX_RECEIVED_ATTACHMENTS);
     expect(email.attachmentsOmitted).toBe(700 - MAX_RECEIVED_ATTACHMENTS);

@@ -27,6 +27,9 @@ export interface ReceivedBody {
   readonly truncated?: boolean;
 }
 
+/** PutObjects of one received email's attachments at once (the SDK's default agent keeps 50 sockets). */
+export const RECEIVED_PUT_CONCURRENCY = 8;
+
 const receivedBodyKey = (tenantId: string, emailId: string): string => `${emailPrefix('received', tenantId, emailId)}body.json.gz`;
 
 export interface DownloadUrl {
@@ -94,15 +97,26 @@ export class ContentStore {
     await this.client().send(new DeleteObjectCommand({ Bucket: this.bucket, Key: rawMessageKey(sesMessageId) }));
   }
 
-  /** Writes a received email's attachments, one PutObject each, under keys derived from the ids (a redelivery rewrites the same bytes). */
+  /**
+   * Writes a received email's attachments, one PutObject each, under keys derived from the ids (a
+   * redelivery rewrites the same bytes), RECEIVED_PUT_CONCURRENCY at a time: a message may have
+   * hundreds, and as many requests at once would exhaust the client's sockets.
+   */
   async putReceivedAttachments(tenantId: string, emailId: string, attachments: readonly AttachmentObject[]): Promise<void> {
-    await Promise.all(attachments.map((a) => this.client().send(new PutObjectCommand({
-      Bucket: this.bucket,
-      Key: attachmentKey('received', tenantId, emailId, a.id),
-      Body: a.content,
-      ContentType: a.contentType,
-      ContentDisposition: downloadDisposition(a.filename),
-    }))));
+    let next = 0;
+    const worker = async () => {
+      while (next < attachments.length) {
+        const a = attachments[next++]!;
+        await this.client().send(new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: attachmentKey('received', tenantId, emailId, a.id),
+          Body: a.content,
+          ContentType: a.contentType,
+          ContentDisposition: downloadDisposition(a.filename),
+        }));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RECEIVED_PUT_CONCURRENCY, attachments.length) }, worker));
   }
 
   /** Writes a received email's bodies (already capped), gzipped JSON in one object. */
