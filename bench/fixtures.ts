@@ -44,3 +44,16 @@ export const TEST_ADDRESSES = [
 
 /** Every event type an endpoint can subscribe to (one endpoint, subscribed to all). */
 export { EMAIL_EVENT_TYPES as ALL_EVENT_TYPES } from '../lambdas/core/domain/applied-event';
+
+/**
+ * The received scenario: the receipt scenario's content (a 20 KB HTML body, a 100 KB PDF) as a MIME
+ * message someone sends to the bench domain, built by nodemailer's MailComposer.
+ */
+export async function inboundMessage(n = 0): Promise<Buffer> {
+  const { default: MailComposer } = await import('nodemailer/lib/mail-composer');
+  const r = receiptRequest(`support@${BENCH_DOMAIN}`, n) as { subject: string; html: string; text: string; attachments: { filename: string; content: string }[] };
+  return new MailComposer({
+    from: 'Customer <customer@elsewhere.example>', to: `support@${BENCH_DOMAIN}`, subject: `Re: ${r.subject}`, html: r.html, text: r.text,
+    attachments: r.attachments.map((a) => ({ filename: a.filename, content: Buffer.from(a.content, 'base64'), contentType: 'application/pdf' })),
+  }).compile().build();
+}

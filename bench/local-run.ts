@@ -9,6 +9,9 @@
  *    source mapping) and the benchmark's own reads are separate clients and are not counted. What
  *    the handlers log meanwhile is measured in bytes. The items the email leaves are read back
  *    (not counted) for index entries and storage.
+ *    Then one received email's life: receiving turned on for the bench domain, the receipt
+ *    scenario's content received over SMTP (counted the same way, the raw message's size and the
+ *    inbound function's parse CPU measured).
  * 2. Load: 2,000 emails to the four test addresses, sent as batches a few at a time, until every
  *    email reaches its final state and every webhook arrives, or a deadline passes.
  */
@@ -24,7 +27,10 @@ import { keys } from '../lambdas/core/table';
 import { documentClient, s3Client, sesSendClient, sqsClient } from '../lambdas/core/clients';
 import { AwsTally, countRequests } from './aws-counter';
 import { STORAGE_OVERHEAD_BYTES, chunks64k, itemBytes, writeUnits } from './cost';
-import { ALL_EVENT_TYPES, BENCH_DOMAIN, TEST_ADDRESSES, receiptRequest, sendRequest } from './fixtures';
+import { ALL_EVENT_TYPES, BENCH_DOMAIN, TEST_ADDRESSES, inboundMessage, receiptRequest, sendRequest } from './fixtures';
+import { Readable } from 'node:stream';
+import { createTransport } from 'nodemailer';
+import { parseMessage } from '../lambdas/inbound/parse';
 
 /** Retentions (days) of request logs and of emails, as the benchmark prices storage. */
 const REQUEST_LOG_DAYS = 7;
@@ -62,6 +68,12 @@ export interface LifecycleResult {
     readonly request_log_stored_bytes: number;
     readonly counter_write_units: number;
   };
+}
+
+/** A received email's life: its counts, the raw message's size, and the inbound function's parse CPU. */
+export interface InboundLifecycleResult extends LifecycleResult {
+  readonly raw_bytes: number;
+  readonly inbound_parse_cpu_us: number;
 }
 
 export interface LoadResult {
@@ -122,7 +134,7 @@ function isHandlerLog(line: string): boolean {
   }
 }
 
-export async function runLocal(options: { loadEmails: number; batchSize: number; concurrency: number; loadTimeoutMs: number }): Promise<{ lifecycle: LifecycleResult; lifecycle_receipt: LifecycleResult; load: LoadResult }> {
+export async function runLocal(options: { loadEmails: number; batchSize: number; concurrency: number; loadTimeoutMs: number }): Promise<{ lifecycle: LifecycleResult; lifecycle_receipt: LifecycleResult; lifecycle_inbound: InboundLifecycleResult; load: LoadResult }> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const out = captureStdout();
   const dataDir = mkdtempSync(join(tmpdir(), 'sesame-bench-'));
@@ -132,7 +144,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
   // is sent again within the load's deadline; the retries below wait that long.
   process.env.SESAME_SEND_RETRY_WINDOW_MINUTES ??= '1';
   const stack = await startLocal({
-    port: 0, dynamoPort: 0, sesPort: 0, sqsPort: 0, schedulerPort: 0, s3Port: 0, dataDir,
+    port: 0, dynamoPort: 0, sesPort: 0, sqsPort: 0, schedulerPort: 0, s3Port: 0, smtpPort: 0, dataDir,
     domain: BENCH_DOMAIN, region, tableName: 'sesame', topicArn: LOCAL_EVENTS_TOPIC_ARN,
     retentionDays: 30, allowLoopbackWebhooks: true, retrySchedule: '0,5,15,30,60,120,300,300',
   });
@@ -202,9 +214,13 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
       await until('the measured email to settle', () => settled(emailId, expected), 30_000);
       await sleep(500); // anything still in flight for it would show up here
       tally.enabled = false;
+      return collect(emailId, logStart, await appliedEvents(emailId), String(n));
+    };
+    /** What the tally counted since it was reset, the items written read back, and the logs since `logStart`. */
+    const collect = async (emailId: string, logStart: number, sesEvents: number, label: string): Promise<LifecycleResult> => {
       const logLines = out.lines.slice(logStart).filter(isHandlerLog);
       // BENCH_LOG_DUMP=<file>: the measured email's handler lines, to see what each costs.
-      if (process.env.BENCH_LOG_DUMP) writeFileSync(`${process.env.BENCH_LOG_DUMP}.${n}`, logLines.join(''));
+      if (process.env.BENCH_LOG_DUMP) writeFileSync(`${process.env.BENCH_LOG_DUMP}.${label}`, logLines.join(''));
 
       const items = [];
       let indexUnits = 0;
@@ -234,7 +250,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
           stored += itemBytes({ pk, sk, gsi2pk: Item.gsi2pk, gsi2sk: Item.gsi2sk }) + STORAGE_OVERHEAD_BYTES;
         }
         items.push({ key: `${pk.replace(/#.*/, '#')}/${sk.replace(/#.*/, '#')}`, bytes, indexes });
-        if (process.env.BENCH_LOG_DUMP) writeFileSync(`${process.env.BENCH_LOG_DUMP}.${n}.items`, JSON.stringify(Item) + '\n', { flag: 'a' });
+        if (process.env.BENCH_LOG_DUMP) writeFileSync(`${process.env.BENCH_LOG_DUMP}.${label}.items`, JSON.stringify(Item) + '\n', { flag: 'a' });
       }
       const sqsBilled = [...tally.bodyBytes.entries()].filter(([k]) => k.startsWith('sqs:')).flatMap(([, sizes]) => sizes).reduce((s, b) => s + chunks64k(b), 0);
       return {
@@ -248,7 +264,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
         items: items.sort((a, b) => a.key.localeCompare(b.key)),
         sqs_billed_requests: sqsBilled,
         s3_put_bytes: (tally.bodyBytes.get('s3:PutObject') ?? []).reduce((s, b) => s + b, 0),
-        ses_events: await appliedEvents(emailId),
+        ses_events: sesEvents,
         webhooks: receiver!.received.filter((r) => r.emailId === emailId).length,
         log_lines: logLines.length,
         log_bytes: logLines.reduce((s, l) => s + Buffer.byteLength(l, 'utf8'), 0),
@@ -261,6 +277,48 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
     };
     const lifecycle = await measureLife(1, sendRequest);
     const lifecycleReceipt = await measureLife(2, receiptRequest);
+
+    // --- 1b. one received email's life ------------------------------------------------------------
+    // Receiving on for the bench domain; a warm-up message first (caches, connections), then the one
+    // measured: the receipt scenario's content as received mail (20 KB HTML, a 100 KB PDF), over SMTP.
+    const domains = (await api('GET', '/domains')).body.data as { id: string; name: string }[];
+    const benchDomain = domains.find((d) => d.name === BENCH_DOMAIN)!;
+    const patched = await api('PATCH', `/domains/${benchDomain.id}`, { capabilities: { receiving: 'enabled' } });
+    if (patched.status !== 200) throw new Error(`PATCH /domains answered ${patched.status}`);
+    const smtp = createTransport({ host: '127.0.0.1', port: Number(new URL(stack.smtpEndpoint).port), secure: false, ignoreTLS: true });
+    const receiveOne = async (n: number) => {
+      const raw = await inboundMessage(n);
+      await smtp.sendMail({ envelope: { from: 'customer@elsewhere.example', to: [`support@${BENCH_DOMAIN}`] }, raw });
+      let emailId = '';
+      await until('the received email\'s webhook', async () => {
+        const hit = receiver!.received.find((r) => r.type === 'email.received' && !seenInbound.has(r.emailId));
+        if (!hit) return false;
+        const d = await own.send(new GetCommand({ TableName: 'sesame', Key: keys.webhookDelivery(webhookId, hit.id), ConsistentRead: true }));
+        if (d.Item?.status !== 'success') return false;
+        emailId = hit.emailId;
+        seenInbound.add(emailId);
+        return true;
+      }, 30_000);
+      await stack.smtpIdle();
+      return { emailId, raw };
+    };
+    const seenInbound = new Set<string>();
+    await receiveOne(0);
+    await sleep(300);
+    tally.reset();
+    tally.enabled = true;
+    const inboundLogStart = out.lines.length;
+    const received = await receiveOne(1);
+    await sleep(500);
+    tally.enabled = false;
+    const inboundCounts = await collect(received.emailId, inboundLogStart, 0, 'inbound');
+    // The inbound function's CPU on this message: mailparser's work, timed alone in this process.
+    for (let i = 0; i < 3; i++) await parseMessage(Readable.from([received.raw]));
+    const cpuStart = process.cpuUsage();
+    const runs = 10;
+    for (let i = 0; i < runs; i++) await parseMessage(Readable.from([received.raw]));
+    const cpu = process.cpuUsage(cpuStart);
+    const lifecycleInbound: InboundLifecycleResult = { ...inboundCounts, raw_bytes: received.raw.length, inbound_parse_cpu_us: (cpu.user + cpu.system) / runs };
 
     // --- 2. load -----------------------------------------------------------------------------------
     const already = receiver.received.length;
@@ -359,7 +417,7 @@ export async function runLocal(options: { loadEmails: number; batchSize: number;
       timed_out: timedOut,
       retried_batches: Object.fromEntries(retried),
     };
-    return { lifecycle, lifecycle_receipt: lifecycleReceipt, load };
+    return { lifecycle, lifecycle_receipt: lifecycleReceipt, lifecycle_inbound: lifecycleInbound, load };
   } finally {
     await receiver?.close();
     await stack.close();

@@ -11,7 +11,7 @@ import { FULL_VCPU_MB, type Usage, chunks64k, gbSeconds, invocationMs } from './
  * part of a duration costs the same GB-seconds at any memory (invocationMs stretches it), while the
  * I/O wait is billed by memory: ingest and deliver, which mostly wait, are cheapest at the least.
  */
-export const MEMORY_MB = { send: 256, ingest: 128, deliver: 128, dispatch: 128 } as const;
+export const MEMORY_MB = { send: 256, ingest: 128, deliver: 128, dispatch: 128, inbound: 1024 } as const;
 
 export const ASSUMPTIONS = {
   /** Wall time of one call in the same region (ms): the I/O part of each invocation's duration. */
@@ -29,6 +29,8 @@ export const ASSUMPTIONS = {
   platformLogBytesPerInvocation: 0,
   /** Webhook messages per batch the SQS event source mapping hands the deliver function (1: a quiet queue; up to 10 when busy). */
   messagesPerDeliverBatch: 1,
+  /** One S3 request in the same region (ms): the inbound function's GET of the raw message, its PUTs. */
+  s3CallMs: 20,
   /** Emails and their events are kept this long (SESAME_RETENTION_DAYS), in the table and its continuous backups. */
   retentionDays: 30,
 } as const;
@@ -234,6 +236,57 @@ export function scheduledExtraUsages(compute: MeasuredCompute, a: Assumptions = 
     },
     { item: 'DynamoDB write request units (the claim of META)', price: 'dynamoWriteUnit', quantity: 2, basis: 'modelled', note: 'META up to 2 KB with its inline body' },
     { item: 'DynamoDB read request units (consistent read of META and STATUS)', price: 'dynamoReadUnit', quantity: 2, basis: 'modelled' },
+  ];
+}
+
+/** SES bills received mail per email and per started 256 KB chunk of it. */
+export const receivedChunks = (rawBytes: number): number => Math.max(1, Math.ceil(rawBytes / (256 * 1024)));
+
+/** What the local run counted of one received email's life (its webhook included). */
+export interface InboundLife extends CountedLife {
+  /** The raw message's size: SES's chunks, and the object its S3 action writes. */
+  readonly rawBytes: number;
+  /** CPU of the inbound function's work on it (µs), measured: parsing the MIME, mostly. */
+  readonly inboundCpuUs: number;
+}
+
+/**
+ * One received email's life: SES receiving (per email and per 256 KB chunk), the receipt rule's S3
+ * action (one PUT of the raw message, billed to the bucket's owner), the inbound invocation (its
+ * measured CPU at 1,024 MB, plus its I/O at the assumed latencies), what the inbound function
+ * counted (its GET of the raw message, its PUTs of attachments and bodies, its table requests, its
+ * fan-out), the email.received webhook's delivery, and 30 days of storage.
+ */
+export function inboundLifeUsages(life: InboundLife, compute: MeasuredCompute, a: Assumptions = ASSUMPTIONS): Usage[] {
+  const inboundIoMs = ioMs(Object.fromEntries(Object.entries(life.awsRequests).filter(([k]) => !k.startsWith('s3:'))), a)
+    + (life.awsRequests['s3:GetObject'] ?? 0) * a.s3CallMs + (life.awsRequests['s3:PutObject'] ?? 0) * a.s3CallMs;
+  const inboundMs = invocationMs(life.inboundCpuUs / 1000, MEMORY_MB.inbound, inboundIoMs);
+  const d = invocationDurations(compute, a);
+  const deliverInvocations = life.webhooks / a.messagesPerDeliverBatch;
+  const months = a.retentionDays / (365.25 / 12);
+  const s3Stored = life.rawBytes + (life.s3StoredBytes ?? 0);
+  return [
+    { item: 'SES receiving (per email)', price: 'sesReceivedEmail', quantity: 1, basis: 'modelled' },
+    { item: 'SES receiving (256 KB chunks)', price: 'sesReceivedChunk', quantity: receivedChunks(life.rawBytes), basis: 'counted', note: `${life.rawBytes} B raw message` },
+    { item: 'S3 PUT (the receipt rule stores the raw message)', price: 's3PutRequest', quantity: 1, basis: 'modelled', note: 'SES\'s S3 action, billed to the bucket owner' },
+    { item: 'S3 GET (the inbound function reads it)', price: 's3GetRequest', quantity: life.awsRequests['s3:GetObject'] ?? 0, basis: 'counted' },
+    { item: 'S3 PUT requests (attachments and bodies)', price: 's3PutRequest', quantity: life.awsRequests['s3:PutObject'] ?? 0, basis: 'counted', note: 'one per attachment, one for the bodies' },
+    { item: 'Lambda invocations', price: 'lambdaRequest', quantity: 1 + deliverInvocations, basis: 'modelled', note: `inbound 1 (SES's asynchronous invocation), deliver ${deliverInvocations}` },
+    {
+      item: 'Lambda compute (arm64)', price: 'lambdaArmGbSecond', basis: 'modelled',
+      quantity: gbSeconds(MEMORY_MB.inbound, inboundMs) + life.webhooks * gbSeconds(MEMORY_MB.deliver, d.deliver)
+        + a.coldStartShare * gbSeconds(MEMORY_MB.deliver, compute.initMs.deliver * Math.max(1, FULL_VCPU_MB / MEMORY_MB.deliver)),
+      note: `inbound ${inboundMs.toFixed(0)} ms @${MEMORY_MB.inbound} MB (measured parse CPU, plus assumed I/O), deliver ${d.deliver.toFixed(0)} ms @${MEMORY_MB.deliver} MB`,
+    },
+    { item: 'DynamoDB write request units (table)', price: 'dynamoWriteUnit', quantity: life.dynamodbWriteUnits, basis: 'counted', note: 'the received email (put once) and the delivery' },
+    { item: 'DynamoDB write request units (index entries)', price: 'dynamoWriteUnit', quantity: life.dynamodbIndexWriteUnits, basis: 'counted', note: 'gsi2: the received email\'s list entry' },
+    { item: 'DynamoDB read request units', price: 'dynamoReadUnit', quantity: life.dynamodbReadUnits, basis: 'counted', note: 'the recipient\'s domain, the endpoint' },
+    { item: 'SQS requests (fan-out)', price: 'sqsRequest', quantity: life.sqsBilledRequests, basis: 'counted' },
+    { item: 'SQS requests (event source mapping: receive + delete)', price: 'sqsRequest', quantity: 2 * deliverInvocations, basis: 'modelled' },
+    { item: 'CloudWatch Logs ingestion', price: 'logsIngestedGb', quantity: life.logBytes / 1024 ** 3, basis: 'counted', note: `${life.logBytes} B logged by the handlers` },
+    { item: `DynamoDB storage (${a.retentionDays} days)`, price: 'dynamoStorageGbMonth', quantity: (life.dynamodbStoredBytes / 1024 ** 3) * months, basis: 'counted' },
+    { item: `DynamoDB point-in-time recovery (${a.retentionDays} days)`, price: 'dynamoPitrGbMonth', quantity: (life.dynamodbStoredBytes / 1024 ** 3) * months, basis: 'counted' },
+    { item: `S3 storage (${a.retentionDays} days)`, price: 's3StorageGbMonth', quantity: (s3Stored / 1024 ** 3) * months, basis: 'counted', note: `${life.rawBytes} B raw + ${life.s3StoredBytes ?? 0} B attachments and bodies` },
   ];
 }
 

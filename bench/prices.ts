@@ -23,6 +23,11 @@ export const PRICES = {
   /** SES itself, the yardstick: the infrastructure is measured as a share of it. */
   sesEmail: { usd: 0.1, per: 1_000, unit: 'email sent (outbound message)', source: 'https://aws.amazon.com/ses/pricing/' },
 
+  sesReceivedEmail: { usd: 0.1, per: 1_000, unit: 'email received (SES receiving)', source: 'https://aws.amazon.com/ses/pricing/ (Inbound email)' },
+  sesReceivedChunk: {
+    usd: 0.09, per: 1_000, unit: 'incoming mail chunk (each started 256 KB of a received message)', source: 'https://aws.amazon.com/ses/pricing/ (Inbound email)',
+  },
+
   lambdaRequest: { usd: 0.2, per: 1_000_000, unit: 'invocation', source: 'https://aws.amazon.com/lambda/pricing/' },
   lambdaArmGbSecond: {
     usd: 0.0000133334, per: 1, unit: 'GB-second on arm64 (first 7.5 billion GB-s a month)',
@@ -48,6 +53,10 @@ export const PRICES = {
   s3PutRequest: {
     usd: 0.005, per: 1_000, unit: 'S3 Standard PUT request (an attachment written to the content bucket)',
     source: 'https://aws.amazon.com/s3/pricing/ (Requests & data retrievals, S3 Standard: PUT, COPY, POST, LIST)',
+  },
+  s3GetRequest: {
+    usd: 0.0004, per: 1_000, unit: 'S3 Standard GET request (the inbound function reading a raw message)',
+    source: 'https://aws.amazon.com/s3/pricing/ (Requests & data retrievals, S3 Standard: GET, SELECT, and all other requests)',
   },
   s3StorageGbMonth: { usd: 0.023, per: 1, unit: 'GB-month stored in S3 Standard (first 50 TB)', source: 'https://aws.amazon.com/s3/pricing/' },
 

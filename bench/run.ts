@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { buildBundles, FUNCTIONS, type FunctionName, ROOT } from './bundles';
 import { measureInit } from './cold-start';
 import type { CpuResults } from './cpu';
-import type { LifecycleResult, LoadResult } from './local-run';
+import type { InboundLifecycleResult, LifecycleResult, LoadResult } from './local-run';
 import { priceUsages } from './cost';
-import { ASSUMPTIONS, featureUsages, floorCounterWrites, floorLife, isStorage, lifeUsages, scheduledExtraUsages } from './model';
+import { ASSUMPTIONS, featureUsages, floorCounterWrites, floorLife, inboundLifeUsages, isStorage, lifeUsages, scheduledExtraUsages } from './model';
 import { PRICES, READ_ON, REGION } from './prices';
 
 const TARGETS = { bundleRatio: 1.25, initRatio: 1.25, cpuRatio: 1.5, percentOfSes: 7 } as const;
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
 
   // --- 3. one email's life and load -----------------------------------------------------------------
   say(`Local mode: one email's life, counted, then ${LOAD_EMAILS} emails at once ...`);
-  const local = await runTsx<{ lifecycle: LifecycleResult; lifecycle_receipt: LifecycleResult; load: LoadResult }>('bench/local-run.ts', [String(LOAD_EMAILS)]);
+  const local = await runTsx<{ lifecycle: LifecycleResult; lifecycle_receipt: LifecycleResult; lifecycle_inbound: InboundLifecycleResult; load: LoadResult }>('bench/local-run.ts', [String(LOAD_EMAILS)]);
   const life = local.lifecycle;
 
   // --- 4. cost, beside the floor ----------------------------------------------------------------------
@@ -142,6 +142,16 @@ async function main(): Promise<void> {
   const receipt = priced(local.lifecycle_receipt);
   // What scheduling adds to the same email: the schedule, the dispatch queue, the dispatch invocation.
   const scheduledExtra = priceUsages(scheduledExtraUsages(compute));
+  // A received email's life: SES receiving, the raw message in S3, the inbound invocation, email.received.
+  const inb = local.lifecycle_inbound;
+  const inboundUsages = inboundLifeUsages({
+    awsRequests: inb.aws_requests, dynamodbWriteUnits: inb.dynamodb_write_units, dynamodbIndexWriteUnits: inb.dynamodb_index_write_units,
+    dynamodbReadUnits: inb.dynamodb_read_units, dynamodbStoredBytes: inb.dynamodb_stored_bytes, sqsBilledRequests: inb.sqs_billed_requests,
+    s3StoredBytes: inb.s3_put_bytes, sesEvents: 0, webhooks: inb.webhooks, logBytes: inb.log_bytes, sesEventBytes: 0,
+    rawBytes: inb.raw_bytes, inboundCpuUs: inb.inbound_parse_cpu_us,
+  }, compute);
+  const inboundCost = priceUsages(inboundUsages);
+  const sesReceiving = inboundCost.lines.filter((l) => l.price === 'sesReceivedEmail' || l.price === 'sesReceivedChunk').reduce((sum, l) => sum + l.usdPerMillion, 0);
   const lifecycleJson = (l: LifecycleResult, p: ReturnType<typeof priced>) => ({
     aws_requests: l.aws_requests,
     write_units: l.dynamodb_write_units + l.dynamodb_index_write_units,
@@ -198,6 +208,21 @@ async function main(): Promise<void> {
       assumptions: ASSUMPTIONS,
     },
     lifecycle_receipt: lifecycleJson(local.lifecycle_receipt, receipt),
+    lifecycle_inbound: {
+      scenario: 'a message received over SMTP (local mode standing in for SES receiving) with a 20 KB HTML body and a 100 KB PDF, to a domain with receiving on and one endpoint subscribed',
+      raw_bytes: inb.raw_bytes,
+      inbound_parse_cpu_us: round(inb.inbound_parse_cpu_us, 1),
+      aws_requests: inb.aws_requests,
+      dynamodb: { write_units: inb.dynamodb_write_units, index_write_units: inb.dynamodb_index_write_units, read_units: inb.dynamodb_read_units, stored_bytes: inb.dynamodb_stored_bytes, items: inb.items },
+      s3_put_bytes: inb.s3_put_bytes,
+      webhooks: inb.webhooks,
+      log_lines: inb.log_lines,
+      log_bytes: inb.log_bytes,
+      cost_lines: inboundCost.lines.map((l) => ({ item: l.item, quantity: round(l.quantity, 9), usd_per_million: round(l.usdPerMillion, 4), ...(l.note ? { note: l.note } : {}) })),
+      cost_per_million_usd: round(inboundCost.usdPerMillion, 3),
+      ses_receiving_per_million_usd: round(sesReceiving, 3),
+      infrastructure_percent_of_ses_receiving: round(((inboundCost.usdPerMillion - sesReceiving) / sesReceiving) * 100, 2),
+    },
     load: {
       ...local.load,
       seconds: round(local.load.seconds, 1),
@@ -240,6 +265,7 @@ async function main(): Promise<void> {
   say(`floor (one write per email, event and webhook, per API request's log, per counting invocation; the fixed requests; floor CPU): $${floor.usdPerMillion.toFixed(2)} per million; cost to floor ${(cost.usdPerMillion / floor.usdPerMillion).toFixed(2)} (target <= 1.3)`);
   say(`receipt (20 KB HTML + 100 KB PDF): $${receipt.cost.usdPerMillion.toFixed(2)} per million, floor $${receipt.floor.usdPerMillion.toFixed(2)}, ratio ${(receipt.cost.usdPerMillion / receipt.floor.usdPerMillion).toFixed(2)}; ${local.lifecycle_receipt.dynamodb_write_units + local.lifecycle_receipt.dynamodb_index_write_units} WRU, ${local.lifecycle_receipt.dynamodb_read_units} RRU`);
   say(`= ${cost.percentOfSes.toFixed(1)}% of SES's $${(cost.sesUsdPerEmail * 1e6).toFixed(0)} per million (without storage: $${requestsOnly.usdPerMillion.toFixed(2)}, ${requestsOnly.percentOfSes.toFixed(1)}%); target < ${TARGETS.percentOfSes}%: ${mark(cost.percentOfSes < TARGETS.percentOfSes)}`);
+  say(`a received email (${(inb.raw_bytes / 1024).toFixed(0)} KB, one attachment): $${inboundCost.usdPerMillion.toFixed(2)} per million, of which SES receiving $${sesReceiving.toFixed(2)}; the rest is ${(((inboundCost.usdPerMillion - sesReceiving) / sesReceiving) * 100).toFixed(1)}% of SES receiving's price; parse ${(inb.inbound_parse_cpu_us / 1000).toFixed(1)} ms CPU`);
   say(`a scheduled email adds $${scheduledExtra.usdPerMillion.toFixed(2)} per million (the schedule $${(scheduledExtra.lines.find((l) => l.price === 'schedulerInvocation')?.usdPerMillion ?? 0).toFixed(2)}, the dispatch queue, one dispatch invocation, the claim): $${(cost.usdPerMillion + scheduledExtra.usdPerMillion).toFixed(2)} per million in all`);
 
   const ld = local.load;

@@ -4,7 +4,8 @@
  *   retentionDays, sendRetryWindowMinutes, configurationSetPrefix, alarmEmail, snsCertHost, webhookBatchingWindowSeconds,
  *   stackName, logLevel, webhookMaxConcurrency, metricsTenants (comma-separated tenant ids),
  *   route53Zones (`<zone id>:<zone name>` entries: a list in cdk.json, or comma-separated with -c).
- *   requestLogRetentionDays, requestLogs (`false` or `0` turns request logging off).
+ *   requestLogRetentionDays, requestLogs (`false` or `0` turns request logging off),
+ *   receiving (`true` or `1`: SES receiving, docs/inbound.md), receiptRuleSetName.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
@@ -67,6 +68,8 @@ const props: SesameStackProps = {
   route53Zones: zones('route53Zones'),
   requestLogRetentionDays: optionalPositiveInteger('requestLogRetentionDays'),
   requestLogs: !['false', '0', false, 0].includes(app.node.tryGetContext('requestLogs') as string | number | boolean),
+  receiving: ['true', '1', true, 1].includes(app.node.tryGetContext('receiving') as string | number | boolean),
+  receiptRuleSetName: optionalString('receiptRuleSetName'),
 };
 
 new SesameStack(app, optionalString('stackName') ?? 'Sesame', props);

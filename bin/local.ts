@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     schedulerPort: intEnv('SESAME_SCHEDULER_PORT', 8006),
     ...(process.env.SESAME_LOCAL_SCHEDULER_MINUTE_MS ? { schedulerMinuteMs: intEnv('SESAME_LOCAL_SCHEDULER_MINUTE_MS', 60_000, process.env, 1) } : {}),
     s3Port: intEnv('SESAME_S3_PORT', 4569),
+    smtpPort: intEnv('SESAME_SMTP_PORT', 2525),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(projectRoot, dataDir),
     ...(process.env.SESAME_API_KEY ? { apiKey: process.env.SESAME_API_KEY } : {}),
     domain: optionalEnv('SESAME_DOMAIN', 'example.com').toLowerCase(),
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   out(`  DynamoDB     ${stack.dynamoEndpoint}`);
   out(`  SQS          ${stack.sqsEndpoint}`);
   out(`  S3           ${stack.s3Endpoint} (bucket ${LOCAL_CONTENT_BUCKET}: attachments)`);
+  out(`  SMTP         ${stack.smtpEndpoint} (receives mail for domains with receiving on)`);
   out(`  API key      ${stack.apiKey}`);
   out(`  Domain       ${stack.domain} (verified)`);
   out();

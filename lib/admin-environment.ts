@@ -24,6 +24,8 @@ export interface AdminEnvironmentProps {
   readonly secretsKey: ISecret;
   /** The Route 53 zones Sesame writes records into, as SESAME_ROUTE53_ZONES names them ('' for none). */
   readonly route53Zones: string;
+  /** Sesame's receipt rule set ('' when receiving is off). */
+  readonly receiptRuleSet: string;
 }
 
 /**
@@ -50,6 +52,7 @@ export class AdminEnvironment extends Construct {
       SESAME_WEBHOOK_DLQ_URL: props.webhookDeadLetterQueue.queueUrl,
       SESAME_SECRETS_KEY_ARN: props.secretsKey.secretArn,
       SESAME_ROUTE53_ZONES: props.route53Zones,
+      SESAME_RECEIPT_RULE_SET: props.receiptRuleSet,
     };
     const output = new CfnOutput(this, 'Output', {
       value: Object.entries(this.variables).map(([name, value]) => `${name}=${value}`).join(' '),

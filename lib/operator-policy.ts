@@ -23,6 +23,8 @@ export interface OperatorPolicyProps {
   readonly secretsKey: ISecret;
   /** SES tenants are `<prefix>-<tenant id>` (`tenants create`, `show`, `list`, `migrate`). */
   readonly sesTenantPrefix: string;
+  /** SES receiving is on: doctor reads which receipt rule set is active. @default false */
+  readonly receiving?: boolean;
 }
 
 /**
@@ -34,7 +36,7 @@ export interface OperatorPolicyProps {
  * - `dlq redrive`: receive and delete on the dead-letter queues, send to the webhook queue, and
  *   what ingesting an event does (the same table actions, the same fan-out);
  * - `doctor`: read-only checks of the SES account, configuration sets, identities, the topic's
- *   subscriptions, the queues and the signing-secrets key;
+ *   subscriptions, the queues, the signing-secrets key and (receiving on) the active receipt rule set;
  * - `tenants`: this stack's SES tenants (create, suppression settings, reputation policy, resource
  *   associations with the configuration sets and identities, status, suppressed addresses), and one
  *   Scan of the table for `tenants migrate`, which finds tenants made before they were listed.
@@ -90,6 +92,7 @@ export class OperatorPolicy extends Construct {
           resources: [tenants, identities, ...configurationSetArns],
         }),
         new PolicyStatement({ sid: 'SesListTenants', actions: ['ses:ListTenants'], resources: ['*'] }),
+        ...(props.receiving ? [new PolicyStatement({ sid: 'SesActiveReceiptRuleSet', actions: ['ses:DescribeActiveReceiptRuleSet'], resources: ['*'] })] : []),
       ],
     });
     this.acknowledgeWildcards(indexes, identities, `${eventsTopic.topicArn}:*`, tenants, reputationPolicies);
@@ -108,6 +111,6 @@ export class OperatorPolicy extends Construct {
       "This stack's SES tenants, one per Sesame tenant, made by the admin tool: SES appends an id it generates to a tenant's ARN (tenant/<name>/<id>), so tenant/<stack prefix>-* names them.",
     );
     acknowledge(iam5ResourceFinding(this, reputationPolicies), "SES's own managed reputation policies (none, standard, strict), which a tenant's policy is set to.");
-    acknowledge('AwsSolutions-IAM5[Resource::*]', 'ses:GetAccount (sending quota and status) and ses:ListTenants have no resource type: IAM accepts only "*" for them.');
+    acknowledge('AwsSolutions-IAM5[Resource::*]', 'ses:GetAccount (sending quota and status), ses:ListTenants and ses:DescribeActiveReceiptRuleSet have no resource type: IAM accepts only "*" for them.');
   }
 }

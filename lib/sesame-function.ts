@@ -191,6 +191,24 @@ export class SesameFunction extends Construct {
   }
 
   /** Sets SESAME_EVENTS_TOPIC_ARN: the only topic whose events the function accepts. No permission needed. */
+  /**
+   * The inbound function's access to the content bucket: read and delete the raw messages SES
+   * stored under `inbound/`, write received emails' attachments and bodies under `received/`.
+   */
+  bindInboundContent(bucket: IBucket): this {
+    const raw = bucket.arnForObjects(contentObjectPattern('inbound'));
+    const received = bucket.arnForObjects(contentObjectPattern('received'));
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject', 's3:DeleteObject'], resources: [raw] }));
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [received] }));
+    for (const arn of [raw, received]) {
+      this.acknowledge(
+        iam5ResourceFinding(this, arn),
+        'Raw messages are keyed by the SES message id, received content by tenant and email ids made at run time, so the grant names a key prefix of the bucket (inbound/* or received/*: lambdas/core/content.ts), not single objects.',
+      );
+    }
+    return this.setEnv('SESAME_CONTENT_BUCKET', bucket.bucketName);
+  }
+
   bindEventsTopic(topic: ITopic): this {
     return this.setEnv('SESAME_EVENTS_TOPIC_ARN', topic.topicArn);
   }
@@ -291,6 +309,11 @@ export class SesameFunction extends Construct {
         },
       }));
     }
+    // Turning receiving on looks for MX records the domain has already (another provider's mail).
+    this.fn.addToRolePolicy(new PolicyStatement({
+      actions: ['route53:ListResourceRecordSets'],
+      resources: zones.map((zone) => Stack.of(this).formatArn({ service: 'route53', region: '', account: '', resource: 'hostedzone', resourceName: zone.id })),
+    }));
     return this.setEnv('SESAME_ROUTE53_ZONES', zones.map((z) => `${z.id}:${z.name}`).join(','));
   }
 

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { DEFAULT_RETRY_SCHEDULE, DEFAULT_SEND_RETRY_WINDOW_MINUTES, parseMetricsTenants } from '../lambdas/core/config';
@@ -18,6 +18,8 @@ import { SesameFunction, type SesameFunctionProps } from './sesame-function';
 import { SesameTable } from './sesame-table';
 import { WebhookQueue } from './webhook-queue';
 import { EmailScheduler } from './email-scheduler';
+import { InboundReceiving } from './inbound-receiving';
+import { RECEIVING_REGIONS } from '../lambdas/core/domain/dns';
 
 export interface SesameStackProps extends StackProps {
   /** Days emails and their events are kept (SESAME_RETENTION_DAYS). @default 30 */
@@ -65,6 +67,14 @@ export interface SesameStackProps extends StackProps {
   readonly route53Zones?: readonly HostedZone[];
   /** Dispatch invocations at most at once, sending scheduled emails (2 to 1000). @default 5 */
   readonly dispatchMaxConcurrency?: number;
+  /**
+   * SES receiving (CDK context `receiving=true`): the inbound function, Sesame's receipt rule set with
+   * its catch-all rule (not activated: see lib/inbound-receiving.ts), and what the API needs to read
+   * received emails. @default false
+   */
+  readonly receiving?: boolean;
+  /** Name of Sesame's receipt rule set. @default `<stack name>-inbound` */
+  readonly receiptRuleSetName?: string;
 }
 
 /** Memory of the functions that mostly wait (ingest, deliver): Lambda's least. */
@@ -75,7 +85,10 @@ export type SesameFunctionName = 'send' | 'domains' | 'account' | 'snsHttps' | '
 
 /** The Sesame stack: composes the constructs of lib/ and wires each function to what it uses. */
 export class SesameStack extends Stack {
-  readonly functions: Readonly<Record<SesameFunctionName, SesameFunction>>;
+  /** The stack's functions; `inbound` only with receiving on. */
+  readonly functions: Readonly<Record<SesameFunctionName, SesameFunction>> & { readonly inbound?: SesameFunction };
+  /** SES receiving, when on. */
+  readonly receiving?: InboundReceiving;
   readonly table: SesameTable;
   readonly events: SesEvents;
   readonly webhooks: WebhookQueue;
@@ -176,7 +189,12 @@ export class SesameStack extends Stack {
     // The console's page and assets (no grant: the browser calls the API with the user's key).
     const consoleFn = new ConsoleSite(this, 'Console', { logLevel: props.logLevel, metricsNamespace }).function;
 
-    this.functions = { send, domains, account, snsHttps, ingest, deliver, verifyDomains, dispatch, console: consoleFn };
+    // Received mail: parses MIME (up to 40 MB) and writes attachments, so more memory (and CPU) than the waiting functions.
+    const inbound = props.receiving
+      ? fn('Inbound', 'inbound', { description: 'Sesame: stores received email', memorySize: 1024, timeout: Duration.seconds(120), environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule } })
+      : undefined;
+
+    this.functions = { send, domains, account, snsHttps, ingest, deliver, verifyDomains, dispatch, console: consoleFn, ...(inbound ? { inbound } : {}) };
 
     this.table = new SesameTable(this, 'Table');
     this.webhooks = new WebhookQueue(this, 'Webhooks', {
@@ -212,6 +230,18 @@ export class SesameStack extends Stack {
     // and signs their download URLs; dispatch reads a scheduled email's back at its due time.
     send.bindContent(this.content.bucket, 'rw', ['sent', 'scheduled']);
     dispatch.bindContent(this.content.bucket, 'r', ['scheduled']);
+    if (inbound) {
+      // The inbound function: domains by name, its email item, subscribers through gsi1 (the fan-out).
+      inbound.bindTable(table, { items: ['GetItem', 'PutItem'], queryIndexes: true });
+      inbound.bindInboundContent(this.content.bucket);
+      inbound.bindWebhookQueue(webhooks.queue, 'send');
+      // GET /emails/receiving/{id}: the bodies, inline images, and presigned URLs of attachments and raw messages.
+      send.bindContent(this.content.bucket, 'r', ['received', 'inbound']);
+      this.receiving = new InboundReceiving(this, 'Receiving', { bucket: this.content.bucket, inbound, ruleSetName: props.receiptRuleSetName });
+      if (!Token.isUnresolved(this.region) && !RECEIVING_REGIONS.includes(this.region)) {
+        Annotations.of(this).addWarningV2('sesame:receivingRegion', `SES may not receive email in ${this.region}: check AWS's list of email receiving endpoints (docs/inbound.md).`);
+      }
+    }
     domains.bindIdentityManagement(events.configurationSetPrefix);
     verifyDomains.bindIdentityReads();
     if (props.route53Zones?.length) domains.bindRoute53Zones(props.route53Zones);
@@ -233,12 +263,13 @@ export class SesameStack extends Stack {
       webhookQueue: webhooks.queue,
       deadLetterQueues: [events.subscriptionDeadLetterQueue.queue, events.ingestFailureQueue.queue, webhooks.deadLetterQueue.queue],
       eventsTopic: events.topic,
+      receiving: this.receiving !== undefined,
       configurationSetArns: events.configurationSetArns,
       secretsKey,
       sesTenantPrefix,
     });
     this.alarms = new SesameAlarms(this, 'Alarms', {
-      deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue, this.scheduler.deadLetterQueue],
+      deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue, this.scheduler.deadLetterQueue, ...(this.receiving ? [this.receiving.failureQueue] : [])],
       alarmEmail: props.alarmEmail,
     });
 
@@ -271,6 +302,11 @@ export class SesameStack extends Stack {
       eventsDeadLetterQueue: events.subscriptionDeadLetterQueue.queue, ingestFailureQueue: events.ingestFailureQueue.queue,
       webhookQueue: webhooks.queue, webhookDeadLetterQueue: webhooks.deadLetterQueue.queue, secretsKey,
       route53Zones: (props.route53Zones ?? []).map((z) => `${z.id}:${z.name}`).join(','),
+      receiptRuleSet: this.receiving?.ruleSetName ?? '',
     });
+    if (this.receiving) {
+      new CfnOutput(this, 'ReceiptRuleSetName', { value: this.receiving.ruleSetName, description: 'Sesame\'s SES receipt rule set: activate it with aws ses set-active-receipt-rule-set (docs/inbound.md)' });
+      new CfnOutput(this, 'InboundDlqUrl', { value: this.receiving.failureQueue.queue.queueUrl, description: 'SES receipt events the inbound function could not process' });
+    }
   }
 }

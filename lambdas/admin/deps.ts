@@ -1,5 +1,6 @@
 /** The admin tool's adapters, from the same configuration as the handlers. */
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SESClient } from '@aws-sdk/client-ses';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { readCoreConfig, readSesTenantConfig, requireEnv } from '../core/config';
@@ -33,6 +34,7 @@ function doctorDeps(): DoctorDeps {
     ...(config.tableName !== undefined ? { domains: new DomainStore(createDb(documentClient(), config.tableName)) } : {}),
     identities: new SesIdentities(sesClient()),
     ...(config.route53Zones !== undefined ? { route53: new Route53Client({}) } : {}),
+    ...(config.receiptRuleSet !== undefined ? { sesReceipt: recordAwsCalls(new SESClient({})) } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * message that carries the fix; a check is a small function over the adapters it reads.
  */
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { SESClient } from '@aws-sdk/client-ses';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -44,6 +45,8 @@ export interface DoctorDeps {
   readonly identities: Pick<IdentityService, 'get'>;
   /** Present when SESAME_ROUTE53_ZONES names zones. */
   readonly route53?: Pick<Route53Client, 'send'>;
+  /** SES (v1 API: receipt rules have no v2 API); present when SESAME_RECEIPT_RULE_SET names Sesame's rule set. */
+  readonly sesReceipt?: Pick<SESClient, 'send'>;
 }
 
 /** A group of checks; `name` stands for the group when it throws. */

@@ -24,6 +24,7 @@ export const DOCTOR_ENV = {
   SESAME_SECRETS_KEY_ARN: 'the Secrets Manager secret holding the key of webhook signing secrets',
   SESAME_SECRETS_KEY: 'that key itself (local mode and tests)',
   SESAME_ROUTE53_ZONES: 'the Route 53 zones Sesame writes domain records into (`<zone id>:<zone name>,...`; empty: none)',
+  SESAME_RECEIPT_RULE_SET: "Sesame's SES receipt rule set (empty: receiving is off for the stack)",
 } as const;
 
 export type DoctorVariable = keyof typeof DOCTOR_ENV;
@@ -42,6 +43,8 @@ export interface DoctorConfig {
   readonly secretsKey?: string;
   /** SESAME_ROUTE53_ZONES as given (doctor-route53.ts reads it). */
   readonly route53Zones?: string;
+  /** SESAME_RECEIPT_RULE_SET: Sesame's receipt rule set, when receiving is on. */
+  readonly receiptRuleSet?: string;
 }
 
 export function readDoctorConfig(env: Env = process.env): DoctorConfig {
@@ -60,6 +63,7 @@ export function readDoctorConfig(env: Env = process.env): DoctorConfig {
     secretsKeyArn: pick('SESAME_SECRETS_KEY_ARN'),
     secretsKey: pick('SESAME_SECRETS_KEY'),
     route53Zones: pick('SESAME_ROUTE53_ZONES'),
+    receiptRuleSet: pick('SESAME_RECEIPT_RULE_SET'),
   };
   const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
   return { local: flagEnv('SESAME_LOCAL', env), ...present };

@@ -17,6 +17,7 @@ import { checkDeadLetterQueues } from './doctor-queues';
 import { checkDomains } from './doctor-domains';
 import { checkSecretsKey } from './doctor-secrets';
 import { checkRoute53Zones } from './doctor-route53';
+import { checkReceiving } from './doctor-receiving';
 
 export const CHECKS: readonly Check[] = [
   { name: 'ses account', run: checkAccount },
@@ -26,6 +27,7 @@ export const CHECKS: readonly Check[] = [
   { name: 'domains', run: checkDomains },
   { name: 'secrets key', run: checkSecretsKey },
   { name: 'route53 zones', run: checkRoute53Zones },
+  { name: 'receiving', run: checkReceiving },
 ];
 
 /** Runs every check (at once: they read different services), in a stable order. */

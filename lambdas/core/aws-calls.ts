@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { API_ROUTES } from './routes';
 
 /** The principals whose calls are evaluated: the stack's functions and the admin tool. */
-export const CALLERS = ['send', 'domains', 'account', 'snsHttps', 'console', 'ingest', 'deliver', 'verifyDomains', 'dispatch', 'admin'] as const;
+export const CALLERS = ['send', 'domains', 'account', 'snsHttps', 'console', 'ingest', 'deliver', 'verifyDomains', 'dispatch', 'inbound', 'admin'] as const;
 export type Caller = (typeof CALLERS)[number];
 
 /** Folder that receives one `<pid>.jsonl` file of recorded calls per process. */
@@ -83,6 +83,7 @@ export function attributedByRoute<E extends { readonly routeKey?: string }, A ex
 const SERVICE_OF_CLIENT: Readonly<Record<string, string>> = {
   DynamoDBClient: 'dynamodb',
   SESv2Client: 'ses',
+  SESClient: 'ses',
   SQSClient: 'sqs',
   SecretsManagerClient: 'secretsmanager',
   SNSClient: 'sns',

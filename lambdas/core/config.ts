@@ -160,6 +160,15 @@ export function readDispatchConfig(env: Env = process.env): DispatchConfig {
   };
 }
 
+/** The inbound function (SES receiving): reads raw messages and writes received emails' content, queues email.received. */
+export interface InboundConfig extends CoreConfig, WebhookQueueConfig {
+  readonly contentBucket: string;
+}
+
+export function readInboundConfig(env: Env = process.env): InboundConfig {
+  return { ...readCoreConfig(env), ...readWebhookQueueConfig(env), contentBucket: requireEnv('SESAME_CONTENT_BUCKET', env) };
+}
+
 /** The topic local mode's events come from, when SESAME_EVENTS_TOPIC_ARN is not set there. */
 export const LOCAL_EVENTS_TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:sesame-events';
 

@@ -7,6 +7,10 @@
  *
  *   emails/<tenant>/<email>/attachments/<attachment>      an email sent at once
  *   scheduled/<tenant>/<email>/attachments/<attachment>   an email accepted with a schedule
+ *   inbound/<SES message id>                              a received message, raw, as SES's receipt
+ *                                                         rule (or local mode's SMTP listener) wrote
+ *                                                         it, before any tenant is known
+ *   received/<tenant>/<email>/attachments/<attachment>    a received email's attachment
  *
  * Each prefix has its own expiration rule, counted by S3 from the object's write. Content of an
  * email sent at once expires after the retention, as the email. Content of a scheduled email is
@@ -25,12 +29,19 @@ export const CONTENT_PREFIXES = {
   sent: 'emails/',
   /** Content of emails accepted with a schedule: kept through the wait, then the retention. */
   scheduled: 'scheduled/',
+  /** Content of received emails (their attachments): expires after the retention. */
+  received: 'received/',
+  /** Raw received messages, written by SES's receipt rule: expires after the retention. */
+  inbound: 'inbound/',
 } as const;
 
 export type ContentStage = keyof typeof CONTENT_PREFIXES;
 
+/** The stages of an email Sesame sends: at once, or on its schedule. */
+export type SendingStage = Extract<ContentStage, 'sent' | 'scheduled'>;
+
 /** Where an email's content is kept: under `scheduled/` if it was accepted with a due time. */
-export const contentStageOf = (email: { readonly scheduledAt?: string }): ContentStage => (email.scheduledAt !== undefined ? 'scheduled' : 'sent');
+export const contentStageOf = (email: { readonly scheduledAt?: string }): SendingStage => (email.scheduledAt !== undefined ? 'scheduled' : 'sent');
 
 /** Days of margin on the scheduled prefix's expiry (S3 expires at the midnight UTC after the day count; clocks differ). */
 const SCHEDULED_MARGIN_DAYS = 1;
@@ -41,7 +52,7 @@ const SCHEDULED_MARGIN_DAYS = 1;
  * so that it outlives its email, whose retention counts from the due time.
  */
 export function contentExpiryDays(stage: ContentStage, retentionDays: number): number {
-  return stage === 'sent' ? retentionDays : retentionDays + MAX_SCHEDULE_AHEAD_DAYS + SCHEDULED_MARGIN_DAYS;
+  return stage === 'scheduled' ? retentionDays + MAX_SCHEDULE_AHEAD_DAYS + SCHEDULED_MARGIN_DAYS : retentionDays;
 }
 
 /**
@@ -52,12 +63,24 @@ export function contentExpiryDays(stage: ContentStage, retentionDays: number): n
 export const latestDueWithContent = (createdMs: number): number => roundUpToMinute(createdMs + MAX_SCHEDULE_AHEAD_DAYS * 86_400_000);
 
 /** The key of one attachment of one email. */
-export function attachmentKey(stage: ContentStage, tenantId: string, emailId: string, attachmentId: string): string {
+export function attachmentKey(stage: Exclude<ContentStage, 'inbound'>, tenantId: string, emailId: string, attachmentId: string): string {
   return `${emailPrefix(stage, tenantId, emailId)}attachments/${attachmentId}`;
 }
 
+/**
+ * The raw message SES stored for a received email: the receipt rule's S3 action writes it under
+ * its object key prefix (`inbound/`) followed by SES's message id.
+ */
+export function rawMessageKey(sesMessageId: string): string {
+  if (!isSesMessageId(sesMessageId)) throw new Error('invalid SES message id for a content key');
+  return `${CONTENT_PREFIXES.inbound}${sesMessageId}`;
+}
+
+/** SES's message ids are letters, digits and dashes; nothing that could leave the prefix. */
+export const isSesMessageId = (id: string): boolean => /^[A-Za-z0-9_-]{1,128}$/.test(id);
+
 /** Everything of one email in one stage starts with this. */
-export function emailPrefix(stage: ContentStage, tenantId: string, emailId: string): string {
+export function emailPrefix(stage: Exclude<ContentStage, 'inbound'>, tenantId: string, emailId: string): string {
   for (const [name, part] of [['tenant', tenantId], ['email', emailId]] as const) {
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(part)) throw new Error(`invalid ${name} id for a content key`);
   }

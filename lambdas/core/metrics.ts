@@ -30,6 +30,10 @@ export const BUSINESS_METRICS = {
   WebhooksRetried: undefined,
   /** Webhook deliveries given up (schedule spent, 410 Gone, endpoint disabled). */
   WebhooksFailed: undefined,
+  /** Received emails stored for a tenant (one per tenant a message was for; a redelivery is not counted again). */
+  EmailsReceived: undefined,
+  /** Received mail not kept, by why: `no_receiving_domain` (per recipient), `virus` (per message). */
+  InboundDropped: 'reason',
 } as const satisfies Record<string, 'reason' | 'type' | undefined>;
 
 export type MetricName = keyof typeof BUSINESS_METRICS;

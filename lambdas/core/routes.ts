@@ -27,6 +27,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   route('POST /emails/{id}/cancel', 'send'),
   route('GET /emails/{id}/attachments', 'send'),
   route('GET /emails/{id}/attachments/{attachment_id}', 'send'),
+  route('GET /emails/receiving', 'send'),
+  route('GET /emails/receiving/{id}', 'send'),
+  route('GET /emails/receiving/{id}/attachments', 'send'),
+  route('GET /emails/receiving/{id}/attachments/{attachment_id}', 'send'),
 
   route('POST /domains', 'domains'),
   route('GET /domains', 'domains'),

@@ -32,6 +32,7 @@
  * | metric counters      | `MC#<tenant>#<shard>`      | `H#<hour, UTC>`     | ADDed once per ingest batch; see below |
  * | suppression claim    | `SE#<tenant>#<address>`    | `SUPPRESSION`       | one per lower-cased address; gsi1 by origin |
  * | suppression by id    | `SU#<suppression id>`      | `SUPPRESSION`       | gsi1: `T#<tenant>#SUPPRESSIONS` / created |
+ * | received email       | `RE#<received email id>`   | `RECEIVED`          | written once; gsi2 (keys only, sharded) for listing |
  *
  * Domains (lambdas/core/adapters/domains.ts). A name, its parent domains and its subdomains belong
  * to one tenant, checked with no scan and no transaction:
@@ -89,6 +90,11 @@
  * METRIC_SHARDS shard, whose number attributes are the counts; ingestion ADDs to it, a read Queries
  * each shard over the range's hours. The STATUS write that applies an event tells whether it is the
  * email's first of its type (the unique opens and clicks).
+ *
+ * Received emails (lambdas/core/adapters/received-emails.ts, docs/inbound.md). One item per tenant
+ * and SES message, its id derived from both, put once with `attribute_not_exists(pk)`: a redelivered
+ * receipt event finds it and changes nothing. Listed like emails, through sharded keys-only gsi2
+ * entries (`T#<tenant>#RE#<shard>` / `<created_at>#<id>`).
  *
  * Suppressions (lambdas/core/adapters/suppressions.ts). A tenant's suppression list beside its SES
  * tenant's list, in Resend's shape. The claim `SE#<tenant>#<lower-cased address>` is written with
@@ -218,6 +224,9 @@ export const keys = {
   suppressionByAddress: (tenantId: string, address: string) => ({ pk: `SE#${tenantId}#${address.toLowerCase()}`, sk: 'SUPPRESSION' }),
   suppressionById: (suppressionId: string) => ({ pk: `SU#${suppressionId}`, sk: 'SUPPRESSION' }),
   /** gsi1 partition of a tenant's suppressions, all of them or those of one origin. */
+  receivedEmail: (emailId: string) => ({ pk: `RE#${emailId}`, sk: 'RECEIVED' }),
+  /** gsi2 partition of one shard of a tenant's received emails. */
+  receivedList: (tenantId: string, shard: number) => `T#${tenantId}#RE#${shard}`,
   tenantSuppressions: (tenantId: string, origin?: string) => `T#${tenantId}#SUPPRESSIONS${origin === undefined ? '' : `#${origin}`}`,
 };
 

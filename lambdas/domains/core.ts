@@ -122,6 +122,7 @@ export async function createDomain(deps: DomainsDeps & SesTenantDeps, auth: Auth
     id: newId(), name: input.name, tenantId: auth.tenantId, status: 'not_started', verifiedForSending: false,
     region: deps.region, openTracking: input.openTracking, clickTracking: input.clickTracking, tls: input.tls,
     customReturnPath: input.customReturnPath, records: [], createdAt: new Date(deps.now()).toISOString(),
+    ...(input.receiving ? { receiving: true } : {}),
   };
   const claim = await deps.domains.claim(draft);
   if (!claim.claimed) {
@@ -246,18 +247,24 @@ export async function verifyDomain(deps: DomainsDeps, auth: AuthContext, id: str
 }
 
 /**
- * Tracking and TLS take effect on the next send: the send path picks the configuration set from
+ * Receiving takes effect on the next message SES receives for the domain (the inbound function
+ * reads the domain for each one). Tracking and TLS take effect on the next send: the send path picks the configuration set from
  * them. A change fires `domain.updated`; a body that changes nothing writes nothing.
  */
 export async function updateDomain(deps: DomainsDeps, auth: AuthContext, id: string, input: UpdateDomainInput, log: Logger): Promise<DomainRecord> {
   let domain: StoredDomain | undefined = await ownDomain(deps, auth, id);
   for (let attempt = 0; attempt < CHANGE_ATTEMPTS && domain; attempt++) {
-    const after: StoredDomain = { ...domain, ...input };
-    const same = after.openTracking === domain.openTracking && after.clickTracking === domain.clickTracking && (after.tls ?? 'opportunistic') === (domain.tls ?? 'opportunistic');
+    // Turning receiving on looks for MX records the domain has in its Route 53 zone (when Sesame knows the zone).
+    const turningOn = input.receiving === true && !domain.receiving;
+    const existingMx = turningOn ? await deps.dns?.mxRecords?.(domain.name) : undefined;
+    const update = { ...input, ...(existingMx !== undefined ? { existingMx } : {}) };
+    const after: StoredDomain = { ...domain, ...update };
+    const same = after.openTracking === domain.openTracking && after.clickTracking === domain.clickTracking && (after.tls ?? 'opportunistic') === (domain.tls ?? 'opportunistic')
+      && Boolean(after.receiving) === Boolean(domain.receiving);
     if (same) return domain;
     await flushOutbox(deps, domain);
     const event = domainUpdated(after, new Date(deps.now()).toISOString());
-    if (await deps.domains.updateSettings(domain, input, { event, checkAt: retryTime(deps) })) {
+    if (await deps.domains.updateSettings(domain, update, { event, checkAt: retryTime(deps) })) {
       log.info('domain updated', { domainId: domain.id });
       await queueEvent(deps, after, event, log);
       return after;

@@ -9,6 +9,7 @@ import { isValidDomain } from '../core/domain/email';
 import type { TlsMode } from '../core/adapters/domains';
 
 export interface CreateDomainInput {
+  readonly receiving?: boolean;
   readonly name: string;
   readonly customReturnPath: string;
   readonly openTracking: boolean;
@@ -17,6 +18,8 @@ export interface CreateDomainInput {
 }
 
 export interface UpdateDomainInput {
+  /** Resend's `capabilities.receiving`. */
+  readonly receiving?: boolean;
   readonly openTracking?: boolean;
   readonly clickTracking?: boolean;
   readonly tls?: TlsMode;
@@ -59,7 +62,6 @@ function schemaError(error: z.core.$ZodError, input: unknown): HttpError {
 const unsupported = (message: string) => new HttpError(422, 'validation_error', message);
 
 function checkSettings(s: Settings): void {
-  if (s.capabilities?.receiving === 'enabled') throw unsupported('Receiving emails is not supported: `capabilities.receiving` must be `disabled`.');
   if (s.capabilities?.sending === 'disabled') throw unsupported('A domain that cannot send is not supported: `capabilities.sending` must be `enabled`.');
   if (s.tracking_subdomain !== undefined) {
     throw unsupported('`tracking_subdomain` is not supported: open and click tracking use the links of the SES configuration set.');
@@ -96,7 +98,10 @@ export function parseCreateDomain(input: unknown, region: string): CreateDomainI
     throw new HttpError(422, 'validation_error', 'Invalid `custom_return_path` field: the return path domain would be longer than a domain name may be.');
   }
   checkSettings(body);
-  return { name, customReturnPath, openTracking: body.open_tracking ?? false, clickTracking: body.click_tracking ?? false, tls: body.tls ?? 'opportunistic' };
+  return {
+    name, customReturnPath, openTracking: body.open_tracking ?? false, clickTracking: body.click_tracking ?? false, tls: body.tls ?? 'opportunistic',
+    ...(body.capabilities?.receiving === 'enabled' ? { receiving: true } : {}),
+  };
 }
 
 /** PATCH /domains/{id}. An empty body changes nothing. */
@@ -108,5 +113,6 @@ export function parseUpdateDomain(input: unknown): UpdateDomainInput {
     ...(parsed.data.open_tracking !== undefined ? { openTracking: parsed.data.open_tracking } : {}),
     ...(parsed.data.click_tracking !== undefined ? { clickTracking: parsed.data.click_tracking } : {}),
     ...(parsed.data.tls !== undefined ? { tls: parsed.data.tls } : {}),
+    ...(parsed.data.capabilities?.receiving !== undefined ? { receiving: parsed.data.capabilities.receiving === 'enabled' } : {}),
   };
 }

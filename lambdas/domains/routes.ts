@@ -8,14 +8,14 @@ import { HttpError, notFound } from '../core/errors';
 import { parseJsonBody } from '../core/domain/email';
 import { isId } from '../core/domain/ids';
 import type { DomainRecord } from '../core/adapters/domains';
-import { dmarcAdvice, resendDomainStatus } from '../core/domain/dns';
+import { dmarcAdvice, recordsOf, resendDomainStatus } from '../core/domain/dns';
 import { type DomainsDeps, type SesTenantDeps, createDomain, deleteDomain, getDomain, listDomains, updateDomain, verifyDomain } from './core';
 import { parseCreateDomain, parseUpdateDomain } from './requests';
 
 export type DomainRouteDeps = DomainsDeps & SesTenantDeps;
 
-/** Sesame domains send and do not receive. */
-const CAPABILITIES = { sending: 'enabled', receiving: 'disabled' } as const;
+/** Resend's capabilities: every Sesame domain sends; receiving is per domain (PATCH /domains/{id}). */
+const capabilitiesOf = (d: DomainRecord) => ({ sending: 'enabled', receiving: d.receiving ? 'enabled' : 'disabled' }) as const;
 
 function summary(d: DomainRecord) {
   return {
@@ -26,7 +26,7 @@ function summary(d: DomainRecord) {
     region: d.region,
     open_tracking: d.openTracking,
     click_tracking: d.clickTracking,
-    capabilities: CAPABILITIES,
+    capabilities: capabilitiesOf(d),
   };
 }
 
@@ -38,14 +38,33 @@ const tlsOf = (d: DomainRecord) => d.tls ?? 'opportunistic';
  * has no custom tracking domains; Resend answers null too when none is set), the records to publish,
  * and Sesame's own `dmarc`, the DMARC record it advises (not a record to verify).
  */
-const details = (d: DomainRecord) => ({ tls: tlsOf(d), tracking_subdomain: null, records: records(d), dmarc: dmarcAdvice(d.name), route53: route53Of(d) });
+const details = (d: DomainRecord) => ({
+  tls: tlsOf(d), tracking_subdomain: null, records: records(d), dmarc: dmarcAdvice(d.name), route53: route53Of(d), receiving: receivingOf(d),
+});
+
+/**
+ * Sesame's own: while receiving is on, what to know before publishing the Receiving MX. An MX moves
+ * all of the name's mail to SES, so a domain that already receives mail elsewhere should receive on
+ * a subdomain instead (as Resend advises). `existing_mx` lists the MX records found in the domain's
+ * Route 53 zone when receiving was turned on (null: Sesame could not look, it knows no zone for it).
+ */
+function receivingOf(d: DomainRecord) {
+  if (!d.receiving) return null;
+  const others = d.existingMx?.filter((v) => !/^(\d+\s+)?inbound-smtp\./i.test(v));
+  const advice = others === undefined
+    ? `If ${d.name} already has MX records (mail handled elsewhere), publishing this MX moves all of its mail to Sesame: enable receiving on a subdomain such as inbound.${d.name} instead.`
+    : others.length > 0
+      ? `${d.name} already has MX records (${others.join(', ')}): publishing the Receiving MX would take its mail from them. Add a subdomain such as inbound.${d.name} and enable receiving there instead.`
+      : null;
+  return { existing_mx: d.existingMx ?? null, advice };
+}
 
 /** Sesame's own: the Route 53 zone and the records Sesame wrote there itself (null: it wrote none). */
 const route53Of = (d: DomainRecord) =>
   (d.route53 ? { hosted_zone_id: d.route53.zoneId, records: d.route53.records.map((r) => ({ name: r.name, type: r.type, ttl: r.ttl, value: r.value })) } : null);
 
 const records = (d: DomainRecord) =>
-  d.records.map((r) => ({ record: r.record, name: r.name, type: r.type, ttl: r.ttl, status: r.status, value: r.value, ...(r.priority !== undefined ? { priority: r.priority } : {}) }));
+  recordsOf(d).map((r) => ({ record: r.record, name: r.name, type: r.type, ttl: r.ttl, status: r.status, value: r.value, ...(r.priority !== undefined ? { priority: r.priority } : {}) }));
 
 const domainId = (params: Readonly<Record<string, string>>): string => {
   const id = params.id ?? '';

@@ -5,7 +5,8 @@
  *
  * Everything accepted lives in the data folder (data-folder.ts) and is picked up at start: the
  * tables, the mailbox, the SES events still to apply (the outbox, filled inside SendEmail), and
- * the webhook queue and its DLQ, the schedules of scheduled emails and their dispatch queue. So a kill -9 at any moment loses nothing a client was told was
+ * the webhook queue and its DLQ, the schedules of scheduled emails and their dispatch queue, the SMTP
+ * spool of received mail. So a kill -9 at any moment loses nothing a client was told was
  * accepted, and starting again finishes what was under way.
  */
 import { join } from 'node:path';
@@ -38,6 +39,9 @@ import { startDomainChecks } from './domain-checks';
 import { startScheduler } from './scheduler';
 import { keptSecret, prepareDataFolder } from './data-folder';
 import { startS3Server } from './s3-server';
+import { startLocalSmtp } from './smtp';
+import { S3Client } from '@aws-sdk/client-s3';
+import { localLambdaContext } from './api-server';
 import { LOCAL_CONTENT_BUCKET } from '../core/content';
 import { buildConsoleAssets } from '../console/build';
 import { createConsoleHandler } from '../console/serve';
@@ -55,6 +59,8 @@ export interface LocalOptions {
    */
   readonly schedulerMinuteMs?: number;
   readonly s3Port: number;
+  /** The SMTP listener standing in for SES receiving (SESAME_SMTP_PORT, 2525; 0: a free port). */
+  readonly smtpPort?: number;
   /** Absolute path of the data folder (DynamoDB data, SES identities and mailbox, the generated key). */
   readonly dataDir: string;
   /** The seeded key; generated once and kept in the data folder when absent. */
@@ -81,6 +87,10 @@ export interface LocalStack {
   readonly sqsEndpoint: string;
   /** The S3-protocol stand-in holding the content bucket. */
   readonly s3Endpoint: string;
+  /** The SMTP listener standing in for SES receiving: `smtp://127.0.0.1:<port>`. */
+  readonly smtpEndpoint: string;
+  /** Resolves when every message the SMTP listener accepted so far is processed (tests). */
+  smtpIdle(): Promise<void>;
   readonly apiKey: string;
   readonly tenantId: string;
   readonly domain: string;
@@ -261,6 +271,19 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     const dispatchPoller = startDeliverPoller({ sqs: sqsClient, queueUrl: dispatchQueueUrl, handler: dispatch, name: 'dispatch' });
     closers.push(() => dispatchPoller.stop());
 
+    // SES receiving: mail over SMTP, through the same inbound core the receipt rule drives in AWS.
+    const inbound = (await import('../inbound/handler')).handler;
+    const smtp = await startLocalSmtp({
+      port: options.smtpPort ?? 2525,
+      dir: join(options.dataDir, 'smtp'),
+      // The receipt rule's S3 action is SES's write, not a function's: an unrecorded client.
+      s3: new S3Client({ region: options.region, endpoint: s3.endpoint, credentials: LOCAL_CREDENTIALS, forcePathStyle: true }),
+      bucket: LOCAL_CONTENT_BUCKET,
+      inbound: (event) => inbound(event, localLambdaContext('inbound')),
+      log: logger.child({ component: 'smtp' }),
+    });
+    closers.push(() => smtp.close());
+
     // Every endpoint and name the admin tool reads (`dlq redrive`, `doctor` included), on one line.
     // SESAME_LOCAL tells doctor which parts local mode replaces; the secrets key stays in the data folder.
     const adminEnv = [
@@ -286,6 +309,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       dynamoEndpoint: dynamo.endpoint,
       sqsEndpoint: sqs.endpoint,
       s3Endpoint: s3.endpoint,
+      smtpEndpoint: `smtp://${smtp.host}:${smtp.port}`,
+      smtpIdle: () => smtp.idle(),
       apiKey,
       tenantId: LOCAL_TENANT_ID,
       domain: options.domain,

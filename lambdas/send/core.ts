@@ -18,7 +18,7 @@ import type { AppliedEvent, EventFanOut } from '../core/domain/applied-event';
 import { type ScheduleTime, apiEvent, parseScheduledAt } from '../core/domain/schedule';
 import type { EmailStatusStore } from '../core/adapters/email-status';
 import type { ContentStore } from '../core/adapters/content';
-import type { ContentStage } from '../core/content';
+import type { SendingStage } from '../core/content';
 import type { DomainRecord, DomainStore } from '../core/adapters/domains';
 import { type EmailSender, SendUnconfirmedError, isThrottle } from '../core/adapters/ses';
 import { configurationSetName } from '../core/routes';
@@ -110,13 +110,13 @@ function attachmentsOf(emailId: string, draft: EmailDraft): AttachmentMeta[] {
 }
 
 /** One PutObject per attachment, under keys derived from the ids: a retried send overwrites them with the same bytes. */
-async function keepAttachments(deps: SendDeps, tenantId: string, emailId: string, draft: EmailDraft, kept: readonly AttachmentMeta[], stage: ContentStage = 'sent'): Promise<void> {
+async function keepAttachments(deps: SendDeps, tenantId: string, emailId: string, draft: EmailDraft, kept: readonly AttachmentMeta[], stage: SendingStage = 'sent'): Promise<void> {
   if (kept.length === 0) return;
   await deps.content.putAttachments(tenantId, emailId, kept.map((meta, i) => ({ ...meta, content: draft.attachments[i]!.content })), stage);
 }
 
 /** Removes attachments of an email that was not sent (best effort: what is left expires with the bucket's rule). */
-async function discardAttachments(deps: SendDeps, tenantId: string, id: string, attachments: readonly AttachmentMeta[], log: Logger, stage: ContentStage = 'sent'): Promise<void> {
+async function discardAttachments(deps: SendDeps, tenantId: string, id: string, attachments: readonly AttachmentMeta[], log: Logger, stage: SendingStage = 'sent'): Promise<void> {
   if (attachments.length === 0) return;
   await deps.content.removeAttachments(tenantId, id, attachments.map((a) => a.id), stage)
     .catch((e) => log.error('could not remove the attachments of an email that was not sent', { emailId: id, error: e }));

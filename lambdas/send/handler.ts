@@ -1,4 +1,4 @@
-/** The send function: the /emails routes (lambdas/core/routes.ts), scheduling, attachments and GET /emails/metrics included. */
+/** The send function: the /emails routes (lambdas/core/routes.ts), scheduling, attachments, GET /emails/metrics and /emails/receiving included. */
 import { readRequestLogConfig, readSendConfig } from '../core/config';
 import { RequestLogStore } from '../core/adapters/request-logs';
 import { documentClient, s3Client, schedulerClient, sesSendClient, sqsClient } from '../core/clients';
@@ -19,6 +19,8 @@ import { createAuthenticator } from '../core/http/auth';
 import { createApiHandler } from '../core/http/api';
 import { sendRoutes } from './routes';
 import { metricsRoutes } from './metrics';
+import { receivingRoutes } from './receiving';
+import { ReceivedEmailStore } from '../core/adapters/received-emails';
 import { createEventCounter, MetricCounters } from '../core/adapters/metric-counters';
 import { logger } from '../core/log';
 
@@ -48,6 +50,7 @@ export const handler = createApiHandler(
       fanOut: createWebhookFanOut(db, sqsClient(), config),
     }),
     ...metricsRoutes({ counters: new MetricCounters(db), now: Date.now }),
+    ...receivingRoutes({ received: new ReceivedEmailStore(db, config.retentionDays), content: new ContentStore(s3Client, config.contentBucket) }),
   },
   createAuthenticator(new TenantStore(db)),
   undefined,

@@ -13,7 +13,7 @@ import type { EventLog, LoggedEvent } from '../core/adapters/events';
 import { type BusinessMetrics, metrics as rootMetrics } from '../core/metrics';
 import type { ContentStore } from '../core/adapters/content';
 import type { AttachmentMeta } from '../core/domain/email';
-import type { ContentStage } from '../core/content';
+import type { SendingStage } from '../core/content';
 import { type SendDeps, sendDrafts } from './core';
 import { type TemplateReads, type TemplateSource, parseEmail } from './templates';
 import { cancelEmail, rescheduleEmail } from './schedule';
@@ -134,7 +134,7 @@ function eventBody(e: LoggedEvent) {
 }
 
 /** One attachment in Resend's shape, with a presigned `download_url` and when it stops working. */
-async function attachmentBody(deps: SendRouteDeps, tenantId: string, emailId: string, stage: ContentStage, a: AttachmentMeta) {
+async function attachmentBody(deps: SendRouteDeps, tenantId: string, emailId: string, stage: SendingStage, a: AttachmentMeta) {
   const { url, expiresAt } = await deps.content.downloadUrl(tenantId, emailId, a.id, stage);
   return {
     id: a.id,

@@ -3,7 +3,7 @@
  * the benchmark itself never runs in `npm test`.
  */
 import { chunks64k, gbSeconds, invocationMs, itemBytes, priceUsages, readUnits, writeUnits } from '../../bench/cost';
-import { ASSUMPTIONS, type CountedLife, featureUsages, floorCounterWrites, floorLife, invocationDurations, ioMs, isStorage, lifeUsages, type MeasuredCompute, MEMORY_MB, scheduledExtraUsages } from '../../bench/model';
+import { ASSUMPTIONS, type CountedLife, featureUsages, floorCounterWrites, floorLife, type InboundLife, inboundLifeUsages, invocationDurations, ioMs, isStorage, lifeUsages, type MeasuredCompute, MEMORY_MB, receivedChunks, scheduledExtraUsages } from '../../bench/model';
 import { PRICES, READ_ON, unitPrice } from '../../bench/prices';
 
 describe('billing units', () => {
@@ -179,5 +179,38 @@ describe('a scheduled email', () => {
     expect(summary.usdPerMillion).toBeGreaterThan(2.4);
     expect(summary.usdPerMillion).toBeLessThan(5);
     expect(summary.lines.find((l) => l.price === 'schedulerInvocation')!.usdPerMillion).toBeCloseTo(1);
+  });
+});
+
+describe('a received email', () => {
+  const compute: MeasuredCompute = {
+    cpuUs: { send: 2000, ingest: 2000, deliver: 2000 },
+    requests: { send: {}, ingest: {}, deliver: {} },
+    initMs: { send: 70, ingest: 70, deliver: 70 },
+  };
+  const life: InboundLife = {
+    awsRequests: { 'dynamodb:GetItem': 2, 'dynamodb:PutItem': 1, 'dynamodb:UpdateItem': 1, 's3:GetObject': 1, 's3:PutObject': 2, 'sqs:SendMessageBatch': 1 },
+    dynamodbWriteUnits: 3, dynamodbIndexWriteUnits: 1, dynamodbReadUnits: 2, dynamodbStoredBytes: 2000, sqsBilledRequests: 1,
+    s3StoredBytes: 100_000, sesEvents: 0, webhooks: 1, logBytes: 1500, sesEventBytes: 0, rawBytes: 600 * 1024, inboundCpuUs: 15_000,
+  };
+
+  it('bills SES receiving per email and per started 256 KB chunk', () => {
+    expect([receivedChunks(1), receivedChunks(256 * 1024), receivedChunks(256 * 1024 + 1)]).toEqual([1, 1, 2]);
+    const lines = priceUsages(inboundLifeUsages(life, compute)).lines;
+    expect(lines.find((l) => l.price === 'sesReceivedEmail')!.usdPerMillion).toBeCloseTo(100);
+    expect(lines.find((l) => l.price === 'sesReceivedChunk')).toMatchObject({ quantity: 3 });
+    expect(lines.find((l) => l.price === 'sesReceivedChunk')!.usdPerMillion).toBeCloseTo(270);
+  });
+
+  it('counts the receipt rule\'s PUT of the raw message beside the inbound function\'s own GET and PUTs, and stores raw and content 30 days', () => {
+    const usages = inboundLifeUsages(life, compute);
+    const puts = usages.filter((u) => u.price === 's3PutRequest').reduce((n, u) => n + u.quantity, 0);
+    expect(puts).toBe(1 + 2);
+    expect(usages.find((u) => u.price === 's3GetRequest')!.quantity).toBe(1);
+    const stored = usages.find((u) => u.price === 's3StorageGbMonth')!;
+    expect(stored.quantity).toBeCloseTo(((600 * 1024 + 100_000) / 1024 ** 3) * (30 / (365.25 / 12)));
+    // One inbound invocation at 1,024 MB: 15 ms of CPU (a full vCPU share is 1,769 MB) plus I/O.
+    expect(usages.find((u) => u.price === 'lambdaRequest')!.quantity).toBe(2);
+    expect(MEMORY_MB.inbound).toBe(1024);
   });
 });

@@ -82,7 +82,8 @@ describe('POST /domains', () => {
     const res = await w.api('POST', '/domains', { key: w.keyA, body: { name } });
     // Assess
     expect(res.status).toBe(201);
-    expect(Object.keys(res.body).sort()).toEqual(['capabilities', 'click_tracking', 'created_at', 'dmarc', 'id', 'name', 'open_tracking', 'records', 'region', 'route53', 'status', 'tls', 'tracking_subdomain']);
+    expect(Object.keys(res.body).sort()).toEqual(['capabilities', 'click_tracking', 'created_at', 'dmarc', 'id', 'name', 'open_tracking', 'receiving', 'records', 'region', 'route53', 'status', 'tls', 'tracking_subdomain']);
+    expect(res.body.receiving).toBeNull();
     expect(res.body.tracking_subdomain).toBeNull();
     expect(res.body.dmarc).toEqual({ name: `_dmarc.${name}`, type: 'TXT', ttl: 'Auto', value: `"v=DMARC1;p=quarantine;pct=25;rua=mailto:dmarcreports@${name}"` });
     expect(res.body).toMatchObject({ name, status: 'pending', region: 'us-east-1', open_tracking: false, click_tracking: false, capabilities: { sending: 'enabled', receiving: 'disabled' } });
@@ -132,7 +133,7 @@ describe('POST /domains', () => {
     ['a return path with a leading hyphen', { name: 'example.com', custom_return_path: '-send' }, 422, 'validation_error', /custom_return_path/],
     ['an unknown TLS mode', { name: 'example.com', tls: 'required' }, 422, 'validation_error', /tls/],
     ['a tracking subdomain', { name: 'example.com', tracking_subdomain: 'links' }, 422, 'validation_error', /tracking_subdomain/],
-    ['receiving', { name: 'example.com', capabilities: { receiving: 'enabled' } }, 422, 'validation_error', /receiving/],
+    ['an unknown receiving capability', { name: 'example.com', capabilities: { receiving: 'on' } }, 422, 'validation_error', /capabilities\.receiving/],
     ['a tracking flag that is not a boolean', { name: 'example.com', open_tracking: 'yes' }, 422, 'validation_error', /open_tracking/],
     ['a body that is not an object', ['example.com'], 422, 'validation_error', /JSON object/],
     ['a body that is not JSON', '{"name":', 400, 'validation_error', /not valid JSON/],
@@ -310,6 +311,7 @@ describe('reading, verifying, updating and deleting', () => {
       object: 'domain', id: created.id, name: created.name, status: 'pending', created_at: expect.any(String), region: 'us-east-1',
       open_tracking: false, click_tracking: false, capabilities: { sending: 'enabled', receiving: 'disabled' },
       records: (created as unknown as { records: unknown[] }).records, tls: 'opportunistic', tracking_subdomain: null, route53: null, dmarc: (created as unknown as { dmarc: unknown }).dmarc,
+      receiving: null,
     });
     expect(w.calls).toEqual([]);
   });
@@ -386,6 +388,38 @@ describe('reading, verifying, updating and deleting', () => {
     expect(again.status).toBe(200);
     const got = await w.api('GET', `/domains/${created.id}`, { key: w.keyA });
     expect(got.body).toMatchObject({ open_tracking: true, click_tracking: true });
+  });
+
+  it('PATCH capabilities.receiving turns receiving on and off: the Receiving MX joins the records, domain.updated says so', async () => {
+    const w = await world();
+    const created = await w.create(w.keyA, { name: uniqueName() });
+    const on = await w.api('PATCH', `/domains/${created.id}`, { key: w.keyA, body: { capabilities: { receiving: 'enabled' } } });
+    expect(on).toMatchObject({ status: 200, body: { object: 'domain', id: created.id } });
+    const got = await w.api('GET', `/domains/${created.id}`, { key: w.keyA });
+    expect(got.body.capabilities).toEqual({ sending: 'enabled', receiving: 'enabled' });
+    expect(got.body.records.filter((r: { record: string }) => r.record === 'Receiving')).toEqual([
+      { record: 'Receiving', name: created.name, type: 'MX', ttl: 'Auto', status: 'pending', value: 'inbound-smtp.us-east-1.amazonaws.com', priority: 10 },
+    ]);
+    // No Route 53 zone is known for the domain: Sesame cannot look for an MX it has already, and says what to do if it has one.
+    expect(got.body.receiving).toEqual({ existing_mx: null, advice: expect.stringContaining(`inbound.${created.name}`) });
+    const updated = w.events.filter((e) => e.type === 'domain.updated').map((e) => JSON.parse(e.payload) as { data: { records: { record: string }[] } });
+    expect(updated.at(-1)!.data.records.some((r) => r.record === 'Receiving')).toBe(true);
+    expect((await w.store.getByName(created.name))!.receiving).toBe(true);
+
+    const off = await w.api('PATCH', `/domains/${created.id}`, { key: w.keyA, body: { capabilities: { receiving: 'disabled' } } });
+    expect(off.status).toBe(200);
+    const after = await w.api('GET', `/domains/${created.id}`, { key: w.keyA });
+    expect(after.body.capabilities.receiving).toBe('disabled');
+    expect(after.body.records.some((r: { record: string }) => r.record === 'Receiving')).toBe(false);
+    expect(after.body.receiving).toBeNull();
+  });
+
+  it('POST /domains with capabilities.receiving enabled creates a receiving domain', async () => {
+    const w = await world();
+    const res = await w.api('POST', '/domains', { key: w.keyA, body: { name: uniqueName(), capabilities: { receiving: 'enabled' } } });
+    expect(res.status).toBe(201);
+    expect(res.body.capabilities).toEqual({ sending: 'enabled', receiving: 'enabled' });
+    expect(res.body.records.map((r: { record: string }) => r.record)).toContain('Receiving');
   });
 
   it.each([

@@ -128,6 +128,20 @@ describe('the domains API with Route 53 zones', () => {
     expect(inZone(name)).toHaveLength(2);
   });
 
+  it('turning receiving on looks for MX records the domain has already: found, it says so and advises a subdomain; Sesame writes no MX', async () => {
+    const api = await world();
+    const busy = sub();
+    route53.seed(ZONE.id, { name: busy, type: 'MX', ttl: 300, values: ['10 mx.other-provider.example'] });
+    const quiet = sub();
+    const [a, b] = [(await api('POST', '/domains', { name: busy })).body, (await api('POST', '/domains', { name: quiet })).body];
+    for (const d of [a, b]) expect((await api('PATCH', `/domains/${d.id}`, { capabilities: { receiving: 'enabled' } })).status).toBe(200);
+    const withMx = (await api('GET', `/domains/${a.id}`)).body;
+    expect(withMx.receiving).toEqual({ existing_mx: ['10 mx.other-provider.example'], advice: expect.stringMatching(/already has MX records.*inbound\./) });
+    expect((await api('GET', `/domains/${b.id}`)).body.receiving).toEqual({ existing_mx: [], advice: null });
+    // The Receiving MX is for the customer to publish: moving a domain's mail is theirs to decide.
+    expect(inZone(quiet).filter((r) => r.type === 'MX' && r.name === quiet)).toEqual([]);
+  });
+
   it('leaves a record someone changed since Sesame wrote it, and still deletes the domain', async () => {
     // Prepare
     const api = await world();

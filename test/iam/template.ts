@@ -11,6 +11,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { CALL_LOG_ENV, type Caller } from '../../lambdas/core/aws-calls';
 import { LOCAL_CONFIGURATION_SET, LOCAL_STACK_NAME } from '../../lambdas/core/config';
 import { SesameStack } from '../../lib/sesame-stack';
+import type { SesameFunction } from '../../lib/sesame-function';
 import { cdkJsonContext } from '../infra/helpers';
 
 export const ACCOUNT = '123456789012';
@@ -201,7 +202,8 @@ export function synthesizeForIam(): SynthesizedStack {
 
 function synthesize(): SynthesizedStack {
   const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
-  const stack = new SesameStack(app, 'Sesame', { stackName: LOCAL_STACK_NAME, configurationSetPrefix: LOCAL_CONFIGURATION_SET, env: { account: ACCOUNT, region: REGION } });
+  // Receiving on: the inbound function and the grants received email needs are evaluated too.
+  const stack = new SesameStack(app, 'Sesame', { stackName: LOCAL_STACK_NAME, configurationSetPrefix: LOCAL_CONFIGURATION_SET, env: { account: ACCOUNT, region: REGION }, receiving: true });
   const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, CfnResource> };
   const resolver = new Resolver(template.Resources, stack.stackName);
   const arnOf = (token: string) => resolver.resolve(stack.resolve(token)) as string;
@@ -209,7 +211,7 @@ function synthesize(): SynthesizedStack {
 
   const principals = {} as Record<Caller, Principal>;
   const environment: Record<string, Record<string, string>> = {};
-  for (const [caller, fn] of Object.entries(stack.functions) as [Caller, (typeof stack.functions)[keyof typeof stack.functions]][]) {
+  for (const [caller, fn] of Object.entries(stack.functions) as [Caller, SesameFunction][]) {
     const roleId = stack.getLogicalId(fn.fn.role!.node.defaultChild as never);
     const fnId = stack.getLogicalId(fn.fn.node.defaultChild as never);
     const isRole = (v: Json) => JSON.stringify(v) === JSON.stringify({ Ref: roleId });

@@ -39,6 +39,7 @@ describe('AdminEnvironment', () => {
       SESAME_WEBHOOK_DLQ_URL: ref(stack.webhooks.deadLetterQueue.queue),
       SESAME_SECRETS_KEY_ARN: ref(stack.secretsKey.secret),
       SESAME_ROUTE53_ZONES: '',
+      SESAME_RECEIPT_RULE_SET: '',
     });
   });
 

@@ -22,15 +22,19 @@ describe('ContentBucket', () => {
     expect(bucket.Properties?.VersioningConfiguration).toBeUndefined();
   });
 
-  it('expires content of emails sent at once after the retention, of scheduled emails after the retention plus the longest wait', () => {
+  it('expires sent and received content (and raw received messages) after the retention, scheduled content after the retention plus the longest wait', () => {
     const rules = bucket.Properties?.LifecycleConfiguration.Rules as Record<string, unknown>[];
     const expiring = rules.filter((r) => r.ExpirationInDays !== undefined);
     expect(expiring).toEqual([
       expect.objectContaining({ Prefix: CONTENT_PREFIXES.sent, ExpirationInDays: 45, Status: 'Enabled' }),
       expect.objectContaining({ Prefix: CONTENT_PREFIXES.scheduled, ExpirationInDays: 45 + MAX_SCHEDULE_AHEAD_DAYS + 1, Status: 'Enabled' }),
+      expect.objectContaining({ Prefix: CONTENT_PREFIXES.received, ExpirationInDays: 45, Status: 'Enabled' }),
+      expect.objectContaining({ Prefix: CONTENT_PREFIXES.inbound, ExpirationInDays: 45, Status: 'Enabled' }),
     ]);
     expect(rules.filter((r) => r.ExpirationInDays !== undefined && !r.Prefix)).toEqual([]);
-    expect(CONTENT_PREFIXES.scheduled.startsWith(CONTENT_PREFIXES.sent)).toBe(false);
+    // No prefix reaches into another's objects (each rule expires its own).
+    const prefixes = expiring.map((r) => r.Prefix as string);
+    for (const p of prefixes) for (const q of prefixes) if (p !== q) expect(q.startsWith(p)).toBe(false);
     expect(rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }));
   });
 

@@ -43,9 +43,10 @@ describe('Route 53 zones', () => {
     return result.overallResult;
   }
 
-  it('grants ChangeResourceRecordSets only, one statement per zone, and names the zones to the function', () => {
-    expect(route53).toHaveLength(2);
-    expect(actionsOf(route53)).toEqual(['route53:ChangeResourceRecordSets', 'route53:ChangeResourceRecordSets']);
+  it('grants ChangeResourceRecordSets, one statement per zone, and ListResourceRecordSets on the zones (the MX check of receiving), and names the zones to the function', () => {
+    expect(route53).toHaveLength(3);
+    expect(actionsOf(route53)).toEqual(['route53:ChangeResourceRecordSets', 'route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets']);
+    expect(route53[2]!.Resource).toHaveLength(2);
     expect(environmentOf(stack, template, 'domains').SESAME_ROUTE53_ZONES).toBe('Z0SESAMETEST0001:zone-test.com,Z0SESAMETEST0002:other-zone.org');
     for (const name of ['send', 'account', 'ingest', 'deliver', 'snsHttps', 'verifyDomains'] as const) {
       expect([name, actionsOf(statementsOf(stack, template, name)).filter((a) => a.startsWith('route53:'))]).toEqual([name, []]);

@@ -44,7 +44,7 @@ export interface RunningLocal {
 const ROOT = join(__dirname, '..', '..');
 
 export async function startLocalMode(options: { dataDir: string; apiKey?: string; domain?: string; extraEnv?: Record<string, string> }): Promise<RunningLocal> {
-  const [api, dynamo, ses, sqs, s3, scheduler] = (await freePorts(6)).map(String);
+  const [api, dynamo, ses, sqs, s3, scheduler, smtp] = (await freePorts(7)).map(String);
   const env: Record<string, string> = {
     PORT: api!,
     SESAME_DYNAMODB_PORT: dynamo!,
@@ -52,6 +52,7 @@ export async function startLocalMode(options: { dataDir: string; apiKey?: string
     SESAME_SQS_PORT: sqs!,
     SESAME_S3_PORT: s3!,
     SESAME_SCHEDULER_PORT: scheduler!,
+    SESAME_SMTP_PORT: smtp!,
     SESAME_DATA_DIR: options.dataDir,
     SESAME_DOMAIN: options.domain ?? 'example.com',
     ...(options.apiKey ? { SESAME_API_KEY: options.apiKey } : {}),

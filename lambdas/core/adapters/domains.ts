@@ -50,6 +50,10 @@ export interface DomainRecord {
   readonly createdAt: string;
   /** The records Sesame wrote into the domain's Route 53 zone itself (opt-in), which its delete removes. */
   readonly route53?: PublishedRecords;
+  /** Resend's `capabilities.receiving`: mail to the domain is received (absent: disabled). */
+  readonly receiving?: boolean;
+  /** MX records the domain had in its Route 53 zone when receiving was turned on (another provider's mail). */
+  readonly existingMx?: readonly string[];
 }
 
 /** `creating`: claimed, not usable yet; `active`; `deleting`: on its way out, invisible to reads. */
@@ -80,6 +84,7 @@ export function toDomainItem(d: DomainRecord): Record<string, unknown> {
   return {
     ...(d.tls !== undefined ? { tls: d.tls } : {}),
     ...(d.route53 !== undefined ? { route53: { zone_id: d.route53.zoneId, records: d.route53.records } } : {}),
+    ...(d.receiving ? { receiving: true } : {}),
     ...keys.domainByName(d.name), kind: 'domain',
     domain_id: d.id, name: d.name, tenant_id: d.tenantId, status: d.status,
     verified_for_sending: d.verifiedForSending, region: d.region,
@@ -100,6 +105,8 @@ export function fromDomainItem(i: Record<string, unknown>): StoredDomain {
     records: ((i.records as DnsRecord[] | undefined) ?? []).filter((r) => isRecordKind(r.record)), createdAt: i.created_at as string,
     ...(i.tls === 'enforced' || i.tls === 'opportunistic' ? { tls: i.tls } : {}),
     ...(i.route53 !== undefined ? { route53: fromRoute53(i.route53 as Record<string, unknown>) } : {}),
+    ...(i.receiving === true ? { receiving: true } : {}),
+    ...(Array.isArray(i.existing_mx) ? { existingMx: i.existing_mx as string[] } : {}),
     lifecycle: (i.lifecycle as DomainLifecycle | undefined) ?? 'active',
     version: typeof i.version === 'number' ? i.version : 0,
     ...(i.outbox !== undefined ? { outbox: fromOutbox(i.outbox as Record<string, unknown>, i.tenant_id as string) } : {}),
@@ -132,6 +139,9 @@ export interface SettingsUpdate {
   readonly openTracking?: boolean;
   readonly clickTracking?: boolean;
   readonly tls?: TlsMode;
+  readonly receiving?: boolean;
+  /** With `receiving`: the MX records found in the domain's zone (an empty list: none; absent: not looked up). */
+  readonly existingMx?: readonly string[];
 }
 
 /** What a change does besides itself: the event it causes, and when the verifier looks next. */
@@ -337,6 +347,8 @@ export class DomainStore {
     if (update.openTracking !== undefined) (sets.push('open_tracking = :open'), (values[':open'] = update.openTracking));
     if (update.clickTracking !== undefined) (sets.push('click_tracking = :click'), (values[':click'] = update.clickTracking));
     if (update.tls !== undefined) (sets.push('tls = :tls'), (values[':tls'] = update.tls));
+    if (update.receiving !== undefined) (sets.push('receiving = :rcv'), (values[':rcv'] = update.receiving));
+    if (update.existingMx !== undefined) (sets.push('existing_mx = :mx'), (values[':mx'] = update.existingMx));
     return this.change(domain, sets, values, effects);
   }
 

@@ -86,7 +86,7 @@ export class SqsDeliveryQueue implements DeliveryQueue {
 }
 
 /** An event with its body built, as the fan-out queues it. */
-interface ReadyEvent {
+export interface ReadyEvent {
   readonly eventId: string;
   readonly tenantId: string;
   readonly type: WebhookEventType;
@@ -127,6 +127,11 @@ export class WebhookFanOut implements EventFanOut, DomainEventPublisher {
   }
 
   async publish(event: DomainEvent): Promise<void> {
+    await this.queue(event, () => event.payload);
+  }
+
+  /** Queues an event whose body is built already (`email.received`); idempotent as fanOut is. */
+  async publishReady(event: ReadyEvent): Promise<void> {
     await this.queue(event, () => event.payload);
   }
 

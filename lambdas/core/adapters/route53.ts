@@ -5,7 +5,7 @@
  * exactly the records it wrote. Route 53 allows five requests a second per account; throttling is
  * retried by the SDK.
  */
-import { ChangeResourceRecordSetsCommand, type Change, type Route53Client } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type Change, type Route53Client } from '@aws-sdk/client-route-53';
 import type { HostedZone, PublishedRecords, ZoneRecord } from '../domain/route53-records';
 import { zoneFor, zoneRecordsFor } from '../domain/route53-records';
 import type { DnsRecord } from '../domain/dns';
@@ -16,6 +16,8 @@ export interface DnsPublisher {
   publish(domain: string, records: readonly DnsRecord[], log: Logger): Promise<PublishedRecords | undefined>;
   /** Deletes what `publish` wrote; a record changed or deleted since by someone else is left alone. */
   remove(published: PublishedRecords, log: Logger): Promise<void>;
+  /** The MX records at `domain` in its zone (`<priority> <host>`); undefined when the domain is under none of the zones. */
+  mxRecords?(domain: string): Promise<string[] | undefined>;
 }
 
 const change = (action: Change['Action'], r: ZoneRecord): Change => ({
@@ -69,6 +71,17 @@ export class Route53Publisher implements DnsPublisher {
         log.info('a record Sesame wrote was changed or deleted since; left alone', { zoneId: published.zoneId, type: r.type });
       }
     }
+  }
+
+  async mxRecords(domain: string): Promise<string[] | undefined> {
+    const zone = zoneFor(domain, this.zones);
+    if (!zone) return undefined;
+    const { ResourceRecordSets } = await this.client.send(new ListResourceRecordSetsCommand({
+      HostedZoneId: zone.id, StartRecordName: domain, StartRecordType: 'MX', MaxItems: 1,
+    }));
+    const set = ResourceRecordSets?.[0];
+    if (!set || set.Type !== 'MX' || set.Name?.replace(/\.$/, '').toLowerCase() !== domain) return [];
+    return (set.ResourceRecords ?? []).map((r) => r.Value ?? '').filter((v) => v !== '');
   }
 
   private async apply(zoneId: string, changes: Change[]): Promise<void> {

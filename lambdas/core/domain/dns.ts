@@ -179,3 +179,32 @@ export function dnsRecords(inputs: RecordInputs, state?: Pick<IdentityState, 'dk
     { record: 'SPF', name: mailFromDomain, type: 'TXT', ttl: RECORD_TTL, status: mailFrom, value: SPF_VALUE },
   ];
 }
+
+/**
+ * Regions where SES receives email (its "email receiving endpoints", `inbound-smtp.<region>.amazonaws.com`),
+ * as AWS lists them at the time of writing; AWS adds regions, so its table is the authority. The CDK
+ * stack warns when receiving is turned on elsewhere (docs/inbound.md).
+ */
+export const RECEIVING_REGIONS: readonly string[] = [
+  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'sa-east-1',
+  'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-north-1', 'eu-south-1',
+  'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-south-1', 'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3',
+  'af-south-1', 'il-central-1',
+];
+
+/** SES's inbound SMTP endpoint of a region: the MX of a receiving domain. */
+export const inboundSmtpHost = (region: string): string => `inbound-smtp.${region}.amazonaws.com`;
+
+/**
+ * Resend's `Receiving` record: the MX at the domain itself, priority 10. SES receives only for
+ * identities it verified, so the record shares the domain's verification status (Sesame does not
+ * look the MX up in DNS).
+ */
+export const receivingRecord = (domain: string, region: string, status: DomainStatus): DnsRecord => ({
+  record: 'Receiving', name: domain, type: 'MX', ttl: RECORD_TTL, status, value: inboundSmtpHost(region), priority: 10,
+});
+
+/** A domain's records to publish: the stored sending records, and the Receiving MX while receiving is on. */
+export function recordsOf(d: { readonly name: string; readonly region: string; readonly status: DomainStatus; readonly records: readonly DnsRecord[]; readonly receiving?: boolean }): DnsRecord[] {
+  return d.receiving ? [...d.records, receivingRecord(d.name, d.region, d.status)] : [...d.records];
+}

@@ -8,7 +8,7 @@
  * delivery ids, which the deliver function drops once delivered.
  */
 import type { DomainEventType } from './applied-event';
-import { type DnsRecord, type DomainStatus, resendDomainStatus } from './dns';
+import { type DnsRecord, type DomainStatus, recordsOf, resendDomainStatus } from './dns';
 import { derivedId, newId } from './ids';
 
 /** What a domain event says of its domain. */
@@ -20,6 +20,8 @@ export interface DomainSnapshot {
   readonly createdAt: string;
   readonly region: string;
   readonly records: readonly DnsRecord[];
+  /** Receiving on: the records gain the Receiving MX. */
+  readonly receiving?: boolean;
 }
 
 /** A domain event ready to queue: its id, tenant, type, time and exact body. */
@@ -43,7 +45,7 @@ function body(type: DomainEventType, domain: DomainSnapshot, timestamp: string):
       status: resendDomainStatus(domain.status),
       created_at: domain.createdAt,
       region: domain.region,
-      records: domain.records.map((r) => ({
+      records: recordsOf(domain).map((r) => ({
         record: r.record, name: r.name, value: r.value, type: r.type, ttl: r.ttl, status: r.status, ...(r.priority !== undefined ? { priority: r.priority } : {}),
       })),
     },
