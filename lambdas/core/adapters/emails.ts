@@ -24,7 +24,7 @@ import { EMAIL_LIST_SHARDS, emailIdOfPk, keys, parseListSortKey } from '../table
 import type { EmailStatus } from '../domain/status';
 import type { AttachmentMeta } from '../domain/email';
 import type { ProblemStatus } from '../domain/problem-index';
-import { type ContentStage, contentStageOf, latestDueWithContent } from '../content';
+import { type SendingStage, contentStageOf, latestDueWithContent } from '../content';
 import { batchGetAll, type Db, expiresAt, isConditionFailure, isLive, queryItems, queryShardsMerged } from './dynamo';
 
 /**
@@ -88,7 +88,7 @@ export type ScheduleMove =
 
 /** An email's attachments and where their bytes are (which prefix of the content bucket). */
 export interface EmailAttachments {
-  readonly stage: ContentStage;
+  readonly stage: SendingStage;
   readonly attachments: AttachmentMeta[];
 }
 
