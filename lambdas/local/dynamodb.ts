@@ -10,7 +10,9 @@
  * - no item on a failed condition even with ReturnValuesOnConditionCheckFailure;
  * - no UpdateTable that adds or changes a GSI: a persisted table whose key schema or indexes differ
  *   from TABLE is rebuilt by ensureTable instead (dumped to a file, deleted, created anew, loaded
- *   back), keeping every item; see ensureTable.
+ *   back), keeping every item; see ensureTable;
+ * - a kill between the two writes of a CreateTable leaves the table CREATING for good, which
+ *   ensureTable settles at start (describeSettled).
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -24,6 +26,7 @@ import {
   DescribeTableCommand,
   ResourceInUseException,
   ResourceNotFoundException,
+  UpdateTableCommand,
   type CreateTableCommandInput,
   type DynamoDBClient,
   type TableDescription,
@@ -115,7 +118,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string, opt
     const dump = dumpFile(rebuildDir, tableName);
     if (existsSync(dump)) return { rebuilt: await rebuild(client, wanted, dump, [], options) };
   }
-  const existing = await describe(client, tableName);
+  const existing = await describeSettled(client, wanted);
   if (!existing) {
     await create(client, wanted);
     await waitUntilActive(client, tableName);
@@ -140,9 +143,9 @@ export async function ensureTable(client: DynamoDBClient, tableName: string, opt
 /** Steps 2 to 5 above, from the dump. */
 async function rebuild(client: DynamoDBClient, wanted: CreateTableCommandInput, dump: string, changes: string[], options: EnsureTableOptions): Promise<TableRebuild> {
   const tableName = wanted.TableName!;
-  const existing = await describe(client, tableName);
+  const existing = await describeSettled(client, wanted);
   // A table of the current definition here was made by this rebuild (and perhaps partly loaded).
-  const current = existing !== undefined && existing.TableStatus !== 'DELETING' && differences(existing, wanted).length === 0;
+  const current = existing !== undefined && differences(existing, wanted).length === 0;
   if (existing && !current) {
     await deleteTable(client, tableName);
     await options.afterStep?.('deleted');
@@ -165,6 +168,40 @@ async function create(client: DynamoDBClient, input: CreateTableCommandInput): P
     await client.send(new CreateTableCommand(input));
   } catch (err) {
     if (!(err instanceof ResourceInUseException)) throw err;
+  }
+}
+
+/**
+ * The table as the start finds it, once what a crash left half done is settled: a table DELETING
+ * is deleted to the end (undefined); a table still CREATING a moment later was left so by a kill
+ * between dynalite's two writes of a creation, and would stay so forever (dynalite neither deletes
+ * nor serves a table being created). It holds no item (dynalite takes none before ACTIVE), so it is
+ * made ACTIVE the one way dynalite allows (UpdateTable), and deleted (undefined).
+ */
+async function describeSettled(client: DynamoDBClient, wanted: CreateTableCommandInput): Promise<TableDescription | undefined> {
+  const tableName = wanted.TableName!;
+  const table = await describe(client, tableName);
+  if (table?.TableStatus === 'DELETING') {
+    await deleteTable(client, tableName);
+    return undefined;
+  }
+  if (table?.TableStatus !== 'CREATING') return table;
+  try {
+    await waitUntilActive(client, tableName, 2_000);
+    return await describe(client, tableName);
+  } catch {
+    const throughput = { ReadCapacityUnits: 1, WriteCapacityUnits: 1 };
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PROVISIONED',
+        ProvisionedThroughput: throughput,
+        GlobalSecondaryIndexUpdates: (table.GlobalSecondaryIndexes ?? []).map((index) => ({ Update: { IndexName: index.IndexName!, ProvisionedThroughput: throughput } })),
+      }),
+    );
+    await waitUntilActive(client, tableName);
+    await deleteTable(client, tableName);
+    return undefined;
   }
 }
 

@@ -4,6 +4,8 @@
  * when the rebuild is killed (SIGKILL) after any of its steps.
  */
 import { spawn } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import dynalite from 'dynalite';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -174,24 +176,37 @@ describe('a data folder whose table lacks an index', () => {
   });
 });
 
+/** Runs the rebuild in a process of its own, killed as soon as it reports the step. */
+async function killedAt(dir: string, step: string): Promise<string> {
+  const root = path.resolve(__dirname, '../..');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/support/table-rebuilder.ts'), dir, step], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const deadline = Date.now() + 30_000;
+  while (!out.includes(`paused at ${step}`) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  child.kill('SIGKILL');
+  await exited;
+  return out;
+}
+
+/**
+ * Leaves `sesame` CREATING in the data folder for good, as a kill between dynalite's two writes of a
+ * creation does: a dynalite whose creations take a minute creates it and is closed meanwhile.
+ */
+async function leaveTableCreating(dir: string): Promise<void> {
+  const slow = dynalite({ path: path.join(dir, 'dynamodb'), createTableMs: 60_000 });
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  const client = new DynamoDBClient(localClientConfig(`http://127.0.0.1:${(slow.address() as AddressInfo).port}`));
+  await client.send(new CreateTableCommand(createTableInput('sesame')));
+  client.destroy();
+  await new Promise<void>((resolve, reject) => slow.close((err) => (err ? reject(err) : resolve())));
+}
+
 describe('a rebuild killed (SIGKILL) after a step', () => {
   const dirs: string[] = [];
   afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
-
-  /** Runs the rebuild in a process of its own, killed as soon as it reports the step. */
-  async function killedAt(dir: string, step: string): Promise<string> {
-    const root = path.resolve(__dirname, '../..');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/support/table-rebuilder.ts'), dir, step], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const deadline = Date.now() + 30_000;
-    while (!out.includes(`paused at ${step}`) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    child.kill('SIGKILL');
-    await exited;
-    return out;
-  }
 
   it.each([
     ['dumped', 60],
@@ -220,6 +235,54 @@ describe('a rebuild killed (SIGKILL) after a step', () => {
       expect(await scanAll(local.client, 'sesame')).toEqual(sampleItems().sort(byKey));
       expect(await problemKeys(local.client, 'bounced')).toHaveLength(1);
       expect(existsSync(dumpFile(rebuildDir(dir), 'sesame'))).toBe(false);
+    } finally {
+      await local.close();
+    }
+  });
+});
+
+describe('a table left CREATING by a kill during its creation', () => {
+  const dirs: string[] = [];
+  afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+  it('is replaced at the next start of a rebuild, which then puts every item back', async () => {
+    // Prepare: a rebuild killed once the old table was deleted, and the new table's creation cut short.
+    const dir = await olderDataFolder();
+    dirs.push(dir);
+    await killedAt(dir, 'deleted');
+    await leaveTableCreating(dir);
+    const local = await open(dir);
+    try {
+      const { Table } = await local.client.send(new DescribeTableCommand({ TableName: 'sesame' }));
+
+      // Act
+      const { rebuilt } = await ensureTable(local.client, 'sesame', { rebuildDir: rebuildDir(dir) });
+
+      // Assess
+      expect(Table?.TableStatus).toBe('CREATING');
+      expect(rebuilt?.items).toBe(60);
+      expect(await indexNames(local.client)).toEqual(['gsi1', 'gsi2', 'gsi3']);
+      expect(await scanAll(local.client, 'sesame')).toEqual(sampleItems().sort(byKey));
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('is replaced at the next first start, which then uses the table', async () => {
+    // Prepare
+    const dir = await mkdtemp(path.join(tmpdir(), 'sesame-rebuild-'));
+    dirs.push(dir);
+    await leaveTableCreating(dir);
+    const local = await open(dir);
+    try {
+      // Act
+      const result = await ensureTable(local.client, 'sesame', { rebuildDir: rebuildDir(dir) });
+      await local.client.send(new PutItemCommand({ TableName: 'sesame', Item: { pk: s('T#1'), sk: s('TENANT') } }));
+
+      // Assess
+      expect(result).toEqual({});
+      expect(await indexNames(local.client)).toEqual(['gsi1', 'gsi2', 'gsi3']);
+      expect(await countItems(local.client, 'sesame')).toBe(1);
     } finally {
       await local.close();
     }
