@@ -14,12 +14,12 @@
  * - a kill between the two writes of a CreateTable leaves the table CREATING for good, which
  *   ensureTable settles at start (describeSettled).
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import dynalite from 'dynalite';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
+import dynalite from 'dynalite';
 import {
   CreateTableCommand,
   DeleteTableCommand,
