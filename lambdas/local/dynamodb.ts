@@ -101,7 +101,8 @@ export interface TableRebuild {
  * A table whose key schema or indexes differ from the definition (one made by an earlier version)
  * is rebuilt, since dynalite cannot change them in place. Indexes derive from item attributes, so
  * the items are kept as they are:
- *   1. every item is dumped to `<rebuildDir>/<table>.jsonl` (temporary file, fsync, rename);
+ *   1. every item is dumped to `<rebuildDir>/<table>.jsonl` (temporary file, fsync, rename), and
+ *      the table counted against the dump (on a mismatch, the dump is deleted and nothing changed);
  *   2. the table is deleted; 3. created from the definition; 4. the items are put back;
  *   5. the table is counted against the dump, and the dump deleted.
  * Once the dump exists it is the truth: a start that finds one finishes the rebuild from step 2
@@ -135,7 +136,12 @@ export async function ensureTable(client: DynamoDBClient, tableName: string, opt
   await waitUntilActive(client, tableName);
   await mkdir(rebuildDir, { recursive: true });
   const dump = dumpFile(rebuildDir, tableName);
-  await dumpTable(client, tableName, dump);
+  const dumped = await dumpTable(client, tableName, dump);
+  const held = await countItems(client, tableName);
+  if (held !== dumped) {
+    await removeDurably(dump);
+    throw new Error(`Table ${tableName} holds ${held} items but ${dumped} were dumped: the table is left as it was.`);
+  }
   await options.afterStep?.('dumped');
   return { rebuilt: await rebuild(client, wanted, dump, changes, options) };
 }

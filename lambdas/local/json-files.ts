@@ -44,8 +44,8 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
 }
 
 /**
- * writeFileAtomic for content too large to hold as one string: the lines are written one after the
- * other (each followed by a newline) to the temporary file, which is then fsynced and renamed.
+ * writeFileAtomic for content too large to hold as one string: the chunks of lines are written one
+ * after the other (each followed by a newline) to the temporary file, which is then fsynced and renamed.
  */
 export async function writeLinesAtomic(file: string, lines: AsyncIterable<string>): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });

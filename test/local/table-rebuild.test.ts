@@ -4,8 +4,6 @@
  * when the rebuild is killed (SIGKILL) after any of its steps.
  */
 import { spawn } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
-import dynalite from 'dynalite';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,12 +24,14 @@ import { localClientConfig } from '../support/services';
 
 type Item = Record<string, AttributeValue>;
 
+const SAMPLE_COUNT = 64;
+
 /** The table definition before the console's sparse index. */
 const BEFORE_GSI3: TableDefinition = { ...TABLE, globalSecondaryIndexes: TABLE.globalSecondaryIndexes.filter((i) => i.indexName !== 'gsi3') };
 
 const s = (value: string): AttributeValue => ({ S: value });
 
-/** Items of every kind of attribute value the table holds, two of them on gsi3's keys. */
+/** Items of every kind of attribute value the table holds (SAMPLE_COUNT), two of them on gsi3's keys. */
 function sampleItems(): Item[] {
   const bounced = keys.emailStatus('em_bounced');
   const complained = keys.emailStatus('em_complained');
@@ -48,6 +48,8 @@ function sampleItems(): Item[] {
       nested: { M: { list: { L: [{ B: new Uint8Array([7]) }, { BOOL: true }, { NULL: true }, { M: { n: { N: '-1' } } }] } } },
     },
   ];
+  // Four items of 300 KB: more than one Scan page (1 MB), so that the dump pages.
+  for (let n = 0; n < 4; n++) items.push({ pk: s(`E#em_large_${n}`), sk: s('BODY#000'), text: s(String(n).repeat(300_000)) });
   for (let n = 0; n < 56; n++) items.push({ pk: s(`E#em_${n}`), sk: s('META'), gsi2pk: s(`T#t1#E#${n % 8}`), gsi2sk: s(`2026-11-01T00:00:${String(n).padStart(2, '0')}Z`), subject: s(`Hello ${n}`) });
   return items;
 }
@@ -114,8 +116,9 @@ describe('a data folder whose table lacks an index', () => {
       const { rebuilt } = await ensureTable(local.client, 'sesame', { rebuildDir: rebuildDir(dir) });
 
       // Assess
-      expect(rebuilt).toEqual({ items: 60, changes: ['index gsi3 added'], summary: 'Local table sesame upgraded to the current table definition (index gsi3 added): 60 items kept.' });
+      expect(rebuilt).toEqual({ items: SAMPLE_COUNT, changes: ['index gsi3 added'], summary: `Local table sesame upgraded to the current table definition (index gsi3 added): ${SAMPLE_COUNT} items kept.` });
       expect(await indexNames(local.client)).toEqual(['gsi1', 'gsi2', 'gsi3']);
+      expect((await local.client.send(new ScanCommand({ TableName: 'sesame' }))).LastEvaluatedKey).toBeDefined(); // the items span pages
       expect(await scanAll(local.client, 'sesame')).toEqual(sampleItems().sort(byKey));
       expect(await problemKeys(local.client, 'bounced')).toEqual([
         { pk: s('E#em_bounced'), sk: s('STATUS'), gsi3pk: s('T#t1#P#bounced'), gsi3sk: s('2026-11-01T10:00:00.000Z#em_bounced') },
@@ -191,25 +194,12 @@ async function killedAt(dir: string, step: string): Promise<string> {
   return out;
 }
 
-/**
- * Leaves `sesame` CREATING in the data folder for good, as a kill between dynalite's two writes of a
- * creation does: a dynalite whose creations take a minute creates it and is closed meanwhile.
- */
-async function leaveTableCreating(dir: string): Promise<void> {
-  const slow = dynalite({ path: path.join(dir, 'dynamodb'), createTableMs: 60_000 });
-  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
-  const client = new DynamoDBClient(localClientConfig(`http://127.0.0.1:${(slow.address() as AddressInfo).port}`));
-  await client.send(new CreateTableCommand(createTableInput('sesame')));
-  client.destroy();
-  await new Promise<void>((resolve, reject) => slow.close((err) => (err ? reject(err) : resolve())));
-}
-
 describe('a rebuild killed (SIGKILL) after a step', () => {
   const dirs: string[] = [];
   afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
   it.each([
-    ['dumped', 60],
+    ['dumped', SAMPLE_COUNT],
     ['deleted', undefined],
     ['loaded-batch', 25],
   ])('after %s: the next start finishes it from the dump, with every item and the new index', async (step, itemsInTableAtKill) => {
@@ -230,7 +220,7 @@ describe('a rebuild killed (SIGKILL) after a step', () => {
       expect(out).toContain(`paused at ${step}`);
       expect(dumpedAtKill).toBe(true);
       expect(atKill).toBe(itemsInTableAtKill);
-      expect(rebuilt).toEqual({ items: 60, changes: [], summary: 'Local table sesame upgraded to the current table definition (finished an interrupted upgrade): 60 items kept.' });
+      expect(rebuilt).toEqual({ items: SAMPLE_COUNT, changes: [], summary: `Local table sesame upgraded to the current table definition (finished an interrupted upgrade): ${SAMPLE_COUNT} items kept.` });
       expect(await indexNames(local.client)).toEqual(['gsi1', 'gsi2', 'gsi3']);
       expect(await scanAll(local.client, 'sesame')).toEqual(sampleItems().sort(byKey));
       expect(await problemKeys(local.client, 'bounced')).toHaveLength(1);
@@ -246,11 +236,11 @@ describe('a table left CREATING by a kill during its creation', () => {
   afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
   it('is replaced at the next start of a rebuild, which then puts every item back', async () => {
-    // Prepare: a rebuild killed once the old table was deleted, and the new table's creation cut short.
+    // Prepare: a rebuild killed once the old table was deleted, then a creation of the table killed midway.
     const dir = await olderDataFolder();
     dirs.push(dir);
     await killedAt(dir, 'deleted');
-    await leaveTableCreating(dir);
+    expect(await killedAt(dir, 'creating')).toContain('paused at creating');
     const local = await open(dir);
     try {
       const { Table } = await local.client.send(new DescribeTableCommand({ TableName: 'sesame' }));
@@ -260,7 +250,7 @@ describe('a table left CREATING by a kill during its creation', () => {
 
       // Assess
       expect(Table?.TableStatus).toBe('CREATING');
-      expect(rebuilt?.items).toBe(60);
+      expect(rebuilt?.items).toBe(SAMPLE_COUNT);
       expect(await indexNames(local.client)).toEqual(['gsi1', 'gsi2', 'gsi3']);
       expect(await scanAll(local.client, 'sesame')).toEqual(sampleItems().sort(byKey));
     } finally {
@@ -272,7 +262,7 @@ describe('a table left CREATING by a kill during its creation', () => {
     // Prepare
     const dir = await mkdtemp(path.join(tmpdir(), 'sesame-rebuild-'));
     dirs.push(dir);
-    await leaveTableCreating(dir);
+    expect(await killedAt(dir, 'creating')).toContain('paused at creating');
     const local = await open(dir);
     try {
       // Act
