@@ -5,6 +5,7 @@
  *   api-key         the seeded API key, when SESAME_API_KEY is not set
  *   secrets-key     the key that encrypts webhook signing secrets at rest
  *   dynamodb/       dynalite's LevelDB files
+ *   dynamodb-rebuild/  while the table is rebuilt with new indexes, the dump of its items (dynamodb.ts)
  *   ses/            the local SES server's identities, tenants and suppression lists (tenants.json), mailbox
  *   ses-events/     the outbox of SES events not yet applied (event-outbox.ts)
  *   sqs/            the local SQS's snapshot and journal (journal.ts)

@@ -43,6 +43,29 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   await fsyncDir(path.dirname(file));
 }
 
+/**
+ * writeFileAtomic for content too large to hold as one string: the chunks of lines are written one
+ * after the other (each followed by a newline) to the temporary file, which is then fsynced and renamed.
+ */
+export async function writeLinesAtomic(file: string, lines: AsyncIterable<string>): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = temporaryName(file);
+  try {
+    const handle = await open(temporary, 'w', 0o644);
+    try {
+      for await (const line of lines) await handle.write(line + '\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+  } catch (err) {
+    await rm(temporary, { force: true });
+    throw err;
+  }
+  await fsyncDir(path.dirname(file));
+}
+
 /** writeFileAtomic for start-up code that runs before anything else. */
 export function writeFileAtomicSync(file: string, data: string, options: { mode?: number } = {}): void {
   const temporary = temporaryName(file);

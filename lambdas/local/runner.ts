@@ -187,7 +187,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     closers.push(() => s3.close());
 
     const dynamoClient = new DynamoDBClient({ region: options.region, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS });
-    await ensureTable(dynamoClient, options.tableName);
+    // A table made by an earlier version with other indexes is rebuilt, keeping its items (dynamodb.ts).
+    const { rebuilt } = await ensureTable(dynamoClient, options.tableName, { rebuildDir: join(options.dataDir, 'dynamodb-rebuild') });
+    if (rebuilt) process.stdout.write(`${rebuilt.summary}\n`);
     const sqsClient = new SQSClient({ region: options.region, endpoint: sqs.endpoint, credentials: LOCAL_CREDENTIALS });
     const queueUrl = await ensureQueue(sqsClient, 'sesame-webhooks', { dlqName: 'sesame-webhooks-dlq', maxReceiveCount: 12 });
     const { QueueUrl: dlqUrl } = await sqsClient.send(new GetQueueUrlCommand({ QueueName: 'sesame-webhooks-dlq' }));

@@ -10,7 +10,7 @@ import {
   ListTablesCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ensureTable, startDynamo } from '../../lambdas/local/dynamodb';
+import { createTableInput, ensureTable, startDynamo } from '../../lambdas/local/dynamodb';
 import { TABLE } from '../../lambdas/core/table';
 import { localClientConfig, startTestDynamo, type TestDynamo } from '../support/services';
 
@@ -71,29 +71,38 @@ describe('local DynamoDB (dynalite)', () => {
     expect(Item).toEqual({ pk: 'T#1', sk: 'TENANT' });
   });
 
-  it('ensureTable refuses an existing table built from another definition', async () => {
+  it('ensureTable rebuilds a table built from another definition with TABLE, keeping its items', async () => {
+    // Prepare: a table with no index at all, holding an item that carries gsi1's keys.
+    const name = `old-${Date.now()}`;
+    await dynamo.client.send(new CreateTableCommand(createTableInput(name, { ...TABLE, globalSecondaryIndexes: [] })));
+    await dynamo.doc.send(new PutCommand({ TableName: name, Item: { pk: 'K#a', sk: 'KEY', gsi1pk: 'T#1#KEYS', gsi1sk: '2024-01-01' } }));
+    const rebuildDir = await mkdtemp(path.join(tmpdir(), 'sesame-rebuild-'));
+
+    // Act
+    const { rebuilt } = await ensureTable(dynamo.client, name, { rebuildDir });
+
+    // Assess
+    expect(rebuilt?.items).toBe(1);
+    expect(rebuilt?.changes).toEqual(TABLE.globalSecondaryIndexes.map((i) => `index ${i.indexName} added`));
+    const { Items } = await dynamo.doc.send(
+      new QueryCommand({ TableName: name, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': 'T#1#KEYS' } }),
+    );
+    expect(Items).toEqual([{ pk: 'K#a', sk: 'KEY', gsi1pk: 'T#1#KEYS', gsi1sk: '2024-01-01' }]);
+    await rm(rebuildDir, { recursive: true, force: true });
+  });
+
+  it('ensureTable without a folder for the dump refuses a table built from another definition, and leaves it as it is', async () => {
     // Prepare
     const name = `old-${Date.now()}`;
-    await dynamo.client.send(
-      new CreateTableCommand({
-        TableName: name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    await dynamo.client.send(new CreateTableCommand(createTableInput(name, { ...TABLE, globalSecondaryIndexes: [] })));
 
     // Act
     const result = ensureTable(dynamo.client, name);
 
     // Assess
-    await expect(result).rejects.toThrow(/missing index gsi1/);
+    await expect(result).rejects.toThrow(/index gsi1 added.*no folder was given to rebuild it in/);
+    const { Table } = await dynamo.client.send(new DescribeTableCommand({ TableName: name }));
+    expect(Table?.GlobalSecondaryIndexes).toBeUndefined();
   });
 
   it('fails a conditional put with ConditionalCheckFailedException', async () => {
