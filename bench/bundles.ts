@@ -9,23 +9,29 @@
  */
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { esbuildOptions, lambdaBundling } from '../lib/bundling';
+import type { SesameFunctionName } from '../lib/sesame-stack';
 
 export const ROOT = join(__dirname, '..');
 export const OUT_DIR = join(ROOT, 'node_modules', '.cache', 'sesame-bench');
 
-export type FunctionName = 'send' | 'domains' | 'account' | 'snsHttps' | 'ingest' | 'deliver';
-type Client = 'dynamodb' | 'sesv2' | 'sqs' | 'secretsManager' | 's3';
+export type FunctionName = SesameFunctionName;
+type Client = 'dynamodb' | 'sesv2' | 'sqs' | 'secretsManager' | 's3' | 'scheduler' | 'route53';
 
-/** Each function's folder under lambdas/ and the SDK clients it uses (lambdas/core/clients.ts, adapters/secrets.ts). */
+/**
+ * Each function's folder under lambdas/ and the SDK clients it uses: those its role is granted
+ * (lib/sesame-stack.ts; Route 53 only for the domains function, and only in a stack given zones).
+ */
 export const FUNCTIONS: Record<FunctionName, { readonly dir: string; readonly clients: readonly Client[] }> = {
-  send: { dir: 'send', clients: ['dynamodb', 'sesv2', 's3'] },
-  domains: { dir: 'domains', clients: ['dynamodb', 'sesv2'] },
-  account: { dir: 'account', clients: ['dynamodb', 'sqs', 'secretsManager'] },
+  send: { dir: 'send', clients: ['dynamodb', 'sesv2', 's3', 'scheduler', 'sqs'] },
+  domains: { dir: 'domains', clients: ['dynamodb', 'sesv2', 'sqs', 'route53'] },
+  account: { dir: 'account', clients: ['dynamodb', 'sesv2', 'sqs', 'secretsManager'] },
   snsHttps: { dir: 'sns-https', clients: ['dynamodb', 'sqs'] },
   ingest: { dir: 'ingest', clients: ['dynamodb', 'sqs'] },
   deliver: { dir: 'deliver', clients: ['dynamodb', 'sqs', 'secretsManager'] },
+  verifyDomains: { dir: 'verify-domains', clients: ['dynamodb', 'sesv2', 'sqs'] },
+  dispatch: { dir: 'dispatch', clients: ['dynamodb', 'sesv2', 'sqs'] },
 };
 
 const IMPORTS: Record<Client, { readonly imports: string; readonly construct: string }> = {
@@ -38,6 +44,8 @@ const IMPORTS: Record<Client, { readonly imports: string; readonly construct: st
   secretsManager: { imports: "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';", construct: 'new SecretsManagerClient({})' },
   // The send function presigns download URLs: the presigner is part of what it cannot do without.
   s3: { imports: "import { S3Client } from '@aws-sdk/client-s3';\nimport { getSignedUrl } from '@aws-sdk/s3-request-presigner';", construct: 'new S3Client({}), getSignedUrl' },
+  scheduler: { imports: "import { SchedulerClient } from '@aws-sdk/client-scheduler';", construct: 'new SchedulerClient({})' },
+  route53: { imports: "import { Route53Client } from '@aws-sdk/client-route-53';", construct: 'new Route53Client({})' },
 };
 
 /** The floor's source: the function's clients, imported and constructed at module scope, nothing else. */
@@ -55,9 +63,43 @@ export type Variant = 'handler' | 'floor' | 'handlerSdkExternal' | 'floorSdkExte
 export interface BuiltBundle {
   readonly file: string;
   readonly bytes: number;
+  /** Bytes in the output by where they come from: a package (`zod`, `@aws-sdk/client-sqs`) or a Sesame folder (`lambdas/core`). */
+  readonly origins: Readonly<Record<string, number>>;
 }
 
 export type BuiltFunction = Record<Variant, BuiltBundle>;
+
+/** The package (or, for Sesame's own code, the folder under lambdas/) an esbuild input path belongs to. */
+export function originOf(input: string): string {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(input);
+  if (pkg) return pkg[1]!;
+  const own = /^(lambdas\/[^/]+)\//.exec(input);
+  return own ? own[1]! : input;
+}
+
+/** Bytes of the (single) output by origin, from esbuild's metafile. */
+export function originsOf(meta: Metafile): Record<string, number> {
+  const origins: Record<string, number> = {};
+  for (const output of Object.values(meta.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const origin = originOf(input);
+      origins[origin] = (origins[origin] ?? 0) + bytesInOutput;
+    }
+  }
+  return origins;
+}
+
+/**
+ * What a function's bundle carries beyond its floor, by origin, largest first: where to look when a
+ * ratio is high (`npm run bench -- --only bundles --analyze`).
+ */
+export function beyondFloor(built: Pick<BuiltFunction, 'handler' | 'floor'>): [origin: string, bytes: number][] {
+  const origins = new Set([...Object.keys(built.handler.origins), ...Object.keys(built.floor.origins)]);
+  return [...origins]
+    .map((o): [string, number] => [o, (built.handler.origins[o] ?? 0) - (built.floor.origins[o] ?? 0)])
+    .filter(([, bytes]) => bytes !== 0)
+    .sort((a, b) => b[1] - a[1]);
+}
 
 export async function buildBundles(): Promise<Record<FunctionName, BuiltFunction>> {
   rmSync(OUT_DIR, { recursive: true, force: true });
@@ -69,15 +111,16 @@ export async function buildBundles(): Promise<Record<FunctionName, BuiltFunction
       mkdirSync(join(OUT_DIR, name, variant), { recursive: true });
       const sdkExternal = variant.endsWith('SdkExternal');
       const options = esbuildOptions(lambdaBundling({ bundleAwsSdk: !sdkExternal, sourceMap: variant === 'handlerSourceMaps' }));
-      await build({
+      const result = await build({
         ...options,
+        metafile: true,
         ...(variant.startsWith('handler')
           ? { entryPoints: [join(ROOT, 'lambdas', fn.dir, 'handler.ts')] }
           : { stdin: { contents: floorSource(fn.clients), resolveDir: ROOT, sourcefile: `${name}-floor.ts`, loader: 'ts' } }),
         outfile,
         logLevel: 'error',
       });
-      built[variant] = { file: outfile, bytes: statSync(outfile).size };
+      built[variant] = { file: outfile, bytes: statSync(outfile).size, origins: originsOf(result.metafile) };
     }
     out[name] = built;
   }
