@@ -1,7 +1,7 @@
 /**
  * Every function's bundle, built as CDK builds it (lib/bundling.ts: the same esbuild settings, through
  * esbuild's JS API), beside its floor: a bundle that only imports and constructs the AWS SDK clients
- * that function uses, built the same way. Each is built twice: with the AWS SDK bundled (what is
+ * that function uses, and imports the SDK commands it sends, built the same way. Each is built twice: with the AWS SDK bundled (what is
  * deployed) and with it left to the runtime (`@aws-sdk/*` external), for the cold-start comparison.
  *
  * Bundles go to node_modules/.cache/sesame-bench, inside the project, so that an SDK-external bundle
@@ -17,7 +17,7 @@ export const ROOT = join(__dirname, '..');
 export const OUT_DIR = join(ROOT, 'node_modules', '.cache', 'sesame-bench');
 
 export type FunctionName = SesameFunctionName;
-type Client = 'dynamodb' | 'sesv2' | 'sqs' | 'secretsManager' | 's3' | 'scheduler' | 'route53';
+export type Client = 'dynamodb' | 'sesv2' | 'sqs' | 'secretsManager' | 's3' | 'scheduler' | 'route53';
 
 /**
  * Each function's folder under lambdas/ and the SDK clients it uses: those its role is granted
@@ -48,13 +48,60 @@ const IMPORTS: Record<Client, { readonly imports: string; readonly construct: st
   route53: { imports: "import { Route53Client } from '@aws-sdk/client-route-53';", construct: 'new Route53Client({})' },
 };
 
-/** The floor's source: the function's clients, imported and constructed at module scope, nothing else. */
-export function floorSource(clients: readonly Client[]): string {
+/** The packages of a client, whose commands a floor imports. */
+const packagesOf = (clients: readonly Client[]): Set<string> =>
+  new Set(clients.flatMap((c) => [...IMPORTS[c].imports.matchAll(/from '(@aws-sdk\/(?:client-[^']+|lib-dynamodb))'/g)].map((m) => m[1]!)));
+
+/** An SDK command a function sends: the package it comes from and its name. */
+export interface SdkCommand {
+  readonly pkg: string;
+  readonly name: string;
+}
+
+/**
+ * The floor's source: the function's clients, imported and constructed at module scope, and the
+ * commands it sends, imported (a function that sends nothing is no floor); nothing else.
+ */
+export function floorSource(clients: readonly Client[], commands: readonly SdkCommand[] = []): string {
+  const byPkg = new Map<string, string[]>();
+  for (const c of commands) byPkg.set(c.pkg, [...(byPkg.get(c.pkg) ?? []), c.name]);
   return [
     ...clients.map((c) => IMPORTS[c].imports),
+    ...[...byPkg].map(([pkg, names]) => `import { ${names.join(', ')} } from '${pkg}';`),
     `const clients = [${clients.map((c) => IMPORTS[c].construct).join(', ')}];`,
-    'export const handler = async () => clients.length;',
+    `const commands = [${commands.map((c) => c.name).join(', ')}];`,
+    'export const handler = async () => clients.length + commands.length;',
   ].join('\n');
+}
+
+const COMMAND_FILE = /node_modules\/(@aws-sdk\/(?:client-[^/]+|lib-dynamodb))\/dist-es\/commands\/(\w+Command)\.js$/;
+
+/**
+ * The SDK commands a handler sends, from an analysis build of it that takes the SDK's ES module
+ * builds (one file per command, the unused ones shaken off; a CommonJS build is one file per client
+ * and tells nothing). The same list whatever the house settings, so the floor's definition does not
+ * move with them. Only commands of the function's own clients: a command bundled through a shared
+ * module but never sent (the verifier's Route 53) is not the floor's.
+ */
+export async function commandsOf(entry: string, clients: readonly Client[]): Promise<SdkCommand[]> {
+  const packages = packagesOf(clients);
+  const result = await build({
+    ...esbuildOptions(lambdaBundling()),
+    mainFields: ['module', 'main'],
+    entryPoints: [entry],
+    outfile: join(OUT_DIR, 'commands-analysis.js'),
+    write: false,
+    metafile: true,
+    logLevel: 'error',
+  });
+  const commands: SdkCommand[] = [];
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const match = COMMAND_FILE.exec(input);
+      if (match && bytesInOutput > 0 && packages.has(match[1]!)) commands.push({ pkg: match[1]!, name: match[2]! });
+    }
+  }
+  return commands.sort((a, b) => `${a.pkg}/${a.name}`.localeCompare(`${b.pkg}/${b.name}`));
 }
 
 /** `handlerSourceMaps`: the handler with a source map, to measure NODE_OPTIONS=--enable-source-maps. */
@@ -106,6 +153,8 @@ export async function buildBundles(): Promise<Record<FunctionName, BuiltFunction
   const out = {} as Record<FunctionName, BuiltFunction>;
   for (const [name, fn] of Object.entries(FUNCTIONS) as [FunctionName, (typeof FUNCTIONS)[FunctionName]][]) {
     const built = {} as BuiltFunction;
+    const entry = join(ROOT, 'lambdas', fn.dir, 'handler.ts');
+    const commands = await commandsOf(entry, fn.clients);
     for (const variant of ['handler', 'floor', 'handlerSdkExternal', 'floorSdkExternal', 'handlerSourceMaps'] as const) {
       const outfile = join(OUT_DIR, name, variant, 'index.js');
       mkdirSync(join(OUT_DIR, name, variant), { recursive: true });
@@ -115,8 +164,8 @@ export async function buildBundles(): Promise<Record<FunctionName, BuiltFunction
         ...options,
         metafile: true,
         ...(variant.startsWith('handler')
-          ? { entryPoints: [join(ROOT, 'lambdas', fn.dir, 'handler.ts')] }
-          : { stdin: { contents: floorSource(fn.clients), resolveDir: ROOT, sourcefile: `${name}-floor.ts`, loader: 'ts' } }),
+          ? { entryPoints: [entry] }
+          : { stdin: { contents: floorSource(fn.clients, commands), resolveDir: ROOT, sourcefile: `${name}-floor.ts`, loader: 'ts' } }),
         outfile,
         logLevel: 'error',
       });
