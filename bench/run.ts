@@ -57,7 +57,7 @@ function runTsx<T>(script: string, args: string[] = []): Promise<T> {
   });
 }
 
-type Lambdas = Record<FunctionName, { bundle_bytes: number; floor_bundle_bytes: number; bundle_ratio: number; init_ms: number; floor_init_ms: number; init_ratio: number; source_maps_init_ms: number; source_maps_init_ratio: number; sdk_external: { bundle_bytes: number; floor_bundle_bytes: number; init_ms: number; floor_init_ms: number; init_ratio: number } }>;
+type Lambdas = Record<FunctionName, { bundle_bytes: number; floor_bundle_bytes: number; bundle_ratio: number; init_ms: number; floor_init_ms: number; init_ratio: number; init_cpu_ms: number; floor_init_cpu_ms: number; init_cpu_ratio: number; source_maps_init_ms: number; source_maps_init_ratio: number; sdk_external: { bundle_bytes: number; floor_bundle_bytes: number; init_ms: number; floor_init_ms: number; init_ratio: number } }>;
 
 /** `--only bundles,cold-start`: only those parts (cold start needs the bundles); `--analyze`: what each bundle carries beyond its floor. */
 const PARTS = ['bundles', 'cold-start'] as const;
@@ -93,14 +93,15 @@ function printBundleSizes(bundles: Awaited<ReturnType<typeof buildBundles>>): vo
 
 function printLambdas(lambdas: Lambdas): void {
   say('\n== Bundles and cold start (SDK bundled, as deployed; floor: only the function\'s SDK clients, imported and constructed)');
-  say(`${padEnd('function', 14)}${pad('bundle KB', 10)}${pad('floor KB', 10)}${pad('ratio', 7)}${pad('init ms', 9)}${pad('floor ms', 10)}${pad('ratio', 7)}  |  SDK from the runtime:${pad('KB', 5)}${pad('init ms', 9)}${pad('floor ms', 10)}${pad('ratio', 7)}`);
+  say(`${padEnd('function', 14)}${pad('bundle KB', 10)}${pad('floor KB', 10)}${pad('ratio', 7)}${pad('init ms', 9)}${pad('floor ms', 10)}${pad('ratio', 7)}${pad('cpu ms', 8)}${pad('floor', 7)}${pad('ratio', 7)}  |  SDK from the runtime:${pad('KB', 5)}${pad('init ms', 9)}${pad('floor ms', 10)}${pad('ratio', 7)}`);
   for (const [name, l] of Object.entries(lambdas)) {
-    say(`${padEnd(name, 14)}${pad(kb(l.bundle_bytes), 10)}${pad(kb(l.floor_bundle_bytes), 10)}${pad(l.bundle_ratio.toFixed(2), 7)}${pad(l.init_ms.toFixed(1), 9)}${pad(l.floor_init_ms.toFixed(1), 10)}${pad(l.init_ratio.toFixed(2), 7)}  |  ${' '.repeat(21)}${pad(kb(l.sdk_external.bundle_bytes), 5)}${pad(l.sdk_external.init_ms.toFixed(1), 9)}${pad(l.sdk_external.floor_init_ms.toFixed(1), 10)}${pad(l.sdk_external.init_ratio.toFixed(2), 7)}`);
+    say(`${padEnd(name, 14)}${pad(kb(l.bundle_bytes), 10)}${pad(kb(l.floor_bundle_bytes), 10)}${pad(l.bundle_ratio.toFixed(2), 7)}${pad(l.init_ms.toFixed(1), 9)}${pad(l.floor_init_ms.toFixed(1), 10)}${pad(l.init_ratio.toFixed(2), 7)}${pad(l.init_cpu_ms.toFixed(1), 8)}${pad(l.floor_init_cpu_ms.toFixed(1), 7)}${pad(l.init_cpu_ratio.toFixed(2), 7)}  |  ${' '.repeat(21)}${pad(kb(l.sdk_external.bundle_bytes), 5)}${pad(l.sdk_external.init_ms.toFixed(1), 9)}${pad(l.sdk_external.floor_init_ms.toFixed(1), 10)}${pad(l.sdk_external.init_ratio.toFixed(2), 7)}`);
   }
   const worstBundle = Math.max(...Object.values(lambdas).map((l) => l.bundle_ratio));
   const worstInit = Math.max(...Object.values(lambdas).map((l) => l.init_ratio));
+  const worstCpu = Math.max(...Object.values(lambdas).map((l) => l.init_cpu_ratio));
   say(`with --enable-source-maps (not deployed): ${Object.entries(lambdas).map(([name, l]) => `${name} ${l.source_maps_init_ms.toFixed(1)} ms (x${l.source_maps_init_ratio.toFixed(2)})`).join(', ')}`);
-  say(`target <= ${TARGETS.bundleRatio}: bundle ${mark(worstBundle <= TARGETS.bundleRatio)} (worst ${worstBundle.toFixed(2)}), init ${mark(worstInit <= TARGETS.initRatio)} (worst ${worstInit.toFixed(2)}); init is the median of ${INIT_ROUNDS} runs, require() to return`);
+  say(`target <= ${TARGETS.bundleRatio}: bundle ${mark(worstBundle <= TARGETS.bundleRatio)} (worst ${worstBundle.toFixed(2)}), init ${mark(worstInit <= TARGETS.initRatio)} (worst ${worstInit.toFixed(2)}), init CPU ${mark(worstCpu <= TARGETS.initRatio)} (worst ${worstCpu.toFixed(2)}); init is the median of ${INIT_ROUNDS} runs, require() to return, wall clock and the process's CPU time`);
 }
 
 async function main(): Promise<void> {
@@ -122,7 +123,8 @@ async function main(): Promise<void> {
   const lambdas = Object.fromEntries(
     (Object.keys(FUNCTIONS) as FunctionName[]).map((name) => {
       const b = bundles[name];
-      const i = (v: string) => init[`${name}.${v}`]!;
+      const i = (v: string) => init[`${name}.${v}`]!.ms;
+      const cpu = (v: string) => init[`${name}.${v}`]!.cpuMs;
       return [name, {
         bundle_bytes: b.handler.bytes,
         floor_bundle_bytes: b.floor.bytes,
@@ -130,6 +132,9 @@ async function main(): Promise<void> {
         init_ms: round(i('handler')),
         floor_init_ms: round(i('floor')),
         init_ratio: round(i('handler') / i('floor'), 3),
+        init_cpu_ms: round(cpu('handler')),
+        floor_init_cpu_ms: round(cpu('floor')),
+        init_cpu_ratio: round(cpu('handler') / cpu('floor'), 3),
         source_maps_init_ms: round(i('handlerSourceMaps')),
         source_maps_init_ratio: round(i('handlerSourceMaps') / i('handler'), 3),
         sdk_external: {
