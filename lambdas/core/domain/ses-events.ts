@@ -354,7 +354,6 @@ function mailFields(m: Mail): SesEvent['mail'] {
 
 const isSesEventType = (value: unknown): value is SesEventType => (SES_EVENT_TYPES as readonly unknown[]).includes(value);
 
-
 /**
  * Parses the `Message` of an SNS notification from SES. Never throws: what is not SES's JSON is
  * `malformed`, what needs no work is `ignored`.
