@@ -33,12 +33,24 @@ export const FAKE_ENV: Readonly<Record<string, string>> = {
 
 const HARNESS = `
 const { performance } = require('node:perf_hooks');
+const c0 = process.cpuUsage();
 const t0 = performance.now();
 const mod = require(process.argv[2]);
 const ms = performance.now() - t0;
+const cpu = process.cpuUsage(c0);
 if (typeof mod.handler !== 'function') throw new Error('no handler exported');
-process.stdout.write(JSON.stringify({ ms }));
+process.stdout.write(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000 }));
 `;
+
+/**
+ * One start-up: wall-clock milliseconds, and the process's CPU milliseconds over the same span
+ * (user + system, every thread). On a machine shared with other work the wall clock mostly
+ * measures the wait for a core; CPU time barely moves with the load.
+ */
+export interface InitSample {
+  readonly ms: number;
+  readonly cpuMs: number;
+}
 
 export function writeHarness(): string {
   const file = join(OUT_DIR, 'init-harness.js');
@@ -46,8 +58,8 @@ export function writeHarness(): string {
   return file;
 }
 
-/** Milliseconds to require `bundle` in a fresh process (with NODE_OPTIONS `nodeOptions`, if given). */
-export function initOnce(harness: string, bundle: string, nodeOptions?: string): Promise<number> {
+/** Time to require `bundle` in a fresh process (with NODE_OPTIONS `nodeOptions`, if given). */
+export function initOnce(harness: string, bundle: string, nodeOptions?: string): Promise<InitSample> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...FAKE_ENV, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
     const child = spawn(process.execPath, [harness, bundle], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -57,7 +69,7 @@ export function initOnce(harness: string, bundle: string, nodeOptions?: string):
     child.stderr.on('data', (d: Buffer) => (err += d));
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`init of ${bundle} failed (${code}): ${err.slice(0, 500)}`));
-      resolve((JSON.parse(out) as { ms: number }).ms);
+      resolve(JSON.parse(out) as InitSample);
     });
   });
 }
@@ -68,20 +80,20 @@ export const median = (values: readonly number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** Runs every bundle `rounds` times, in alternation (the order rotates each round); medians by key. */
+/** Runs every bundle `rounds` times, in alternation (the order rotates each round); medians (wall clock, CPU) by key. */
 export async function measureInit(
   bundles: Readonly<Record<string, string>>,
   rounds: number,
   nodeOptions: Readonly<Record<string, string>> = {},
-): Promise<Record<string, number>> {
+): Promise<Record<string, InitSample>> {
   const harness = writeHarness();
   const keys = Object.keys(bundles);
-  const samples: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
+  const samples: Record<string, InitSample[]> = Object.fromEntries(keys.map((k) => [k, []]));
   // One untimed run each: the first read of a file from disk is not what a cold start measures here.
   for (const k of keys) await initOnce(harness, bundles[k]!, nodeOptions[k]);
   for (let r = 0; r < rounds; r++) {
     const order = keys.map((_, i) => keys[(i + r) % keys.length]!);
     for (const k of order) samples[k]!.push(await initOnce(harness, bundles[k]!, nodeOptions[k]));
   }
-  return Object.fromEntries(keys.map((k) => [k, median(samples[k]!)]));
+  return Object.fromEntries(keys.map((k) => [k, { ms: median(samples[k]!.map((x) => x.ms)), cpuMs: median(samples[k]!.map((x) => x.cpuMs)) }]));
 }

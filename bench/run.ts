@@ -11,10 +11,10 @@
  */
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBundles, FUNCTIONS, type FunctionName, ROOT } from './bundles';
+import { beyondFloor, buildBundles, FUNCTIONS, type FunctionName, ROOT } from './bundles';
 import { measureInit } from './cold-start';
 import type { CpuResults } from './cpu';
 import type { InboundLifecycleResult, LifecycleResult, LoadResult } from './local-run';
@@ -57,13 +57,63 @@ function runTsx<T>(script: string, args: string[] = []): Promise<T> {
   });
 }
 
+type Lambdas = Record<FunctionName, { bundle_bytes: number; floor_bundle_bytes: number; bundle_ratio: number; init_ms: number; floor_init_ms: number; init_ratio: number; init_cpu_ms: number; floor_init_cpu_ms: number; init_cpu_ratio: number; source_maps_init_ms: number; source_maps_init_ratio: number; sdk_external: { bundle_bytes: number; floor_bundle_bytes: number; init_ms: number; floor_init_ms: number; init_ratio: number } }>;
+
+/** `--only bundles,cold-start`: only those parts (cold start needs the bundles); `--analyze`: what each bundle carries beyond its floor. */
+const PARTS = ['bundles', 'cold-start'] as const;
+
+function parseArgs(args: readonly string[]): { only?: ReadonlySet<(typeof PARTS)[number]>; analyze: boolean } {
+  const at = args.indexOf('--only');
+  const analyze = args.includes('--analyze');
+  if (at < 0) return { analyze };
+  const parts = (args[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
+  if (parts.length === 0 || unknown.length > 0) {
+    throw new Error(`--only takes ${PARTS.join(', ')} (comma-separated); the other parts depend on each other (the cost uses the CPU, the local run and the cold start): run them all without --only`);
+  }
+  return { only: new Set(parts as (typeof PARTS)[number][]), analyze };
+}
+
+/** Per function, the origins (packages, Sesame folders) its bundle carries beyond its floor's, largest first. */
+function printAnalysis(bundles: Awaited<ReturnType<typeof buildBundles>>): void {
+  say('\n== Beyond the floor, by origin (esbuild metafile: bytes in the minified output, handler minus floor; SDK bundled)');
+  for (const [name, b] of Object.entries(bundles)) {
+    const rows = beyondFloor(b);
+    const extra = rows.reduce((sum, [, bytes]) => sum + bytes, 0);
+    say(`${name}: ${kb(b.handler.bytes)} KB, floor ${kb(b.floor.bytes)} KB, ${kb(extra)} KB beyond it`);
+    for (const [origin, bytes] of rows.filter(([, bytes]) => Math.abs(bytes) >= 1024).slice(0, 14)) say(`  ${pad(kb(bytes), 6)} KB  ${origin}`);
+  }
+}
+
+function printBundleSizes(bundles: Awaited<ReturnType<typeof buildBundles>>): void {
+  say('\n== Bundles (SDK bundled, as deployed; floor: only the function\'s SDK clients, imported and constructed)');
+  say(`${padEnd('function', 14)}${pad('bundle KB', 10)}${pad('floor KB', 10)}${pad('ratio', 7)}`);
+  for (const [name, b] of Object.entries(bundles)) say(`${padEnd(name, 14)}${pad(kb(b.handler.bytes), 10)}${pad(kb(b.floor.bytes), 10)}${pad((b.handler.bytes / b.floor.bytes).toFixed(2), 7)}`);
+}
+
+function printLambdas(lambdas: Lambdas): void {
+  say('\n== Bundles and cold start (SDK bundled, as deployed; floor: only the function\'s SDK clients, imported and constructed)');
+  say(`${padEnd('function', 14)}${pad('bundle KB', 10)}${pad('floor KB', 10)}${pad('ratio', 7)}${pad('init ms', 9)}${pad('floor ms', 10)}${pad('ratio', 7)}${pad('cpu ms', 8)}${pad('floor', 7)}${pad('ratio', 7)}  |  SDK from the runtime:${pad('KB', 5)}${pad('init ms', 9)}${pad('floor ms', 10)}${pad('ratio', 7)}`);
+  for (const [name, l] of Object.entries(lambdas)) {
+    say(`${padEnd(name, 14)}${pad(kb(l.bundle_bytes), 10)}${pad(kb(l.floor_bundle_bytes), 10)}${pad(l.bundle_ratio.toFixed(2), 7)}${pad(l.init_ms.toFixed(1), 9)}${pad(l.floor_init_ms.toFixed(1), 10)}${pad(l.init_ratio.toFixed(2), 7)}${pad(l.init_cpu_ms.toFixed(1), 8)}${pad(l.floor_init_cpu_ms.toFixed(1), 7)}${pad(l.init_cpu_ratio.toFixed(2), 7)}  |  ${' '.repeat(21)}${pad(kb(l.sdk_external.bundle_bytes), 5)}${pad(l.sdk_external.init_ms.toFixed(1), 9)}${pad(l.sdk_external.floor_init_ms.toFixed(1), 10)}${pad(l.sdk_external.init_ratio.toFixed(2), 7)}`);
+  }
+  const worstBundle = Math.max(...Object.values(lambdas).map((l) => l.bundle_ratio));
+  const worstInit = Math.max(...Object.values(lambdas).map((l) => l.init_ratio));
+  const worstCpu = Math.max(...Object.values(lambdas).map((l) => l.init_cpu_ratio));
+  say(`with --enable-source-maps (not deployed): ${Object.entries(lambdas).map(([name, l]) => `${name} ${l.source_maps_init_ms.toFixed(1)} ms (x${l.source_maps_init_ratio.toFixed(2)})`).join(', ')}`);
+  say(`target <= ${TARGETS.bundleRatio}: bundle ${mark(worstBundle <= TARGETS.bundleRatio)} (worst ${worstBundle.toFixed(2)}), init ${mark(worstInit <= TARGETS.initRatio)} (worst ${worstInit.toFixed(2)}), init CPU ${mark(worstCpu <= TARGETS.initRatio)} (worst ${worstCpu.toFixed(2)}); init is the median of ${INIT_ROUNDS} runs, require() to return, wall clock and the process's CPU time`);
+}
+
 async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
   const startedAt = Date.now();
   say(`Sesame benchmark: Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), prices of ${REGION} read on ${READ_ON}`);
 
   // --- 1. bundles and cold start --------------------------------------------------------------------
   say('\nBuilding bundles (lib/bundling.ts settings) ...');
   const bundles = await buildBundles();
+  if (args.analyze) printAnalysis(bundles);
+  if (args.only && !args.only.has('cold-start')) return printBundleSizes(bundles);
   say(`Cold start: ${INIT_ROUNDS} alternating runs of each bundle in a fresh node process ...`);
   const files: Record<string, string> = {};
   for (const [name, b] of Object.entries(bundles)) for (const [variant, built] of Object.entries(b)) files[`${name}.${variant}`] = built.file;
@@ -73,7 +123,8 @@ async function main(): Promise<void> {
   const lambdas = Object.fromEntries(
     (Object.keys(FUNCTIONS) as FunctionName[]).map((name) => {
       const b = bundles[name];
-      const i = (v: string) => init[`${name}.${v}`]!;
+      const i = (v: string) => init[`${name}.${v}`]!.ms;
+      const cpu = (v: string) => init[`${name}.${v}`]!.cpuMs;
       return [name, {
         bundle_bytes: b.handler.bytes,
         floor_bundle_bytes: b.floor.bytes,
@@ -81,6 +132,9 @@ async function main(): Promise<void> {
         init_ms: round(i('handler')),
         floor_init_ms: round(i('floor')),
         init_ratio: round(i('handler') / i('floor'), 3),
+        init_cpu_ms: round(cpu('handler')),
+        floor_init_cpu_ms: round(cpu('floor')),
+        init_cpu_ratio: round(cpu('handler') / cpu('floor'), 3),
         source_maps_init_ms: round(i('handlerSourceMaps')),
         source_maps_init_ratio: round(i('handlerSourceMaps') / i('handler'), 3),
         sdk_external: {
@@ -92,7 +146,17 @@ async function main(): Promise<void> {
         },
       }];
     }),
-  ) as Record<FunctionName, { bundle_bytes: number; floor_bundle_bytes: number; bundle_ratio: number; init_ms: number; floor_init_ms: number; init_ratio: number; source_maps_init_ms: number; source_maps_init_ratio: number; sdk_external: { bundle_bytes: number; floor_bundle_bytes: number; init_ms: number; floor_init_ms: number; init_ratio: number } }>;
+  ) as Lambdas;
+  if (args.only) {
+    // Only this part: bench/results.json keeps what the last full run wrote beside it.
+    printLambdas(lambdas);
+    const file = join(ROOT, 'bench', 'results.json');
+    const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+    const machine = { node: process.version, cpus: cpus().length, cpu_model: cpus()[0]?.model.trim() };
+    writeFileSync(file, JSON.stringify({ ...previous, targets: TARGETS, lambdas, lambdas_generated_at: new Date().toISOString(), lambdas_machine: machine }, null, 2) + '\n');
+    say(`\nWrote the lambdas part of bench/results.json (${round((Date.now() - startedAt) / 1000, 1)} s).`);
+    return;
+  }
 
   // --- 2. CPU per operation -------------------------------------------------------------------------
   say('CPU per operation: real handlers against canned AWS answers, beside the bare SDK calls ...');
@@ -235,15 +299,7 @@ async function main(): Promise<void> {
   writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
 
   // --- the table --------------------------------------------------------------------------------------
-  say('\n== Bundles and cold start (SDK bundled, as deployed; floor: only the function\'s SDK clients, imported and constructed)');
-  say(`${padEnd('function', 10)}${pad('bundle KB', 10)}${pad('floor KB', 10)}${pad('ratio', 7)}${pad('init ms', 9)}${pad('floor ms', 10)}${pad('ratio', 7)}  |  SDK from the runtime:${pad('KB', 5)}${pad('init ms', 9)}${pad('floor ms', 10)}${pad('ratio', 7)}`);
-  for (const [name, l] of Object.entries(lambdas)) {
-    say(`${padEnd(name, 10)}${pad(kb(l.bundle_bytes), 10)}${pad(kb(l.floor_bundle_bytes), 10)}${pad(l.bundle_ratio.toFixed(2), 7)}${pad(l.init_ms.toFixed(1), 9)}${pad(l.floor_init_ms.toFixed(1), 10)}${pad(l.init_ratio.toFixed(2), 7)}  |  ${' '.repeat(21)}${pad(kb(l.sdk_external.bundle_bytes), 5)}${pad(l.sdk_external.init_ms.toFixed(1), 9)}${pad(l.sdk_external.floor_init_ms.toFixed(1), 10)}${pad(l.sdk_external.init_ratio.toFixed(2), 7)}`);
-  }
-  const worstBundle = Math.max(...Object.values(lambdas).map((l) => l.bundle_ratio));
-  const worstInit = Math.max(...Object.values(lambdas).map((l) => l.init_ratio));
-  say(`with --enable-source-maps (not deployed): ${Object.entries(lambdas).map(([name, l]) => `${name} ${l.source_maps_init_ms.toFixed(1)} ms (x${l.source_maps_init_ratio.toFixed(2)})`).join(', ')}`);
-  say(`target <= ${TARGETS.bundleRatio}: bundle ${mark(worstBundle <= TARGETS.bundleRatio)} (worst ${worstBundle.toFixed(2)}), init ${mark(worstInit <= TARGETS.initRatio)} (worst ${worstInit.toFixed(2)}); init is the median of ${INIT_ROUNDS} runs, require() to return`);
+  printLambdas(lambdas);
 
   const plan = cpu.operations.send;
   say(`\n== CPU per operation (median µs of ${plan.rounds} rounds x ${plan.iterations_per_round}, after a warm-up; canned AWS answers in memory)`);

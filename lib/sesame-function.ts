@@ -385,6 +385,7 @@ function cdkBundling(b: LambdaBundling): BundlingOptions {
     target: b.target,
     format: OutputFormat.CJS,
     externalModules: [...b.externalModules],
+    mainFields: [...b.mainFields],
   };
 }
 

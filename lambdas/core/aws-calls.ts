@@ -66,15 +66,15 @@ export function attributed<A extends unknown[], R>(caller: Caller, handler: (...
   return (...args: A) => callers.run(caller, () => handler(...args));
 }
 
-const FUNCTION_OF_ROUTE = new Map<string, Caller>(API_ROUTES.map((r) => [r.routeKey, r.fn]));
-
 /** An API handler, attributing each request to the function that serves its route (lambdas/core/routes.ts). */
 export function attributedByRoute<E extends { readonly routeKey?: string }, A extends unknown[], R>(
   handler: (event: E, ...rest: A) => R,
 ): (event: E, ...rest: A) => R {
   if (!logDir()) return handler;
+  // Built here, not at module scope: a function that is no API function bundles no route table.
+  const functionOfRoute = new Map<string, Caller>(API_ROUTES.map((r) => [r.routeKey, r.fn]));
   return (event: E, ...rest: A) => {
-    const caller = FUNCTION_OF_ROUTE.get(event?.routeKey ?? '');
+    const caller = functionOfRoute.get(event?.routeKey ?? '');
     return caller ? callers.run(caller, () => handler(event, ...rest)) : handler(event, ...rest);
   };
 }

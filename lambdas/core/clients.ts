@@ -17,7 +17,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { S3Client } from '@aws-sdk/client-s3';
 import { recordAwsCalls } from './aws-calls';
-import { sendingClient } from './adapters/ses';
+import { sendingClient } from './adapters/ses-client';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 
@@ -62,7 +62,7 @@ export const documentClient = /* @__PURE__ */ once(() =>
 
 export const sesClient = /* @__PURE__ */ once(() => recordAwsCalls(new SESv2Client({ ...overrides })));
 
-/** The SES client for SendEmail: one attempt per call (adapters/ses.ts `sendingClient`). */
+/** The SES client for SendEmail: one attempt per call (adapters/ses-client.ts `sendingClient`). */
 export const sesSendClient = /* @__PURE__ */ once(() => recordAwsCalls(sendingClient({ ...overrides })));
 
 export const sqsClient = /* @__PURE__ */ once(() => recordAwsCalls(new SQSClient({ ...overrides })));

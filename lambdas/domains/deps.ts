@@ -5,8 +5,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { Route53Client } from '@aws-sdk/client-route-53';
-import { Route53Publisher } from '../core/adapters/route53';
+import type { DnsPublisher } from '../core/adapters/route53';
+import type { HostedZone } from '../core/domain/route53-records';
 import type { DomainsConfig } from '../core/config';
 import { createDb } from '../core/adapters/dynamo';
 import { DomainStore } from '../core/adapters/domains';
@@ -19,7 +19,11 @@ export function domainsDeps(
   doc: DynamoDBDocumentClient,
   ses: SESv2Client,
   sqs: Pick<SQSClient, 'send'>,
-  route53: () => Pick<Route53Client, 'send'>,
+  /**
+   * Publishes a new domain's records in the stack's Route 53 zones, if it has any: given by the
+   * domains function only. The verifier only reads identities, so it carries no Route 53 client.
+   */
+  dns?: (zones: readonly HostedZone[]) => DnsPublisher,
 ): DomainsDeps {
   const db = createDb(doc, config.tableName);
   return {
@@ -30,6 +34,6 @@ export function domainsDeps(
     now: Date.now,
     checkBaseMs: config.checkBaseSeconds * 1000,
     // The client is built only for a stack given zones.
-    ...(config.route53Zones.length > 0 ? { dns: new Route53Publisher(route53(), config.route53Zones) } : {}),
+    ...(config.route53Zones.length > 0 && dns ? { dns: dns(config.route53Zones) } : {}),
   };
 }

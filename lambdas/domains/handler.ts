@@ -4,6 +4,7 @@ import { RequestLogStore } from '../core/adapters/request-logs';
 import { documentClient, route53Client, sesClient, sqsClient } from '../core/clients';
 import { SesTenants } from '../core/adapters/ses-tenants';
 import { domainsDeps } from './deps';
+import { Route53Publisher } from '../core/adapters/route53';
 import { TenantStore } from '../core/adapters/tenants';
 import { createDb } from '../core/adapters/dynamo';
 import { createAuthenticator } from '../core/http/auth';
@@ -16,7 +17,7 @@ const requestLogs = readRequestLogConfig();
 
 export const handler = createApiHandler(
   domainRoutes({
-    ...domainsDeps(config, documentClient(), sesClient(), sqsClient(), route53Client),
+    ...domainsDeps(config, documentClient(), sesClient(), sqsClient(), (zones) => new Route53Publisher(route53Client(), zones)),
     sesTenants: new SesTenants(sesClient()),
     sesTenantPrefix: config.sesTenantPrefix,
   }),

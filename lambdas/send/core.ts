@@ -9,7 +9,7 @@ import { type AttachmentMeta, type EmailDraft, attachmentDisposition } from '../
 import { derivedId, newId } from '../core/domain/ids';
 import type { LoggedEvent } from '../core/domain/email-state';
 import type { AppliedEventCounter } from '../core/adapters/metric-counters';
-import { sesEventId } from '../core/domain/ses-events';
+import { sesEventId } from '../core/domain/ses-event-id';
 import { fixedTime } from '../core/domain/status';
 import { expiresAt } from '../core/adapters/dynamo';
 import type { EmailStore, NewEmail } from '../core/adapters/emails';

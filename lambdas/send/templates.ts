@@ -5,7 +5,8 @@
  * the template's; `html` or `text` beside `template` is refused, as Resend does.
  */
 import { HttpError } from '../core/errors';
-import { type EmailDraft, type ParseOptions, parseSendRequest } from '../core/domain/email';
+import type { EmailDraft } from '../core/domain/email';
+import { type ParseOptions, parseSendRequest } from '../core/domain/send-request';
 import { renderTemplate } from '../core/domain/template';
 import type { PublishedTemplate, TemplateStore } from '../core/adapters/templates';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { PutSuppressedDestinationCommand } from '@aws-sdk/client-sesv2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSendRequest } from '../../lambdas/core/domain/email';
+import { parseSendRequest } from '../../lambdas/core/domain/send-request';
 import { parseSesMessage } from '../../lambdas/core/domain/ses-events';
 import { SesSender } from '../../lambdas/core/adapters/ses';
 import { expiresAt } from '../../lambdas/core/adapters/dynamo';

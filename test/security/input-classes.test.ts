@@ -6,7 +6,8 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { HttpError } from '../../lambdas/core/errors';
-import { MAX_JSON_DEPTH, parseJsonBody, parseSendRequest } from '../../lambdas/core/domain/email';
+import { MAX_JSON_DEPTH, parseJsonBody } from '../../lambdas/core/domain/email';
+import { parseSendRequest } from '../../lambdas/core/domain/send-request';
 import { toApiRequest } from '../../lambdas/core/http/api';
 import { parseUpdateTemplate } from '../../lambdas/core/domain/template';
 import { buildPayload, serializePayload } from '../../lambdas/core/domain/webhook-payload';

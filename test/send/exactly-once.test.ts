@@ -14,7 +14,7 @@ import { SuppressionStore } from '../../lambdas/core/adapters/suppressions';
 import { EmailStore } from '../../lambdas/core/adapters/emails';
 import { SendUnconfirmedError, SesSender, sendingClient } from '../../lambdas/core/adapters/ses';
 import { sesClient, sesSendClient } from '../../lambdas/core/clients';
-import { parseSendRequest } from '../../lambdas/core/domain/email';
+import { parseSendRequest } from '../../lambdas/core/domain/send-request';
 import { silentLogger } from '../../lambdas/core/log';
 import { ingestSnsEvent, type IngestDeps } from '../../lambdas/ingest/core';
 import { simulateSesEvents, toSnsEvent } from '../../lambdas/local/events';

@@ -1,5 +1,6 @@
 import { HttpError } from '../../lambdas/core/errors';
-import { formatMailbox, parseMailbox, parseSendRequest, toSesAddress } from '../../lambdas/core/domain/email';
+import { formatMailbox, parseMailbox, toSesAddress } from '../../lambdas/core/domain/email';
+import { parseSendRequest } from '../../lambdas/core/domain/send-request';
 
 const valid = { from: 'Acme <hello@acme.com>', to: 'user@example.org', subject: 'Hi', text: 'hello' };
 

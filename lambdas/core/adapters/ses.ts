@@ -2,9 +2,11 @@
  * Sending through SES v2 SendEmail with Simple content (which carries headers and attachments
  * itself), and the mapping of SES's errors to Resend's.
  */
-import { SendEmailCommand, type SendEmailCommandInput, SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
+import { SendEmailCommand, type SendEmailCommandInput, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { HttpError } from '../errors';
 import { type EmailDraft, TAG_EMAIL_ID, TAG_TENANT_ID, attachmentDisposition, formatEmailTag, formatMailbox, headerRebuild, toSesMailbox } from '../domain/email';
+
+export { sendingClient } from './ses-client';
 
 export interface OutgoingEmail {
   readonly emailId: string;
@@ -35,15 +37,6 @@ export interface EmailSender {
    * (SendUnconfirmedError, a crash) leaves it `sending`.
    */
   send(email: OutgoingEmail): Promise<string>;
-}
-
-/**
- * The SES client that sends: one attempt per SendEmail. An answer lost on the way back must not
- * become a second copy, so Sesame decides about retries, not the SDK (its default is 3 attempts).
- * Other SES calls (identities) keep the SDK's retries.
- */
-export function sendingClient(config: SESv2ClientConfig = {}): SESv2Client {
-  return new SESv2Client({ ...config, maxAttempts: 1 });
 }
 
 export function toSendEmailInput({ emailId, tenantId, tenantName, draft, configurationSet, createdMs }: OutgoingEmail): SendEmailCommandInput {

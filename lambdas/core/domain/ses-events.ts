@@ -7,8 +7,10 @@
 import * as z from './schema';
 import type { EmailEventType } from './applied-event';
 import { RESERVED_TAG_PREFIX, TAG_EMAIL_ID, TAG_TENANT_ID, parseEmailTag, parseMailbox, toSesAddress } from './email';
-import { derivedId } from './ids';
+import { sesEventId } from './ses-event-id';
 import { type EmailStatus, fixedTime } from './status';
+
+export { sesEventId };
 
 /** What SES publishes once, when an SNS event destination is created. Accepted, nothing to do. */
 export const SES_TOPIC_VALIDATION_MESSAGE = 'Successfully validated SNS topic for Amazon SES event publishing.';
@@ -351,11 +353,6 @@ function mailFields(m: Mail): SesEvent['mail'] {
 }
 
 const isSesEventType = (value: unknown): value is SesEventType => (SES_EVENT_TYPES as readonly unknown[]).includes(value);
-
-/** The content-derived event id (a UUID-shaped string). */
-export function sesEventId(sesMessageId: string, sesType: SesEventType, discriminators: readonly string[]): string {
-  return derivedId('ses-event', sesMessageId, sesType, ...discriminators);
-}
 
 /**
  * Parses the `Message` of an SNS notification from SES. Never throws: what is not SES's JSON is
