@@ -22,21 +22,21 @@ export const OUT_DIR = join(ROOT, 'node_modules', '.cache', 'sesame-bench');
  * assets from a file beside it, and what it serves is measured in docs/console.md.
  */
 export type FunctionName = Exclude<SesameFunctionName, 'console'> | 'inbound';
-export type Client = 'dynamodb' | 'sesv2' | 'sqs' | 'secretsManager' | 's3' | 'scheduler' | 'route53';
+export type Client = 'dynamodb' | 'sesv2' | 'sqs' | 'secretsManager' | 's3' | 's3Presigner' | 'scheduler' | 'route53';
 
 /**
  * Each function's folder under lambdas/ and the SDK clients it uses: those its role is granted
  * (lib/sesame-stack.ts; Route 53 only for the domains function, and only in a stack given zones).
  */
 export const FUNCTIONS: Record<FunctionName, { readonly dir: string; readonly clients: readonly Client[]; readonly libraries?: readonly string[] }> = {
-  send: { dir: 'send', clients: ['dynamodb', 'sesv2', 's3', 'scheduler', 'sqs'] },
+  send: { dir: 'send', clients: ['dynamodb', 'sesv2', 's3', 's3Presigner', 'scheduler', 'sqs'] },
   domains: { dir: 'domains', clients: ['dynamodb', 'sesv2', 'sqs', 'route53'] },
   account: { dir: 'account', clients: ['dynamodb', 'sesv2', 'sqs', 'secretsManager'] },
   snsHttps: { dir: 'sns-https', clients: ['dynamodb', 'sqs'] },
   ingest: { dir: 'ingest', clients: ['dynamodb', 'sqs'] },
   deliver: { dir: 'deliver', clients: ['dynamodb', 'sqs', 'secretsManager'] },
   verifyDomains: { dir: 'verify-domains', clients: ['dynamodb', 'sesv2', 'sqs'] },
-  dispatch: { dir: 'dispatch', clients: ['dynamodb', 'sesv2', 'sqs'] },
+  dispatch: { dir: 'dispatch', clients: ['dynamodb', 'sesv2', 'sqs', 's3'] },
   // Received mail is parsed with mailparser, which the function cannot do without: its floor has it too.
   inbound: { dir: 'inbound', clients: ['dynamodb', 's3', 'sqs'], libraries: ["import { MailParser } from 'mailparser';\nconst parsers = [MailParser];"] },
 };
@@ -49,8 +49,9 @@ const IMPORTS: Record<Client, { readonly imports: string; readonly construct: st
   sesv2: { imports: "import { SESv2Client } from '@aws-sdk/client-sesv2';", construct: 'new SESv2Client({})' },
   sqs: { imports: "import { SQSClient } from '@aws-sdk/client-sqs';", construct: 'new SQSClient({})' },
   secretsManager: { imports: "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';", construct: 'new SecretsManagerClient({})' },
+  s3: { imports: "import { S3Client } from '@aws-sdk/client-s3';", construct: 'new S3Client({})' },
   // The send function presigns download URLs: the presigner is part of what it cannot do without.
-  s3: { imports: "import { S3Client } from '@aws-sdk/client-s3';\nimport { getSignedUrl } from '@aws-sdk/s3-request-presigner';", construct: 'new S3Client({}), getSignedUrl' },
+  s3Presigner: { imports: "import { getSignedUrl } from '@aws-sdk/s3-request-presigner';", construct: 'getSignedUrl' },
   scheduler: { imports: "import { SchedulerClient } from '@aws-sdk/client-scheduler';", construct: 'new SchedulerClient({})' },
   route53: { imports: "import { Route53Client } from '@aws-sdk/client-route-53';", construct: 'new Route53Client({})' },
 };
