@@ -15,8 +15,9 @@
  *   so no index entry is written per delivery. A recover pays for reading every delivery since
  *   `since` (failed or not); it is an operator's rare call, a delivery is written on every webhook.
  * - A delivery item keeps nothing its key tells (storage and backups are billed per byte, for the
- *   retention): no `kind`, no `webhook_id` (the partition key names the endpoint). Items written
- *   before carry both and are read all the same; the earlier layout's items keep writing them.
+ *   retention): no `kind`, no `webhook_id` (the partition key names the endpoint), no
+ *   `last_attempt_at` (the attempts keep their times). Items written before carry them and are
+ *   read all the same; the earlier layout's items keep writing them.
  * - Deliveries of the earlier layout (`WD#<id>` / `DELIVERY`, version-8 ids, the body stored,
  *   listed through gsi2 and gsi1) are read, listed, replayed and retried where they are, until they
  *   expire with the retention; nothing new is written in that layout.
@@ -45,6 +46,7 @@ export interface Delivery {
   readonly createdAt: string;
   readonly generation: number;
   readonly nextAttemptAt?: string;
+  /** Kept by deliveries of the earlier layout and items written before the trim (the current layout lists its attempts' times). */
   readonly lastAttemptAt?: string;
   /** The body as sent, kept by deliveries of domain events and of the earlier layout (email events rebuild it). */
   readonly payload?: string;
@@ -171,8 +173,10 @@ export class DeliveryStore {
     if (!legacy && isDomainEventType(identity.eventType)) (sets.push('payload = if_not_exists(payload, :p)'), (values[':p'] = identity.payload));
     const attempt = outcome.attempt;
     if (attempt !== undefined) {
-      sets.push('attempts = if_not_exists(attempts, :zero) + :one', 'last_attempt_at = :at');
-      Object.assign(values, { ':zero': 0, ':one': 1, ':at': outcome.attemptAt });
+      sets.push('attempts = if_not_exists(attempts, :zero) + :one');
+      Object.assign(values, { ':zero': 0, ':one': 1 });
+      // The earlier layout kept the last attempt's time on the item; the current one has its attempts' own times.
+      if (legacy) (sets.push('last_attempt_at = :at'), (values[':at'] = outcome.attemptAt));
       if (!legacy) {
         sets.push('first_attempt = if_not_exists(first_attempt, :fa)');
         values[':fa'] = { status_code: attempt.statusCode, duration_ms: attempt.durationMs, response: attempt.response, sent_at: attempt.sentAt, n: attempt.n };

@@ -22,6 +22,8 @@
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { applyEvent, type EmailState, EMPTY_STATE, isFirstOfStatus, type LoggedEvent, spillInline } from '../domain/email-state';
 import { problemIndexAttributes } from '../domain/problem-index';
+import { impliedSesEventId } from '../domain/ses-events';
+import { emailKey } from '../domain/status';
 import { keys } from '../table';
 import { type Db, isConditionFailure, itemBytes } from './dynamo';
 
@@ -209,12 +211,13 @@ function toItem(owner: StatusOwner, state: EmailState): Record<string, unknown> 
     v: state.version,
     tenant_id: owner.tenantId,
     ...(owner.expiresAt !== undefined ? { expires_at: owner.expiresAt } : {}),
-    ...(state.lastEvent !== undefined ? { last_event: state.lastEvent, last_key: state.lastKey } : {}),
+    // last_key only when the inline log does not give it back (its greatest event is spilled).
+    ...(state.lastEvent !== undefined ? { last_event: state.lastEvent, ...(state.lastKey !== greatestKey(state.log) ? { last_key: state.lastKey } : {}) } : {}),
     ...(state.messageId !== undefined ? { gsi2pk: keys.sesMessageIndex(state.messageId), gsi2sk: 'MSG' } : {}),
     // The sparse problem index (failed, bounced, complained): absent for every other email.
     ...problemIndexAttributes(owner.tenantId, owner.emailId, state),
     rc: state.recipients,
-    lg: state.log.map((e) => compact(e, state.messageId)),
+    lg: state.log.map((e, n) => compact(e, state.messageId, n === 0 ? undefined : state.log[0])),
     ...(state.spilled.length > 0 ? { sp: state.spilled } : {}),
     ...(state.spilledStatuses !== undefined && state.spilledStatuses.length > 0 ? { ss: state.spilledStatuses } : {}),
     ...(state.sentUncounted !== undefined ? { su: state.sentUncounted } : {}),
@@ -237,36 +240,61 @@ export const STATUS_MESSAGE_ID_PROJECTION = 'message_id, gsi2pk';
 
 function fromItem(item: Record<string, unknown>): EmailState {
   const messageId = statusMessageId(item);
+  const log: LoggedEvent[] = [];
+  for (const e of (item.lg as Record<string, unknown>[] | undefined) ?? []) log.push(expand(e, messageId, log[0]));
   return {
     version: typeof item.v === 'number' ? item.v : 0,
-    ...(typeof item.last_event === 'string' ? { lastEvent: item.last_event as EmailState['lastEvent'], lastKey: item.last_key as string } : {}),
+    ...(typeof item.last_event === 'string' ? { lastEvent: item.last_event as EmailState['lastEvent'], lastKey: (item.last_key as string | undefined) ?? greatestKey(log)! } : {}),
     ...(messageId !== undefined ? { messageId } : {}),
     recipients: (item.rc as Record<string, string> | undefined) ?? {},
-    log: ((item.lg as Record<string, unknown>[] | undefined) ?? []).map((e) => expand(e, messageId)),
+    log,
     spilled: (item.sp as string[] | undefined) ?? [],
     ...(Array.isArray(item.ss) ? { spilledStatuses: item.ss as string[] } : {}),
     ...(typeof item.su === 'string' ? { sentUncounted: item.su } : {}),
   };
 }
 
-/** A log entry in short attribute names; the MessageId only when it is not the email's, the details only when there are some. */
-function compact(e: LoggedEvent, messageId: string | undefined): Record<string, unknown> {
+/** The greatest emailKey of these events (the `last_key` they give), or undefined for none. */
+function greatestKey(log: readonly LoggedEvent[]): string | undefined {
+  let greatest: string | undefined;
+  for (const e of log) {
+    const key = emailKey(e.timestamp, e.status, e.eventId);
+    if (greatest === undefined || key > greatest) greatest = key;
+  }
+  return greatest;
+}
+
+/**
+ * A log entry in short attribute names, without what the item gives back otherwise: the MessageId
+ * only when it is not the email's, the SES type only when it is not the status's usual one, the
+ * event id only when it is not the one its MessageId, type, time and recipients imply
+ * (impliedSesEventId: the Send and Delivery events), the recipients only when they are not the
+ * first entry's (`first`, absent for the first entry itself), the details only when there are some.
+ */
+function compact(e: LoggedEvent, messageId: string | undefined, first: LoggedEvent | undefined): Record<string, unknown> {
+  const sameRecipients = first !== undefined && first.recipients.length === e.recipients.length && first.recipients.every((r, n) => r === e.recipients[n]);
   return {
-    i: e.eventId, y: e.type, ...(e.sesType !== DEFAULT_SES_TYPE[e.status] ? { e: e.sesType } : {}), ...(e.sesMessageId !== messageId ? { m: e.sesMessageId } : {}),
-    t: e.timestamp, r: e.recipients, ...(Object.keys(e.details).length > 0 ? { d: e.details } : {}),
+    ...(impliedSesEventId(e.sesMessageId, e.sesType, e.timestamp, e.recipients) !== e.eventId ? { i: e.eventId } : {}),
+    y: e.type, ...(e.sesType !== DEFAULT_SES_TYPE[e.status] ? { e: e.sesType } : {}), ...(e.sesMessageId !== messageId ? { m: e.sesMessageId } : {}),
+    t: e.timestamp, ...(sameRecipients ? {} : { r: e.recipients }), ...(Object.keys(e.details).length > 0 ? { d: e.details } : {}),
   };
 }
 
-function expand(e: Record<string, unknown>, messageId: string | undefined): LoggedEvent {
+function expand(e: Record<string, unknown>, messageId: string | undefined, first: LoggedEvent | undefined): LoggedEvent {
+  const status = (e.y as string).slice('email.'.length) as LoggedEvent['status'];
+  const sesType = (e.e as string | undefined) ?? DEFAULT_SES_TYPE[status] ?? '';
+  const sesMessageId = (e.m as string | undefined) ?? messageId ?? '';
+  const timestamp = e.t as string;
+  const recipients = (e.r as string[] | undefined) ?? first?.recipients ?? [];
   return {
-    eventId: e.i as string,
+    eventId: (e.i as string | undefined) ?? impliedSesEventId(sesMessageId, sesType, timestamp, recipients) ?? '',
     type: e.y as LoggedEvent['type'],
     // The status is the type's name without `email.` (one-to-one, see ses-events.ts).
-    status: (e.y as string).slice('email.'.length) as LoggedEvent['status'],
-    sesType: (e.e as string | undefined) ?? DEFAULT_SES_TYPE[(e.y as string).slice('email.'.length) as LoggedEvent['status']] ?? '',
-    sesMessageId: (e.m as string | undefined) ?? messageId ?? '',
-    timestamp: e.t as string,
-    recipients: (e.r as string[] | undefined) ?? [],
+    status,
+    sesType,
+    sesMessageId,
+    timestamp,
+    recipients,
     details: (e.d as Record<string, unknown> | undefined) ?? {},
   };
 }
