@@ -24,7 +24,9 @@ import { PRICES, READ_ON, REGION } from './prices';
 
 const TARGETS = { bundleRatio: 1.25, initRatio: 1.25, cpuRatio: 1.5, percentOfSes: 7 } as const;
 const INIT_ROUNDS = 15;
-const LOAD_EMAILS = 2000;
+/** `npm run bench -- --only lifecycle`: everything the cost needs, without the load check (minutes less). */
+const LIFECYCLE_ONLY = process.argv.slice(2).join(' ') === '--only lifecycle';
+const LOAD_EMAILS = LIFECYCLE_ONLY ? 0 : 2000;
 
 const say = (line = '') => process.stdout.write(line + '\n');
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -67,9 +69,11 @@ function parseArgs(args: readonly string[]): { only?: ReadonlySet<(typeof PARTS)
   const analyze = args.includes('--analyze');
   if (at < 0) return { analyze };
   const parts = (args[at + 1] ?? '').split(',').filter(Boolean);
+  // `--only lifecycle` is every part but the load check (LIFECYCLE_ONLY).
+  if (parts.length === 1 && parts[0] === 'lifecycle') return { analyze };
   const unknown = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
   if (parts.length === 0 || unknown.length > 0) {
-    throw new Error(`--only takes ${PARTS.join(', ')} (comma-separated); the other parts depend on each other (the cost uses the CPU, the local run and the cold start): run them all without --only`);
+    throw new Error(`--only takes ${PARTS.join(', ')} (comma-separated), or lifecycle (all but the load check); the other parts depend on each other (the cost uses the CPU, the local run and the cold start): run them all without --only`);
   }
   return { only: new Set(parts as (typeof PARTS)[number][]), analyze };
 }
@@ -163,7 +167,7 @@ async function main(): Promise<void> {
   const cpu = await runTsx<CpuResults>('bench/cpu.ts');
 
   // --- 3. one email's life and load -----------------------------------------------------------------
-  say(`Local mode: one email's life, counted, then ${LOAD_EMAILS} emails at once ...`);
+  say(LIFECYCLE_ONLY ? 'Local mode: one email\'s life, counted (--only lifecycle: no load check) ...' : `Local mode: one email's life, counted, then ${LOAD_EMAILS} emails at once ...`);
   const local = await runTsx<{ lifecycle: LifecycleResult; lifecycle_receipt: LifecycleResult; lifecycle_inbound: InboundLifecycleResult; load: LoadResult }>('bench/local-run.ts', [String(LOAD_EMAILS)]);
   const life = local.lifecycle;
 
@@ -325,6 +329,10 @@ async function main(): Promise<void> {
   say(`a scheduled email adds $${scheduledExtra.usdPerMillion.toFixed(2)} per million (the schedule $${(scheduledExtra.lines.find((l) => l.price === 'schedulerInvocation')?.usdPerMillion ?? 0).toFixed(2)}, the dispatch queue, one dispatch invocation, the claim): $${(cost.usdPerMillion + scheduledExtra.usdPerMillion).toFixed(2)} per million in all`);
 
   const ld = local.load;
+  if (LIFECYCLE_ONLY) {
+    say(`\nLoad check skipped (--only lifecycle). Wrote bench/results.json (${results.bench_seconds} s).`);
+    return;
+  }
   say(`\n== Load: ${ld.emails} emails to the four test addresses (batches of ${ld.batch_size}, ${ld.concurrency} at once), one endpoint`);
   say(`final states ${ld.final_states}/${ld.emails}, webhooks ${ld.webhooks_delivered}/${ld.webhooks_expected}, duplicates ${ld.duplicates}, lost ${ld.lost}, webhook DLQ ${ld.webhook_dlq_messages}${ld.timed_out ? ', TIMED OUT' : ''}`);
   say(`${ld.emails_per_second.toFixed(1)} emails/s end to end (${ld.seconds.toFixed(1)} s; all accepted in ${ld.accept_seconds.toFixed(1)} s), everything in one process on this machine; target: nothing lost, no duplicate: ${mark(ld.lost === 0 && ld.duplicates === 0)}`);

@@ -249,3 +249,6 @@ export function parseListSortKey(sk: string): { readonly createdAt: string; read
 
 /** `WD#<id>` (a delivery's sort key, or an earlier-layout delivery's partition key) -> the delivery id. */
 export const deliveryIdOfKey = (key: string): string => key.slice('WD#'.length);
+
+/** `WH#<webhook>#WD#<shard>` (the partition of an endpoint's deliveries) -> the endpoint's id. */
+export const webhookIdOfDeliveryKey = (pk: string): string => pk.slice('WH#'.length, pk.lastIndexOf('#WD#'));

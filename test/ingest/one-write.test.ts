@@ -13,6 +13,7 @@ import { SesSender } from '../../lambdas/core/adapters/ses';
 import { fromSesAddress, headerRebuild, parseEmailTag } from '../../lambdas/core/domain/email';
 import { parseSendRequest } from '../../lambdas/core/domain/send-request';
 import { ingestSnsEvent } from '../../lambdas/ingest/core';
+import { emailKey } from '../../lambdas/core/domain/status';
 import { simulateSesEvents, toSnsEvent } from '../../lambdas/local/events';
 import { startTestDynamo, startTestSes, type TestDynamo, type TestSes } from '../support/services';
 import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
@@ -193,5 +194,87 @@ describe('emails of the previous layout', () => {
     expect(view.lastEvent).toBe('delivered');
     expect(view.events.map((e) => e.type)).toEqual(['email.delivered']);
     expect(world.fanned).toHaveLength(1);
+  });
+});
+
+describe('the STATUS item keeps nothing it gives back otherwise', () => {
+  it('a delivered email: no kind, no message_id beside gsi2pk, no id its event implies, no recipients the first entry has, no last_key the log gives, no empty list or details', async () => {
+    const world = await makeWorld(dynamo);
+    const { id, messageId, events } = await sendThroughSes(world, { to: ['delivered@resend.dev'] });
+    for (const event of events) await ingestSnsEvent(world.deps, toSnsEvent(event, FIXTURE_TOPIC, 'sub'));
+
+    const [status] = await world.itemsOf(id, 'STATUS');
+    expect(Object.keys(status!).sort()).toEqual(['expires_at', 'gsi2pk', 'gsi2sk', 'last_event', 'lg', 'pk', 'rc', 'sk', 'tenant_id', 'v']);
+    expect(status!.gsi2pk).toBe(`M#${messageId}`);
+    expect(status!.lg).toEqual([
+      { y: 'email.sent', t: expect.any(String), r: ['delivered@resend.dev'] },
+      { y: 'email.delivered', t: expect.any(String), d: { delivery: expect.any(Object) } },
+    ]);
+    // In the layout before (kind, message_id, last_key, sp, ids, recipients, empty details) about 270 bytes more: above 750.
+    expect(itemBytes(status!)).toBeLessThanOrEqual(500);
+
+    // What it leaves out reads back: the MessageId, the events' ids and recipients, the last key.
+    const { state } = await world.status.read(id);
+    const fanned = world.fanned.filter((e) => e.emailId === id);
+    expect(state.messageId).toBe(messageId);
+    expect(state.log.map((e) => [e.eventId, e.recipients])).toEqual(fanned.map((e) => [e.eventId, ['delivered@resend.dev']]));
+    const delivered = state.log[1]!;
+    expect(state.lastKey).toBe(emailKey(delivered.timestamp, 'delivered', delivered.eventId));
+    expect(await world.emails.sentMessageId(id)).toBe(messageId);
+    // Redelivered, each event is found applied (its implied id matches).
+    for (const event of events) await expect(ingestSnsEvent(world.deps, toSnsEvent(event, FIXTURE_TOPIC, 'sub'))).resolves.toEqual(['duplicate']);
+  });
+
+  it('keeps the id of an event whose recipients are not the ones SES reported, and the last key when its event is spilled', async () => {
+    const world = await makeWorld(dynamo);
+    const { id, messageId, tenantId } = await sendThroughSes(world, { to: ['bob@example.org'] });
+    const opens = Array.from({ length: 16 }, (_, i) => {
+      const open = withMail(sesFixture('open'), { messageId, emailId: id, tenantId });
+      open.open.timestamp = new Date(Date.parse('2030-01-01T00:00:00.000Z') + i * 1000).toISOString();
+      return open;
+    });
+    for (const open of opens) await ingestSnsEvent(world.deps, snsEvent(open));
+    const [status] = await world.itemsOf(id, 'STATUS');
+    // Sixteen events: the spilled ids grow the item, the newest inline events spill too, the item stays one write unit.
+    expect(itemBytes(status!)).toBeLessThanOrEqual(MAX_STATUS_BYTES);
+    expect((status!.lg as Record<string, unknown>[])[0]).toMatchObject({ y: 'email.sent' });
+    expect(status!.last_key).toBe(emailKey(opens.at(-1)!.open.timestamp, 'opened', (await world.view(id)).events.at(-1)!.eventId));
+    const view = await world.view(id);
+    expect(view.events.map((e) => e.type)).toEqual(['email.sent', ...opens.map(() => 'email.opened')]);
+    // Opens are not among the types whose id the log implies: each inline open keeps its id.
+    expect((status!.lg as Record<string, unknown>[]).slice(1).every((e) => typeof e.i === 'string')).toBe(true);
+  });
+
+  it('reads and updates a STATUS item written before the trim (kind, message_id, last_key, ids, recipients, empty lists)', async () => {
+    const world = await makeWorld(dynamo);
+    const { id, tenantId } = await world.createEmail({ to: ['bob@example.org'] });
+    const messageId = 'pre-trim-message-1';
+    const sendId = 'a1b2c3d4-0000-8000-8000-000000000001';
+    const sentAt = '2030-01-01T00:00:00.000Z';
+    await dynamo.doc.send(new PutCommand({
+      TableName: world.table,
+      Item: {
+        pk: `E#${id}`, sk: 'STATUS', kind: 'email_status', v: 1, tenant_id: tenantId, last_event: 'sent', last_key: `${sentAt}#10#${sendId}`,
+        message_id: messageId, gsi2pk: `M#${messageId}`, gsi2sk: 'MSG', rc: {},
+        lg: [{ i: sendId, y: 'email.sent', t: sentAt, r: ['bob@example.org'], d: {} }], sp: [],
+      },
+    }));
+    expect(await world.emails.sentMessageId(id)).toBe(messageId);
+    const before = await world.status.read(id);
+    expect(before.state).toMatchObject({ messageId, lastEvent: 'sent', lastKey: `${sentAt}#10#${sendId}`, spilled: [] });
+    expect(before.state.log).toEqual([{ eventId: sendId, type: 'email.sent', status: 'sent', sesType: 'Send', sesMessageId: messageId, timestamp: sentAt, recipients: ['bob@example.org'], details: {} }]);
+
+    const delivery = withMail(sesFixture('delivery'), { messageId, emailId: id, tenantId, destination: ['bob@example.org'] });
+    delivery.delivery.recipients = ['bob@example.org'];
+    delivery.delivery.timestamp = '2030-01-01T00:00:01.000Z';
+    await expect(ingestSnsEvent(world.deps, snsEvent(delivery))).resolves.toEqual(['applied']);
+    const view = await world.view(id);
+    expect(view).toMatchObject({ lastEvent: 'delivered', messageId, tenantId });
+    expect(view.events.map((e) => [e.type, e.eventId])).toEqual([['email.sent', sendId], ['email.delivered', world.fanned.at(-1)!.eventId]]);
+    // Written again in the current layout: the Send entry keeps its id (not the one its MessageId implies).
+    const [status] = await world.itemsOf(id, 'STATUS');
+    expect(status).not.toHaveProperty('kind');
+    expect(status).not.toHaveProperty('message_id');
+    expect((status!.lg as Record<string, unknown>[])[0]).toEqual({ i: sendId, y: 'email.sent', t: sentAt, r: ['bob@example.org'] });
   });
 });

@@ -6,7 +6,7 @@ import { EmailStore } from '../../lambdas/core/adapters/emails';
 import { EventStore, type LoggedEvent } from '../../lambdas/core/adapters/events';
 import { recipientStatus, shortEventId } from '../../lambdas/core/domain/email-state';
 import { RANKS } from '../../lambdas/core/domain/status';
-import { EmailStatusStore } from '../../lambdas/core/adapters/email-status';
+import { EmailStatusStore, statusMessageId } from '../../lambdas/core/adapters/email-status';
 import { expiresAt } from '../../lambdas/core/adapters/dynamo';
 import { sendResponseEvent } from '../../lambdas/send/core';
 import { parseMailbox } from '../../lambdas/core/domain/email';
@@ -132,7 +132,7 @@ export async function makeWorld(
       const page = tenantId ? await events.list(tenantId, emailId) : undefined;
       return {
         ...(item?.last_event !== undefined ? { lastEvent: item.last_event as string } : {}),
-        ...(item?.message_id !== undefined ? { messageId: item.message_id as string } : {}),
+        ...(item !== undefined && statusMessageId(item) !== undefined ? { messageId: statusMessageId(item)! } : {}),
         ...(item?.tenant_id !== undefined ? { tenantId: item.tenant_id as string } : {}),
         recipients: sortedRecipients,
         events: page?.data ?? [],

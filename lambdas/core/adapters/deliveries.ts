@@ -14,6 +14,10 @@
  *   merges them; `recover` reads the endpoint's deliveries since a time and keeps the failed ones,
  *   so no index entry is written per delivery. A recover pays for reading every delivery since
  *   `since` (failed or not); it is an operator's rare call, a delivery is written on every webhook.
+ * - A delivery item keeps nothing its key tells (storage and backups are billed per byte, for the
+ *   retention): no `kind`, no `webhook_id` (the partition key names the endpoint), no
+ *   `last_attempt_at` (the attempts keep their times). Items written before carry them and are
+ *   read all the same; the earlier layout's items keep writing them.
  * - Deliveries of the earlier layout (`WD#<id>` / `DELIVERY`, version-8 ids, the body stored,
  *   listed through gsi2 and gsi1) are read, listed, replayed and retried where they are, until they
  *   expire with the retention; nothing new is written in that layout.
@@ -21,7 +25,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isDomainEventType, type WebhookEventType } from '../domain/applied-event';
 import { derivedId, isTimeOrderedId } from '../domain/ids';
-import { DELIVERY_SHARDS, deliveryIdOfKey, deliveryShard, keys, parseListSortKey } from '../table';
+import { DELIVERY_SHARDS, deliveryIdOfKey, deliveryShard, keys, parseListSortKey, webhookIdOfDeliveryKey } from '../table';
 import {
   batchGetAll, type Db, epochSeconds, expiresAt, isConditionFailure, isLive, queryItems, queryShardsMerged, type ShardQuery,
 } from './dynamo';
@@ -42,6 +46,7 @@ export interface Delivery {
   readonly createdAt: string;
   readonly generation: number;
   readonly nextAttemptAt?: string;
+  /** Kept by deliveries of the earlier layout and items written before the trim (the current layout lists its attempts' times). */
   readonly lastAttemptAt?: string;
   /** The body as sent, kept by deliveries of domain events and of the earlier layout (email events rebuild it). */
   readonly payload?: string;
@@ -121,6 +126,10 @@ const idPrefixAt = (ms: number): string => {
 const deliveryIdOf = (item: Record<string, unknown>): string =>
   (item.sk === 'DELIVERY' ? deliveryIdOfKey(item.pk as string) : deliveryIdOfKey(item.sk as string));
 
+/** The endpoint of a delivery item: `webhook_id` (the earlier layout, and items written before the trim), else its key's. */
+const webhookIdOf = (item: Record<string, unknown>): string =>
+  (typeof item.webhook_id === 'string' ? item.webhook_id : webhookIdOfDeliveryKey(item.pk as string));
+
 export class DeliveryStore {
   constructor(
     private readonly db: Db,
@@ -130,7 +139,7 @@ export class DeliveryStore {
   /** A delivery of an endpoint, or undefined (absent or expired). */
   async get(webhookId: string, deliveryId: string, options: { readonly consistent?: boolean } = {}): Promise<Delivery | undefined> {
     const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.table, Key: deliveryKey(webhookId, deliveryId), ConsistentRead: options.consistent ?? true }));
-    return Item && Item.webhook_id === webhookId && isLive(Item as { expires_at?: number }, this.db.now()) ? toDelivery(Item) : undefined;
+    return Item && webhookIdOf(Item) === webhookId && isLive(Item as { expires_at?: number }, this.db.now()) ? toDelivery(Item) : undefined;
   }
 
   /** A delivery of this tenant's endpoint, or undefined. */
@@ -149,12 +158,12 @@ export class DeliveryStore {
     const legacy = isLegacy(identity.id);
     const created = Date.parse(identity.queuedAt);
     const values: Record<string, unknown> = {
-      ':s': outcome.status, ':success': 'success', ':g': identity.generation, ':kind': 'webhook_delivery',
-      ':w': identity.webhookId, ':t': identity.tenantId, ':e': identity.eventId, ':type': identity.eventType, ':c': identity.queuedAt,
+      ':s': outcome.status, ':success': 'success', ':g': identity.generation,
+      ':t': identity.tenantId, ':e': identity.eventId, ':type': identity.eventType, ':c': identity.queuedAt,
       ':x': expiresAt(Number.isNaN(created) ? this.db.now() : created, this.retentionDays),
     };
     const sets = [
-      '#s = :s', 'generation = :g', 'kind = :kind', 'webhook_id = if_not_exists(webhook_id, :w)', 'tenant_id = if_not_exists(tenant_id, :t)',
+      '#s = :s', 'generation = :g', 'tenant_id = if_not_exists(tenant_id, :t)',
       'event_id = if_not_exists(event_id, :e)', 'event_type = if_not_exists(event_type, :type)',
       'created_at = if_not_exists(created_at, :c)', 'expires_at = if_not_exists(expires_at, :x)',
     ];
@@ -164,8 +173,10 @@ export class DeliveryStore {
     if (!legacy && isDomainEventType(identity.eventType)) (sets.push('payload = if_not_exists(payload, :p)'), (values[':p'] = identity.payload));
     const attempt = outcome.attempt;
     if (attempt !== undefined) {
-      sets.push('attempts = if_not_exists(attempts, :zero) + :one', 'last_attempt_at = :at');
-      Object.assign(values, { ':zero': 0, ':one': 1, ':at': outcome.attemptAt });
+      sets.push('attempts = if_not_exists(attempts, :zero) + :one');
+      Object.assign(values, { ':zero': 0, ':one': 1 });
+      // The earlier layout kept the last attempt's time on the item; the current one has its attempts' own times.
+      if (legacy) (sets.push('last_attempt_at = :at'), (values[':at'] = outcome.attemptAt));
       if (!legacy) {
         sets.push('first_attempt = if_not_exists(first_attempt, :fa)');
         values[':fa'] = { status_code: attempt.statusCode, duration_ms: attempt.durationMs, response: attempt.response, sent_at: attempt.sentAt, n: attempt.n };
@@ -207,7 +218,8 @@ export class DeliveryStore {
         Key: deliveryKey(webhookId, deliveryId),
         // gsi1: an earlier-layout delivery leaves the failed index it was in.
         UpdateExpression: 'SET #s = :p, generation = generation + :one, next_attempt_at = :now REMOVE gsi1pk, gsi1sk',
-        ConditionExpression: 'attribute_exists(pk) AND tenant_id = :t AND webhook_id = :w AND (attribute_not_exists(expires_at) OR expires_at > :nowS)',
+        // The key names the endpoint; an item of the earlier layout (keyed by the delivery alone) names it in `webhook_id`.
+        ConditionExpression: 'attribute_exists(pk) AND tenant_id = :t AND (attribute_not_exists(webhook_id) OR webhook_id = :w) AND (attribute_not_exists(expires_at) OR expires_at > :nowS)',
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: {
           ':p': 'pending', ':one': 1, ':now': new Date(this.db.now()).toISOString(), ':t': tenantId, ':w': webhookId,
@@ -336,6 +348,8 @@ export class DeliveryStore {
   /** What an earlier-layout delivery keeps writing: its body, its gsi2 entry, its gsi1 entry while failed. */
   private legacyIndexes(identity: DeliveryIdentity, status: DeliveryStatus, sets: string[], removes: string[], values: Record<string, unknown>): void {
     const shard = deliveryShard(identity.id);
+    sets.push('kind = :kind', 'webhook_id = if_not_exists(webhook_id, :w)');
+    Object.assign(values, { ':kind': 'webhook_delivery', ':w': identity.webhookId });
     sets.push('payload = if_not_exists(payload, :p)', 'gsi2pk = if_not_exists(gsi2pk, :pk2)', 'gsi2sk = if_not_exists(gsi2sk, :sk2)');
     Object.assign(values, { ':p': identity.payload, ':pk2': keys.legacyWebhookDeliveries(identity.webhookId, shard), ':sk2': `${identity.queuedAt}#${identity.id}` });
     if (status === 'failed') {
@@ -352,7 +366,7 @@ function toDelivery(i: Record<string, unknown>): Delivery {
   const first = i.first_attempt as Record<string, unknown> | undefined;
   return {
     id,
-    webhookId: i.webhook_id as string,
+    webhookId: webhookIdOf(i),
     tenantId: i.tenant_id as string,
     ...(i.email_id !== undefined ? { emailId: i.email_id as string } : {}),
     eventId: i.event_id as string,

@@ -3,20 +3,27 @@
  * written with one conditional write per event (domain/email-state.ts has the rule).
  *
  * Attributes: `v` (version; every write is conditional on the version read), `last_event` and
- * `last_key`, `message_id`, `rc` (recipient -> recipientKey), `lg` (the event log while it fits),
- * `sp` (short ids of events written to their own `EV#` items because the item would pass
- * MAX_STATUS_BYTES), `su` (the time of a Send event the send applied and left for the next write
- * to count: the `sent` metric), `tenant_id`, `expires_at`. When the MessageId is known the item also carries
+ * `last_key`, `rc` (recipient -> recipientKey), `lg` (the event log while it fits), `sp` (short ids
+ * of events written to their own `EV#` items because the item would pass MAX_STATUS_BYTES; absent
+ * while none did), `su` (the time of a Send event the send applied and left for the next write to
+ * count: the `sent` metric), `tenant_id`, `expires_at`. When the MessageId is known the item carries
  * `gsi2pk = M#<MessageId>` / `gsi2sk = MSG`: a keys-only entry in gsi2, which finds the email of an
- * event without tags (identity notifications) for no write of its own.
+ * event without tags (identity notifications) for no write of its own, and which is also where the
+ * item keeps its MessageId (`statusMessageId`).
+ *
+ * Nothing the key or another attribute already tells is stored (storage and backups are billed per
+ * byte, for the retention): no `kind`, no `message_id` beside `gsi2pk`, no empty `sp` or event
+ * `d`. Items written before carry `kind` and `message_id`; they are read all the same.
  *
  * A write that loses a race (another event of the same email wrote in between) reads again and
  * merges again. An event that spills is written to its own item first (insert-if-absent, content a
  * function of the event), then marked applied here, so a crash between the two only repeats them.
  */
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { applyEvent, type EmailState, EMPTY_STATE, isFirstOfStatus, type LoggedEvent } from '../domain/email-state';
+import { applyEvent, type EmailState, EMPTY_STATE, isFirstOfStatus, type LoggedEvent, spillInline } from '../domain/email-state';
 import { problemIndexAttributes } from '../domain/problem-index';
+import { impliedSesEventId } from '../domain/ses-events';
+import { emailKey } from '../domain/status';
 import { keys } from '../table';
 import { type Db, isConditionFailure, itemBytes } from './dynamo';
 
@@ -42,10 +49,10 @@ export interface StoredStatus {
   readonly state: EmailState;
 }
 
-/** What `update` decided: the next state (undefined: nothing to write) and whether the event spills. */
+/** What `update` decided: the next state (undefined: nothing to write) and the events it spills (written to their own items first). */
 export interface Change {
   readonly next: EmailState | undefined;
-  readonly spill?: LoggedEvent;
+  readonly spills?: readonly LoggedEvent[];
 }
 
 export interface ApplyOptions {
@@ -93,9 +100,9 @@ export class EmailStatusStore {
     let current: StoredStatus = options.assumeAbsent ? { exists: false, legacy: false, state: EMPTY_STATE } : await this.read(owner.emailId, false);
     for (let attempt = 1; ; attempt++) {
       if (current.legacy) return { written: false, current };
-      const { next, spill } = change(current);
+      const { next, spills = [] } = change(current);
       if (next === undefined) return { written: false, current };
-      if (spill) await this.putEvent(owner, spill);
+      for (const spill of spills) await this.putEvent(owner, spill);
       try {
         await this.db.doc.send(new PutCommand({
           TableName: this.db.table,
@@ -123,7 +130,7 @@ export class EmailStatusStore {
   async apply(owner: StatusOwner, event: LoggedEvent, scope: 'recipients' | 'message', options: ApplyOptions = {}): Promise<ApplyResult> {
     const { written, current } = await this.update(owner, ({ exists, state }) => {
       const inline = applyEvent(state, event, { scope, spill: false });
-      const change: Change = inline === undefined || this.fits(owner, inline) ? { next: inline } : { next: applyEvent(state, event, { scope, spill: true }), spill: event };
+      const change: Change = inline === undefined || this.fits(owner, inline) ? { next: inline } : this.spilling(owner, state, event, scope);
       // Only on a new item: an event already there (one that overtook the send) may be the last.
       return options.leaveSentUncounted && !exists && change.next !== undefined ? { ...change, next: { ...change.next, sentUncounted: event.timestamp } } : change;
     }, options);
@@ -142,6 +149,21 @@ export class EmailStatusStore {
     if (current.legacy) return { outcome: 'legacy' };
     const stored = current.state.log.find((e) => e.eventId === event.eventId);
     return { outcome: 'duplicate', ...(stored ? { stored } : {}) };
+  }
+
+  /**
+   * The event spilled to its own item; and when even then the item would pass MAX_STATUS_BYTES (the
+   * list of spilled ids grows by one per spilled event), its newest inline events too, but the first
+   * (the Send), so that the item stays one write unit.
+   */
+  private spilling(owner: StatusOwner, state: EmailState, event: LoggedEvent, scope: 'recipients' | 'message'): Change {
+    let next = applyEvent(state, event, { scope, spill: true })!;
+    const spills = [event];
+    for (let victim = next.log.at(-1); !this.fits(owner, next) && next.log.length > 1 && victim !== undefined; victim = next.log.at(-1)) {
+      next = spillInline(next, victim.eventId);
+      spills.push(victim);
+    }
+    return { next, spills };
   }
 
   /** Whether the state, with the event inline, still fits the item's size. */
@@ -186,50 +208,93 @@ export class EmailStatusStore {
 function toItem(owner: StatusOwner, state: EmailState): Record<string, unknown> {
   return {
     ...keys.emailStatus(owner.emailId),
-    kind: 'email_status',
     v: state.version,
     tenant_id: owner.tenantId,
     ...(owner.expiresAt !== undefined ? { expires_at: owner.expiresAt } : {}),
-    ...(state.lastEvent !== undefined ? { last_event: state.lastEvent, last_key: state.lastKey } : {}),
-    ...(state.messageId !== undefined ? { message_id: state.messageId, gsi2pk: keys.sesMessageIndex(state.messageId), gsi2sk: 'MSG' } : {}),
+    // last_key only when the inline log does not give it back (its greatest event is spilled).
+    ...(state.lastEvent !== undefined ? { last_event: state.lastEvent, ...(state.lastKey !== greatestKey(state.log) ? { last_key: state.lastKey } : {}) } : {}),
+    ...(state.messageId !== undefined ? { gsi2pk: keys.sesMessageIndex(state.messageId), gsi2sk: 'MSG' } : {}),
     // The sparse problem index (failed, bounced, complained): absent for every other email.
     ...problemIndexAttributes(owner.tenantId, owner.emailId, state),
     rc: state.recipients,
-    lg: state.log.map((e) => compact(e, state.messageId)),
-    sp: state.spilled,
+    lg: state.log.map((e, n) => compact(e, state.messageId, n === 0 ? undefined : state.log[0])),
+    ...(state.spilled.length > 0 ? { sp: state.spilled } : {}),
     ...(state.spilledStatuses !== undefined && state.spilledStatuses.length > 0 ? { ss: state.spilledStatuses } : {}),
     ...(state.sentUncounted !== undefined ? { su: state.sentUncounted } : {}),
   };
 }
 
+/**
+ * The SES MessageId a STATUS item keeps: `message_id` on items written before the trimmed layout
+ * (and on the earliest layout's), else its gsi2 key (`M#<MessageId>`). Reads that project it ask for
+ * both (`STATUS_MESSAGE_ID_PROJECTION`).
+ */
+export function statusMessageId(item: Record<string, unknown>): string | undefined {
+  if (typeof item.message_id === 'string') return item.message_id;
+  const index = item.gsi2pk;
+  return typeof index === 'string' && index.startsWith(keys.sesMessageIndex('')) ? index.slice(keys.sesMessageIndex('').length) : undefined;
+}
+
+/** The attributes `statusMessageId` reads, for a projection. */
+export const STATUS_MESSAGE_ID_PROJECTION = 'message_id, gsi2pk';
+
 function fromItem(item: Record<string, unknown>): EmailState {
+  const messageId = statusMessageId(item);
+  const log: LoggedEvent[] = [];
+  for (const e of (item.lg as Record<string, unknown>[] | undefined) ?? []) log.push(expand(e, messageId, log[0]));
   return {
     version: typeof item.v === 'number' ? item.v : 0,
-    ...(typeof item.last_event === 'string' ? { lastEvent: item.last_event as EmailState['lastEvent'], lastKey: item.last_key as string } : {}),
-    ...(typeof item.message_id === 'string' ? { messageId: item.message_id } : {}),
+    ...(typeof item.last_event === 'string' ? { lastEvent: item.last_event as EmailState['lastEvent'], lastKey: (item.last_key as string | undefined) ?? greatestKey(log)! } : {}),
+    ...(messageId !== undefined ? { messageId } : {}),
     recipients: (item.rc as Record<string, string> | undefined) ?? {},
-    log: ((item.lg as Record<string, unknown>[] | undefined) ?? []).map((e) => expand(e, item.message_id as string | undefined)),
+    log,
     spilled: (item.sp as string[] | undefined) ?? [],
     ...(Array.isArray(item.ss) ? { spilledStatuses: item.ss as string[] } : {}),
     ...(typeof item.su === 'string' ? { sentUncounted: item.su } : {}),
   };
 }
 
-/** A log entry in short attribute names; the MessageId only when it is not the email's. */
-function compact(e: LoggedEvent, messageId: string | undefined): Record<string, unknown> {
-  return { i: e.eventId, y: e.type, ...(e.sesType !== DEFAULT_SES_TYPE[e.status] ? { e: e.sesType } : {}), ...(e.sesMessageId !== messageId ? { m: e.sesMessageId } : {}), t: e.timestamp, r: e.recipients, d: e.details };
+/** The greatest emailKey of these events (the `last_key` they give), or undefined for none. */
+function greatestKey(log: readonly LoggedEvent[]): string | undefined {
+  let greatest: string | undefined;
+  for (const e of log) {
+    const key = emailKey(e.timestamp, e.status, e.eventId);
+    if (greatest === undefined || key > greatest) greatest = key;
+  }
+  return greatest;
 }
 
-function expand(e: Record<string, unknown>, messageId: string | undefined): LoggedEvent {
+/**
+ * A log entry in short attribute names, without what the item gives back otherwise: the MessageId
+ * only when it is not the email's, the SES type only when it is not the status's usual one, the
+ * event id only when it is not the one its MessageId, type, time and recipients imply
+ * (impliedSesEventId: the Send and Delivery events), the recipients only when they are not the
+ * first entry's (`first`, absent for the first entry itself), the details only when there are some.
+ */
+function compact(e: LoggedEvent, messageId: string | undefined, first: LoggedEvent | undefined): Record<string, unknown> {
+  const sameRecipients = first !== undefined && first.recipients.length === e.recipients.length && first.recipients.every((r, n) => r === e.recipients[n]);
   return {
-    eventId: e.i as string,
+    ...(impliedSesEventId(e.sesMessageId, e.sesType, e.timestamp, e.recipients) !== e.eventId ? { i: e.eventId } : {}),
+    y: e.type, ...(e.sesType !== DEFAULT_SES_TYPE[e.status] ? { e: e.sesType } : {}), ...(e.sesMessageId !== messageId ? { m: e.sesMessageId } : {}),
+    t: e.timestamp, ...(sameRecipients ? {} : { r: e.recipients }), ...(Object.keys(e.details).length > 0 ? { d: e.details } : {}),
+  };
+}
+
+function expand(e: Record<string, unknown>, messageId: string | undefined, first: LoggedEvent | undefined): LoggedEvent {
+  const status = (e.y as string).slice('email.'.length) as LoggedEvent['status'];
+  const sesType = (e.e as string | undefined) ?? DEFAULT_SES_TYPE[status] ?? '';
+  const sesMessageId = (e.m as string | undefined) ?? messageId ?? '';
+  const timestamp = e.t as string;
+  const recipients = (e.r as string[] | undefined) ?? first?.recipients ?? [];
+  return {
+    eventId: (e.i as string | undefined) ?? impliedSesEventId(sesMessageId, sesType, timestamp, recipients) ?? '',
     type: e.y as LoggedEvent['type'],
     // The status is the type's name without `email.` (one-to-one, see ses-events.ts).
-    status: (e.y as string).slice('email.'.length) as LoggedEvent['status'],
-    sesType: (e.e as string | undefined) ?? DEFAULT_SES_TYPE[(e.y as string).slice('email.'.length) as LoggedEvent['status']] ?? '',
-    sesMessageId: (e.m as string | undefined) ?? messageId ?? '',
-    timestamp: e.t as string,
-    recipients: (e.r as string[] | undefined) ?? [],
+    status,
+    sesType,
+    sesMessageId,
+    timestamp,
+    recipients,
     details: (e.d as Record<string, unknown> | undefined) ?? {},
   };
 }

@@ -26,6 +26,7 @@ import type { AttachmentMeta } from '../domain/email';
 import type { ProblemStatus } from '../domain/problem-index';
 import { type SendingStage, contentStageOf, latestDueWithContent } from '../content';
 import { batchGetAll, type Db, expiresAt, isConditionFailure, isLive, queryItems, queryShardsMerged } from './dynamo';
+import { STATUS_MESSAGE_ID_PROJECTION, statusMessageId } from './email-status';
 
 /**
  * Largest gzipped body kept inline in META; beyond it the body goes to BODY# chunks. Every SES
@@ -309,9 +310,9 @@ export class EmailStore {
   /** The SES MessageId of an email that SES has accepted, if any. */
   async sentMessageId(emailId: string): Promise<string | undefined> {
     const { Item } = await this.db.doc.send(new GetCommand({
-      TableName: this.db.table, Key: keys.emailStatus(emailId), ConsistentRead: true, ProjectionExpression: 'message_id',
+      TableName: this.db.table, Key: keys.emailStatus(emailId), ConsistentRead: true, ProjectionExpression: STATUS_MESSAGE_ID_PROJECTION,
     }));
-    return Item?.message_id as string | undefined;
+    return Item ? statusMessageId(Item) : undefined;
   }
 
   /** An email of this tenant, or undefined (absent, another tenant's, or past retention). */
@@ -440,7 +441,7 @@ export class EmailStore {
 
   private async batchGet(ids: readonly string[], withBody: boolean, consistent = false): Promise<Map<string, Record<string, unknown>>> {
     const wanted = ids.flatMap((id) => [keys.emailMeta(id), keys.emailStatus(id)]);
-    const projection = 'pk, sk, email_id, tenant_id, #f, #t, cc, bcc, reply_to, subject, tags, created_at, expires_at, last_event, message_id, body_chunks, template_id, template_version_id, schedule_state, scheduled_at, failed_reason' + (withBody ? ', body, attachments' : '');
+    const projection = `pk, sk, email_id, tenant_id, #f, #t, cc, bcc, reply_to, subject, tags, created_at, expires_at, last_event, ${STATUS_MESSAGE_ID_PROJECTION}, body_chunks, template_id, template_version_id, schedule_state, scheduled_at, failed_reason` + (withBody ? ', body, attachments' : '');
     const items = await batchGetAll(this.db, wanted, { projection, names: { '#f': 'from', '#t': 'to' }, consistent });
     return new Map(items.map((item) => [`${emailIdOfPk(item.pk as string)}#${item.sk as string}`, item]));
   }
@@ -461,7 +462,7 @@ function toSummary(meta: Record<string, unknown>, status: Record<string, unknown
     createdAt: meta.created_at as string,
     ...(meta.template_id ? { template: { id: meta.template_id as string, versionId: meta.template_version_id as string } } : {}),
     lastEvent: (status?.last_event as EmailStatus | undefined) ?? (state ? STATE_EVENT[state] : 'queued'),
-    ...(status?.message_id ? { sesMessageId: status.message_id as string } : {}),
+    ...(status && statusMessageId(status) ? { sesMessageId: statusMessageId(status)! } : {}),
     ...(state ? { scheduleState: state } : {}),
     ...(meta.scheduled_at ? { scheduledAt: meta.scheduled_at as string } : {}),
     ...(meta.failed_reason ? { failedReason: meta.failed_reason as string } : {}),

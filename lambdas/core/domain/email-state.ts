@@ -108,6 +108,22 @@ export function applyEvent(state: EmailState, event: LoggedEvent, options: Apply
   };
 }
 
+/**
+ * The state with one of its inline events moved to the spilled ones (its own `EV#` item, which the
+ * caller writes first): for an item that would outgrow its size even with the new event spilled.
+ * The event stays applied; the log read back (inline and spilled together) is the same.
+ */
+export function spillInline(state: EmailState, eventId: string): EmailState {
+  const event = state.log.find((e) => e.eventId === eventId);
+  if (event === undefined) return state;
+  return {
+    ...state,
+    log: state.log.filter((e) => e !== event),
+    spilled: [...state.spilled, shortEventId(event.eventId)],
+    spilledStatuses: [...new Set([...(state.spilledStatuses ?? []), event.status])],
+  };
+}
+
 const pick = (state: EmailState) => ({
   ...(state.lastEvent !== undefined ? { lastEvent: state.lastEvent } : {}),
   ...(state.lastKey !== undefined ? { lastKey: state.lastKey } : {}),

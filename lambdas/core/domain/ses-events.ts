@@ -355,6 +355,27 @@ function mailFields(m: Mail): SesEvent['mail'] {
 const isSesEventType = (value: unknown): value is SesEventType => (SES_EVENT_TYPES as readonly unknown[]).includes(value);
 
 /**
+ * The id of an event of the commonest types as a function of what an email's event log keeps of
+ * it (its MessageId, SES type, time and recipients): the Send, Reject and Rendering Failure events
+ * (no discriminators) and Delivery and DeliveryDelay (their time and recipients, which SES reported
+ * as sent: a Resend test address as its simulator address). Undefined for the other types. It is
+ * the event's id when the log's recipients are the ones SES reported, else not: STATUS leaves out
+ * an id only when this gives it back (adapters/email-status.ts), so what it returns must never change.
+ */
+export function impliedSesEventId(sesMessageId: string, sesType: string, timestamp: string, recipients: readonly string[]): string | undefined {
+  switch (sesType) {
+    case 'Send': case 'Reject': case 'Rendering Failure':
+      return sesEventId(sesMessageId, sesType, []);
+    case 'Delivery': case 'DeliveryDelay': {
+      const time = Date.parse(timestamp);
+      return Number.isNaN(time) ? undefined : sesEventId(sesMessageId, sesType, [fixedTime(time), sortedLower(recipients.map(toSesAddress))]);
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
  * Parses the `Message` of an SNS notification from SES. Never throws: what is not SES's JSON is
  * `malformed`, what needs no work is `ignored`.
  */
