@@ -110,6 +110,6 @@ describe('cdk synth', () => {
       }
       checked.push(service);
     }
-    expect(checked.sort()).toEqual(['account', 'deliver', 'dispatch', 'domains', 'ingest', 'send', 'sns-https', 'verify-domains']);
+    expect(checked.sort()).toEqual(['account', 'console', 'deliver', 'dispatch', 'domains', 'ingest', 'send', 'sns-https', 'verify-domains']);
   }, 120_000);
 });
