@@ -265,11 +265,22 @@ describe('the dead-letter queue checks', () => {
     for (const body of ['a', 'b']) await sqs.client.send(new SendMessageCommand({ QueueUrl: holding.url, MessageBody: body }));
 
     // Act
-    const results = byName(await check({ eventsDlqUrl: empty.url, ingestFailureDlqUrl: holding.url, webhookDlqUrl: empty.url }));
+    const results = byName(await check({ eventsDlqUrl: empty.url, ingestFailureDlqUrl: holding.url, webhookDlqUrl: empty.url, receiptRuleSet: 'sesame-inbound', inboundDlqUrl: holding.url }));
 
     // Assess
     expect(results['dlq events']).toEqual({ name: 'dlq events', status: 'ok', message: 'empty' });
     expect(results['dlq ingest failures']).toMatchObject({ status: 'warn', message: expect.stringMatching(/^2 messages parked .*npx sesame dlq redrive$/) });
+    expect(results['dlq inbound']).toMatchObject({ status: 'warn', message: expect.stringMatching(/^2 messages parked \(SES receipt events .*npx sesame dlq redrive$/) });
+  });
+
+  it('says ok for the inbound queue when receiving is off, and warns when it is on but the queue is not named', async () => {
+    // Act
+    const off = byName(await check({}));
+    const on = byName(await check({ receiptRuleSet: 'sesame-inbound' }));
+
+    // Assess
+    expect(off['dlq inbound']).toMatchObject({ status: 'ok', message: expect.stringMatching(/^receiving is off/) });
+    expect(on['dlq inbound']).toMatchObject({ status: 'warn', message: expect.stringMatching(/SESAME_INBOUND_DLQ_URL is not set/) });
   });
 
   it('fails for a queue that does not exist, and warns for one not configured', async () => {
@@ -288,6 +299,7 @@ describe('the dead-letter queue checks', () => {
     // Assess
     expect(results['dlq events']).toMatchObject({ status: 'ok', message: expect.stringMatching(/^local mode: /) });
     expect(results['dlq ingest failures']).toMatchObject({ status: 'ok', message: expect.stringMatching(/^local mode: /) });
+    expect(results['dlq inbound']).toMatchObject({ status: 'ok', message: expect.stringMatching(/^local mode: .*SMTP spool/) });
     expect(results['dlq webhooks']).toMatchObject({ status: 'warn', message: expect.stringMatching(/SESAME_WEBHOOK_DLQ_URL is not set/) });
   });
 });
