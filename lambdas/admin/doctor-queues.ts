@@ -44,7 +44,6 @@ export const DEAD_LETTER_QUEUES: readonly DeadLetterQueue[] = [
     name: 'dlq inbound',
     variable: 'SESAME_INBOUND_DLQ_URL',
     url: (c) => c.inboundDlqUrl,
-    local: 'local mode: no on-failure queue; a received message that fails every attempt stays in the SMTP spool and is processed again at the next start',
     holds: 'SES receipt events the inbound function failed on every attempt',
     absent: (c) => (c.receiptRuleSet === undefined ? 'receiving is off for the stack (SESAME_RECEIPT_RULE_SET is empty): no inbound queue' : undefined),
   },
