@@ -6,7 +6,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CONTENT_PREFIXES } from '../lambdas/core/content';
+import { contentObjectPattern } from './content-bucket';
 import { iam5ResourceFinding } from './nag-findings';
 import { identityArn, tenantArn } from './sesame-function';
 
@@ -61,7 +61,7 @@ export class OperatorPolicy extends Construct {
     const indexes = `${table.tableArn}/index/*`;
     const identities = identityArn(this);
     const received = props.receiving && props.contentBucket
-      ? { raw: props.contentBucket.arnForObjects(`${CONTENT_PREFIXES.inbound}*`), content: props.contentBucket.arnForObjects(`${CONTENT_PREFIXES.received}*`) }
+      ? { raw: props.contentBucket.arnForObjects(contentObjectPattern('inbound')), content: props.contentBucket.arnForObjects(contentObjectPattern('received')) }
       : undefined;
     this.policy = new ManagedPolicy(this, 'Policy', {
       description: `Sesame (${Stack.of(this).stackName}): what the admin tool, npx sesame, needs`,
