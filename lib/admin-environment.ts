@@ -8,7 +8,12 @@ import { Construct } from 'constructs';
 import type { DoctorVariable } from '../lambdas/admin/doctor-config';
 
 /** What the admin tool reads from a deployed stack: doctor's variables, the region and the webhook queue (dlq redrive). */
-export type AdminVariable = Exclude<DoctorVariable, 'SESAME_LOCAL' | 'SESAME_SECRETS_KEY'> | 'AWS_REGION' | 'SESAME_WEBHOOK_QUEUE_URL' | 'SESAME_STACK_NAME';
+export type AdminVariable =
+  | Exclude<DoctorVariable, 'SESAME_LOCAL' | 'SESAME_SECRETS_KEY'>
+  | 'AWS_REGION'
+  | 'SESAME_WEBHOOK_QUEUE_URL'
+  | 'SESAME_STACK_NAME'
+  | 'SESAME_CONTENT_BUCKET';
 
 export interface AdminEnvironmentProps {
   readonly table: ITable;
@@ -26,6 +31,11 @@ export interface AdminEnvironmentProps {
   readonly route53Zones: string;
   /** Sesame's receipt rule set ('' when receiving is off). */
   readonly receiptRuleSet: string;
+  /**
+   * Receiving on: the inbound function's on-failure queue (doctor's depth, `dlq redrive`) and the
+   * content bucket its parked events are processed again against. Off: both variables are empty.
+   */
+  readonly inbound?: { readonly deadLetterQueue: IQueue; readonly contentBucket: string };
 }
 
 /**
@@ -53,6 +63,8 @@ export class AdminEnvironment extends Construct {
       SESAME_SECRETS_KEY_ARN: props.secretsKey.secretArn,
       SESAME_ROUTE53_ZONES: props.route53Zones,
       SESAME_RECEIPT_RULE_SET: props.receiptRuleSet,
+      SESAME_INBOUND_DLQ_URL: props.inbound?.deadLetterQueue.queueUrl ?? '',
+      SESAME_CONTENT_BUCKET: props.inbound?.contentBucket ?? '',
     };
     const output = new CfnOutput(this, 'Output', {
       value: Object.entries(this.variables).map(([name, value]) => `${name}=${value}`).join(' '),

@@ -11,6 +11,11 @@ export interface DeadLetterQueueProps {
    * acknowledged. @default false
    */
   readonly targetOfServiceRedrive?: boolean;
+  /**
+   * The variable `npx sesame dlq redrive` reads this queue's URL from, when the command moves its
+   * messages back; the alarm's description names it. @default - the description names no variable
+   */
+  readonly redriveVariable?: string;
 }
 
 /**
@@ -21,10 +26,13 @@ export class DeadLetterQueue extends Construct {
   readonly queue: Queue;
   /** What the queue parks. */
   readonly purpose: string;
+  /** The variable `npx sesame dlq redrive` reads this queue's URL from, if any. */
+  readonly redriveVariable?: string;
 
   constructor(scope: Construct, id: string, props: DeadLetterQueueProps) {
     super(scope, id);
     this.purpose = props.purpose;
+    this.redriveVariable = props.redriveVariable;
     this.queue = new Queue(this, 'Queue', {
       retentionPeriod: Duration.days(14),
       encryption: QueueEncryption.SQS_MANAGED,

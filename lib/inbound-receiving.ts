@@ -81,6 +81,8 @@ export class InboundReceiving extends Construct {
     this.failureQueue = new DeadLetterQueue(this, 'Failures', {
       purpose: 'SES receipt events whose inbound invocations failed every attempt',
       targetOfServiceRedrive: true,
+      // `npx sesame dlq redrive` processes them again through the inbound core (lambdas/inbound/redrive.ts).
+      redriveVariable: 'SESAME_INBOUND_DLQ_URL',
     });
     props.inbound.fn.configureAsyncInvoke({ retryAttempts: props.retryAttempts ?? 2, onFailure: new SqsDestination(this.failureQueue.queue) });
 

@@ -1,10 +1,12 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { contentObjectPattern } from './content-bucket';
 import { iam5ResourceFinding } from './nag-findings';
 import { identityArn, tenantArn } from './sesame-function';
 
@@ -25,6 +27,11 @@ export interface OperatorPolicyProps {
   readonly sesTenantPrefix: string;
   /** SES receiving is on: doctor reads which receipt rule set is active. @default false */
   readonly receiving?: boolean;
+  /**
+   * Receiving on, the content bucket: `dlq redrive` processes parked receipt events again as the
+   * inbound function does (reads and deletes raw messages, writes received emails' content).
+   */
+  readonly contentBucket?: IBucket;
 }
 
 /**
@@ -34,7 +41,9 @@ export interface OperatorPolicyProps {
  *
  * - tenants and keys: the table's single-item reads and writes and its index queries;
  * - `dlq redrive`: receive and delete on the dead-letter queues, send to the webhook queue, and
- *   what ingesting an event does (the same table actions, the same fan-out);
+ *   what ingesting an event does (the same table actions, the same fan-out); receiving on, what the
+ *   inbound function does with a receipt event (read and delete the raw message under `inbound/`,
+ *   write the received email's content under `received/`);
  * - `doctor`: read-only checks of the SES account, configuration sets, identities, the topic's
  *   subscriptions, the queues, the signing-secrets key and (receiving on) the active receipt rule set;
  * - `tenants`: this stack's SES tenants (create, suppression settings, reputation policy, resource
@@ -51,6 +60,9 @@ export class OperatorPolicy extends Construct {
     const reputationPolicies = Stack.of(this).formatArn({ service: 'ses', account: 'aws', resource: 'reputation-policy', resourceName: '*' });
     const indexes = `${table.tableArn}/index/*`;
     const identities = identityArn(this);
+    const received = props.receiving && props.contentBucket
+      ? { raw: props.contentBucket.arnForObjects(contentObjectPattern('inbound')), content: props.contentBucket.arnForObjects(contentObjectPattern('received')) }
+      : undefined;
     this.policy = new ManagedPolicy(this, 'Policy', {
       description: `Sesame (${Stack.of(this).stackName}): what the admin tool, npx sesame, needs`,
       statements: [
@@ -93,9 +105,18 @@ export class OperatorPolicy extends Construct {
         }),
         new PolicyStatement({ sid: 'SesListTenants', actions: ['ses:ListTenants'], resources: ['*'] }),
         ...(props.receiving ? [new PolicyStatement({ sid: 'SesActiveReceiptRuleSet', actions: ['ses:DescribeActiveReceiptRuleSet'], resources: ['*'] })] : []),
+        ...(received ? [
+          new PolicyStatement({ sid: 'RedriveRawMessages', actions: ['s3:GetObject', 's3:DeleteObject'], resources: [received.raw] }),
+          new PolicyStatement({ sid: 'RedriveReceivedContent', actions: ['s3:PutObject'], resources: [received.content] }),
+        ] : []),
       ],
     });
     this.acknowledgeWildcards(indexes, identities, `${eventsTopic.topicArn}:*`, tenants, reputationPolicies);
+    if (received) {
+      const acknowledge = (resource: string, reason: string) => Validations.of(this.policy).acknowledge({ id: iam5ResourceFinding(this, resource), reason });
+      acknowledge(received.raw, 'dlq redrive of the inbound DLQ: the raw received messages, one object per SES message id, which SES names; only the inbound/ prefix of the content bucket.');
+      acknowledge(received.content, "dlq redrive of the inbound DLQ: a received email's content, under keys derived from ids made at run time; only the received/ prefix of the content bucket.");
+    }
   }
 
   private acknowledgeWildcards(indexes: string, identities: string, subscriptions: string, tenants: string, reputationPolicies: string): void {

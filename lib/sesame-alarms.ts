@@ -46,7 +46,9 @@ export class SesameAlarms extends Construct {
   private addDeadLetterQueueAlarm(id: string, dlq: DeadLetterQueue): void {
     this.addAlarm(
       new Alarm(this, id, {
-        alarmDescription: `Messages are parked in a dead-letter queue: ${dlq.purpose}. Move them back with npx sesame once the cause is fixed.`,
+        alarmDescription: dlq.redriveVariable
+          ? `Messages are parked in a dead-letter queue: ${dlq.purpose}. Once the cause is fixed, move them back with npx sesame dlq redrive (${dlq.redriveVariable} names this queue).`
+          : `Messages are parked in a dead-letter queue: ${dlq.purpose}. Move them back with npx sesame once the cause is fixed.`,
         metric: dlq.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
         threshold: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

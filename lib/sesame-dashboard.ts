@@ -27,6 +27,11 @@ export interface SesameDashboardProps {
   readonly dashboardName?: string;
   /** Period of every graph. @default 5 minutes */
   readonly period?: Duration;
+  /**
+   * SES receiving, when on: the inbound function (invocations, errors, duration), the emails it
+   * stored and the recipients it dropped (service `inbound`), and its on-failure queue's depth.
+   */
+  readonly inbound?: { readonly fn: IFunction; readonly deadLetterQueue: DeadLetterQueue; readonly service?: string };
 }
 
 /**
@@ -34,7 +39,8 @@ export interface SesameDashboardProps {
  * throttles, duration), SES reputation, dead-letter queue depths, the webhook success rate, and
  * Sesame's business metrics (emails accepted and refused, SES events, webhooks). Metrics split by a
  * dimension whose values are open (refusal reason, SES event type, the function that ingested) are
- * graphed with SEARCH expressions, so a new value appears without a deploy.
+ * graphed with SEARCH expressions, so a new value appears without a deploy. With receiving on, a
+ * row for inbound email: the inbound function, emails received and dropped, its DLQ's depth.
  */
 export class SesameDashboard extends Construct {
   readonly dashboard: Dashboard;
@@ -103,12 +109,46 @@ export class SesameDashboard extends Construct {
         width: 6,
       }),
     );
+    if (props.inbound) this.addInbound(props.inbound, period, business, search);
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Dead-letter queue depths',
         left: props.deadLetterQueues.map((dlq) =>
           dlq.queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: dlq.purpose.slice(0, 60) })),
         width: 24,
+      }),
+    );
+  }
+
+  private addInbound(
+    inbound: NonNullable<SesameDashboardProps['inbound']>,
+    period: Duration,
+    business: (metricName: string, service: string, label?: string) => Metric,
+    search: (metricName: string, dimension: string, label: string) => MathExpression,
+  ): void {
+    const { fn, deadLetterQueue } = inbound;
+    const service = inbound.service ?? 'inbound';
+    this.dashboard.addWidgets(
+      new TextWidget({ markdown: '## Inbound email', width: 24, height: 1 }),
+      new GraphWidget({
+        title: 'Inbound invocations and errors',
+        left: [fn.metricInvocations({ period, label: 'invocations' }), fn.metricErrors({ period, label: 'errors' })],
+        width: 6,
+      }),
+      new GraphWidget({
+        title: 'Inbound duration (ms)',
+        left: [fn.metricDuration({ period, statistic: 'p50', label: 'p50' }), fn.metricDuration({ period, statistic: 'p99', label: 'p99' })],
+        width: 6,
+      }),
+      new GraphWidget({
+        title: 'Emails received and dropped',
+        left: [business('EmailsReceived', service, 'received'), search('InboundDropped', 'reason', 'dropped')],
+        width: 6,
+      }),
+      new GraphWidget({
+        title: 'Inbound DLQ depth',
+        left: [deadLetterQueue.queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: 'parked receipt events' })],
+        width: 6,
       }),
     );
   }

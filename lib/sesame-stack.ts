@@ -261,9 +261,13 @@ export class SesameStack extends Stack {
     this.operatorPolicy = new OperatorPolicy(this, 'Operator', {
       table,
       webhookQueue: webhooks.queue,
-      deadLetterQueues: [events.subscriptionDeadLetterQueue.queue, events.ingestFailureQueue.queue, webhooks.deadLetterQueue.queue],
+      deadLetterQueues: [
+        events.subscriptionDeadLetterQueue.queue, events.ingestFailureQueue.queue, webhooks.deadLetterQueue.queue,
+        ...(this.receiving ? [this.receiving.failureQueue.queue] : []),
+      ],
       eventsTopic: events.topic,
       receiving: this.receiving !== undefined,
+      contentBucket: this.content.bucket,
       configurationSetArns: events.configurationSetArns,
       secretsKey,
       sesTenantPrefix,
@@ -276,8 +280,9 @@ export class SesameStack extends Stack {
     this.dashboard = new SesameDashboard(this, 'Dashboard', {
       api: this.api.httpApi,
       functions: { send: send.fn, domains: domains.fn, account: account.fn, snsHttps: snsHttps.fn, ingest: ingest.fn, deliver: deliver.fn, dispatch: dispatch.fn },
-      deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue, this.scheduler.deadLetterQueue],
+      deadLetterQueues: [events.subscriptionDeadLetterQueue, events.ingestFailureQueue, webhooks.deadLetterQueue, this.scheduler.deadLetterQueue, ...(this.receiving ? [this.receiving.failureQueue] : [])],
       metricsNamespace,
+      ...(inbound && this.receiving ? { inbound: { fn: inbound.fn, deadLetterQueue: this.receiving.failureQueue } } : {}),
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API (RESEND_BASE_URL)' });
@@ -303,6 +308,7 @@ export class SesameStack extends Stack {
       webhookQueue: webhooks.queue, webhookDeadLetterQueue: webhooks.deadLetterQueue.queue, secretsKey,
       route53Zones: (props.route53Zones ?? []).map((z) => `${z.id}:${z.name}`).join(','),
       receiptRuleSet: this.receiving?.ruleSetName ?? '',
+      ...(this.receiving ? { inbound: { deadLetterQueue: this.receiving.failureQueue.queue, contentBucket: this.content.bucket.bucketName } } : {}),
     });
     if (this.receiving) {
       new CfnOutput(this, 'ReceiptRuleSetName', { value: this.receiving.ruleSetName, description: 'Sesame\'s SES receipt rule set: activate it with aws ses set-active-receipt-rule-set (docs/inbound.md)' });

@@ -25,6 +25,7 @@ export const DOCTOR_ENV = {
   SESAME_SECRETS_KEY: 'that key itself (local mode and tests)',
   SESAME_ROUTE53_ZONES: 'the Route 53 zones Sesame writes domain records into (`<zone id>:<zone name>,...`; empty: none)',
   SESAME_RECEIPT_RULE_SET: "Sesame's SES receipt rule set (empty: receiving is off for the stack)",
+  SESAME_INBOUND_DLQ_URL: "the inbound function's on-failure queue (empty: receiving is off for the stack)",
 } as const;
 
 export type DoctorVariable = keyof typeof DOCTOR_ENV;
@@ -45,6 +46,8 @@ export interface DoctorConfig {
   readonly route53Zones?: string;
   /** SESAME_RECEIPT_RULE_SET: Sesame's receipt rule set, when receiving is on. */
   readonly receiptRuleSet?: string;
+  /** SESAME_INBOUND_DLQ_URL: the inbound function's on-failure queue, when receiving is on. */
+  readonly inboundDlqUrl?: string;
 }
 
 export function readDoctorConfig(env: Env = process.env): DoctorConfig {
@@ -64,6 +67,7 @@ export function readDoctorConfig(env: Env = process.env): DoctorConfig {
     secretsKey: pick('SESAME_SECRETS_KEY'),
     route53Zones: pick('SESAME_ROUTE53_ZONES'),
     receiptRuleSet: pick('SESAME_RECEIPT_RULE_SET'),
+    inboundDlqUrl: pick('SESAME_INBOUND_DLQ_URL'),
   };
   const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
   return { local: flagEnv('SESAME_LOCAL', env), ...present };

@@ -15,6 +15,8 @@ interface DeadLetterQueue {
   readonly local?: string;
   /** Where the messages come from, for the message. */
   readonly holds: string;
+  /** Why the stack has no such queue, when the configuration says so (a feature that is off). */
+  readonly absent?: (config: DoctorConfig) => string | undefined;
 }
 
 export const DEAD_LETTER_QUEUES: readonly DeadLetterQueue[] = [
@@ -38,6 +40,13 @@ export const DEAD_LETTER_QUEUES: readonly DeadLetterQueue[] = [
     url: (c) => c.webhookDlqUrl,
     holds: 'webhook deliveries the deliver function could not finish',
   },
+  {
+    name: 'dlq inbound',
+    variable: 'SESAME_INBOUND_DLQ_URL',
+    url: (c) => c.inboundDlqUrl,
+    holds: 'SES receipt events the inbound function failed on every attempt',
+    absent: (c) => (c.receiptRuleSet === undefined ? 'receiving is off for the stack (SESAME_RECEIPT_RULE_SET is empty): no inbound queue' : undefined),
+  },
 ];
 
 export async function checkDeadLetterQueues(deps: Pick<DoctorDeps, 'sqs' | 'config'>): Promise<CheckResult[]> {
@@ -49,6 +58,8 @@ const QUEUE_GONE = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExis
 async function checkQueue(deps: Pick<DoctorDeps, 'sqs' | 'config'>, queue: DeadLetterQueue): Promise<CheckResult> {
   const url = queue.url(deps.config);
   if (url === undefined) {
+    const absent = deps.config.local ? undefined : queue.absent?.(deps.config);
+    if (absent !== undefined) return ok(queue.name, absent);
     return deps.config.local && queue.local !== undefined ? ok(queue.name, queue.local) : warn(queue.name, `depth unknown: ${unset(queue.variable)}`);
   }
   let attributes: Record<string, string>;

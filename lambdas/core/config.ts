@@ -216,6 +216,8 @@ export interface DlqConfig {
   /** The webhook queue's DLQ, and the queue its messages go back to. */
   readonly webhookDlqUrl?: string;
   readonly webhookQueueUrl?: string;
+  /** The inbound function's on-failure destination (receiving on): invocation records of SES receipt events. */
+  readonly inboundDlqUrl?: string;
 }
 
 export function readDlqConfig(env: Env = process.env): DlqConfig {
@@ -228,6 +230,7 @@ export function readDlqConfig(env: Env = process.env): DlqConfig {
     ...(pick('SESAME_INGEST_FAILURE_DLQ_URL') ? { ingestFailureDlqUrl: pick('SESAME_INGEST_FAILURE_DLQ_URL')! } : {}),
     ...(pick('SESAME_WEBHOOK_DLQ_URL') ? { webhookDlqUrl: pick('SESAME_WEBHOOK_DLQ_URL')! } : {}),
     ...(pick('SESAME_WEBHOOK_QUEUE_URL') ? { webhookQueueUrl: pick('SESAME_WEBHOOK_QUEUE_URL')! } : {}),
+    ...(pick('SESAME_INBOUND_DLQ_URL') ? { inboundDlqUrl: pick('SESAME_INBOUND_DLQ_URL')! } : {}),
   };
   if (config.webhookDlqUrl !== undefined && config.webhookQueueUrl === undefined) {
     throw new ConfigError('Missing required environment variable SESAME_WEBHOOK_QUEUE_URL (where SESAME_WEBHOOK_DLQ_URL\'s messages go back to)');

@@ -11,17 +11,22 @@
  *   table (and, once webhooks fan out, queue them). A message is deleted once ingestion is done
  *   with it (applied, a duplicate, or dropped as ingestion drops it); one that fails again stays.
  * - The webhook queue's DLQ (SESAME_WEBHOOK_DLQ_URL) is moved back to SESAME_WEBHOOK_QUEUE_URL.
+ * - The inbound function's on-failure destination (SESAME_INBOUND_DLQ_URL, receiving on) goes back
+ *   through the inbound core (inbound/redrive.ts).
  *
  * A queue whose variable is not set is reported as skipped.
  */
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSEvent, SNSEventRecord } from 'aws-lambda';
-import { ConfigError, type DlqConfig, readDlqConfig, readIngestConfig } from '../core/config';
+import { ConfigError, type DlqConfig, readDlqConfig, readInboundConfig, readIngestConfig } from '../core/config';
 import { sqsClient } from '../core/clients';
 import { type DrainOptions, type DrainResult, drainQueue, moveMessages } from '../core/adapters/dlq';
 import { type Logger, stderrLogger } from '../core/log';
 import { type IngestDeps, ingestSnsEvent } from './core';
 import { ingestDeps } from './deps';
+import type { InboundDeps } from '../inbound/core';
+import { inboundDeps } from '../inbound/deps';
+import { redriveInboundQueue } from '../inbound/redrive';
 
 /**
  * The SNS event a DLQ message stands for: an invocation record of the Lambda on-failure destination
@@ -89,6 +94,7 @@ export interface RedriveReport {
   readonly events_dlq: QueueReport;
   readonly ingest_failure_dlq: QueueReport;
   readonly webhook_dlq: QueueReport;
+  readonly inbound_dlq: QueueReport;
 }
 
 export interface RedriveDeps {
@@ -96,6 +102,8 @@ export interface RedriveDeps {
   readonly config: DlqConfig;
   /** Built only when an ingest DLQ is configured. */
   ingest(): IngestDeps;
+  /** Built only when the inbound DLQ is configured. */
+  inbound(): InboundDeps;
   readonly options?: DrainOptions;
 }
 
@@ -103,8 +111,10 @@ const skipped = (name: string): QueueReport => ({ skipped: `${name} is not set` 
 
 export async function redriveDlqs(deps: RedriveDeps): Promise<RedriveReport> {
   const { config, sqs, options } = deps;
-  if (!config.eventsDlqUrl && !config.ingestFailureDlqUrl && !config.webhookDlqUrl) {
-    throw new ConfigError('No DLQ to redrive: set SESAME_EVENTS_DLQ_URL, SESAME_INGEST_FAILURE_DLQ_URL and/or SESAME_WEBHOOK_DLQ_URL (the stack outputs them)');
+  if (!config.eventsDlqUrl && !config.ingestFailureDlqUrl && !config.webhookDlqUrl && !config.inboundDlqUrl) {
+    throw new ConfigError(
+      'No DLQ to redrive: set SESAME_EVENTS_DLQ_URL, SESAME_INGEST_FAILURE_DLQ_URL, SESAME_WEBHOOK_DLQ_URL and/or SESAME_INBOUND_DLQ_URL (the stack\'s AdminEnvironment output names them)',
+    );
   }
   let ingest: IngestDeps | undefined;
   const ingestDepsOnce = () => (ingest ??= deps.ingest());
@@ -114,6 +124,7 @@ export async function redriveDlqs(deps: RedriveDeps): Promise<RedriveReport> {
       ? await redriveIngestQueue(sqs, config.ingestFailureDlqUrl, ingestDepsOnce(), options)
       : skipped('SESAME_INGEST_FAILURE_DLQ_URL'),
     webhook_dlq: config.webhookDlqUrl ? await moveMessages(sqs, config.webhookDlqUrl, config.webhookQueueUrl!, options) : skipped('SESAME_WEBHOOK_DLQ_URL'),
+    inbound_dlq: config.inboundDlqUrl ? await redriveInboundQueue(sqs, config.inboundDlqUrl, deps.inbound(), options) : skipped('SESAME_INBOUND_DLQ_URL'),
   };
 }
 
@@ -126,5 +137,6 @@ export async function redriveFromEnv(env: Record<string, string | undefined> = p
     sqs: sqsClient(),
     config: readDlqConfig(env),
     ingest: () => ({ ...ingestDeps(readIngestConfig(env)), log }),
+    inbound: () => ({ ...inboundDeps(readInboundConfig(env)), log }),
   });
 }

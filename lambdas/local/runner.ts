@@ -29,7 +29,7 @@ import { type ApiFunction, CONFIGURATION_SET_CHOICES, configurationSetName } fro
 import { publishedEventTypes, tlsPolicyFor } from '../core/domain/configuration-sets';
 import { sesTenantPrefixOf } from '../core/domain/ses-tenants';
 import { ensureTable, startDynamo } from './dynamodb';
-import { ensureQueue, startSqs } from './sqs';
+import { DLQ_RETENTION_SECONDS, ensureQueue, startSqs } from './sqs';
 import { type LocalConfigurationSet, type LocalSes, startSesServer } from './ses-server';
 import { type ApiLambda, startApiServer } from './api-server';
 import { simulationPlan, startLocalEvents } from './events';
@@ -107,6 +107,8 @@ export const LOCAL_TENANT_ID = derivedId('local', 'tenant');
 
 /** The queue schedules put scheduled emails on. */
 const LOCAL_DISPATCH_QUEUE = 'sesame-dispatch';
+/** Local mode's inbound DLQ (the inbound function's on-failure destination in AWS). */
+const LOCAL_INBOUND_DLQ = 'sesame-inbound-dlq';
 
 /** Local mode's SES tenants are `<stack name>-<tenant id>` (`sesame-local-<tenant id>` by default), as a deployed stack's. */
 const localSesTenantPrefix = (options: LocalOptions): string => sesTenantPrefixOf(options.stackName ?? LOCAL_STACK_NAME);
@@ -194,6 +196,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     const queueUrl = await ensureQueue(sqsClient, 'sesame-webhooks', { dlqName: 'sesame-webhooks-dlq', maxReceiveCount: 12 });
     const { QueueUrl: dlqUrl } = await sqsClient.send(new GetQueueUrlCommand({ QueueName: 'sesame-webhooks-dlq' }));
     if (!dlqUrl) throw new Error('the local webhook DLQ has no URL');
+    // The inbound function's on-failure destination: received messages whose handler failed every attempt.
+    const inboundDlqUrl = await ensureQueue(sqsClient, LOCAL_INBOUND_DLQ, { retentionSeconds: DLQ_RETENTION_SECONDS });
     // Scheduled emails: schedules (kept in the data folder) put their message on the dispatch queue.
     const dispatchQueueUrl = await ensureQueue(sqsClient, LOCAL_DISPATCH_QUEUE, { dlqName: `${LOCAL_DISPATCH_QUEUE}-dlq`, maxReceiveCount: 20 });
     const scheduler = await startScheduler({
@@ -282,6 +286,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       s3: new S3Client({ region: options.region, endpoint: s3.endpoint, credentials: LOCAL_CREDENTIALS, forcePathStyle: true }),
       bucket: LOCAL_CONTENT_BUCKET,
       inbound: (event) => inbound(event, localLambdaContext('inbound')),
+      park: async (record) => void (await sqsClient.send(new SendMessageCommand({ QueueUrl: inboundDlqUrl, MessageBody: record }))),
       log: logger.child({ component: 'smtp' }),
     });
     closers.push(() => smtp.close());
@@ -303,6 +308,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       `SESAME_EVENTS_TOPIC_ARN=${options.topicArn}`,
       `SESAME_WEBHOOK_QUEUE_URL=${queueUrl}`,
       `SESAME_WEBHOOK_DLQ_URL=${dlqUrl}`,
+      // Receiving (always on locally): the inbound DLQ, and the bucket `dlq redrive` processes it against.
+      `SESAME_INBOUND_DLQ_URL=${inboundDlqUrl}`,
+      `SESAME_CONTENT_BUCKET=${LOCAL_CONTENT_BUCKET}`,
     ].join(' ');
 
     return {

@@ -12,9 +12,12 @@
  *
  * At start, every spool file left is processed again (accepted, maybe not processed): the inbound
  * core turns a repetition into a no-op (ids derived from the message id), so nothing is received
- * twice and nothing accepted is lost. A message that still fails stays in the spool for the next
- * start, where AWS would park it in the inbound DLQ. Temporary files of an interrupted accept (never
- * acknowledged) are removed at start.
+ * twice and nothing accepted is lost. A message whose handler still fails after the retries is
+ * parked as Lambda's on-failure destination parks it (`park`: local mode's inbound DLQ, an invocation
+ * record whose `requestPayload` is the receipt event, for `npx sesame dlq redrive`), then leaves the
+ * spool; without `park`, or when parking fails, or when the raw message could not even be stored (the
+ * receipt rule's part, before any invocation), it stays in the spool for the next start. Temporary
+ * files of an interrupted accept (never acknowledged) are removed at start.
  *
  * No authentication, no STARTTLS (loopback only); every recipient is accepted, as SES's catch-all
  * rule does, and the inbound core drops mail for domains that do not receive. Local mode does not
@@ -49,6 +52,11 @@ export interface LocalSmtpOptions {
   readonly log: Logger;
   /** Milliseconds between attempts. @default 1000 */
   readonly retryDelayMs?: number;
+  /**
+   * Lambda's on-failure destination: takes the invocation record (JSON) of a message whose handler
+   * failed every attempt; once it resolves, the message leaves the spool. @default - kept in the spool
+   */
+  readonly park?: (record: string) => Promise<void>;
 }
 
 export interface LocalSmtp {
@@ -114,6 +122,19 @@ export function localReceiptEvent(envelope: Envelope, functionArn = 'arn:aws:lam
   };
 }
 
+/** What Lambda's on-failure destination sends for an asynchronous invocation that failed every attempt. */
+export function localInvocationRecord(event: unknown, error: unknown, attempts: number, functionArn = 'arn:aws:lambda:us-east-1:000000000000:function:sesame-inbound'): string {
+  const failure = error instanceof Error ? { errorType: error.name, errorMessage: error.message } : { errorType: 'Error', errorMessage: String(error) };
+  return JSON.stringify({
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    requestContext: { requestId: randomBytes(16).toString('hex'), functionArn: `${functionArn}:$LATEST`, condition: 'RetriesExhausted', approximateInvokeCount: attempts },
+    requestPayload: event,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: failure,
+  });
+}
+
 /** A message id in SES's alphabet, time-ordered so the spool is processed in the order accepted. */
 const newMessageId = (): string => `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(12).toString('hex')}`;
 
@@ -128,10 +149,16 @@ export async function startLocalSmtp(options: LocalSmtpOptions): Promise<LocalSm
   for (const name of entries) if (isTemporaryFile(name)) await rm(path.join(dir, name), { force: true });
   const spooled = entries.filter((n) => n.endsWith(SPOOL_SUFFIX)).sort();
 
+  /** Stores the raw message and invokes the handler; a handler's failure carries the event it failed on. */
   async function processOnce(file: string): Promise<void> {
     const { envelope, raw } = readSpool(await readFile(file));
     await options.s3.send(new PutObjectCommand({ Bucket: options.bucket, Key: rawMessageKey(envelope.id), Body: raw, ContentType: 'message/rfc822' }));
-    await options.inbound(localReceiptEvent(envelope));
+    const event = localReceiptEvent(envelope);
+    try {
+      await options.inbound(event);
+    } catch (error) {
+      throw Object.assign(new Error('the inbound handler failed', { cause: error }), { failedEvent: event });
+    }
     await removeDurably(file);
   }
 
@@ -142,12 +169,29 @@ export async function startLocalSmtp(options: LocalSmtpOptions): Promise<LocalSm
         return;
       } catch (error) {
         if (attempt === ATTEMPTS) {
-          log.error('a received message could not be processed; it stays in the spool for the next start', { file: path.basename(file), error });
+          await giveUp(file, error);
           return;
         }
         await new Promise((r) => setTimeout(r, delay * attempt));
       }
     }
+  }
+
+  /** After the last attempt: parked (the handler failed, as Lambda would), else kept for the next start. */
+  async function giveUp(file: string, error: unknown): Promise<void> {
+    const failedEvent = (error as { failedEvent?: unknown }).failedEvent;
+    const cause = failedEvent !== undefined ? (error as Error).cause : error;
+    if (options.park && failedEvent !== undefined) {
+      try {
+        await options.park(localInvocationRecord(failedEvent, cause, ATTEMPTS));
+        await removeDurably(file);
+        log.error('a received message could not be processed; parked in the inbound DLQ (npx sesame dlq redrive)', { file: path.basename(file), error: cause });
+        return;
+      } catch (parkError) {
+        log.error('a received message could not be parked in the inbound DLQ', { file: path.basename(file), error: parkError });
+      }
+    }
+    log.error('a received message could not be processed; it stays in the spool for the next start', { file: path.basename(file), error: cause });
   }
 
   const track = (work: Promise<void>) => {

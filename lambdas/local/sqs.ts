@@ -370,10 +370,12 @@ export interface EnsureQueueOptions {
   readonly dlqName?: string;
   /** Receives before a message moves to the DLQ (default 5). Only with dlqName. */
   readonly maxReceiveCount?: number;
+  /** The queue's own MessageRetentionPeriod, in seconds (a queue that is itself a DLQ: DLQ_RETENTION_SECONDS). */
+  readonly retentionSeconds?: string;
 }
 
 /** The DLQ keeps what it parks for 14 days, SQS's maximum, as the deployed stack does. */
-const DLQ_RETENTION_SECONDS = String(14 * 24 * 3600);
+export const DLQ_RETENTION_SECONDS = String(14 * 24 * 3600);
 
 /**
  * Creates the queue (and its DLQ when asked) if absent and returns the queue URL. Idempotent:
@@ -392,6 +394,7 @@ export async function ensureQueue(client: SQSClient, name: string, options: Ensu
   } else if (options.maxReceiveCount !== undefined) {
     throw new Error('ensureQueue: maxReceiveCount needs a dlqName');
   }
+  if (options.retentionSeconds !== undefined) attributes.MessageRetentionPeriod = options.retentionSeconds;
   const queue = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
   if (!queue.QueueUrl) throw new Error(`CreateQueue ${name} returned no QueueUrl`);
   return queue.QueueUrl;

@@ -265,11 +265,22 @@ describe('the dead-letter queue checks', () => {
     for (const body of ['a', 'b']) await sqs.client.send(new SendMessageCommand({ QueueUrl: holding.url, MessageBody: body }));
 
     // Act
-    const results = byName(await check({ eventsDlqUrl: empty.url, ingestFailureDlqUrl: holding.url, webhookDlqUrl: empty.url }));
+    const results = byName(await check({ eventsDlqUrl: empty.url, ingestFailureDlqUrl: holding.url, webhookDlqUrl: empty.url, receiptRuleSet: 'sesame-inbound', inboundDlqUrl: holding.url }));
 
     // Assess
     expect(results['dlq events']).toEqual({ name: 'dlq events', status: 'ok', message: 'empty' });
     expect(results['dlq ingest failures']).toMatchObject({ status: 'warn', message: expect.stringMatching(/^2 messages parked .*npx sesame dlq redrive$/) });
+    expect(results['dlq inbound']).toMatchObject({ status: 'warn', message: expect.stringMatching(/^2 messages parked \(SES receipt events .*npx sesame dlq redrive$/) });
+  });
+
+  it('says ok for the inbound queue when receiving is off, and warns when it is on but the queue is not named', async () => {
+    // Act
+    const off = byName(await check({}));
+    const on = byName(await check({ receiptRuleSet: 'sesame-inbound' }));
+
+    // Assess
+    expect(off['dlq inbound']).toMatchObject({ status: 'ok', message: expect.stringMatching(/^receiving is off/) });
+    expect(on['dlq inbound']).toMatchObject({ status: 'warn', message: expect.stringMatching(/SESAME_INBOUND_DLQ_URL is not set/) });
   });
 
   it('fails for a queue that does not exist, and warns for one not configured', async () => {
@@ -281,13 +292,15 @@ describe('the dead-letter queue checks', () => {
     expect(results['dlq events']).toMatchObject({ status: 'warn', message: expect.stringMatching(/SESAME_EVENTS_DLQ_URL is not set/) });
   });
 
-  it('says ok in local mode for the queues local mode does not have, naming what stands in, but not for its webhook DLQ', async () => {
+  it('says ok in local mode for the queues local mode does not have, naming what stands in, but not for its webhook and inbound DLQs', async () => {
     // Act
     const results = byName(await check({ local: true }));
 
     // Assess
     expect(results['dlq events']).toMatchObject({ status: 'ok', message: expect.stringMatching(/^local mode: /) });
     expect(results['dlq ingest failures']).toMatchObject({ status: 'ok', message: expect.stringMatching(/^local mode: /) });
+    // Local mode has an inbound DLQ of its own (its SMTP listener parks there), named by its admin line.
+    expect(results['dlq inbound']).toMatchObject({ status: 'warn', message: expect.stringMatching(/SESAME_INBOUND_DLQ_URL is not set/) });
     expect(results['dlq webhooks']).toMatchObject({ status: 'warn', message: expect.stringMatching(/SESAME_WEBHOOK_DLQ_URL is not set/) });
   });
 });
@@ -428,7 +441,8 @@ describe('the doctor command', () => {
     await withSes({ configurationSets: localConfigurationSets('sesame', TOPIC) }, async (ses) => {
       // Prepare: local mode, without a table, so that the domains check fails.
       const { url: webhookDlqUrl } = await sqs.freshQueue();
-      const deps = depsFor(ses, { local: true, configurationSetPrefix: 'sesame', eventsTopicArn: TOPIC, webhookDlqUrl });
+      const { url: inboundDlqUrl } = await sqs.freshQueue();
+      const deps = depsFor(ses, { local: true, configurationSetPrefix: 'sesame', eventsTopicArn: TOPIC, webhookDlqUrl, inboundDlqUrl });
       const admin = { tenants: () => { throw new Error('unused'); }, tenantAdmin: () => { throw new Error('unused'); }, extra: { doctor: (args: Parameters<typeof doctorCommand>[0]) => doctorCommand(args, () => deps) } };
 
       // Act

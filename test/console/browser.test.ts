@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import chromium from '@sparticuz/chromium';
+import { createTransport } from 'nodemailer';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { freePort, startLocalMode, type RunningLocal } from '../support/local-mode';
 
@@ -264,7 +265,7 @@ describe('the console', () => {
     expect(received.length).toBeGreaterThan(before);
   });
 
-  it('shows metrics as a chart, the request log, suppressions and the inbound list (not enabled here)', async () => {
+  it('shows metrics as a chart, the request log and suppressions', async () => {
     await go('#/metrics', 'Last 7 days');
     await page.waitForSelector('svg.chart polyline');
     expect(await accessibilityViolations()).toEqual([]);
@@ -278,9 +279,47 @@ describe('the console', () => {
     await page.click('form.inline button[type=submit]');
     await waitForText('someone@example.net');
     await shot('suppressions');
-    await go('#/inbound', 'Inbound');
-    await waitForText('not enabled');
+  });
+
+  it('lists received email and opens one: its fields, text, raw message and attachment download', async () => {
+    // Before any mail: the empty list says how to get some.
+    await go('#/inbound', 'No email received yet');
+    // Receiving on for the local domain, then a message with an attachment over SMTP, as a sender's server would.
+    const domains = await call<{ data: { id: string; name: string }[] }>('GET', '/domains');
+    const domain = domains.body.data.find((d) => d.name === 'example.com')!;
+    expect((await call('PATCH', `/domains/${domain.id}`, { capabilities: { receiving: 'enabled' } })).status).toBe(200);
+    const csv = 'quarter,total\n1,42\n2,57\n';
+    const smtp = createTransport({ host: '127.0.0.1', port: Number(local.env.SESAME_SMTP_PORT), secure: false, ignoreTLS: true });
+    const sent = await smtp.sendMail({
+      from: 'Customer <customer@elsewhere.example>', to: 'support@example.com', cc: 'someone@elsewhere.example',
+      subject: 'Quarterly numbers', text: 'The numbers are attached.', html: '<p>The numbers are <b>attached</b>.</p>',
+      attachments: [{ filename: 'numbers.csv', content: csv, contentType: 'text/csv' }],
+    });
+    smtp.close();
+    expect(sent.response).toMatch(/^250 /);
+    // Accepted (spooled) before it is processed: wait until the API lists it.
+    const deadline = Date.now() + 30_000;
+    while ((await call<{ data: unknown[] }>('GET', '/emails/receiving')).body.data.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+
+    await page.reload();
+    await waitForText('Quarterly numbers');
+    expect(await text()).toContain('"Customer" <customer@elsewhere.example>');
+    expect(await accessibilityViolations()).toEqual([]);
     await shot('inbound');
+
+    await page.click('::-p-text(Quarterly numbers)');
+    await waitForText('The numbers are attached.');
+    await waitForText('numbers.csv');
+    const shown = await text();
+    expect(shown).toContain('support@example.com');
+    expect(shown).toMatch(/Received for\s+support@example\.com/);
+    expect(shown).toContain('The console does not render received HTML');
+    expect(await accessibilityViolations()).toEqual([]);
+    // The attachment's link downloads the bytes sent; the raw message's link downloads the message.
+    const attachmentUrl = await page.$eval('a[download="numbers.csv"]', (a) => (a as HTMLAnchorElement).href);
+    expect(await (await fetch(attachmentUrl)).text()).toBe(csv);
+    const rawUrl = await page.$eval('::-p-text(Download the raw message)', (a) => (a as HTMLAnchorElement).href);
+    expect(await (await fetch(rawUrl)).text()).toContain('Subject: Quarterly numbers');
   });
 
   it('shows a sending-only key the send page only', async () => {

@@ -1,4 +1,5 @@
 import { readDoctorConfig } from '../../lambdas/admin/doctor-config';
+import { readDlqConfig } from '../../lambdas/core/config';
 import { functionLogicalId, logicalId, sesameStack } from './helpers';
 
 /** The output's Fn::Join with each intrinsic written as `{Ref:X}` or `{GetAtt:X.Y}`, parsed into its NAME=value pairs. */
@@ -40,7 +41,21 @@ describe('AdminEnvironment', () => {
       SESAME_SECRETS_KEY_ARN: ref(stack.secretsKey.secret),
       SESAME_ROUTE53_ZONES: '',
       SESAME_RECEIPT_RULE_SET: '',
+      SESAME_INBOUND_DLQ_URL: '',
+      SESAME_CONTENT_BUCKET: '',
     });
+  });
+
+  it('names the inbound DLQ and the content bucket when receiving is on, for doctor and dlq redrive', () => {
+    // Act
+    const receiving = sesameStack({ receiving: true });
+    const line = adminLine((receiving.template.findOutputs('AdminEnvironment') as Record<string, { Value: unknown }>).AdminEnvironment!);
+
+    // Assess
+    expect(line.SESAME_INBOUND_DLQ_URL).toBe(`{Ref:${logicalId(receiving.stack, receiving.stack.receiving!.failureQueue.queue)}}`);
+    expect(line.SESAME_CONTENT_BUCKET).toBe(`{Ref:${logicalId(receiving.stack, receiving.stack.content.bucket)}}`);
+    expect(readDoctorConfig(line)).toMatchObject({ inboundDlqUrl: line.SESAME_INBOUND_DLQ_URL, receiptRuleSet: receiving.stack.receiving!.ruleSetName });
+    expect(readDlqConfig(line).inboundDlqUrl).toBe(line.SESAME_INBOUND_DLQ_URL);
   });
 
   it('names the Route 53 zones the stack was given', () => {

@@ -80,7 +80,18 @@ describe('with receiving', () => {
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+      // The alarm tells the truth: dlq redrive handles this queue, through the variable the admin line sets.
+      AlarmDescription: Match.stringLikeRegexp('SES receipt events .*npx sesame dlq redrive \\(SESAME_INBOUND_DLQ_URL names this queue\\)'),
     });
+  });
+
+  it('lets the operator redrive the inbound DLQ: drain it, read and delete raw messages, write received content', () => {
+    const operatorId = logicalId(stack, stack.operatorPolicy.policy);
+    const statements = (resources(template, 'AWS::IAM::ManagedPolicy')[operatorId]!.Properties!.PolicyDocument.Statement) as { Sid: string; Action: string | string[]; Resource: unknown }[];
+    const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
+    expect(JSON.stringify(bySid.DrainDeadLetterQueues!.Resource)).toContain(logicalId(stack, stack.receiving!.failureQueue.queue));
+    expect([[bySid.RedriveRawMessages!.Action].flat().sort(), JSON.stringify(bySid.RedriveRawMessages!.Resource)]).toEqual([['s3:DeleteObject', 's3:GetObject'], expect.stringContaining('/inbound/*')]);
+    expect([[bySid.RedriveReceivedContent!.Action].flat(), JSON.stringify(bySid.RedriveReceivedContent!.Resource)]).toEqual([['s3:PutObject'], expect.stringContaining('/received/*')]);
   });
 
   it('gives the inbound function only what it uses: raw messages read and deleted, received content written, its table items, the webhook queue', () => {

@@ -50,4 +50,28 @@ describe('SesameDashboard', () => {
     expect(metricsOf('Webhooks')).toMatch(/"WebhooksDelivered".*"WebhooksRetried".*"WebhooksFailed"/);
     expect(metricsOf('Webhook success rate (%)')).toContain('100 * FILL(delivered, 0) / (FILL(delivered, 0) + FILL(retried, 0) + FILL(failed, 0))');
   });
+
+  it('has no inbound row when receiving is off', () => {
+    expect(widgets().filter((w) => /inbound|received/i.test(w.properties.title ?? ''))).toEqual([]);
+  });
+});
+
+describe('SesameDashboard, receiving on', () => {
+  const stack = minimalStack();
+  const inbound = new SesameFunction(stack, 'Inbound', { entryDir: 'inbound' });
+  const dlq = new DeadLetterQueue(stack, 'InboundDlq', { purpose: 'receipt events' });
+  new SesameDashboard(stack, 'Dashboard', {
+    api: new HttpApi(stack, 'Api'), functions: {}, deadLetterQueues: [], metricsNamespace: 'Sesame/Test', inbound: { fn: inbound.fn, deadLetterQueue: dlq },
+  });
+  const [dashboard] = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard'));
+  const body = (dashboard!.Properties.DashboardBody['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'REF')).join('');
+  const metricsOf = (title: string) => JSON.stringify((JSON.parse(body).widgets as { properties: { title?: string; metrics?: unknown[] } }[]).find((w) => w.properties.title === title)?.properties.metrics);
+
+  it('shows the inbound function\'s invocations, errors and duration, emails received and dropped, and its DLQ depth', () => {
+    expect(metricsOf('Inbound invocations and errors')).toMatch(/"AWS\/Lambda","Invocations".*"AWS\/Lambda","Errors"/);
+    expect(metricsOf('Inbound duration (ms)')).toMatch(/"AWS\/Lambda","Duration".*"stat":"p99"/);
+    expect(metricsOf('Emails received and dropped')).toContain('"Sesame/Test","EmailsReceived","service","inbound"');
+    expect(metricsOf('Emails received and dropped')).toMatch(/SEARCH\(.*Sesame\/Test.*service,reason.*InboundDropped/);
+    expect(metricsOf('Inbound DLQ depth')).toMatch(/"AWS\/SQS","ApproximateNumberOfMessagesVisible"/);
+  });
 });

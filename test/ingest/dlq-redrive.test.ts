@@ -73,6 +73,7 @@ describe('redriveDlqs', () => {
       sqs: sqs.client,
       config: { eventsDlqUrl: eventsDlq.url, ingestFailureDlqUrl: failureDlq.url, webhookDlqUrl: webhooks.dlqUrl!, webhookQueueUrl: webhooks.url },
       ingest: () => world.deps,
+      inbound: () => { throw new Error('no inbound DLQ configured: never built'); },
       options: { waitTimeSeconds: 0, visibilityTimeout: 60 },
     });
 
@@ -81,6 +82,7 @@ describe('redriveDlqs', () => {
       events_dlq: { received: 3, done: 1, kept: 2, unreadable: 1 },
       ingest_failure_dlq: { received: 1, done: 1, kept: 0, unreadable: 0 },
       webhook_dlq: { received: 3, done: 3, kept: 0 },
+      inbound_dlq: { skipped: 'SESAME_INBOUND_DLQ_URL is not set' },
     });
     const view = await world.view(id);
     expect(view.events.map((e) => e.type)).toEqual(['email.sent', 'email.delivered', 'email.bounced']);
@@ -95,15 +97,17 @@ describe('redriveDlqs', () => {
   });
 
   it('reports an unset queue as skipped, and refuses to run with none', async () => {
+    const unused = () => { throw new Error('no inbound DLQ configured: never built'); };
     const world = await makeWorld(dynamo);
     const webhooks = await sqs.freshQueue({ maxReceiveCount: 3 });
-    await expect(redriveDlqs({ sqs: sqs.client, config: { webhookDlqUrl: webhooks.dlqUrl!, webhookQueueUrl: webhooks.url }, ingest: () => world.deps, options: { waitTimeSeconds: 0 } }))
+    await expect(redriveDlqs({ sqs: sqs.client, config: { webhookDlqUrl: webhooks.dlqUrl!, webhookQueueUrl: webhooks.url }, ingest: () => world.deps, inbound: unused, options: { waitTimeSeconds: 0 } }))
       .resolves.toEqual({
         events_dlq: { skipped: 'SESAME_EVENTS_DLQ_URL is not set' },
         ingest_failure_dlq: { skipped: 'SESAME_INGEST_FAILURE_DLQ_URL is not set' },
         webhook_dlq: { received: 0, done: 0, kept: 0 },
+        inbound_dlq: { skipped: 'SESAME_INBOUND_DLQ_URL is not set' },
       });
-    await expect(redriveDlqs({ sqs: sqs.client, config: {}, ingest: () => world.deps })).rejects.toThrow(/SESAME_EVENTS_DLQ_URL/);
+    await expect(redriveDlqs({ sqs: sqs.client, config: {}, ingest: () => world.deps, inbound: unused })).rejects.toThrow(/SESAME_EVENTS_DLQ_URL.*SESAME_INBOUND_DLQ_URL/);
   });
 });
 
@@ -139,6 +143,7 @@ describe('npx sesame dlq redrive', () => {
       events_dlq: { skipped: 'SESAME_EVENTS_DLQ_URL is not set' },
       ingest_failure_dlq: { received: 1, done: 1, kept: 0, unreadable: 0 },
       webhook_dlq: { received: 1, done: 1, kept: 0 },
+      inbound_dlq: { skipped: 'SESAME_INBOUND_DLQ_URL is not set' },
     });
     expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'delivered' });
   });

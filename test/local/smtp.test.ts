@@ -14,7 +14,9 @@ import { rawMessageKey } from '../../lambdas/core/content';
 import { parseReceiptEvent } from '../../lambdas/core/domain/inbound';
 import { silentLogger } from '../../lambdas/core/log';
 import { startLocalSmtp, type LocalSmtp } from '../../lambdas/local/smtp';
-import { startTestS3, type TestS3 } from '../support/services';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { receiptNoticesFromDlqBody } from '../../lambdas/inbound/redrive';
+import { startTestS3, startTestSqs, type TestS3 } from '../support/services';
 
 let s3: TestS3;
 beforeAll(async () => {
@@ -24,8 +26,8 @@ afterAll(() => s3.close());
 
 type Inbound = (event: unknown) => Promise<unknown>;
 
-async function start(dir: string, inbound: Inbound): Promise<LocalSmtp> {
-  return startLocalSmtp({ port: 0, dir, s3: s3.client, bucket: s3.bucket, inbound, log: silentLogger, retryDelayMs: 10 });
+async function start(dir: string, inbound: Inbound, park?: (record: string) => Promise<void>): Promise<LocalSmtp> {
+  return startLocalSmtp({ port: 0, dir, s3: s3.client, bucket: s3.bucket, inbound, log: silentLogger, retryDelayMs: 10, ...(park ? { park } : {}) });
 }
 
 const send = (smtp: LocalSmtp, to: string[], subject = 'Hi') =>
@@ -102,3 +104,43 @@ it('refuses a message over SES\'s 40 MB with 552, spooling nothing', async () =>
   expect(spool(dir)).toEqual([]);
   await smtp.close();
 }, 60_000);
+
+it('parks a message the handler failed on in the inbound DLQ, as Lambda\'s on-failure destination, and lets it leave the spool', async () => {
+  // Prepare: the local SQS's queue standing in for local mode's inbound DLQ.
+  const sqs = await startTestSqs();
+  const dlq = await sqs.freshQueue();
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-smtp-'));
+  let calls = 0;
+  const smtp = await start(dir, async () => {
+    calls += 1;
+    throw new Error('DynamoDB is down');
+  }, async (record) => void (await sqs.client.send(new SendMessageCommand({ QueueUrl: dlq.url, MessageBody: record }))));
+
+  // Act
+  await send(smtp, ['x@inbound.test'], 'Parked');
+  await smtp.idle();
+  await smtp.close();
+
+  // Assess: three attempts, then one invocation record whose payload is the receipt event, readable by dlq redrive.
+  expect(calls).toBe(3);
+  expect(spool(dir)).toEqual([]);
+  const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: dlq.url, MaxNumberOfMessages: 10 }));
+  expect(Messages).toHaveLength(1);
+  const record = JSON.parse(Messages![0]!.Body!);
+  expect(record).toMatchObject({ requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 }, responsePayload: { errorMessage: 'DynamoDB is down' } });
+  const [notice] = receiptNoticesFromDlqBody(Messages![0]!.Body!)!;
+  expect(notice!.recipients).toEqual(['x@inbound.test']);
+  // The raw message is where the receipt rule put it, for the redrive.
+  const raw = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: rawMessageKey(notice!.sesMessageId) }));
+  expect(await raw.Body!.transformToString()).toContain('Subject: Parked');
+  await sqs.close();
+});
+
+it('keeps a message in the spool when parking it fails', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-smtp-'));
+  const smtp = await start(dir, async () => { throw new Error('DynamoDB is down'); }, async () => { throw new Error('SQS is down too'); });
+  await send(smtp, ['x@inbound.test'], 'Kept');
+  await smtp.idle();
+  await smtp.close();
+  expect(spool(dir)).toEqual([expect.stringMatching(/\.msg$/)]);
+});

@@ -36,6 +36,8 @@ const STATUS_TONE: Readonly<Record<string, string>> = {
   delivered: 'good', opened: 'good', clicked: 'good', success: 'good', sent: 'info', queued: 'info', scheduled: 'info', verified: 'good', enabled: 'good',
   delivery_delayed: 'warn', pending: 'warn', not_started: 'warn', temporary_failure: 'warn',
   bounced: 'bad', complained: 'bad', failed: 'bad', suppressed: 'bad', canceled: 'muted', disabled: 'muted', failure: 'bad',
+  // SES's verdicts on a received email.
+  pass: 'good', fail: 'bad',
 };
 
 /** A status badge: the word itself (never colour alone) on a tone. */

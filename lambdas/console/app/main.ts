@@ -8,7 +8,7 @@ import { showError } from './errors';
 import { fill, h, notice } from './dom';
 import { type Page, type PageContext, parseHash } from './router';
 import { emailPage, emailsPage } from './pages/emails';
-import { inboundPage } from './pages/inbound';
+import { inboundEmailPage, inboundPage } from './pages/inbound';
 import { metricsPage } from './pages/metrics';
 import { domainPage, domainsPage } from './pages/domains';
 import { webhookPage, webhooksPage } from './pages/webhooks';
@@ -28,7 +28,7 @@ interface Section {
 
 const SECTIONS: readonly Section[] = [
   { name: 'emails', label: 'Emails', list: emailsPage, detail: emailPage },
-  { name: 'inbound', label: 'Inbound', list: inboundPage },
+  { name: 'inbound', label: 'Inbound', list: inboundPage, detail: inboundEmailPage },
   { name: 'send', label: 'Send', list: sendPage, sending: true },
   { name: 'metrics', label: 'Metrics', list: metricsPage },
   { name: 'domains', label: 'Domains', list: domainsPage, detail: domainPage },

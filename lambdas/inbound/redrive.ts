@@ -1,0 +1,69 @@
+/**
+ * `npx sesame dlq redrive`, the inbound DLQ (SESAME_INBOUND_DLQ_URL, receiving on): the inbound
+ * function's on-failure destination holds invocation records whose `requestPayload` is the SES
+ * receipt event that failed every attempt. Each goes back through the inbound core with the same
+ * adapters as the function (inbound/deps.ts), as the ingest DLQs go back through ingestion
+ * (ingest/redrive.ts): the admin tool needs no Lambda client, only the inbound function's
+ * configuration (SESAME_TABLE_NAME, SESAME_CONTENT_BUCKET, SESAME_WEBHOOK_QUEUE_URL) and credentials
+ * that may do what it does (read and delete the raw message, write the received content and the
+ * email item, queue `email.received`). The inbound core makes a repetition a no-op, so a message
+ * that was half processed before it was parked is stored once. A message is deleted once every
+ * notice of its event was processed; one that fails again (the raw message gone, S3 or DynamoDB
+ * down) stays, as does one that is not a receipt event at all.
+ */
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import { type DrainOptions, type DrainResult, drainQueue } from '../core/adapters/dlq';
+import { type ReceiptNotice, parseReceiptEvent } from '../core/domain/inbound';
+import { type InboundDeps, receiveNotice } from './core';
+
+/**
+ * The notices a DLQ message stands for: an invocation record of the Lambda on-failure destination
+ * (its `requestPayload`), or a receipt event itself; undefined for anything else.
+ */
+export function receiptNoticesFromDlqBody(body: string): ReceiptNotice[] | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof json !== 'object' || json === null) return undefined;
+  const value = json as Record<string, unknown>;
+  const event = 'requestPayload' in value ? value.requestPayload : value;
+  try {
+    return parseReceiptEvent(event);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface InboundRedriveResult extends DrainResult {
+  /** Messages that are neither an invocation record of a receipt event nor a receipt event: kept, logged. */
+  readonly unreadable: number;
+}
+
+/** Processes every message of the inbound DLQ again; deletes those the inbound core is done with. */
+export async function redriveInboundQueue(client: SQSClient, queueUrl: string, deps: InboundDeps, options: DrainOptions = {}): Promise<InboundRedriveResult> {
+  let unreadable = 0;
+  const result = await drainQueue(client, queueUrl, async (messages: readonly Message[]) => {
+    const verdicts: boolean[] = [];
+    for (const message of messages) {
+      const notices = receiptNoticesFromDlqBody(message.Body ?? '');
+      if (!notices) {
+        unreadable++;
+        deps.log.error('inbound DLQ message kept: not a receipt event nor an invocation record of one', { sqsMessageId: message.MessageId });
+        verdicts.push(false);
+        continue;
+      }
+      try {
+        for (const notice of notices) await receiveNotice(deps, notice);
+        verdicts.push(true);
+      } catch (error) {
+        deps.log.error('inbound DLQ message kept: processing failed again', { sqsMessageId: message.MessageId, error });
+        verdicts.push(false);
+      }
+    }
+    return verdicts;
+  }, options);
+  return { ...result, unreadable };
+}
