@@ -7,11 +7,12 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { DoctorVariable } from '../lambdas/admin/doctor-config';
 
-/** What the admin tool reads from a deployed stack: doctor's variables, the region and the webhook queue (dlq redrive). */
+/** What the admin tool reads from a deployed stack: doctor's variables, the region and the queues dlq redrive moves messages back to. */
 export type AdminVariable =
   | Exclude<DoctorVariable, 'SESAME_LOCAL' | 'SESAME_SECRETS_KEY'>
   | 'AWS_REGION'
   | 'SESAME_WEBHOOK_QUEUE_URL'
+  | 'SESAME_DISPATCH_QUEUE_URL'
   | 'SESAME_STACK_NAME'
   | 'SESAME_CONTENT_BUCKET';
 
@@ -26,6 +27,9 @@ export interface AdminEnvironmentProps {
   readonly ingestFailureQueue: IQueue;
   readonly webhookQueue: IQueue;
   readonly webhookDeadLetterQueue: IQueue;
+  /** Scheduled sending: the dispatch queue's DLQ (doctor's depth, `dlq redrive`) and the queue its messages go back to. */
+  readonly dispatchQueue: IQueue;
+  readonly dispatchDeadLetterQueue: IQueue;
   readonly secretsKey: ISecret;
   /** The Route 53 zones Sesame writes records into, as SESAME_ROUTE53_ZONES names them ('' for none). */
   readonly route53Zones: string;
@@ -65,6 +69,8 @@ export class AdminEnvironment extends Construct {
       SESAME_RECEIPT_RULE_SET: props.receiptRuleSet,
       SESAME_INBOUND_DLQ_URL: props.inbound?.deadLetterQueue.queueUrl ?? '',
       SESAME_CONTENT_BUCKET: props.inbound?.contentBucket ?? '',
+      SESAME_DISPATCH_QUEUE_URL: props.dispatchQueue.queueUrl,
+      SESAME_DISPATCH_DLQ_URL: props.dispatchDeadLetterQueue.queueUrl,
     };
     const output = new CfnOutput(this, 'Output', {
       value: Object.entries(this.variables).map(([name, value]) => `${name}=${value}`).join(' '),

@@ -39,7 +39,11 @@ export class EmailScheduler extends Construct {
     const maxConcurrency = props.maxConcurrency ?? 5;
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) throw new Error(`maxConcurrency must be an integer from 2 to 1000, got ${maxConcurrency}`);
     this.group = new ScheduleGroup(this, 'Group', { scheduleGroupName: scheduleGroupName(Stack.of(this).stackName) });
-    this.deadLetterQueue = new DeadLetterQueue(this, 'Dlq', { purpose: 'scheduled emails the dispatch function could not process' });
+    this.deadLetterQueue = new DeadLetterQueue(this, 'Dlq', {
+      purpose: 'scheduled emails the dispatch function could not process',
+      // `npx sesame dlq redrive` moves them back to the dispatch queue (SESAME_DISPATCH_QUEUE_URL).
+      redriveVariable: 'SESAME_DISPATCH_DLQ_URL',
+    });
     this.queue = this.buildQueue(props.dispatch, props.maxReceiveCount ?? 20);
     this.role = this.buildRole();
     this.attachDispatch(props.dispatch, props.batchSize ?? 10, maxConcurrency);

@@ -17,6 +17,8 @@ export interface OperatorPolicyProps {
   readonly webhookQueue: IQueue;
   /** The dead-letter queues `dlq redrive` drains. */
   readonly deadLetterQueues: readonly IQueue[];
+  /** Where `dlq redrive` moves the dispatch DLQ's scheduled emails back to. */
+  readonly dispatchQueue: IQueue;
   /** The SES events topic (`doctor` reads its subscriptions). */
   readonly eventsTopic: ITopic;
   /** The configuration sets (`doctor` reads them and their event destinations). */
@@ -40,8 +42,9 @@ export interface OperatorPolicyProps {
  * offline IAM evaluation (test/iam) checks every call the admin tool makes against this policy.
  *
  * - tenants and keys: the table's single-item reads and writes and its index queries;
- * - `dlq redrive`: receive and delete on the dead-letter queues, send to the webhook queue, and
- *   what ingesting an event does (the same table actions, the same fan-out); receiving on, what the
+ * - `dlq redrive`: receive and delete on the dead-letter queues, send to the webhook queue and (the
+ *   dispatch DLQ's scheduled emails) to the dispatch queue, and what ingesting an event does (the
+ *   same table actions, the same fan-out); receiving on, what the
  *   inbound function does with a receipt event (read and delete the raw message under `inbound/`,
  *   write the received email's content under `received/`);
  * - `doctor`: read-only checks of the SES account, configuration sets, identities, the topic's
@@ -55,7 +58,7 @@ export class OperatorPolicy extends Construct {
 
   constructor(scope: Construct, id: string, props: OperatorPolicyProps) {
     super(scope, id);
-    const { table, webhookQueue, deadLetterQueues, eventsTopic, configurationSetArns, secretsKey, sesTenantPrefix } = props;
+    const { table, webhookQueue, dispatchQueue, deadLetterQueues, eventsTopic, configurationSetArns, secretsKey, sesTenantPrefix } = props;
     const tenants = tenantArn(this, sesTenantPrefix);
     const reputationPolicies = Stack.of(this).formatArn({ service: 'ses', account: 'aws', resource: 'reputation-policy', resourceName: '*' });
     const indexes = `${table.tableArn}/index/*`;
@@ -78,6 +81,7 @@ export class OperatorPolicy extends Construct {
           resources: deadLetterQueues.map((q) => q.queueArn),
         }),
         new PolicyStatement({ sid: 'WebhookQueue', actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], resources: [webhookQueue.queueArn] }),
+        new PolicyStatement({ sid: 'DispatchQueue', actions: ['sqs:SendMessage'], resources: [dispatchQueue.queueArn] }),
         new PolicyStatement({ sid: 'SesAccount', actions: ['ses:GetAccount'], resources: ['*'] }),
         new PolicyStatement({
           sid: 'SesConfigurationSets',

@@ -262,9 +262,10 @@ export class SesameStack extends Stack {
       table,
       webhookQueue: webhooks.queue,
       deadLetterQueues: [
-        events.subscriptionDeadLetterQueue.queue, events.ingestFailureQueue.queue, webhooks.deadLetterQueue.queue,
+        events.subscriptionDeadLetterQueue.queue, events.ingestFailureQueue.queue, webhooks.deadLetterQueue.queue, this.scheduler.deadLetterQueue.queue,
         ...(this.receiving ? [this.receiving.failureQueue.queue] : []),
       ],
+      dispatchQueue: this.scheduler.queue,
       eventsTopic: events.topic,
       receiving: this.receiving !== undefined,
       contentBucket: this.content.bucket,
@@ -299,13 +300,14 @@ export class SesameStack extends Stack {
       value: this.operatorPolicy.policy.managedPolicyArn,
       description: 'Managed policy to attach to the operator who runs npx sesame',
     });
-    new CfnOutput(this, 'DispatchDlqUrl', { value: this.scheduler.deadLetterQueue.queue.queueUrl, description: 'Scheduled emails dispatch could not process' });
+    new CfnOutput(this, 'DispatchDlqUrl', { value: this.scheduler.deadLetterQueue.queue.queueUrl, description: 'SESAME_DISPATCH_DLQ_URL: scheduled emails dispatch could not process' });
     new CfnOutput(this, 'WebhookDlqUrl', { value: webhooks.deadLetterQueue.queue.queueUrl, description: 'SESAME_WEBHOOK_DLQ_URL' });
     // Everything `npx sesame` reads (doctor included), as one line to prefix to it.
     new AdminEnvironment(this, 'AdminEnvironment', {
       table, configurationSetPrefix: events.configurationSetPrefix, stackName: this.stackName, eventsTopic: events.topic, ingest: ingest.fn,
       eventsDeadLetterQueue: events.subscriptionDeadLetterQueue.queue, ingestFailureQueue: events.ingestFailureQueue.queue,
       webhookQueue: webhooks.queue, webhookDeadLetterQueue: webhooks.deadLetterQueue.queue, secretsKey,
+      dispatchQueue: this.scheduler.queue, dispatchDeadLetterQueue: this.scheduler.deadLetterQueue.queue,
       route53Zones: (props.route53Zones ?? []).map((z) => `${z.id}:${z.name}`).join(','),
       receiptRuleSet: this.receiving?.ruleSetName ?? '',
       ...(this.receiving ? { inbound: { deadLetterQueue: this.receiving.failureQueue.queue, contentBucket: this.content.bucket.bucketName } } : {}),

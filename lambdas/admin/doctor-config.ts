@@ -26,6 +26,7 @@ export const DOCTOR_ENV = {
   SESAME_ROUTE53_ZONES: 'the Route 53 zones Sesame writes domain records into (`<zone id>:<zone name>,...`; empty: none)',
   SESAME_RECEIPT_RULE_SET: "Sesame's SES receipt rule set (empty: receiving is off for the stack)",
   SESAME_INBOUND_DLQ_URL: "the inbound function's on-failure queue (empty: receiving is off for the stack)",
+  SESAME_DISPATCH_DLQ_URL: "the dispatch queue's dead-letter queue (scheduled emails)",
 } as const;
 
 export type DoctorVariable = keyof typeof DOCTOR_ENV;
@@ -48,6 +49,8 @@ export interface DoctorConfig {
   readonly receiptRuleSet?: string;
   /** SESAME_INBOUND_DLQ_URL: the inbound function's on-failure queue, when receiving is on. */
   readonly inboundDlqUrl?: string;
+  /** SESAME_DISPATCH_DLQ_URL: the dispatch queue's DLQ (scheduled emails). */
+  readonly dispatchDlqUrl?: string;
 }
 
 export function readDoctorConfig(env: Env = process.env): DoctorConfig {
@@ -68,6 +71,7 @@ export function readDoctorConfig(env: Env = process.env): DoctorConfig {
     route53Zones: pick('SESAME_ROUTE53_ZONES'),
     receiptRuleSet: pick('SESAME_RECEIPT_RULE_SET'),
     inboundDlqUrl: pick('SESAME_INBOUND_DLQ_URL'),
+    dispatchDlqUrl: pick('SESAME_DISPATCH_DLQ_URL'),
   };
   const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
   return { local: flagEnv('SESAME_LOCAL', env), ...present };

@@ -47,6 +47,12 @@ export const DEAD_LETTER_QUEUES: readonly DeadLetterQueue[] = [
     holds: 'SES receipt events the inbound function failed on every attempt',
     absent: (c) => (c.receiptRuleSet === undefined ? 'receiving is off for the stack (SESAME_RECEIPT_RULE_SET is empty): no inbound queue' : undefined),
   },
+  {
+    name: 'dlq dispatch',
+    variable: 'SESAME_DISPATCH_DLQ_URL',
+    url: (c) => c.dispatchDlqUrl,
+    holds: 'scheduled emails the dispatch function could not process',
+  },
 ];
 
 export async function checkDeadLetterQueues(deps: Pick<DoctorDeps, 'sqs' | 'config'>): Promise<CheckResult[]> {

@@ -218,6 +218,9 @@ export interface DlqConfig {
   readonly webhookQueueUrl?: string;
   /** The inbound function's on-failure destination (receiving on): invocation records of SES receipt events. */
   readonly inboundDlqUrl?: string;
+  /** The dispatch queue's DLQ (scheduled emails), and the queue its messages go back to. */
+  readonly dispatchDlqUrl?: string;
+  readonly dispatchQueueUrl?: string;
 }
 
 export function readDlqConfig(env: Env = process.env): DlqConfig {
@@ -231,9 +234,14 @@ export function readDlqConfig(env: Env = process.env): DlqConfig {
     ...(pick('SESAME_WEBHOOK_DLQ_URL') ? { webhookDlqUrl: pick('SESAME_WEBHOOK_DLQ_URL')! } : {}),
     ...(pick('SESAME_WEBHOOK_QUEUE_URL') ? { webhookQueueUrl: pick('SESAME_WEBHOOK_QUEUE_URL')! } : {}),
     ...(pick('SESAME_INBOUND_DLQ_URL') ? { inboundDlqUrl: pick('SESAME_INBOUND_DLQ_URL')! } : {}),
+    ...(pick('SESAME_DISPATCH_DLQ_URL') ? { dispatchDlqUrl: pick('SESAME_DISPATCH_DLQ_URL')! } : {}),
+    ...(pick('SESAME_DISPATCH_QUEUE_URL') ? { dispatchQueueUrl: pick('SESAME_DISPATCH_QUEUE_URL')! } : {}),
   };
   if (config.webhookDlqUrl !== undefined && config.webhookQueueUrl === undefined) {
     throw new ConfigError('Missing required environment variable SESAME_WEBHOOK_QUEUE_URL (where SESAME_WEBHOOK_DLQ_URL\'s messages go back to)');
+  }
+  if (config.dispatchDlqUrl !== undefined && config.dispatchQueueUrl === undefined) {
+    throw new ConfigError('Missing required environment variable SESAME_DISPATCH_QUEUE_URL (where SESAME_DISPATCH_DLQ_URL\'s messages go back to)');
   }
   return config;
 }

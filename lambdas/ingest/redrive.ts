@@ -13,6 +13,9 @@
  * - The webhook queue's DLQ (SESAME_WEBHOOK_DLQ_URL) is moved back to SESAME_WEBHOOK_QUEUE_URL.
  * - The inbound function's on-failure destination (SESAME_INBOUND_DLQ_URL, receiving on) goes back
  *   through the inbound core (inbound/redrive.ts).
+ * - The dispatch queue's DLQ (SESAME_DISPATCH_DLQ_URL, scheduled emails) is moved back to
+ *   SESAME_DISPATCH_QUEUE_URL. Dispatch claims an email with a conditional write before it sends, so
+ *   a message of an email already sent or cancelled sends nothing when it comes back.
  *
  * A queue whose variable is not set is reported as skipped.
  */
@@ -95,6 +98,7 @@ export interface RedriveReport {
   readonly ingest_failure_dlq: QueueReport;
   readonly webhook_dlq: QueueReport;
   readonly inbound_dlq: QueueReport;
+  readonly dispatch_dlq: QueueReport;
 }
 
 export interface RedriveDeps {
@@ -111,9 +115,9 @@ const skipped = (name: string): QueueReport => ({ skipped: `${name} is not set` 
 
 export async function redriveDlqs(deps: RedriveDeps): Promise<RedriveReport> {
   const { config, sqs, options } = deps;
-  if (!config.eventsDlqUrl && !config.ingestFailureDlqUrl && !config.webhookDlqUrl && !config.inboundDlqUrl) {
+  if (!config.eventsDlqUrl && !config.ingestFailureDlqUrl && !config.webhookDlqUrl && !config.inboundDlqUrl && !config.dispatchDlqUrl) {
     throw new ConfigError(
-      'No DLQ to redrive: set SESAME_EVENTS_DLQ_URL, SESAME_INGEST_FAILURE_DLQ_URL, SESAME_WEBHOOK_DLQ_URL and/or SESAME_INBOUND_DLQ_URL (the stack\'s AdminEnvironment output names them)',
+      'No DLQ to redrive: set SESAME_EVENTS_DLQ_URL, SESAME_INGEST_FAILURE_DLQ_URL, SESAME_WEBHOOK_DLQ_URL, SESAME_INBOUND_DLQ_URL and/or SESAME_DISPATCH_DLQ_URL (the stack\'s AdminEnvironment output names them)',
     );
   }
   let ingest: IngestDeps | undefined;
@@ -125,6 +129,7 @@ export async function redriveDlqs(deps: RedriveDeps): Promise<RedriveReport> {
       : skipped('SESAME_INGEST_FAILURE_DLQ_URL'),
     webhook_dlq: config.webhookDlqUrl ? await moveMessages(sqs, config.webhookDlqUrl, config.webhookQueueUrl!, options) : skipped('SESAME_WEBHOOK_DLQ_URL'),
     inbound_dlq: config.inboundDlqUrl ? await redriveInboundQueue(sqs, config.inboundDlqUrl, deps.inbound(), options) : skipped('SESAME_INBOUND_DLQ_URL'),
+    dispatch_dlq: config.dispatchDlqUrl ? await moveMessages(sqs, config.dispatchDlqUrl, config.dispatchQueueUrl!, options) : skipped('SESAME_DISPATCH_DLQ_URL'),
   };
 }
 

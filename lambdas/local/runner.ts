@@ -200,6 +200,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
     const inboundDlqUrl = await ensureQueue(sqsClient, LOCAL_INBOUND_DLQ, { retentionSeconds: DLQ_RETENTION_SECONDS });
     // Scheduled emails: schedules (kept in the data folder) put their message on the dispatch queue.
     const dispatchQueueUrl = await ensureQueue(sqsClient, LOCAL_DISPATCH_QUEUE, { dlqName: `${LOCAL_DISPATCH_QUEUE}-dlq`, maxReceiveCount: 20 });
+    const { QueueUrl: dispatchDlqUrl } = await sqsClient.send(new GetQueueUrlCommand({ QueueName: `${LOCAL_DISPATCH_QUEUE}-dlq` }));
+    if (!dispatchDlqUrl) throw new Error('the local dispatch DLQ has no URL');
     const scheduler = await startScheduler({
       port: options.schedulerPort,
       dataDir: join(options.dataDir, 'scheduler'),
@@ -311,6 +313,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalStack> {
       // Receiving (always on locally): the inbound DLQ, and the bucket `dlq redrive` processes it against.
       `SESAME_INBOUND_DLQ_URL=${inboundDlqUrl}`,
       `SESAME_CONTENT_BUCKET=${LOCAL_CONTENT_BUCKET}`,
+      // Scheduled emails: the dispatch DLQ, and the dispatch queue `dlq redrive` moves them back to.
+      `SESAME_DISPATCH_QUEUE_URL=${dispatchQueueUrl}`,
+      `SESAME_DISPATCH_DLQ_URL=${dispatchDlqUrl}`,
     ].join(' ');
 
     return {

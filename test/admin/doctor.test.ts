@@ -265,12 +265,13 @@ describe('the dead-letter queue checks', () => {
     for (const body of ['a', 'b']) await sqs.client.send(new SendMessageCommand({ QueueUrl: holding.url, MessageBody: body }));
 
     // Act
-    const results = byName(await check({ eventsDlqUrl: empty.url, ingestFailureDlqUrl: holding.url, webhookDlqUrl: empty.url, receiptRuleSet: 'sesame-inbound', inboundDlqUrl: holding.url }));
+    const results = byName(await check({ eventsDlqUrl: empty.url, ingestFailureDlqUrl: holding.url, webhookDlqUrl: empty.url, receiptRuleSet: 'sesame-inbound', inboundDlqUrl: holding.url, dispatchDlqUrl: holding.url }));
 
     // Assess
     expect(results['dlq events']).toEqual({ name: 'dlq events', status: 'ok', message: 'empty' });
     expect(results['dlq ingest failures']).toMatchObject({ status: 'warn', message: expect.stringMatching(/^2 messages parked .*npx sesame dlq redrive$/) });
     expect(results['dlq inbound']).toMatchObject({ status: 'warn', message: expect.stringMatching(/^2 messages parked \(SES receipt events .*npx sesame dlq redrive$/) });
+    expect(results['dlq dispatch']).toMatchObject({ status: 'warn', message: expect.stringMatching(/^2 messages parked \(scheduled emails .*npx sesame dlq redrive$/) });
   });
 
   it('says ok for the inbound queue when receiving is off, and warns when it is on but the queue is not named', async () => {
@@ -290,9 +291,10 @@ describe('the dead-letter queue checks', () => {
     // Assess
     expect(results['dlq webhooks']).toMatchObject({ status: 'fail', message: expect.stringMatching(/does not exist/) });
     expect(results['dlq events']).toMatchObject({ status: 'warn', message: expect.stringMatching(/SESAME_EVENTS_DLQ_URL is not set/) });
+    expect(results['dlq dispatch']).toMatchObject({ status: 'warn', message: expect.stringMatching(/SESAME_DISPATCH_DLQ_URL is not set/) });
   });
 
-  it('says ok in local mode for the queues local mode does not have, naming what stands in, but not for its webhook and inbound DLQs', async () => {
+  it('says ok in local mode for the queues local mode does not have, naming what stands in, but not for its webhook, inbound and dispatch DLQs', async () => {
     // Act
     const results = byName(await check({ local: true }));
 
@@ -302,6 +304,8 @@ describe('the dead-letter queue checks', () => {
     // Local mode has an inbound DLQ of its own (its SMTP listener parks there), named by its admin line.
     expect(results['dlq inbound']).toMatchObject({ status: 'warn', message: expect.stringMatching(/SESAME_INBOUND_DLQ_URL is not set/) });
     expect(results['dlq webhooks']).toMatchObject({ status: 'warn', message: expect.stringMatching(/SESAME_WEBHOOK_DLQ_URL is not set/) });
+    // Local mode has a dispatch queue with a DLQ (scheduled emails), named by its admin line.
+    expect(results['dlq dispatch']).toMatchObject({ status: 'warn', message: expect.stringMatching(/SESAME_DISPATCH_DLQ_URL is not set/) });
   });
 });
 
@@ -442,7 +446,8 @@ describe('the doctor command', () => {
       // Prepare: local mode, without a table, so that the domains check fails.
       const { url: webhookDlqUrl } = await sqs.freshQueue();
       const { url: inboundDlqUrl } = await sqs.freshQueue();
-      const deps = depsFor(ses, { local: true, configurationSetPrefix: 'sesame', eventsTopicArn: TOPIC, webhookDlqUrl, inboundDlqUrl });
+      const { url: dispatchDlqUrl } = await sqs.freshQueue();
+      const deps = depsFor(ses, { local: true, configurationSetPrefix: 'sesame', eventsTopicArn: TOPIC, webhookDlqUrl, inboundDlqUrl, dispatchDlqUrl });
       const admin = { tenants: () => { throw new Error('unused'); }, tenantAdmin: () => { throw new Error('unused'); }, extra: { doctor: (args: Parameters<typeof doctorCommand>[0]) => doctorCommand(args, () => deps) } };
 
       // Act

@@ -39,7 +39,7 @@ interface Report {
 
 it('prints one admin environment line that names every endpoint the admin tool reads', () => {
   // Assess
-  for (const name of ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SESV2', 'AWS_ENDPOINT_URL_SQS', 'SESAME_LOCAL', 'SESAME_TABLE_NAME', 'SESAME_CONFIGURATION_SET', 'SESAME_EVENTS_TOPIC_ARN', 'SESAME_WEBHOOK_QUEUE_URL', 'SESAME_WEBHOOK_DLQ_URL', 'SESAME_INBOUND_DLQ_URL', 'SESAME_CONTENT_BUCKET']) {
+  for (const name of ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SESV2', 'AWS_ENDPOINT_URL_SQS', 'SESAME_LOCAL', 'SESAME_TABLE_NAME', 'SESAME_CONFIGURATION_SET', 'SESAME_EVENTS_TOPIC_ARN', 'SESAME_WEBHOOK_QUEUE_URL', 'SESAME_WEBHOOK_DLQ_URL', 'SESAME_INBOUND_DLQ_URL', 'SESAME_CONTENT_BUCKET', 'SESAME_DISPATCH_QUEUE_URL', 'SESAME_DISPATCH_DLQ_URL']) {
     expect(adminLine).toMatch(new RegExp(`(^| )${name}=\\S+`));
   }
 });
@@ -58,6 +58,7 @@ it('passes doctor --json: every check runs against the local endpoints and none 
   expect(byName['domain doctor.test']!.status).toBe('ok');
   expect(byName['dlq webhooks']).toMatchObject({ status: 'ok', message: 'empty' });
   expect(byName['dlq inbound']).toMatchObject({ status: 'ok', message: 'empty' });
+  expect(byName['dlq dispatch']).toMatchObject({ status: 'ok', message: 'empty' });
   expect(byName['events subscription']!.message).toMatch(/^local mode: /);
   expect(byName['secrets key']!.message).toMatch(/^local mode: /);
 });
@@ -69,7 +70,7 @@ it('runs the other admin commands from the same line, and exits 1 when a check f
 
   // Assess
   expect(redrive.code).toBe(0);
-  expect(JSON.parse(redrive.stdout)).toMatchObject({ webhook_dlq: { received: 0 }, inbound_dlq: { received: 0, kept: 0 } });
+  expect(JSON.parse(redrive.stdout)).toMatchObject({ webhook_dlq: { received: 0 }, inbound_dlq: { received: 0, kept: 0 }, dispatch_dlq: { received: 0, kept: 0 } });
   expect(withoutTable.code).toBe(1);
   expect(withoutTable.stdout).toMatch(/^fail {2}domains {2,}SESAME_TABLE_NAME is not set/m);
 });

@@ -260,6 +260,7 @@ function synthesize(): SynthesizedStack {
         SESAME_EVENTS_DLQ_URL: arnOf(stack.events.subscriptionDeadLetterQueue.queue.queueArn),
         SESAME_INGEST_FAILURE_DLQ_URL: arnOf(stack.events.ingestFailureQueue.queue.queueArn),
         SESAME_INBOUND_DLQ_URL: arnOf(stack.receiving!.failureQueue.queue.queueArn),
+        SESAME_DISPATCH_DLQ_URL: arnOf(stack.scheduler.deadLetterQueue.queue.queueArn),
       },
       dispatchQueueArn: arnOf(stack.scheduler.queue.queueArn),
       scheduleGroup: stack.scheduler.group.scheduleGroupName,

@@ -77,7 +77,7 @@ describe('npx sesame dlq redrive, the inbound DLQ', () => {
       SESAME_WEBHOOK_QUEUE_URL: h.queueUrl,
       SESAME_INBOUND_DLQ_URL: dlq.url,
     });
-    for (const name of ['SESAME_EVENTS_DLQ_URL', 'SESAME_INGEST_FAILURE_DLQ_URL', 'SESAME_WEBHOOK_DLQ_URL']) delete process.env[name];
+    for (const name of ['SESAME_EVENTS_DLQ_URL', 'SESAME_INGEST_FAILURE_DLQ_URL', 'SESAME_WEBHOOK_DLQ_URL', 'SESAME_DISPATCH_DLQ_URL']) delete process.env[name];
 
     // Act
     const result = await runCli(['dlq', 'redrive'], adminDeps);
@@ -89,6 +89,7 @@ describe('npx sesame dlq redrive, the inbound DLQ', () => {
       ingest_failure_dlq: { skipped: 'SESAME_INGEST_FAILURE_DLQ_URL is not set' },
       webhook_dlq: { skipped: 'SESAME_WEBHOOK_DLQ_URL is not set' },
       inbound_dlq: { received: 5, done: 3, kept: 2, unreadable: 1 },
+      dispatch_dlq: { skipped: 'SESAME_DISPATCH_DLQ_URL is not set' },
     });
     const emails = (await h.received.list(acme.tenantId, { limit: 100 })).data;
     expect(emails.filter((e) => e.sesMessageId === parked)).toHaveLength(1);

@@ -43,7 +43,15 @@ describe('AdminEnvironment', () => {
       SESAME_RECEIPT_RULE_SET: '',
       SESAME_INBOUND_DLQ_URL: '',
       SESAME_CONTENT_BUCKET: '',
+      SESAME_DISPATCH_QUEUE_URL: ref(stack.scheduler.queue),
+      SESAME_DISPATCH_DLQ_URL: ref(stack.scheduler.deadLetterQueue.queue),
     });
+  });
+
+  it('names the dispatch DLQ and the dispatch queue, for doctor and dlq redrive', () => {
+    const line = adminLine(outputs.AdminEnvironment!);
+    expect(readDlqConfig(line)).toMatchObject({ dispatchDlqUrl: line.SESAME_DISPATCH_DLQ_URL, dispatchQueueUrl: line.SESAME_DISPATCH_QUEUE_URL });
+    expect(readDoctorConfig(line).dispatchDlqUrl).toBe(line.SESAME_DISPATCH_DLQ_URL);
   });
 
   it('names the inbound DLQ and the content bucket when receiving is on, for doctor and dlq redrive', () => {
@@ -71,7 +79,7 @@ describe('AdminEnvironment', () => {
 
     // Assess
     expect(Object.keys(config).sort()).toEqual(
-      ['local', 'tableName', 'configurationSetPrefix', 'eventsTopicArn', 'ingestFunctionArn', 'eventsDlqUrl', 'ingestFailureDlqUrl', 'webhookDlqUrl', 'secretsKeyArn'].sort(),
+      ['local', 'tableName', 'configurationSetPrefix', 'eventsTopicArn', 'ingestFunctionArn', 'eventsDlqUrl', 'ingestFailureDlqUrl', 'webhookDlqUrl', 'secretsKeyArn', 'dispatchDlqUrl'].sort(),
     );
     expect(config.local).toBe(false);
   });

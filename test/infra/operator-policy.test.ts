@@ -17,17 +17,20 @@ describe('OperatorPolicy', () => {
     expect([props.Roles, props.Users, props.Groups]).toEqual([undefined, undefined, undefined]);
   });
 
-  it('lets the admin tool drain the dead-letter queues and send only to the webhook queue', () => {
+  it('lets the admin tool drain the dead-letter queues and send only to the webhook and dispatch queues', () => {
     expect([bySid.DrainDeadLetterQueues!.Action].flat().sort()).toEqual(['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']);
     expect(bySid.DrainDeadLetterQueues!.Resource).toEqual(expect.arrayContaining([
       arnOf(stack.events.subscriptionDeadLetterQueue.queue),
       arnOf(stack.events.ingestFailureQueue.queue),
       arnOf(stack.webhooks.deadLetterQueue.queue),
+      arnOf(stack.scheduler.deadLetterQueue.queue),
     ]));
-    expect(bySid.DrainDeadLetterQueues!.Resource).toHaveLength(3);
+    expect(bySid.DrainDeadLetterQueues!.Resource).toHaveLength(4);
     expect(bySid.WebhookQueue!.Resource).toEqual(arnOf(stack.webhooks.queue));
+    // The dispatch DLQ's scheduled emails go back to the dispatch queue: sending to it, nothing else.
+    expect(bySid.DispatchQueue).toMatchObject({ Action: 'sqs:SendMessage', Resource: arnOf(stack.scheduler.queue) });
     const sends = statements.filter((s) => [s.Action].flat().includes('sqs:SendMessage'));
-    expect(sends.map((s) => s.Sid)).toEqual(['WebhookQueue']);
+    expect(sends.map((s) => s.Sid)).toEqual(['WebhookQueue', 'DispatchQueue']);
   });
 
   it('reads and writes table items, queries only the indexes, and scans only for tenants migrate', () => {

@@ -242,6 +242,13 @@ describe('SesameStack', () => {
       const queues = Object.keys(resources(template, 'AWS::SQS::Queue'));
       expect(queues.sort()).toEqual([...dlqs.map((d) => logicalId(stack, d.queue)), logicalId(stack, stack.webhooks.queue), logicalId(stack, stack.scheduler.queue)].sort());
     });
+
+    it("tells, in the dispatch DLQ's alarm, that dlq redrive moves it back and which variable names it", () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack, stack.scheduler.deadLetterQueue.queue), 'QueueName'] } }],
+        AlarmDescription: Match.stringLikeRegexp('scheduled emails .*npx sesame dlq redrive \\(SESAME_DISPATCH_DLQ_URL names this queue\\)'),
+      });
+    });
   });
 
   it('wires the ingest function (not another) to the events topic', () => {
@@ -277,6 +284,7 @@ describe('SesameStack', () => {
     template.hasOutput('EventsDlqUrl', { Value: ref(stack.events.subscriptionDeadLetterQueue.queue) });
     template.hasOutput('IngestFailureDlqUrl', { Value: ref(stack.events.ingestFailureQueue.queue) });
     template.hasOutput('WebhookDlqUrl', { Value: ref(stack.webhooks.deadLetterQueue.queue) });
+    template.hasOutput('DispatchDlqUrl', { Value: ref(stack.scheduler.deadLetterQueue.queue), Description: Match.stringLikeRegexp('^SESAME_DISPATCH_DLQ_URL') });
   });
 
   it('passes the cdk-nag AwsSolutions checks, every exception acknowledged with a reason', () => {

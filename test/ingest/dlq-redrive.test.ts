@@ -1,12 +1,14 @@
 /**
  * `npx sesame dlq redrive` against the local SQS (in memory, this file's own) and the
- * embedded DynamoDB store: ingest DLQs go back through ingestion, the webhook DLQ back to its queue.
+ * embedded DynamoDB store: ingest DLQs go back through ingestion, the webhook and dispatch DLQs back
+ * to their queues.
  */
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../lambdas/admin/cli';
 import { adminDeps } from '../../lambdas/admin/deps';
+import { readDlqConfig } from '../../lambdas/core/config';
 import { redriveDlqs, snsEventFromDlqBody } from '../../lambdas/ingest/redrive';
 import { startTestDynamo, startTestSqs, type TestDynamo, type TestSqs } from '../support/services';
 import { FIXTURE_MESSAGE_ID, FIXTURE_TOPIC, SIGNED, sesFixture, signedLambdaEvent, withMail, withTaggedMessage } from './fixtures';
@@ -57,21 +59,26 @@ describe('snsEventFromDlqBody', () => {
 });
 
 describe('redriveDlqs', () => {
-  it('re-ingests the ingest DLQs, moves the webhook DLQ back, keeps what fails again, and counts', async () => {
+  it('re-ingests the ingest DLQs, moves the webhook and dispatch DLQs back, keeps what fails again, and counts', async () => {
     // Prepare
     const world = await makeWorld(dynamo);
     const { id } = await world.createEmail({ sesMessageId: FIXTURE_MESSAGE_ID });
-    const [eventsDlq, failureDlq, webhooks] = await Promise.all([sqs.freshQueue(), sqs.freshQueue(), sqs.freshQueue({ maxReceiveCount: 3 })]);
+    const [eventsDlq, failureDlq, webhooks, dispatch] = await Promise.all([sqs.freshQueue(), sqs.freshQueue(), sqs.freshQueue({ maxReceiveCount: 3 }), sqs.freshQueue({ maxReceiveCount: 20 })]);
     await put(eventsDlq.url, JSON.stringify(withTaggedMessage(JSON.parse(snsDlqBody('event-delivery.v1')))), { ErrorCode: '500', ErrorMessage: 'Lambda throttled' });
     await put(eventsDlq.url, 'not an SNS message');
     await put(eventsDlq.url, JSON.stringify({ ...JSON.parse(snsDlqBody('event-delivery.v1')), Message: JSON.stringify(withMail(sesFixture('delivery'), { messageId: 'never-sent' })) + '\n' }));
     await put(failureDlq.url, invocationRecord(signedLambdaEvent('bounce-permanent-general')));
     for (const n of [1, 2, 3]) await put(webhooks.dlqUrl!, JSON.stringify({ delivery: n }), { attempt: String(n) });
+    const scheduled = ['a', 'b'].map((n) => JSON.stringify({ email_id: `email-${n}`, scheduled_at: '2026-01-01T09:00:00.000Z' }));
+    for (const body of scheduled) await put(dispatch.dlqUrl!, body);
 
     // Act
     const report = await redriveDlqs({
       sqs: sqs.client,
-      config: { eventsDlqUrl: eventsDlq.url, ingestFailureDlqUrl: failureDlq.url, webhookDlqUrl: webhooks.dlqUrl!, webhookQueueUrl: webhooks.url },
+      config: {
+        eventsDlqUrl: eventsDlq.url, ingestFailureDlqUrl: failureDlq.url, webhookDlqUrl: webhooks.dlqUrl!, webhookQueueUrl: webhooks.url,
+        dispatchDlqUrl: dispatch.dlqUrl!, dispatchQueueUrl: dispatch.url,
+      },
       ingest: () => world.deps,
       inbound: () => { throw new Error('no inbound DLQ configured: never built'); },
       options: { waitTimeSeconds: 0, visibilityTimeout: 60 },
@@ -83,6 +90,7 @@ describe('redriveDlqs', () => {
       ingest_failure_dlq: { received: 1, done: 1, kept: 0, unreadable: 0 },
       webhook_dlq: { received: 3, done: 3, kept: 0 },
       inbound_dlq: { skipped: 'SESAME_INBOUND_DLQ_URL is not set' },
+      dispatch_dlq: { received: 2, done: 2, kept: 0 },
     });
     const view = await world.view(id);
     expect(view.events.map((e) => e.type)).toEqual(['email.sent', 'email.delivered', 'email.bounced']);
@@ -94,6 +102,10 @@ describe('redriveDlqs', () => {
     expect((moved.Messages ?? []).map((m) => [m.Body, m.MessageAttributes?.attempt?.StringValue]).sort()).toEqual([
       ['{"delivery":1}', '1'], ['{"delivery":2}', '2'], ['{"delivery":3}', '3'],
     ]);
+    // The scheduled emails' messages are back on the dispatch queue as they were, the DLQ empty.
+    expect(await counts(dispatch.dlqUrl!)).toEqual({ visible: 0, hidden: 0 });
+    const redispatched = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: dispatch.url, MaxNumberOfMessages: 10 }));
+    expect((redispatched.Messages ?? []).map((m) => m.Body).sort()).toEqual(scheduled);
   });
 
   it('reports an unset queue as skipped, and refuses to run with none', async () => {
@@ -106,8 +118,9 @@ describe('redriveDlqs', () => {
         ingest_failure_dlq: { skipped: 'SESAME_INGEST_FAILURE_DLQ_URL is not set' },
         webhook_dlq: { received: 0, done: 0, kept: 0 },
         inbound_dlq: { skipped: 'SESAME_INBOUND_DLQ_URL is not set' },
+        dispatch_dlq: { skipped: 'SESAME_DISPATCH_DLQ_URL is not set' },
       });
-    await expect(redriveDlqs({ sqs: sqs.client, config: {}, ingest: () => world.deps, inbound: unused })).rejects.toThrow(/SESAME_EVENTS_DLQ_URL.*SESAME_INBOUND_DLQ_URL/);
+    await expect(redriveDlqs({ sqs: sqs.client, config: {}, ingest: () => world.deps, inbound: unused })).rejects.toThrow(/SESAME_EVENTS_DLQ_URL.*SESAME_INBOUND_DLQ_URL.*SESAME_DISPATCH_DLQ_URL/);
   });
 });
 
@@ -121,9 +134,10 @@ describe('npx sesame dlq redrive', () => {
   it('runs from the environment and prints the counts as one JSON object', async () => {
     const world = await makeWorld(dynamo);
     const { id } = await world.createEmail({ sesMessageId: FIXTURE_MESSAGE_ID });
-    const [failureDlq, webhooks] = await Promise.all([sqs.freshQueue(), sqs.freshQueue({ maxReceiveCount: 3 })]);
+    const [failureDlq, webhooks, dispatch] = await Promise.all([sqs.freshQueue(), sqs.freshQueue({ maxReceiveCount: 3 }), sqs.freshQueue({ maxReceiveCount: 20 })]);
     await put(failureDlq.url, invocationRecord(signedLambdaEvent('delivery')));
     await put(webhooks.dlqUrl!, '{"delivery":"x"}');
+    await put(dispatch.dlqUrl!, '{"email_id":"x","scheduled_at":"2026-01-01T09:00:00.000Z"}');
     Object.assign(process.env, {
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
@@ -133,6 +147,8 @@ describe('npx sesame dlq redrive', () => {
       SESAME_INGEST_FAILURE_DLQ_URL: failureDlq.url,
       SESAME_WEBHOOK_DLQ_URL: webhooks.dlqUrl!,
       SESAME_WEBHOOK_QUEUE_URL: webhooks.url,
+      SESAME_DISPATCH_DLQ_URL: dispatch.dlqUrl!,
+      SESAME_DISPATCH_QUEUE_URL: dispatch.url,
     });
     delete process.env.SESAME_EVENTS_DLQ_URL;
 
@@ -144,7 +160,17 @@ describe('npx sesame dlq redrive', () => {
       ingest_failure_dlq: { received: 1, done: 1, kept: 0, unreadable: 0 },
       webhook_dlq: { received: 1, done: 1, kept: 0 },
       inbound_dlq: { skipped: 'SESAME_INBOUND_DLQ_URL is not set' },
+      dispatch_dlq: { received: 1, done: 1, kept: 0 },
     });
     expect((await world.itemsOf(id, 'STATUS'))[0]).toMatchObject({ last_event: 'delivered' });
+    expect(await counts(dispatch.url)).toEqual({ visible: 1, hidden: 0 });
+  });
+});
+
+describe('readDlqConfig', () => {
+  it('names the dispatch queue a dispatch DLQ goes back to, and refuses the DLQ without it', () => {
+    expect(readDlqConfig({ SESAME_DISPATCH_DLQ_URL: 'http://sqs/dlq', SESAME_DISPATCH_QUEUE_URL: 'http://sqs/queue' }))
+      .toEqual({ dispatchDlqUrl: 'http://sqs/dlq', dispatchQueueUrl: 'http://sqs/queue' });
+    expect(() => readDlqConfig({ SESAME_DISPATCH_DLQ_URL: 'http://sqs/dlq' })).toThrow(/SESAME_DISPATCH_QUEUE_URL \(where SESAME_DISPATCH_DLQ_URL's messages go back to\)/);
   });
 });
