@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 const temporaryName = (file: string) => `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -24,13 +24,18 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+/**
+ * The crash-safe write both writers below share: `write` fills a temporary file beside `file`,
+ * which is then fsynced, renamed over `file`, and the folder fsynced. On failure the temporary
+ * file is removed and the target left as it was.
+ */
+async function replaceAtomically(file: string, mode: number, write: (handle: FileHandle) => Promise<void>): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temporary = temporaryName(file);
   try {
-    const handle = await open(temporary, 'w', options.mode ?? 0o644);
+    const handle = await open(temporary, 'w', mode);
     try {
-      await handle.writeFile(data);
+      await write(handle);
       await handle.sync();
     } finally {
       await handle.close();
@@ -43,27 +48,18 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   await fsyncDir(path.dirname(file));
 }
 
+export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+  await replaceAtomically(file, options.mode ?? 0o644, (handle) => handle.writeFile(data));
+}
+
 /**
  * writeFileAtomic for content too large to hold as one string: the chunks of lines are written one
  * after the other (each followed by a newline) to the temporary file, which is then fsynced and renamed.
  */
 export async function writeLinesAtomic(file: string, lines: AsyncIterable<string>): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temporary = temporaryName(file);
-  try {
-    const handle = await open(temporary, 'w', 0o644);
-    try {
-      for await (const line of lines) await handle.write(line + '\n');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file);
-  } catch (err) {
-    await rm(temporary, { force: true });
-    throw err;
-  }
-  await fsyncDir(path.dirname(file));
+  await replaceAtomically(file, 0o644, async (handle) => {
+    for await (const line of lines) await handle.write(line + '\n');
+  });
 }
 
 /** writeFileAtomic for start-up code that runs before anything else. */

@@ -11,6 +11,7 @@ import { isId } from '../core/domain/ids';
 import { INLINE_BODY_BYTES, type ReceivedAttachment } from '../core/domain/inbound';
 import { InvalidCursorError } from '../core/adapters/emails';
 import type { ContentStore } from '../core/adapters/content';
+import { attachmentListBody, attachmentObjectBody } from './attachments';
 import type { ReceivedEmailStore, StoredReceivedEmail } from '../core/adapters/received-emails';
 
 export interface ReceivingRouteDeps {
@@ -79,30 +80,6 @@ async function inlineImages(deps: ReceivingRouteDeps, e: StoredReceivedEmail, ht
   return out;
 }
 
-async function attachmentBody(deps: ReceivingRouteDeps, e: StoredReceivedEmail, a: ReceivedAttachment) {
-  const { url, expiresAt } = await deps.content.receivedAttachmentUrl(e.tenantId, e.id, a.id);
-  return {
-    id: a.id,
-    filename: a.filename ?? undefined,
-    size: a.size,
-    content_type: a.contentType,
-    content_disposition: a.disposition,
-    ...(a.contentId !== null ? { content_id: a.contentId } : {}),
-    download_url: url,
-    expires_at: expiresAt,
-  };
-}
-
-function pageOf<T extends { id: string }>(items: readonly T[], query: Readonly<Record<string, string>>): { data: T[]; hasMore: boolean } {
-  const { limit, after, before } = parsePageQuery(query, 'an attachment of this email');
-  const cursor = after ?? before;
-  if (cursor === undefined) return { data: items.slice(0, limit), hasMore: items.length > limit };
-  const at = items.findIndex((i) => i.id === cursor);
-  if (at < 0) throw new HttpError(422, 'validation_error', `No attachment with id ${cursor} to page from.`);
-  if (after !== undefined) return { data: items.slice(at + 1, at + 1 + limit), hasMore: items.length > at + 1 + limit };
-  return { data: items.slice(Math.max(0, at - limit), at), hasMore: at - limit > 0 };
-}
-
 export function receivingRoutes(deps: ReceivingRouteDeps): Routes {
   const own = async (tenantId: string, id: string): Promise<StoredReceivedEmail> => {
     const email = await deps.received.get(tenantId, id);
@@ -151,9 +128,8 @@ export function receivingRoutes(deps: ReceivingRouteDeps): Routes {
       permission: 'full_access',
       async handle(ctx) {
         const email = await own(ctx.auth.tenantId, emailId(ctx.request.params));
-        const page = pageOf(email.attachments, ctx.request.query);
-        const data = await Promise.all(page.data.map((a) => attachmentBody(deps, email, a)));
-        return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data } };
+        const link = (a: ReceivedAttachment) => deps.content.receivedAttachmentUrl(email.tenantId, email.id, a.id);
+        return { statusCode: 200, body: await attachmentListBody(email.attachments, ctx.request.query, link) };
       },
     },
 
@@ -161,9 +137,8 @@ export function receivingRoutes(deps: ReceivingRouteDeps): Routes {
       permission: 'full_access',
       async handle(ctx) {
         const email = await own(ctx.auth.tenantId, emailId(ctx.request.params));
-        const attachment = email.attachments.find((a) => a.id === ctx.request.params.attachment_id);
-        if (!attachment) throw notFound('Attachment');
-        return { statusCode: 200, body: { object: 'attachment', ...(await attachmentBody(deps, email, attachment)) } };
+        const link = (a: ReceivedAttachment) => deps.content.receivedAttachmentUrl(email.tenantId, email.id, a.id);
+        return { statusCode: 200, body: await attachmentObjectBody(email.attachments, ctx.request.params.attachment_id, link) };
       },
     },
   };

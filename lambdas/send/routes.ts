@@ -13,8 +13,8 @@ import type { EventLog, LoggedEvent } from '../core/adapters/events';
 import { type BusinessMetrics, metrics as rootMetrics } from '../core/metrics';
 import type { ContentStore } from '../core/adapters/content';
 import type { AttachmentMeta } from '../core/domain/email';
-import type { SendingStage } from '../core/content';
 import { type SendDeps, sendDrafts } from './core';
+import { attachmentListBody, attachmentObjectBody } from './attachments';
 import { type TemplateReads, type TemplateSource, parseEmail } from './templates';
 import { cancelEmail, rescheduleEmail } from './schedule';
 import * as z from '../core/domain/schema';
@@ -133,32 +133,6 @@ function eventBody(e: LoggedEvent) {
   return { object: 'email_event', id: e.eventId, type: e.type, recipients: e.recipients, created_at: e.timestamp, details: e.details };
 }
 
-/** One attachment in Resend's shape, with a presigned `download_url` and when it stops working. */
-async function attachmentBody(deps: SendRouteDeps, tenantId: string, emailId: string, stage: SendingStage, a: AttachmentMeta) {
-  const { url, expiresAt } = await deps.content.downloadUrl(tenantId, emailId, a.id, stage);
-  return {
-    id: a.id,
-    filename: a.filename,
-    size: a.size,
-    content_type: a.contentType,
-    content_disposition: a.disposition,
-    ...(a.contentId !== undefined ? { content_id: a.contentId } : {}),
-    download_url: url,
-    expires_at: expiresAt,
-  };
-}
-
-/** A page of a list kept in order (an email's attachments), by id cursor as Resend pages. */
-function pageOf<T extends { id: string }>(items: readonly T[], query: Readonly<Record<string, string>>): { data: T[]; hasMore: boolean } {
-  const { limit, after, before } = parsePageQuery(query, 'an attachment of this email');
-  const cursor = after ?? before;
-  if (cursor === undefined) return { data: items.slice(0, limit), hasMore: items.length > limit };
-  const at = items.findIndex((i) => i.id === cursor);
-  if (at < 0) throw new HttpError(422, 'validation_error', `No attachment with id ${cursor} to page from.`);
-  if (after !== undefined) return { data: items.slice(at + 1, at + 1 + limit), hasMore: items.length > at + 1 + limit };
-  return { data: items.slice(Math.max(0, at - limit), at), hasMore: at - limit > 0 };
-}
-
 export function sendRoutes(deps: SendRouteDeps): Routes {
   return {
     'POST /emails': {
@@ -257,9 +231,8 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
         const id = ctx.request.params.id ?? '';
         const kept = isId(id) ? await deps.emails.attachments(ctx.auth.tenantId, id) : undefined;
         if (!kept) throw notFound('Email');
-        const page = pageOf(kept.attachments, ctx.request.query);
-        const data = await Promise.all(page.data.map((a) => attachmentBody(deps, ctx.auth.tenantId, id, kept.stage, a)));
-        return { statusCode: 200, body: { object: 'list', has_more: page.hasMore, data } };
+        const link = (a: AttachmentMeta) => deps.content.downloadUrl(ctx.auth.tenantId, id, a.id, kept.stage);
+        return { statusCode: 200, body: await attachmentListBody(kept.attachments, ctx.request.query, link) };
       },
     },
 
@@ -270,9 +243,8 @@ export function sendRoutes(deps: SendRouteDeps): Routes {
         const attachmentId = ctx.request.params.attachment_id ?? '';
         const kept = isId(id) ? await deps.emails.attachments(ctx.auth.tenantId, id) : undefined;
         if (!kept) throw notFound('Email');
-        const attachment = kept.attachments.find((a) => a.id === attachmentId);
-        if (!attachment) throw notFound('Attachment');
-        return { statusCode: 200, body: { object: 'attachment', ...(await attachmentBody(deps, ctx.auth.tenantId, id, kept.stage, attachment)) } };
+        const link = (a: AttachmentMeta) => deps.content.downloadUrl(ctx.auth.tenantId, id, a.id, kept.stage);
+        return { statusCode: 200, body: await attachmentObjectBody(kept.attachments, attachmentId, link) };
       },
     },
 

@@ -20,6 +20,7 @@ import type { BusinessMetrics } from '../../lambdas/core/metrics';
 import { type InboundDeps, createInboundHandler } from '../../lambdas/inbound/core';
 import type { DeliveryMessage } from '../../lambdas/core/domain/webhook-payload';
 import { captureLogger } from '../support/api';
+import { createTenantWithDomain } from '../support/tenants';
 import { startTestDynamo, startTestS3, startTestSqs, type TestDynamo, type TestS3, type TestSqs } from '../support/services';
 
 export const fixtureEvent = (): { Records: { ses: { mail: Record<string, unknown>; receipt: Record<string, unknown> } }[] } =>
@@ -95,17 +96,10 @@ export async function startInboundHarness(): Promise<InboundHarness> {
     dynamo, s3, sqs, table, queueUrl: queue.url, tenants, domains, received, content, counted, logs: lines,
     handler: (event) => handler(event),
     async tenant(prefix, domain = {}) {
-      const tenant = await tenants.createTenant(prefix);
-      const key = await tenants.createKey(tenant.id);
-      const name = `${prefix}.test`;
-      await domains.put({
-        id: newId(), name, tenantId: tenant.id, status: 'verified', verifiedForSending: true, region: 'us-east-1',
-        openTracking: false, clickTracking: false, customReturnPath: 'send', records: [], createdAt: new Date().toISOString(), receiving: true,
-        ...domain,
-      });
+      const made = await createTenantWithDomain(tenants, domains, prefix, { receiving: true, ...domain });
       const webhookId = newId();
-      subscribers.set(tenant.id, webhookId);
-      return { tenantId: tenant.id, key: key.token, domain: name, webhookId };
+      subscribers.set(made.tenantId, webhookId);
+      return { ...made, webhookId };
     },
     async storeRaw(raw, sesMessageId = `test${newId().replace(/-/g, '')}`) {
       await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: rawMessageKey(sesMessageId), Body: typeof raw === 'string' ? Buffer.from(raw) : raw }));

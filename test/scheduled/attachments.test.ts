@@ -10,7 +10,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { call, type Handler } from '../support/api';
 import type { SendHarness } from '../send/harness';
-import { SCHEDULE_TARGET, type TestTenant, dispatchDepsOn, recordingFanOut, startScheduling } from '../support/scheduling';
+import { SCHEDULE_TARGET, type TestTenant, dispatchDepsOn, schedulingForFile } from '../support/scheduling';
 import { SchedulerSchedules } from '../../lambdas/core/adapters/schedules';
 import { ContentStore } from '../../lambdas/core/adapters/content';
 import { attachmentKey } from '../../lambdas/core/content';
@@ -29,19 +29,7 @@ let schedulerClient: SchedulerClient;
 let handler: Handler;
 let acme: TestTenant;
 let other: TestTenant;
-let closeScheduling: () => Promise<void>;
-const fanOut = recordingFanOut();
-const { events } = fanOut;
-let clock = NOW;
-
-beforeAll(async () => {
-  ({ h, schedulerClient, handler, acme, other, close: closeScheduling } = await startScheduling(() => clock, fanOut));
-});
-afterAll(() => closeScheduling());
-beforeEach(() => {
-  clock = NOW;
-  events.length = 0;
-});
+const { fanOut, events, clock } = schedulingForFile(NOW, (s) => ({ h, schedulerClient, handler, acme, other } = s));
 
 const pdf = Buffer.from('%PDF-1.4\n' + 'y'.repeat(2000) + '\u0000\u00ff', 'latin1');
 const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
@@ -54,7 +42,7 @@ const email = (over: Record<string, unknown> = {}) => ({
   scheduled_at: 'in 5 min', attachments: twoAttachments, ...over,
 });
 
-const dispatchDeps = (over: Partial<DispatchDeps> = {}) => dispatchDepsOn(h, () => clock, fanOut, over);
+const dispatchDeps = (over: Partial<DispatchDeps> = {}) => dispatchDepsOn(h, clock.now, fanOut, over);
 
 async function schedule(body: Record<string, unknown> = {}, key = acme.key): Promise<string> {
   const res = await call(handler, 'POST', '/emails', { key, body: email(body) });
@@ -104,7 +92,7 @@ describe('a scheduled email with attachments', () => {
 
   it('is sent at its due time with the attachments read back from the bucket; they are still listed after', async () => {
     const id = await schedule();
-    clock = NOW + 6 * 60_000;
+    clock.set(NOW + 6 * 60_000);
     expect(await fire(id)).toEqual({ batchItemFailures: [] });
     const [sent, ...again] = sentTo(id);
     expect(again).toEqual([]);
@@ -115,7 +103,7 @@ describe('a scheduled email with attachments', () => {
     ]);
     expect(attachments.map((a) => Buffer.from(a.RawContent!))).toEqual([pdf, png]);
     expect((await getEmail(id)).last_event).toBe('sent');
-    clock = NOW;
+    clock.set(NOW);
     const list = await listed(id);
     expect(list.body.data.map((a: { filename: string }) => a.filename)).toEqual(['invoice.pdf', 'logo.png']);
     expect(await download(list.body.data[0].download_url)).toEqual(pdf);
@@ -134,7 +122,7 @@ describe('a scheduled email with attachments', () => {
   it('moves no later than 30 days after it was created (its content is kept for that wait), while one without attachments may', async () => {
     const id = await schedule({ scheduled_at: 'in 10 days' });
     const bare = await schedule({ scheduled_at: 'in 10 days', attachments: undefined });
-    clock = NOW + 20 * DAY;
+    clock.set(NOW + 20 * DAY);
     const late = await call(handler, 'PATCH', `/emails/${id}`, { key: acme.key, body: { scheduled_at: 'in 15 days' } });
     expect(late.status).toBe(422);
     expect(late.body).toMatchObject({ statusCode: 422, name: 'validation_error', message: expect.stringMatching(/attachments can be scheduled up to 30 days after it was created/) });
@@ -142,7 +130,7 @@ describe('a scheduled email with attachments', () => {
     expect((await call(handler, 'PATCH', `/emails/${id}`, { key: acme.key, body: { scheduled_at: 'in 9 days' } })).status).toBe(200);
     expect((await call(handler, 'PATCH', `/emails/${id}`, { key: other.key, body: { scheduled_at: 'in 15 days' } })).status).toBe(404);
     // Once sent, it is no longer scheduled: that is what it is told, however late the time asked.
-    clock = NOW + 30 * DAY;
+    clock.set(NOW + 30 * DAY);
     expect(await fire(id)).toEqual({ batchItemFailures: [] });
     const sent = await call(handler, 'PATCH', `/emails/${id}`, { key: acme.key, body: { scheduled_at: 'in 15 days' } });
     expect(sent.body.message).toMatch(/no longer scheduled \(last event: sent\)/);
@@ -161,7 +149,7 @@ describe('a scheduled email with attachments', () => {
   it('waits on the queue, still scheduled, when the bucket cannot be read; the next try sends it', async () => {
     const id = await schedule();
     // A real failure of the stand-in: the bucket does not exist (NoSuchBucket).
-    const broken = dispatchDeps({ content: new ContentStore(h.s3.client, 'no-such-bucket', () => clock) });
+    const broken = dispatchDeps({ content: new ContentStore(h.s3.client, 'no-such-bucket', clock.now) });
     expect(await fire(id, broken)).toEqual({ batchItemFailures: [{ itemIdentifier: `m-${id}` }] });
     expect(broken.delays).toHaveLength(1);
     expect((await getEmail(id)).last_event).toBe('scheduled');
@@ -171,7 +159,7 @@ describe('a scheduled email with attachments', () => {
   });
 
   it('is refused with a generic 500, writing no email and no schedule, when the bucket cannot take the attachments', async () => {
-    const broken = h.handler({ now: () => clock, schedules: new SchedulerSchedules(schedulerClient, TARGET), fanOut, content: () => new ContentStore(h.s3.client, 'no-such-bucket', () => clock) });
+    const broken = h.handler({ now: clock.now, schedules: new SchedulerSchedules(schedulerClient, TARGET), fanOut, content: () => new ContentStore(h.s3.client, 'no-such-bucket', clock.now) });
     const before = (await h.items()).length;
     const res = await call(broken, 'POST', '/emails', { key: acme.key, body: email() });
     expect(res.status).toBe(500);

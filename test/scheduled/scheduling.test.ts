@@ -8,7 +8,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { call, type Handler } from '../support/api';
 import type { SendHarness } from '../send/harness';
-import { SCHEDULE_TARGET, type TestTenant, dispatchDepsOn, recordingFanOut, startScheduling } from '../support/scheduling';
+import { SCHEDULE_TARGET, type TestTenant, dispatchDepsOn, schedulingForFile } from '../support/scheduling';
 import { dispatchMessage, scheduleName } from '../../lambdas/core/domain/schedule';
 import { keys } from '../../lambdas/core/table';
 import { TAG_EMAIL_ID, parseEmailTag } from '../../lambdas/core/domain/email';
@@ -25,23 +25,11 @@ let schedulerClient: SchedulerClient;
 let handler: Handler;
 let acme: TestTenant;
 let other: TestTenant;
-let closeScheduling: () => Promise<void>;
-const fanOut = recordingFanOut();
-const { events } = fanOut;
-let clock = NOW;
-
-beforeAll(async () => {
-  ({ h, schedulerClient, handler, acme, other, close: closeScheduling } = await startScheduling(() => clock, fanOut));
-});
-afterAll(() => closeScheduling());
-beforeEach(() => {
-  clock = NOW;
-  events.length = 0;
-});
+const { fanOut, events, clock } = schedulingForFile(NOW, (s) => ({ h, schedulerClient, handler, acme, other } = s));
 
 const email = (over: Record<string, unknown> = {}) => ({ from: 'Acme <hello@acme.test>', to: 'user@example.org', subject: 'Later', html: '<p>Later</p>', ...over });
 
-const dispatchDeps = (over: Partial<DispatchDeps> = {}) => dispatchDepsOn(h, () => clock, fanOut, over);
+const dispatchDeps = (over: Partial<DispatchDeps> = {}) => dispatchDepsOn(h, clock.now, fanOut, over);
 
 async function schedule(body: Record<string, unknown>, key = acme.key): Promise<string> {
   const res = await call(handler, 'POST', '/emails', { key, body: email(body) });
@@ -168,7 +156,7 @@ describe('dispatch', () => {
   it('sends a due email once, with its headers; a second firing sends nothing', async () => {
     const id = await schedule({ scheduled_at: 'in 5 min', headers: { 'X-Ref': '7' }, tags: [{ name: 'kind', value: 'later' }] });
     const message = dispatchMessage(id, Date.parse((await getEmail(id)).scheduled_at));
-    clock = NOW + 6 * 60_000;
+    clock.set(NOW + 6 * 60_000);
     expect(await dispatch(dispatchDeps(), message)).toBe('sent');
     expect(await dispatch(dispatchDeps(), message)).toBe('skipped');
     expect(sesCount(id)).toBe(1);
@@ -181,7 +169,7 @@ describe('dispatch', () => {
   it("sends as the email's SES tenant, as an immediate send does; SES refuses it while that tenant is paused", async () => {
     const id = await schedule({ scheduled_at: 'in 5 min' });
     const paused = await schedule({ scheduled_at: 'in 5 min' });
-    clock = NOW + 6 * 60_000;
+    clock.set(NOW + 6 * 60_000);
     expect(await dispatch(dispatchDeps(), dispatchMessage(id, Date.parse((await getEmail(id)).scheduled_at)))).toBe('sent');
     expect(h.ses.sent().find(taggedWith(id))!.request.TenantName).toBe(sesTenantName(TEST_SES_TENANT_PREFIX, acme.tenantId));
     await h.ses.pauseTenant(sesTenantName(TEST_SES_TENANT_PREFIX, acme.tenantId), 'The bounce rate of this tenant exceeded its reputation policy.');

@@ -14,13 +14,13 @@ import { createAuthenticator } from '../../lambdas/core/http/auth';
 import { createApiHandler } from '../../lambdas/core/http/api';
 import { type Logger, silentLogger } from '../../lambdas/core/log';
 import type { EmfMetrics } from '../../lambdas/core/metrics';
-import { newId } from '../../lambdas/core/domain/ids';
 import { sendRoutes } from '../../lambdas/send/routes';
 import type { EmailSchedules } from '../../lambdas/core/adapters/schedules';
 import type { EventFanOut } from '../../lambdas/core/domain/applied-event';
 import { startTestDynamo, startTestS3, startTestSes, type TestDynamo, type TestS3, type TestSes } from '../support/services';
 import { provisionTestSesTenant, TEST_SES_TENANT_PREFIX } from '../support/ses-tenants';
 import type { Handler } from '../support/api';
+import { createTenantWithDomain } from '../support/tenants';
 
 export interface SendHarness {
   readonly dynamo: TestDynamo;
@@ -82,17 +82,10 @@ export async function startSendHarness(): Promise<SendHarness> {
       ) as Handler;
     },
     async tenant(prefix, domain = {}) {
-      const tenant = await tenants.createTenant(prefix);
-      const key = await tenants.createKey(tenant.id);
-      const name = `${prefix}.test`;
-      await domains.put({
-        id: newId(), name, tenantId: tenant.id, status: 'verified', verifiedForSending: true, region: 'us-east-1',
-        openTracking: false, clickTracking: false, customReturnPath: 'send', records: [], createdAt: new Date().toISOString(),
-        ...domain,
-      });
-      if (domain.verifiedForSending !== false) await ses.seedIdentity(name, { verified: true });
-      await provisionTestSesTenant(ses.client, tenant.id, [name]);
-      return { tenantId: tenant.id, key: key.token, domain: name };
+      const made = await createTenantWithDomain(tenants, domains, prefix, domain);
+      if (domain.verifiedForSending !== false) await ses.seedIdentity(made.domain, { verified: true });
+      await provisionTestSesTenant(ses.client, made.tenantId, [made.domain]);
+      return made;
     },
     async items() {
       const out: Record<string, unknown>[] = [];

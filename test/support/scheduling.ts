@@ -58,6 +58,35 @@ export async function startScheduling(now: () => number, fanOut: EventFanOut): P
   };
 }
 
+/** A test file's clock: `now` reads it, `set` moves it. */
+export interface TestClock {
+  readonly now: () => number;
+  set(ms: number): void;
+}
+
+/**
+ * What a test/scheduled file sets up, with the jest hooks registered here: startScheduling once for
+ * the file (closed after its tests), and before each test the clock back at `start` and the recorded
+ * events cleared. `started` receives the services once they are up.
+ */
+export function schedulingForFile(start: number, started: (s: Scheduling) => void) {
+  const fanOut = recordingFanOut();
+  let time = start;
+  const clock: TestClock = { now: () => time, set: (ms) => { time = ms; } };
+  let close: () => Promise<void> = async () => undefined;
+  beforeAll(async () => {
+    const s = await startScheduling(clock.now, fanOut);
+    close = () => s.close();
+    started(s);
+  });
+  afterAll(() => close());
+  beforeEach(() => {
+    clock.set(start);
+    fanOut.events.length = 0;
+  });
+  return { fanOut, events: fanOut.events, clock };
+}
+
 /** Dispatch's dependencies on the same services, at the clock `now`; `delays` records the visibility delays it asks for. */
 export function dispatchDepsOn(h: SendHarness, now: () => number, fanOut: EventFanOut, over: Partial<DispatchDeps> = {}): DispatchDeps & { delays: number[] } {
   const delays: number[] = [];

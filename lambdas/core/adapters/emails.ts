@@ -109,6 +109,59 @@ export interface ListOptions {
 
 export class InvalidCursorError extends Error {}
 
+/** Where a list by date (listIdsByDate) reads: the item a cursor id names, and a tenant's shard partitions of gsi2. */
+export interface DateListKeys {
+  /** The item of the email a cursor names (it holds tenant_id, gsi2sk and expires_at). */
+  readonly item: (emailId: string) => Record<string, string>;
+  /** A tenant's list partition of gsi2 for one shard. */
+  readonly list: (tenantId: string, shard: number) => string;
+  /** Names the list's emails in the error for a cursor that is not one of them ("email", "received email"). */
+  readonly what: string;
+}
+
+/**
+ * The ids of one page of a tenant's emails (sent or received), newest first, from gsi2's date-ordered
+ * shards, within the last `retentionDays` (`after`: older than that email; `before`: newer). A cursor
+ * that is not a live email of the tenant is an InvalidCursorError.
+ */
+export async function listIdsByDate(
+  db: Db, where: DateListKeys, tenantId: string, retentionDays: number, options: ListOptions,
+): Promise<{ ids: string[]; hasMore: boolean }> {
+  const cutoff = new Date(db.now() - retentionDays * 86_400_000).toISOString();
+  const cursorId = options.after ?? options.before;
+  let cursor: string | undefined;
+  if (cursorId !== undefined) {
+    const { Item } = await db.doc.send(new GetCommand({
+      TableName: db.table, Key: where.item(cursorId), ProjectionExpression: 'tenant_id, gsi2sk, expires_at',
+    }));
+    if (!Item || Item.tenant_id !== tenantId || !isLive(Item as { expires_at?: number }, db.now())) {
+      throw new InvalidCursorError(`No ${where.what} with id ${cursorId} to page from.`);
+    }
+    cursor = Item.gsi2sk as string;
+  }
+  const newerThanCursor = options.before !== undefined;
+  const range = cursor === undefined
+    ? { cond: 'gsi2sk > :lo', values: { ':lo': cutoff } }
+    : newerThanCursor
+      ? { cond: 'gsi2sk > :lo', values: { ':lo': cursor > cutoff ? cursor : cutoff } }
+      : { cond: 'gsi2sk BETWEEN :lo AND :hi', values: { ':lo': cutoff, ':hi': cursor } };
+  const { items: entries, hasMore } = await queryShardsMerged(db, {
+    shards: Array.from({ length: EMAIL_LIST_SHARDS }, (_, shard) => ({
+      IndexName: 'gsi2',
+      KeyConditionExpression: `gsi2pk = :pk AND ${range.cond}`,
+      ExpressionAttributeValues: { ':pk': where.list(tenantId, shard), ...range.values },
+    })),
+    orderKey: (i) => i.gsi2sk as string,
+    descending: !newerThanCursor,
+    limit: options.limit,
+    keep: (i) => i.gsi2sk !== cursor,
+  });
+  if (newerThanCursor) entries.reverse();
+  return { ids: entries.map((i) => parseListSortKey(i.gsi2sk as string).id), hasMore };
+}
+
+const SENT_LIST: DateListKeys = { item: keys.emailMeta, list: keys.emailList, what: 'email' };
+
 const shardOf = (emailId: string): number => parseInt(emailId.slice(0, 2), 16) % EMAIL_LIST_SHARDS;
 
 export class EmailStore {
@@ -364,38 +417,7 @@ export class EmailStore {
 
   /** A tenant's emails, newest first, by cursor (`after`: older than that email; `before`: newer). */
   async list(tenantId: string, options: ListOptions): Promise<ListPage> {
-    const { limit } = options;
-    const cutoff = new Date(this.db.now() - this.retentionDays * 86_400_000).toISOString();
-    const cursorId = options.after ?? options.before;
-    let cursor: string | undefined;
-    if (cursorId !== undefined) {
-      const { Item } = await this.db.doc.send(new GetCommand({
-        TableName: this.db.table, Key: keys.emailMeta(cursorId), ProjectionExpression: 'tenant_id, gsi2sk, expires_at',
-      }));
-      if (!Item || Item.tenant_id !== tenantId || !isLive(Item as { expires_at?: number }, this.db.now())) {
-        throw new InvalidCursorError(`No email with id ${cursorId} to page from.`);
-      }
-      cursor = Item.gsi2sk as string;
-    }
-    const newerThanCursor = options.before !== undefined;
-    const range = cursor === undefined
-      ? { cond: 'gsi2sk > :lo', values: { ':lo': cutoff } }
-      : newerThanCursor
-        ? { cond: 'gsi2sk > :lo', values: { ':lo': cursor > cutoff ? cursor : cutoff } }
-        : { cond: 'gsi2sk BETWEEN :lo AND :hi', values: { ':lo': cutoff, ':hi': cursor } };
-    const { items: entries, hasMore } = await queryShardsMerged(this.db, {
-      shards: Array.from({ length: EMAIL_LIST_SHARDS }, (_, shard) => ({
-        IndexName: 'gsi2',
-        KeyConditionExpression: `gsi2pk = :pk AND ${range.cond}`,
-        ExpressionAttributeValues: { ':pk': keys.emailList(tenantId, shard), ...range.values },
-      })),
-      orderKey: (i) => i.gsi2sk as string,
-      descending: !newerThanCursor,
-      limit,
-      keep: (i) => i.gsi2sk !== cursor,
-    });
-    if (newerThanCursor) entries.reverse();
-    const ids = entries.map((i) => parseListSortKey(i.gsi2sk as string).id);
+    const { ids, hasMore } = await listIdsByDate(this.db, SENT_LIST, tenantId, this.retentionDays, options);
     const items = await this.batchGet(ids, false);
     const data = ids.flatMap((id) => {
       const meta = items.get(`${id}#META`);

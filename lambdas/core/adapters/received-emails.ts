@@ -9,10 +9,10 @@
  * read (as emails are), then one BatchGetItem without the headers.
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { EMAIL_LIST_SHARDS, keys, parseListSortKey } from '../table';
+import { EMAIL_LIST_SHARDS, keys } from '../table';
 import type { ReceivedAttachment, ReceivedEmail, Verdicts, VerdictStatus } from '../domain/inbound';
-import { batchGetAll, type Db, expiresAt, isConditionFailure, isLive, queryShardsMerged } from './dynamo';
-import { InvalidCursorError } from './emails';
+import { batchGetAll, type Db, expiresAt, isConditionFailure, isLive } from './dynamo';
+import { type DateListKeys, type ListOptions, listIdsByDate } from './emails';
 
 /** A received email with what GET /emails/receiving/{id} adds to the list's fields. */
 export interface StoredReceivedEmail extends ReceivedEmail {
@@ -27,6 +27,8 @@ export interface ReceivedPage {
 }
 
 const shardOf = (id: string): number => parseInt(id.slice(0, 2), 16) % EMAIL_LIST_SHARDS;
+
+const RECEIVED_LIST: DateListKeys = { item: keys.receivedEmail, list: keys.receivedList, what: 'received email' };
 
 const LIST_PROJECTION = 'pk, sk, email_id, tenant_id, ses_message_id, created_at, #f, #t, cc, bcc, reply_to, received_for, subject, message_id, verdicts, attachments, attachments_omitted, raw_size, parse_error, body_truncated, expires_at';
 
@@ -84,38 +86,8 @@ export class ReceivedEmailStore {
   }
 
   /** A tenant's received emails, newest first (`after`: older than that email; `before`: newer). */
-  async list(tenantId: string, options: { readonly limit: number; readonly after?: string; readonly before?: string }): Promise<ReceivedPage> {
-    const cutoff = new Date(this.db.now() - this.retentionDays * 86_400_000).toISOString();
-    const cursorId = options.after ?? options.before;
-    let cursor: string | undefined;
-    if (cursorId !== undefined) {
-      const { Item } = await this.db.doc.send(new GetCommand({
-        TableName: this.db.table, Key: keys.receivedEmail(cursorId), ProjectionExpression: 'tenant_id, gsi2sk, expires_at',
-      }));
-      if (!Item || Item.tenant_id !== tenantId || !isLive(Item as { expires_at?: number }, this.db.now())) {
-        throw new InvalidCursorError(`No received email with id ${cursorId} to page from.`);
-      }
-      cursor = Item.gsi2sk as string;
-    }
-    const newer = options.before !== undefined;
-    const range = cursor === undefined
-      ? { cond: 'gsi2sk > :lo', values: { ':lo': cutoff } }
-      : newer
-        ? { cond: 'gsi2sk > :lo', values: { ':lo': cursor > cutoff ? cursor : cutoff } }
-        : { cond: 'gsi2sk BETWEEN :lo AND :hi', values: { ':lo': cutoff, ':hi': cursor } };
-    const { items: entries, hasMore } = await queryShardsMerged(this.db, {
-      shards: Array.from({ length: EMAIL_LIST_SHARDS }, (_, shard) => ({
-        IndexName: 'gsi2',
-        KeyConditionExpression: `gsi2pk = :pk AND ${range.cond}`,
-        ExpressionAttributeValues: { ':pk': keys.receivedList(tenantId, shard), ...range.values },
-      })),
-      orderKey: (i) => i.gsi2sk as string,
-      descending: !newer,
-      limit: options.limit,
-      keep: (i) => i.gsi2sk !== cursor,
-    });
-    if (newer) entries.reverse();
-    const ids = entries.map((i) => parseListSortKey(i.gsi2sk as string).id);
+  async list(tenantId: string, options: ListOptions): Promise<ReceivedPage> {
+    const { ids, hasMore } = await listIdsByDate(this.db, RECEIVED_LIST, tenantId, this.retentionDays, options);
     const items = await batchGetAll(this.db, ids.map((id) => keys.receivedEmail(id)), { projection: LIST_PROJECTION, names: { '#f': 'from', '#t': 'to' } });
     const byId = new Map(items.map((i) => [i.email_id as string, i]));
     const data = ids.flatMap((id) => {
