@@ -11,8 +11,8 @@
  * notice of its event was processed; one that fails again (the raw message gone, S3 or DynamoDB
  * down) stays, as does one that is not a receipt event at all.
  */
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
-import { type DrainOptions, type DrainResult, drainQueue } from '../core/adapters/dlq';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { type DrainOptions, type ReprocessResult, reprocessQueue } from '../core/adapters/dlq';
 import { type ReceiptNotice, parseReceiptEvent } from '../core/domain/inbound';
 import { type InboundDeps, receiveNotice } from './core';
 
@@ -37,33 +37,15 @@ export function receiptNoticesFromDlqBody(body: string): ReceiptNotice[] | undef
   }
 }
 
-export interface InboundRedriveResult extends DrainResult {
-  /** Messages that are neither an invocation record of a receipt event nor a receipt event: kept, logged. */
-  readonly unreadable: number;
-}
+export type InboundRedriveResult = ReprocessResult;
 
 /** Processes every message of the inbound DLQ again; deletes those the inbound core is done with. */
-export async function redriveInboundQueue(client: SQSClient, queueUrl: string, deps: InboundDeps, options: DrainOptions = {}): Promise<InboundRedriveResult> {
-  let unreadable = 0;
-  const result = await drainQueue(client, queueUrl, async (messages: readonly Message[]) => {
-    const verdicts: boolean[] = [];
-    for (const message of messages) {
-      const notices = receiptNoticesFromDlqBody(message.Body ?? '');
-      if (!notices) {
-        unreadable++;
-        deps.log.error('inbound DLQ message kept: not a receipt event nor an invocation record of one', { sqsMessageId: message.MessageId });
-        verdicts.push(false);
-        continue;
-      }
-      try {
-        for (const notice of notices) await receiveNotice(deps, notice);
-        verdicts.push(true);
-      } catch (error) {
-        deps.log.error('inbound DLQ message kept: processing failed again', { sqsMessageId: message.MessageId, error });
-        verdicts.push(false);
-      }
-    }
-    return verdicts;
+export function redriveInboundQueue(client: SQSClient, queueUrl: string, deps: InboundDeps, options: DrainOptions = {}): Promise<InboundRedriveResult> {
+  return reprocessQueue(client, queueUrl, {
+    read: receiptNoticesFromDlqBody,
+    process: async (notices) => { for (const notice of notices) await receiveNotice(deps, notice); },
+    log: deps.log,
+    unreadableMessage: 'inbound DLQ message kept: not a receipt event nor an invocation record of one',
+    failedMessage: 'inbound DLQ message kept: processing failed again',
   }, options);
-  return { ...result, unreadable };
 }

@@ -19,11 +19,11 @@
  *
  * A queue whose variable is not set is reported as skipped.
  */
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSEvent, SNSEventRecord } from 'aws-lambda';
 import { ConfigError, type DlqConfig, readDlqConfig, readInboundConfig, readIngestConfig } from '../core/config';
 import { sqsClient } from '../core/clients';
-import { type DrainOptions, type DrainResult, drainQueue, moveMessages } from '../core/adapters/dlq';
+import { type DrainOptions, type DrainResult, moveMessages, type ReprocessResult, reprocessQueue } from '../core/adapters/dlq';
 import { type Logger, stderrLogger } from '../core/log';
 import { type IngestDeps, ingestSnsEvent } from './core';
 import { ingestDeps } from './deps';
@@ -60,35 +60,17 @@ export function snsEventFromDlqBody(body: string): SNSEvent | undefined {
   return undefined;
 }
 
-export interface IngestRedriveResult extends DrainResult {
-  /** Messages that are neither an SNS message nor an invocation record: kept, logged. */
-  readonly unreadable: number;
-}
+export type IngestRedriveResult = ReprocessResult;
 
 /** Re-ingests every message of an ingest DLQ; deletes those ingestion is done with. */
-export async function redriveIngestQueue(client: SQSClient, queueUrl: string, deps: IngestDeps, options: DrainOptions = {}): Promise<IngestRedriveResult> {
-  let unreadable = 0;
-  const result = await drainQueue(client, queueUrl, async (messages: readonly Message[]) => {
-    const verdicts: boolean[] = [];
-    for (const message of messages) {
-      const event = snsEventFromDlqBody(message.Body ?? '');
-      if (!event) {
-        unreadable++;
-        deps.log.error('DLQ message kept: not an SNS message nor an invocation record', { sqsMessageId: message.MessageId });
-        verdicts.push(false);
-        continue;
-      }
-      try {
-        await ingestSnsEvent(deps, event);
-        verdicts.push(true);
-      } catch (error) {
-        deps.log.error('DLQ message kept: ingestion failed again', { sqsMessageId: message.MessageId, error });
-        verdicts.push(false);
-      }
-    }
-    return verdicts;
+export function redriveIngestQueue(client: SQSClient, queueUrl: string, deps: IngestDeps, options: DrainOptions = {}): Promise<IngestRedriveResult> {
+  return reprocessQueue(client, queueUrl, {
+    read: snsEventFromDlqBody,
+    process: async (event) => { await ingestSnsEvent(deps, event); },
+    log: deps.log,
+    unreadableMessage: 'DLQ message kept: not an SNS message nor an invocation record',
+    failedMessage: 'DLQ message kept: ingestion failed again',
   }, options);
-  return { ...result, unreadable };
 }
 
 export type QueueReport = { readonly skipped: string } | (DrainResult & { readonly unreadable?: number });

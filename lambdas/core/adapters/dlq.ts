@@ -12,6 +12,7 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { Logger } from '../log';
 
 export interface DrainOptions {
   /** Seconds a received message stays hidden; messages not dealt with reappear after it. @default 300 */
@@ -32,6 +33,52 @@ export interface DrainResult {
 
 /** Per message: true when it was dealt with and may be deleted. */
 export type BatchHandler = (messages: readonly Message[]) => Promise<readonly boolean[]>;
+
+export interface ReprocessResult extends DrainResult {
+  /** Messages the reader could not make sense of: kept, logged. */
+  readonly unreadable: number;
+}
+
+/** How a DLQ's messages are processed again: read a body into work, do it, and what to log when kept. */
+export interface Reprocessing<T> {
+  /** The work a body stands for; undefined when it is unreadable. */
+  readonly read: (body: string) => T | undefined;
+  readonly process: (work: T) => Promise<void>;
+  readonly log: Logger;
+  /** The error line of a message kept as unreadable. */
+  readonly unreadableMessage: string;
+  /** The error line of a message whose processing failed again. */
+  readonly failedMessage: string;
+}
+
+/**
+ * Drains a DLQ through the function's own processing: a message is deleted once its work is done,
+ * kept (and logged) when unreadable or when the work fails again.
+ */
+export async function reprocessQueue<T>(client: SQSClient, queueUrl: string, how: Reprocessing<T>, options: DrainOptions = {}): Promise<ReprocessResult> {
+  let unreadable = 0;
+  const result = await drainQueue(client, queueUrl, async (messages: readonly Message[]) => {
+    const verdicts: boolean[] = [];
+    for (const message of messages) {
+      const work = how.read(message.Body ?? '');
+      if (work === undefined) {
+        unreadable++;
+        how.log.error(how.unreadableMessage, { sqsMessageId: message.MessageId });
+        verdicts.push(false);
+        continue;
+      }
+      try {
+        await how.process(work);
+        verdicts.push(true);
+      } catch (error) {
+        how.log.error(how.failedMessage, { sqsMessageId: message.MessageId, error });
+        verdicts.push(false);
+      }
+    }
+    return verdicts;
+  }, options);
+  return { ...result, unreadable };
+}
 
 export async function drainQueue(client: SQSClient, queueUrl: string, handle: BatchHandler, options: DrainOptions = {}): Promise<DrainResult> {
   const seen = new Set<string>();
