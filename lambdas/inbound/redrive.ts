@@ -12,7 +12,7 @@
  * down) stays, as does one that is not a receipt event at all.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { type DrainOptions, type ReprocessResult, reprocessQueue } from '../core/adapters/dlq';
+import { dlqBodyObject, type DrainOptions, type ReprocessResult, reprocessQueue } from '../core/adapters/dlq';
 import { type ReceiptNotice, parseReceiptEvent } from '../core/domain/inbound';
 import { type InboundDeps, receiveNotice } from './core';
 
@@ -21,14 +21,8 @@ import { type InboundDeps, receiveNotice } from './core';
  * (its `requestPayload`), or a receipt event itself; undefined for anything else.
  */
 export function receiptNoticesFromDlqBody(body: string): ReceiptNotice[] | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (typeof json !== 'object' || json === null) return undefined;
-  const value = json as Record<string, unknown>;
+  const value = dlqBodyObject(body);
+  if (value === undefined) return undefined;
   const event = 'requestPayload' in value ? value.requestPayload : value;
   try {
     return parseReceiptEvent(event);

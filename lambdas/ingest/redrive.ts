@@ -23,7 +23,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSEvent, SNSEventRecord } from 'aws-lambda';
 import { ConfigError, type DlqConfig, readDlqConfig, readInboundConfig, readIngestConfig } from '../core/config';
 import { sqsClient } from '../core/clients';
-import { type DrainOptions, type DrainResult, moveMessages, type ReprocessResult, reprocessQueue } from '../core/adapters/dlq';
+import { dlqBodyObject, type DrainOptions, type DrainResult, moveMessages, type ReprocessResult, reprocessQueue } from '../core/adapters/dlq';
 import { type Logger, stderrLogger } from '../core/log';
 import { type IngestDeps, ingestSnsEvent } from './core';
 import { ingestDeps } from './deps';
@@ -36,14 +36,8 @@ import { redriveInboundQueue } from '../inbound/redrive';
  * (`requestPayload`), an SNS message as the subscription's DLQ keeps it, or an SNS event itself.
  */
 export function snsEventFromDlqBody(body: string): SNSEvent | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (typeof json !== 'object' || json === null) return undefined;
-  const value = json as Record<string, unknown>;
+  const value = dlqBodyObject(body);
+  if (value === undefined) return undefined;
   const payload = value.requestPayload as { Records?: unknown } | undefined;
   if (payload && Array.isArray(payload.Records)) return payload as SNSEvent;
   if (Array.isArray(value.Records)) return value as unknown as SNSEvent;

@@ -34,6 +34,16 @@ export interface DrainResult {
 /** Per message: true when it was dealt with and may be deleted. */
 export type BatchHandler = (messages: readonly Message[]) => Promise<readonly boolean[]>;
 
+/** A DLQ message's body as a JSON object; undefined when it is not one. */
+export function dlqBodyObject(body: string): Record<string, unknown> | undefined {
+  try {
+    const json: unknown = JSON.parse(body);
+    return typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ReprocessResult extends DrainResult {
   /** Messages the reader could not make sense of: kept, logged. */
   readonly unreadable: number;
