@@ -194,15 +194,39 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     return copies;
   };
 
+  /**
+   * Deliveries being attempted by this container now, across its invocations: a copy that arrives
+   * in another batch while the first is still under way (the original message visible again after a
+   * restart, beside the copy a repeated fan-out queued) is done too, as a copy in one batch is. The
+   * first copy carries the delivery; if its container dies, its own message comes back.
+   */
+  const underWay = new Set<string>();
+  const deliveryKey = (record: SQSRecord): string | undefined => {
+    try {
+      const msg = parseDeliveryMessage(record.body);
+      return `${msg.delivery_id}#${msg.generation}`;
+    } catch {
+      return undefined;
+    }
+  };
+
   return attributed('deliver', async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const copies = copiesOfEarlier(event.Records);
     const outcomes = await Promise.all(event.Records.map(async (record) => {
       if (copies.has(record)) return 'done' as const;
+      const key = deliveryKey(record);
+      if (key !== undefined && underWay.has(key)) {
+        deps.log.info('copy of a webhook delivery under way in this container; message dropped', { messageId: record.messageId });
+        return 'done' as const;
+      }
+      if (key !== undefined) underWay.add(key);
       try {
         return await attempt(record);
       } catch (error) {
         deps.log.error('webhook delivery could not be processed', { messageId: record.messageId, error });
         return 'retry' as const;
+      } finally {
+        if (key !== undefined) underWay.delete(key);
       }
     }));
     return {

@@ -203,6 +203,27 @@ describe('deliver handler', () => {
     expect(await storedDelivery(s, msg)).toMatchObject({ status: 'success', attempts: 1 });
   });
 
+  it('calls the endpoint once for two copies of one delivery in two batches at once (the original back after a restart, beside a repeated fan-out)', async () => {
+    // Prepare: the endpoint answers slowly, so that the second batch arrives while the first is under way.
+    const slow = await startReceiver({ delayMs: 300 });
+    const { webhook } = await endpoint('t1', slow.url);
+    const msg = deliveryMessage({ webhook_id: webhook.id, tenant_id: 't1' });
+    const deliver = handler();
+
+    // Act
+    const [first, second] = await Promise.all([
+      deliver({ Records: [sqsRecord(msg)] }),
+      deliver({ Records: [{ ...sqsRecord(msg), messageId: 'copy', receiptHandle: 'copy-handle' }] }),
+    ]);
+
+    // Assess: both messages are done (deleted), one request was made.
+    expect(first.batchItemFailures).toEqual([]);
+    expect(second.batchItemFailures).toEqual([]);
+    expect(slow.hits).toHaveLength(1);
+    expect(await storedDelivery(s, msg)).toMatchObject({ status: 'success', attempts: 1 });
+    await slow.close();
+  });
+
   it('records when an endpoint starts failing once, clears it on success, and disables it after 5 days', async () => {
     const { webhook } = await endpoint();
     receiver.respond([], 500);

@@ -74,7 +74,7 @@ export interface Receiver {
 }
 
 /** An endpoint on 127.0.0.1 that records requests and answers the planned status codes. */
-export async function startReceiver(options: { hang?: boolean } = {}): Promise<Receiver> {
+export async function startReceiver(options: { hang?: boolean; delayMs?: number } = {}): Promise<Receiver> {
   const hits: Hit[] = [];
   let plan: number[] = [];
   let fallback = 200;
@@ -85,7 +85,9 @@ export async function startReceiver(options: { hang?: boolean } = {}): Promise<R
       hits.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       if (options.hang) return;
       const code = plan.shift() ?? fallback;
-      res.writeHead(code, { 'content-type': 'text/plain' }).end(`answered ${code}`);
+      const answer = () => res.writeHead(code, { 'content-type': 'text/plain' }).end(`answered ${code}`);
+      if (options.delayMs === undefined) answer();
+      else setTimeout(answer, options.delayMs);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
