@@ -177,7 +177,6 @@ export class SesameStack extends Stack {
       environment: { SESAME_WEBHOOK_RETRY_SCHEDULE: retrySchedule },
     });
 
-
     // Sends scheduled emails at their time: one SendEmail each, mostly waiting on SES and DynamoDB.
     const dispatch = fn('Dispatch', 'dispatch', {
       description: 'Sesame: sends scheduled emails',

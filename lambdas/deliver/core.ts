@@ -172,35 +172,7 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     return 'retry';
   }
 
-  /**
-   * The copies of one delivery in one batch (a fan-out repeated after a crash queues the delivery
-   * again): only the first is attempted, the others are done, so the endpoint is not called twice
-   * at once. The first copy carries the delivery through its retries.
-   */
-  const copiesOfEarlier = (records: readonly SQSRecord[]): Set<SQSRecord> => {
-    const seen = new Set<string>();
-    const copies = new Set<SQSRecord>();
-    for (const record of records) {
-      let key: string;
-      try {
-        const msg = parseDeliveryMessage(record.body);
-        key = `${msg.delivery_id}#${msg.generation}`;
-      } catch {
-        continue;
-      }
-      if (seen.has(key)) copies.add(record);
-      seen.add(key);
-    }
-    return copies;
-  };
-
-  /**
-   * Deliveries being attempted by this container now, across its invocations: a copy that arrives
-   * in another batch while the first is still under way (the original message visible again after a
-   * restart, beside the copy a repeated fan-out queued) is done too, as a copy in one batch is. The
-   * first copy carries the delivery; if its container dies, its own message comes back.
-   */
-  const underWay = new Set<string>();
+  /** A record's delivery and generation; undefined for a body no code can read (attempt logs it). */
   const deliveryKey = (record: SQSRecord): string | undefined => {
     try {
       const msg = parseDeliveryMessage(record.body);
@@ -210,16 +182,29 @@ export function createDeliverHandler(deps: DeliverDeps): (event: SQSEvent) => Pr
     }
   };
 
+  /**
+   * Deliveries being attempted by this container now, across its invocations. A copy of one (a
+   * fan-out repeated after a crash, beside the original message visible again) is done without a
+   * request, whether it is in the same batch or arrives while the first is still under way: the first
+   * copy carries the delivery through its retries, and if its container dies, its own message comes back.
+   */
+  const underWay = new Set<string>();
+
   return attributed('deliver', async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const copies = copiesOfEarlier(event.Records);
-    const outcomes = await Promise.all(event.Records.map(async (record) => {
-      if (copies.has(record)) return 'done' as const;
+    // Claimed in order before any attempt starts, so that the first copy in a batch is the one attempted.
+    const keys = event.Records.map((record) => {
       const key = deliveryKey(record);
-      if (key !== undefined && underWay.has(key)) {
+      if (key === undefined) return { key, copy: false };
+      if (underWay.has(key)) return { key, copy: true };
+      underWay.add(key);
+      return { key, copy: false };
+    });
+    const outcomes = await Promise.all(event.Records.map(async (record, n) => {
+      const { key, copy } = keys[n]!;
+      if (copy) {
         deps.log.info('copy of a webhook delivery under way in this container; message dropped', { messageId: record.messageId });
         return 'done' as const;
       }
-      if (key !== undefined) underWay.add(key);
       try {
         return await attempt(record);
       } catch (error) {
